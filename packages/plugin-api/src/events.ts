@@ -1,0 +1,51 @@
+// Events that connect plugins. Payloads are plain data.
+
+export interface ArtifactStoredEvent {
+  /** Repository name in the store (e.g. 'trivy-db'). */
+  repository: string;
+  tag: string;
+  /** Manifest digest as stored. */
+  digest: string;
+  /** The single layer's digest, media type and title. */
+  layer: { digest: string; mediaType: string; size: number; title?: string };
+  /** Absolute path of the layout that holds it. */
+  layoutPath: string;
+  /** True when the content changed compared to the previous version of the tag. */
+  changed: boolean;
+}
+
+export interface VexStoredEvent {
+  /** Repository name as configured (e.g. 'vexhub'). */
+  repository: string;
+  /** Directory holding the extracted repository (the folder with index.json). */
+  contentDir: string;
+  /** The rewritten manifest as served (vex-repository.json). */
+  manifestPath: string;
+  /** Path of the archive as served. */
+  archivePath: string;
+  /** ETag (or content digest) of the archive. */
+  etag: string;
+  updatedAt: string;
+  changed: boolean;
+}
+
+export interface CachePopulatedEvent {
+  dir: string;
+  parts: string[];
+}
+
+export interface SyncRequestedEvent {
+  /** Why (e.g. 'cache /var/cache/trivy db stale'). */
+  reason: string;
+  repository?: string;
+}
+
+export interface MirrorEvents {
+  'artifact.stored': ArtifactStoredEvent;
+  'vex.stored': VexStoredEvent;
+  'cache.populated': CachePopulatedEvent;
+  'sync.requested': SyncRequestedEvent;
+  /** Free-form events for external plugins. */
+  [name: `x.${string}`]: Record<string, unknown>;
+}
+export type MirrorEventName = keyof MirrorEvents & string;

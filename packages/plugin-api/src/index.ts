@@ -1,0 +1,5 @@
+export * from './contributions.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './plugin.js';
+export * from './services.js';

@@ -1,0 +1,111 @@
+// Shared services the runtime binds once; plugins inject them by these symbols.
+import type { HostOptions, RegistryCredential, Transport } from '@trivy-mirror/oci';
+import type { Logger as PinoLogger } from 'pino';
+import type { MirrorEventName, MirrorEvents } from './events.js';
+
+export type Logger = PinoLogger;
+
+/** The root logger. Plugins normally use `PluginContext.logger`. */
+export const Logger: unique symbol = Symbol.for('trivy-mirror.Logger');
+
+export interface Clock {
+  now(): Date;
+}
+export const Clock: unique symbol = Symbol.for('trivy-mirror.Clock');
+
+export interface EventBus {
+  /** Delivers to every listener; a failing listener is logged, never breaks the emitter. */
+  emit<N extends MirrorEventName>(name: N, payload: MirrorEvents[N]): void;
+  on<N extends MirrorEventName>(
+    name: N,
+    listener: (payload: MirrorEvents[N]) => void | Promise<void>,
+  ): () => void;
+}
+export const EventBus: unique symbol = Symbol.for('trivy-mirror.EventBus');
+
+/** Global settings plugins may need. */
+export interface RuntimeSettings {
+  stateDir: string;
+  /** Public base URL of the serving listener, if configured (no trailing slash). */
+  publicUrl?: string;
+  /** Per-host transport settings from the top-level `registries:` section. */
+  registries: HostOptions[];
+  mode: 'daemon' | 'cli' | 'demo';
+}
+export const RuntimeSettings: unique symbol = Symbol.for('trivy-mirror.RuntimeSettings');
+
+/**
+ * The OCI distribution client, configured with `registries:` and with credentials from every
+ * CredentialProvider contribution. It implements Transport for `kind: 'registry'` references.
+ */
+export const RegistryTransport: unique symbol = Symbol.for('trivy-mirror.RegistryTransport');
+export type RegistryTransport = Transport;
+
+/** Root of the local store: one OCI image layout per repository under `stateDir/oci/<name>`. */
+export interface ArtifactStore {
+  /** Absolute path of the layout directory for `repository` (e.g. 'trivy-db'). */
+  layoutPath(repository: string): string;
+  /** A Transport for `kind: 'layout'` references (the same one for every layout). */
+  transport: Transport;
+  /** Repositories that have a layout. */
+  repositories(): Promise<string[]>;
+}
+export const ArtifactStore: unique symbol = Symbol.for('trivy-mirror.ArtifactStore');
+
+/** HTTP client for non-registry sources (VEX). Applies credentials and TLS settings per host. */
+export interface HttpClient {
+  request(
+    url: string,
+    init?: {
+      method?: 'GET' | 'HEAD';
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+      /** Do not attach credentials (e.g. after a redirect to another host). */
+      anonymous?: boolean;
+    },
+  ): Promise<HttpResponse>;
+}
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The final URL after redirects. */
+  url: string;
+  body: NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  /** Reads the whole body (capped); use only for small documents. */
+  text(maxBytes?: number): Promise<string>;
+  /** Drains and discards the body. */
+  dump(): Promise<void>;
+}
+export const HttpClient: unique symbol = Symbol.for('trivy-mirror.HttpClient');
+
+/** Run jobs on demand (events, admin trigger, other plugins). */
+export interface JobRunner {
+  /**
+   * Starts a run unless one is already running (then resolves with the running one).
+   * Resolves when the run ends; never rejects (failures are in the record).
+   */
+  trigger(jobId: string, reason: string): Promise<import('./contributions.js').JobRunRecord>;
+  /** Last run record of a job, if any. */
+  lastRun(jobId: string): import('./contributions.js').JobRunRecord | undefined;
+}
+export const JobRunner: unique symbol = Symbol.for('trivy-mirror.JobRunner');
+
+/** Prometheus registry (prom-client). Plugins create their metrics with `registers: [metrics.registry]`. */
+export interface Metrics {
+  registry: import('prom-client').Registry;
+}
+export const Metrics: unique symbol = Symbol.for('trivy-mirror.Metrics');
+
+/** Asks every CredentialProvider in order; used by RegistryTransport and HttpClient. */
+export interface CredentialStore {
+  forRegistry(host: string): Promise<RegistryCredential | undefined>;
+  forUrl(url: string): Promise<HttpCredential | undefined>;
+}
+export const CredentialStore: unique symbol = Symbol.for('trivy-mirror.CredentialStore');
+
+export interface HttpCredential {
+  token?: string;
+  username?: string;
+  password?: string;
+  source: string;
+}

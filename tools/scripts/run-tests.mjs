@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Finds the test files and runs them with node's test runner (TAP, which CI reads).
+// Node 20's --test takes no globs, so we list files ourselves.
+//   --unit         package tests only (no built daemon needed)
+//   --reliability  the full reliability suite (test/reliability, long)
+//   any other args: filters (substring of the path)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const unit = args.includes('--unit');
+const reliability = args.includes('--reliability');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function walk(dir, out = []) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+let files = [
+  ...walk(join(root, 'packages')),
+  ...walk(join(root, 'apps')),
+  ...walk(join(root, 'tools')),
+  ...walk(join(root, 'examples')),
+];
+if (!unit) files.push(...walk(join(root, 'test')));
+files = files.map((f) => relative(root, f)).sort();
+files = files.filter((f) => (reliability ? f.startsWith('test/reliability/') : !f.includes('/full/')));
+if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const r = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--conditions=source',
+    '--test',
+    '--test-reporter=tap',
+    `--test-concurrency=${concurrency}`,
+    ...files,
+  ],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, TRIVY_MIRROR_ROOT: root } },
+);
+process.exit(r.status ?? 1);
