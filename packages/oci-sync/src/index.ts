@@ -1,1 +1,35 @@
-export {};
+// @trivy-mirror/oci-sync: upstream registries → local OCI layout store → destination registries,
+// plus the embedded read-only registry. Default export: the plugin definition.
+import { definePlugin } from '@trivy-mirror/plugin-api';
+import { exampleConfig, type OciSyncConfig, ociSyncConfigSchema } from './config.js';
+import { ociSyncModule } from './oci-sync-module.js';
+
+export { ARTIFACT_RULES, checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
+export type { ArtifactTagResult, DestinationResult } from './artifact-sync.js';
+export { renderClientConfig } from './client-config.js';
+export {
+  type ArtifactConfig,
+  DEFAULT_ARTIFACTS,
+  DEFAULT_SCHEDULE,
+  DEFAULT_SOURCES,
+  type OciSyncConfig,
+  ociSyncConfigSchema,
+} from './config.js';
+export { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
+export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
+export { createRegistryRoute } from './registry-route.js';
+export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './source-fallback.js';
+export { exportStore, findLayouts, importStore, type TransferReport } from './store-transfer.js';
+export { planTagUpdate, STORED_AT_ANNOTATION, TAG_ANNOTATION, versionsOf } from './store-versions.js';
+export { OciSyncHealth } from './sync-health.js';
+export { OCI_SYNC_JOB_ID, OciSyncJob } from './sync-job.js';
+export { SyncMetrics } from './sync-metrics.js';
+export type { ArtifactTagStatus } from './sync-state.js';
+
+export default definePlugin<OciSyncConfig>({
+  id: 'oci-sync',
+  description: 'Syncs trivy-db, trivy-java-db and trivy-checks from upstream registries into the store and on to destinations; serves the store under /v2/.',
+  configSchema: ociSyncConfigSchema,
+  exampleConfig,
+  module: ociSyncModule,
+});

@@ -81,6 +81,12 @@ export interface BlobPutOptions {
   mountFrom?: string;
 }
 
+/** What blobPut did, when the transport tells (copy counts mounts with it). */
+export interface BlobPutResult {
+  /** True when a cross-repository mount made the upload unnecessary. */
+  mounted: boolean;
+}
+
 /**
  * One interface for a registry over HTTP and an OCI layout on disk (regclient's idea): copy code is
  * written once against it. `ref` is always the artifact's reference; blob calls use its repository.
@@ -108,7 +114,7 @@ export interface Transport {
     descriptor: Descriptor,
     open: () => Readable | Promise<Readable>,
     options?: BlobPutOptions,
-  ): Promise<void>;
+  ): Promise<void | BlobPutResult>;
   tagList(ref: Reference, options?: { signal?: AbortSignal }): Promise<string[]>;
 }
 
@@ -137,4 +143,6 @@ export interface HostOptions {
   insecureSkipVerify?: boolean;
   /** Concurrent requests to this host (default 6). */
   maxConcurrency?: number;
+  /** Upload blobs in PATCH chunks instead of one monolithic PUT (some registries need it). */
+  chunkedUpload?: boolean;
 }

@@ -117,6 +117,8 @@ export type AuthDecision = 'granted' | 'denied' | 'absent';
  */
 export interface ServeAuthenticator {
   id: string;
+  /** Realm for the Basic challenge of the 401 answer (the first contribution's realm is used). */
+  realm?: string;
   authenticate(req: IncomingMessage): AuthDecision | Promise<AuthDecision>;
 }
 export const ServeAuthenticator: unique symbol = Symbol.for('trivy-mirror.ServeAuthenticator');

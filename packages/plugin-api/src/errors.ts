@@ -11,10 +11,10 @@ export class MirrorError extends Error {
 
 /** Config that fails validation; `issues` name YAML paths (and lines when known). */
 export class ConfigError extends MirrorError {
-  readonly issues: { path: string; message: string; line?: number }[];
+  readonly issues: { path: string; message: string; line?: number; column?: number }[];
   constructor(
     message: string,
-    issues: { path: string; message: string; line?: number }[] = [],
+    issues: { path: string; message: string; line?: number; column?: number }[] = [],
     cause?: unknown,
   ) {
     super('CONFIG_INVALID', message, { cause });

@@ -1,1 +1,59 @@
-export {};
+// @trivy-mirror/runtime: everything the daemon needs except the plugins and the CLI.
+export { createAdminListener, type AdminState } from './admin-server.js';
+export { LayoutArtifactStore } from './artifact-store.js';
+export { systemClock } from './clock.js';
+export {
+  type ConfigIssue,
+  type ConfigPath,
+  configErrorFrom,
+  configWarnings,
+  formatConfigPath,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  parseConfig,
+} from './config-loader.js';
+export {
+  buildConfigSchema,
+  configJsonSchema,
+  DEFAULT_ADMIN_LISTEN,
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_STATE_DIR,
+  type ExternalPluginConfig,
+  type RuntimeConfig,
+} from './config-schema.js';
+export {
+  type BuildContainerOptions,
+  type BuiltContainer,
+  buildContainer,
+  publicUrlOf,
+  type RuntimeMode,
+  type RuntimeServices,
+} from './container-factory.js';
+export { ProviderCredentialStore } from './credential-store.js';
+export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './env-overrides.js';
+export { InProcessEventBus } from './event-bus.js';
+export { HealthRegistry, type Readiness } from './health-registry.js';
+export { UndiciHttpClient, type UndiciHttpClientOptions } from './http-client.js';
+export { HttpListener } from './http-listener.js';
+export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './job-runner.js';
+export { type Phase, StartupError } from './lifecycle.js';
+export { isLoopbackHost, parseListen } from './listen-address.js';
+export { createLogger, type LogFormat, type LoggerOptions, type LogLevel, REDACT_PATHS, silentLogger } from './logger.js';
+export { RuntimeMetrics } from './metrics.js';
+export {
+  type LoadedPlugin,
+  type LoadPluginsOptions,
+  loadPlugins,
+  PluginLoadError,
+  pluginShapeProblems,
+  resolvePluginModule,
+} from './plugin-loader.js';
+export { type RunDaemonOptions, runDaemon } from './run-daemon.js';
+export { createRuntime, Runtime, type RuntimeOptions, type StartOptions, type StopResult } from './runtime.js';
+export { jobProblems, Scheduler } from './scheduler.js';
+export { AUTH_CHALLENGE, createServeListener, readTlsFiles } from './serve-server.js';
+export { buildStatus, type JobStatus, type StatusReport } from './status-report.js';
+export { systemdNotify } from './systemd-notify.js';
+export { type SweepResult, sweepTempFiles } from './temp-sweep.js';
+export { WatcherService } from './watcher-service.js';

@@ -1,1 +1,37 @@
-export {};
+// @trivy-mirror/vexhub-mirror: mirrors VEX repositories (VEX Hub by default), validates them, rewrites the
+// manifest's location to this mirror and serves both; optional publishDir for nginx.
+import { definePlugin } from '@trivy-mirror/plugin-api';
+import { EXAMPLE_CONFIG, type VexhubMirrorConfig, vexhubMirrorConfigSchema } from './config.js';
+import { PLUGIN_ID, vexhubMirrorModule } from './vexhub-mirror-module.js';
+
+export {
+  clientRepositoryUrl,
+  REPOSITORY_YAML_FALLBACK_PATH,
+  REPOSITORY_YAML_PATH,
+  type RepositoryYamlOptions,
+  renderRepositoryYaml,
+  vexClientConfig,
+} from './client-config.js';
+export {
+  DEFAULT_REPOSITORY_URL,
+  DEFAULT_SCHEDULE,
+  type RepositoryConfig,
+  repositoryConfigSchema,
+  type VexhubMirrorConfig,
+  vexhubMirrorConfigSchema,
+} from './config.js';
+export { type ArchiveLocation, type ArchiveType, parseLocation, splitSubdir } from './location-url.js';
+export { repositoryKind, resolveSource } from './source-resolver.js';
+export { checkIndex } from './vex-index.js';
+export { parseManifest, rewriteManifest, SPEC_VERSION } from './vex-manifest.js';
+export { VexMirror } from './vex-mirror.js';
+export type { PublishedVersion } from './version-store.js';
+export { JOB_ID, PLUGIN_ID, VexMirrorService, vexhubMirrorModule } from './vexhub-mirror-module.js';
+
+export default definePlugin<VexhubMirrorConfig>({
+  id: PLUGIN_ID,
+  description: 'Mirrors VEX repositories (VEX Hub): validated archives, rewritten manifests, served over HTTP',
+  configSchema: vexhubMirrorConfigSchema,
+  exampleConfig: EXAMPLE_CONFIG,
+  module: vexhubMirrorModule,
+});

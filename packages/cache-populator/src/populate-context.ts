@@ -1,0 +1,15 @@
+// Options of one populate call after defaults and owner resolution, shared by the part writers.
+import type { ResolvedOwner } from './file-owner.js';
+import type { PopulateLogger } from './populate-logger.js';
+
+export interface PopulateContext {
+  cacheDir: string;
+  now: () => Date;
+  owner: ResolvedOwner;
+  mode: number;
+  dirMode: number;
+  maxUnpackedBytes: number;
+  force: boolean;
+  signal?: AbortSignal;
+  logger: PopulateLogger;
+}

@@ -1,0 +1,189 @@
+// Streams a tar.gz layer into a staging directory, refusing anything that could escape it or lie:
+// traversal, absolute paths, links, devices, FIFOs, duplicate entries, and decompression bombs.
+import { constants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { ArchiveInvalidError } from '@trivy-mirror/plugin-api';
+import tar from 'tar-stream';
+import { fsyncDir } from './durable-fs.js';
+
+/** What to do with a (safe, normalised) entry path. */
+export type EntryAction =
+  | { action: 'write'; to: string }
+  | { action: 'capture' }
+  | { action: 'skip'; reason: string };
+
+export interface ExtractOptions {
+  /** The compressed layer, already wrapped in digest verification. */
+  source: Readable;
+  stagingDir: string;
+  maxUnpackedBytes: number;
+  fileMode: number;
+  dirMode: number;
+  /** Decides per entry; `to` is relative to stagingDir. Directories are only created for 'write'. */
+  decide(entryPath: string, type: 'file' | 'directory'): EntryAction;
+  /** Captured files (e.g. metadata.json) are kept in memory up to this size. */
+  maxCaptureBytes?: number;
+  signal?: AbortSignal;
+  onSkip?(entryPath: string, reason: string): void;
+  /** Label for error messages (e.g. the layer digest). */
+  label: string;
+}
+
+export interface ExtractResult {
+  files: string[];
+  unpackedBytes: number;
+  writtenBytes: number;
+  captured: Map<string, Buffer>;
+}
+
+const HOSTILE_TYPES = new Set(['link', 'symlink', 'character-device', 'block-device', 'fifo']);
+
+/** Normalises a tar entry name; throws for anything that is not a plain relative path. */
+export function safeEntryPath(name: string, label: string): string {
+  if (name.includes('\0') || name.includes('\\')) {
+    throw new ArchiveInvalidError(`${label}: entry "${name}" has an invalid character`);
+  }
+  if (name.startsWith('/')) throw new ArchiveInvalidError(`${label}: entry "${name}" is an absolute path`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new ArchiveInvalidError(`${label}: entry "${name}" escapes the target (..)`);
+  return parts.join('/');
+}
+
+/** Counts decompressed bytes and fails once they exceed the cap (gzip bombs). */
+function byteCap(max: number, label: string, counter: { n: number }): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      counter.n += chunk.length;
+      if (counter.n > max) {
+        cb(new ArchiveInvalidError(`${label}: decompressed size exceeds the cap of ${max} bytes`));
+        return;
+      }
+      cb(null, chunk);
+    },
+  });
+}
+
+export async function extractTarGz(options: ExtractOptions): Promise<ExtractResult> {
+  const { stagingDir, label } = options;
+  const maxCapture = options.maxCaptureBytes ?? 1024 * 1024;
+  const counter = { n: 0 };
+  const extract = tar.extract();
+  const result: ExtractResult = { files: [], unpackedBytes: 0, writtenBytes: 0, captured: new Map() };
+  const dirs = new Set<string>([stagingDir]);
+  const seen = new Set<string>();
+
+  let pipeError: unknown;
+  const piped = pipeline(
+    options.source,
+    createGunzip(),
+    byteCap(options.maxUnpackedBytes, label, counter),
+    extract,
+    { signal: options.signal },
+  ).catch((err: unknown) => {
+    pipeError = err;
+  });
+
+  const mkdirs = async (dir: string): Promise<void> => {
+    if (dirs.has(dir)) return;
+    await mkdirs(path.dirname(dir));
+    try {
+      await fs.mkdir(dir, { mode: options.dirMode });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    }
+    await fs.chmod(dir, options.dirMode);
+    dirs.add(dir);
+  };
+
+  try {
+    for await (const entry of extract) {
+      const { header } = entry;
+      const type = header.type ?? 'file';
+      if (HOSTILE_TYPES.has(type)) {
+        throw new ArchiveInvalidError(`${label}: entry "${header.name}" is a ${type}, which is not allowed`);
+      }
+      const rel = safeEntryPath(header.name, label);
+      const kind = type === 'directory' ? 'directory' : type === 'file' || type === 'contiguous-file' ? 'file' : undefined;
+      if (!kind) throw new ArchiveInvalidError(`${label}: entry "${header.name}" has unsupported type ${type}`);
+      if ((header.size ?? 0) > options.maxUnpackedBytes) {
+        throw new ArchiveInvalidError(`${label}: entry "${rel}" declares ${header.size} bytes, above the cap`);
+      }
+      if (rel === '') {
+        entry.resume();
+        continue;
+      }
+      if (kind === 'file' && seen.has(rel)) throw new ArchiveInvalidError(`${label}: entry "${rel}" appears twice`);
+      seen.add(rel);
+      const decision = options.decide(rel, kind);
+      if (decision.action === 'skip') {
+        options.onSkip?.(rel, decision.reason);
+        entry.resume();
+        continue;
+      }
+      if (kind === 'directory') {
+        if (decision.action === 'write') await mkdirs(path.join(stagingDir, decision.to));
+        entry.resume();
+        continue;
+      }
+      if (decision.action === 'capture') {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of entry as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > maxCapture) throw new ArchiveInvalidError(`${label}: entry "${rel}" is larger than ${maxCapture} bytes`);
+          chunks.push(chunk);
+        }
+        result.captured.set(rel, Buffer.concat(chunks));
+        continue;
+      }
+      const target = path.join(stagingDir, decision.to);
+      await mkdirs(path.dirname(target));
+      // O_EXCL|O_NOFOLLOW: never write through something already there.
+      const fh = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.fileMode);
+      try {
+        for await (const chunk of entry as AsyncIterable<Buffer>) {
+          await fh.write(chunk);
+          result.writtenBytes += chunk.length;
+        }
+        await fh.chmod(options.fileMode);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      result.files.push(decision.to);
+    }
+  } catch (err) {
+    options.source.destroy();
+    extract.destroy();
+    await piped;
+    if (err instanceof ArchiveInvalidError) throw err;
+    if (pipeError && !isCode(pipeError, 'ERR_STREAM_PREMATURE_CLOSE')) throw classify(pipeError, label);
+    throw classify(err, label);
+  }
+  await piped;
+  if (pipeError) throw classify(pipeError, label);
+  result.unpackedBytes = counter.n;
+  // Directories last, deepest first, so every entry and rename is durable before the swap.
+  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(dir);
+  return result;
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return !!err && typeof err === 'object' && (err as { code?: string }).code === code;
+}
+
+/** Corrupt gzip or tar data becomes ArchiveInvalidError; digest, abort and I/O errors stay as they are. */
+function classify(err: unknown, label: string): Error {
+  if (err instanceof ArchiveInvalidError) return err;
+  if (!(err instanceof Error)) return new Error(String(err));
+  if ((err as { name?: string }).name === 'OciError' || isCode(err, 'ABORT_ERR') || err.name === 'AbortError') return err;
+  const code = (err as { code?: string }).code ?? '';
+  if (code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE' || /tar|header|unexpected end|checksum/i.test(err.message)) {
+    return new ArchiveInvalidError(`${label}: corrupt archive (${err.message})`, err);
+  }
+  return err;
+}

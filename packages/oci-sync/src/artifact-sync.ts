@@ -1,0 +1,335 @@
+// One artifact/tag through the pipeline: upstream (with fallback) → local layout → destinations.
+// Cheap when nothing changed: one manifest HEAD per source, one per destination.
+import { readFile, utimes } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import {
+  artifactCopy,
+  type Descriptor,
+  formatReference,
+  type ImageManifest,
+  isOciError,
+  type ManifestBytes,
+  OciError,
+  OciErrorCode,
+  OciLayout,
+  parseReference,
+  type Reference,
+  sha256Digest,
+  type Transport,
+  withDigest,
+} from '@trivy-mirror/oci';
+import { type ArtifactStore, describeError, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
+import { checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
+import type { ArtifactConfig, OciSyncConfig } from './config.js';
+import { readLayerMetadata } from './layer-metadata.js';
+import { type SourceCooldowns, trySources } from './source-fallback.js';
+import { planTagUpdate } from './store-versions.js';
+import type { ArtifactTagStatus, SyncState } from './sync-state.js';
+
+export interface ArtifactSyncDeps {
+  registry: Transport;
+  store: ArtifactStore;
+  config: OciSyncConfig;
+  state: SyncState;
+  cooldowns: SourceCooldowns;
+  logger: Logger;
+  now: () => Date;
+  signal: AbortSignal;
+}
+
+export interface DestinationResult {
+  destination: string;
+  reference: string;
+  pushed: boolean;
+  bytes: number;
+  error?: string;
+}
+
+export interface ArtifactTagResult {
+  artifact: string;
+  tag: string;
+  ok: boolean;
+  /** The store's version of the tag changed in this run. */
+  changed: boolean;
+  source?: string;
+  digest?: string;
+  layer?: Descriptor & { title?: string };
+  layoutPath: string;
+  bytesDownloaded: number;
+  bytesPushed: number;
+  destinations: DestinationResult[];
+  error?: unknown;
+  durationMs: number;
+}
+
+type SourceOutcome =
+  | { kind: 'same' }
+  | { kind: 'stored'; manifest: ManifestBytes; bytes: number };
+
+export async function syncArtifactTag(
+  deps: ArtifactSyncDeps,
+  artifact: ArtifactConfig,
+  tag: string,
+): Promise<ArtifactTagResult> {
+  const started = Date.now();
+  const { config, registry, store, state, logger, signal } = deps;
+  const name = artifact.name;
+  const layoutPath = store.layoutPath(name);
+  const status = state.get(name, tag);
+  const result: ArtifactTagResult = {
+    artifact: name,
+    tag,
+    ok: false,
+    changed: false,
+    layoutPath,
+    bytesDownloaded: 0,
+    bytesPushed: 0,
+    destinations: [],
+    durationMs: 0,
+  };
+  status.lastAttempt = deps.now().toISOString();
+  try {
+    let layout = await openLayout(layoutPath);
+    const stored = layout ? await layout.manifestGet(tag) : undefined;
+    const storedLayer = stored?.manifest.layers?.[0];
+
+    const sources = (artifact.sources ?? config.sources).map((prefix) => {
+      const ref = parseReference(`${prefix}/${name}:${tag}`);
+      return { source: formatReference(ref), host: ref.kind === 'registry' ? ref.registry : prefix, ref };
+    });
+    const { source, value } = await trySources(
+      `${name}:${tag}`,
+      sources,
+      deps.cooldowns,
+      async ({ source: refText, ref }): Promise<SourceOutcome> => {
+        const head = await registry.manifestHead(ref, { signal });
+        if (!head) {
+          throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, `${refText}: manifest not found`, { status: 404 });
+        }
+        if (stored && head.digest === stored.descriptor.digest) return { kind: 'same' };
+        // Another registry pushes the same layer under a different manifest digest: remembered
+        // per source so an unchanged upstream costs one HEAD, not a GET, on every run.
+        const seen = state.data.sources[refText];
+        if (stored && seen?.manifestDigest === head.digest && seen.layerDigest === storedLayer?.digest) {
+          return { kind: 'same' };
+        }
+        const fetched = await registry.manifestGet(withDigest(ref, head.digest), { signal });
+        const layer = validateTrivyArtifact(name, fetched.manifest, `${refText}@${fetched.descriptor.digest}`);
+        state.data.sources[refText] = {
+          manifestDigest: fetched.descriptor.digest,
+          layerDigest: layer.digest,
+          at: deps.now().toISOString(),
+        };
+        // Same content from another source: keep the stored manifest (and what destinations hold).
+        if (stored && layer.digest === storedLayer?.digest) return { kind: 'same' };
+        layout ??= await OciLayout.open(layoutPath, { create: true });
+        const bytes = await storeVersion(deps, layout, ref, fetched, tag);
+        return { kind: 'stored', manifest: fetched, bytes };
+      },
+      (s, err) => logger.warn({ artifact: name, tag, source: s.source, err }, 'source failed, trying the next one'),
+    );
+
+    if (!layout) throw new MirrorError('STORE_INCONSISTENT', `${name}:${tag}: layout ${layoutPath} missing after sync`);
+    const current = value.kind === 'stored' ? value.manifest : stored;
+    if (!current) throw new MirrorError('STORE_INCONSISTENT', `${name}:${tag}: nothing stored after sync`);
+    const layer = current.manifest.layers[0];
+    result.changed = value.kind === 'stored';
+    result.bytesDownloaded = value.kind === 'stored' ? value.bytes : 0;
+    result.source = source.source;
+    result.digest = current.descriptor.digest;
+    result.layer = { ...layer, title: layer.annotations?.['org.opencontainers.image.title'] };
+
+    await recordStored(deps, layout, status, current, source.source, result.changed);
+
+    result.destinations = await pushDestinations(deps, name, tag, layoutPath, current.descriptor.digest);
+    result.bytesPushed = result.destinations.reduce((n, d) => n + d.bytes, 0);
+    status.destinations = Object.fromEntries(
+      result.destinations.map((d) => [
+        d.reference,
+        {
+          digest: d.error ? status.destinations?.[d.reference]?.digest : current.descriptor.digest,
+          lastPush: d.pushed ? deps.now().toISOString() : status.destinations?.[d.reference]?.lastPush,
+          lastError: d.error,
+        },
+      ]),
+    );
+    const gc = await layout.gc({ graceMs: config.blobGraceMinutes * 60_000 });
+    if (gc.removed.length > 0) logger.info({ removed: gc.removed.length, bytes: gc.bytes }, 'unreferenced blobs removed');
+
+    const failed = result.destinations.filter((d) => d.error);
+    if (failed.length > 0) {
+      throw new MirrorError(
+        'DESTINATION_FAILED',
+        `${name}:${tag}: push failed: ${failed.map((d) => `${d.reference}: ${d.error}`).join('; ')}`,
+      );
+    }
+    result.ok = true;
+    status.lastSuccess = deps.now().toISOString();
+  } catch (err) {
+    result.error = err;
+    status.lastError = { code: (err as { code?: string }).code, message: describeError(err), at: deps.now().toISOString() };
+  } finally {
+    result.durationMs = Date.now() - started;
+    status.durationMs = result.durationMs;
+    status.bytes = result.bytesDownloaded + result.bytesPushed;
+  }
+  return result;
+}
+
+async function touchVersions(layout: OciLayout, versions: Descriptor[]): Promise<void> {
+  const now = new Date();
+  for (const version of versions) {
+    const digests = [version.digest];
+    try {
+      const m = JSON.parse(await readFile(layout.blobPath(version.digest), 'utf8')) as Partial<ImageManifest>;
+      if (m.config) digests.push(m.config.digest);
+      for (const l of m.layers ?? []) digests.push(l.digest);
+    } catch {
+      // missing or unreadable: nothing to keep
+    }
+    for (const d of digests) await utimes(layout.blobPath(d), now, now).catch(() => undefined);
+  }
+}
+
+async function openLayout(dir: string): Promise<OciLayout | undefined> {
+  try {
+    return await OciLayout.open(dir);
+  } catch (err) {
+    if (isOciError(err, OciErrorCode.LAYOUT_INVALID)) return undefined;
+    throw err;
+  }
+}
+
+/** Downloads the blobs (verified while streaming), then the manifest, then moves the tag. */
+async function storeVersion(
+  deps: ArtifactSyncDeps,
+  layout: OciLayout,
+  ref: Reference,
+  fetched: ManifestBytes,
+  tag: string,
+): Promise<number> {
+  const { registry, signal } = deps;
+  let bytes = 0;
+  for (const desc of [fetched.manifest.config, ...fetched.manifest.layers]) {
+    if (await layout.blobHas(desc.digest)) continue;
+    const stream = await registry.blobGet(ref, desc, { signal });
+    await layout.blobWrite(desc, stream, { signal });
+    bytes += desc.size;
+  }
+  const manifestDesc: Descriptor = {
+    mediaType: fetched.manifest.mediaType ?? fetched.descriptor.mediaType,
+    digest: sha256Digest(fetched.bytes),
+    size: fetched.bytes.length,
+  };
+  if (manifestDesc.digest !== fetched.descriptor.digest) {
+    throw new OciError(OciErrorCode.DIGEST_MISMATCH, `manifest bytes hash to ${manifestDesc.digest}, not ${fetched.descriptor.digest}`);
+  }
+  await layout.blobWrite(manifestDesc, Readable.from([fetched.bytes]), { signal });
+  let dropped: Descriptor[] = [];
+  await layout.indexUpdate((manifests) => {
+    const plan = planTagUpdate(
+      manifests,
+      { ...manifestDesc, artifactType: fetched.manifest.artifactType },
+      tag,
+      deps.now().toISOString(),
+      deps.config.keepVersions,
+    );
+    dropped = plan.dropped;
+    return plan.manifests;
+  });
+  if (dropped.length > 0) {
+    // GC grace counts from a blob's mtime: restart the clock for what just became unreferenced,
+    // so a client that resolved a dropped version before this swap can finish its download.
+    await touchVersions(layout, dropped);
+    deps.logger.info({ tag, dropped: dropped.map((d) => d.digest) }, 'older versions dropped');
+  }
+  deps.logger.info(
+    { artifact: formatReference(ref), digest: manifestDesc.digest, bytes, layer: fetched.manifest.layers[0]?.digest },
+    'stored new version',
+  );
+  return bytes;
+}
+
+/** Fills the status record; metadata.json is read only when the layer is new to us. */
+async function recordStored(
+  deps: ArtifactSyncDeps,
+  layout: OciLayout,
+  status: ArtifactTagStatus,
+  current: ManifestBytes,
+  source: string,
+  changed: boolean,
+): Promise<void> {
+  const layer = current.manifest.layers[0];
+  const rule = ruleFor(status.artifact);
+  const layerChanged = status.layerDigest !== layer.digest;
+  status.source = source;
+  status.manifestDigest = current.descriptor.digest;
+  status.layerDigest = layer.digest;
+  status.layerSize = layer.size;
+  if (changed || !status.lastChange) status.lastChange = deps.now().toISOString();
+  if (rule?.requiresVersion) status.version = current.manifest.annotations?.['org.opencontainers.image.version'];
+  if (rule?.requiresVersion && status.version === undefined) status.version = String(checksMajorVersion(current.manifest));
+  if (rule?.hasMetadata && (layerChanged || !status.updatedAt)) {
+    try {
+      const meta = await readLayerMetadata(layout.blobOpen(layer.digest));
+      status.updatedAt = meta?.updatedAt;
+      status.nextUpdate = meta?.nextUpdate;
+      if (!meta) deps.logger.warn({ artifact: status.artifact, tag: status.tag }, 'layer has no metadata.json');
+    } catch (err) {
+      deps.logger.warn({ artifact: status.artifact, tag: status.tag, err }, 'cannot read metadata.json from the layer');
+    }
+  }
+}
+
+/** Pushes from the store to every destination in parallel; each is checked by a manifest HEAD after. */
+async function pushDestinations(
+  deps: ArtifactSyncDeps,
+  name: string,
+  tag: string,
+  layoutPath: string,
+  digest: string,
+): Promise<DestinationResult[]> {
+  const { registry, store, signal, logger } = deps;
+  return Promise.all(
+    deps.config.destinations.map(async (destination): Promise<DestinationResult> => {
+      const reference = `${destination}/${name}:${tag}`;
+      const out: DestinationResult = { destination, reference, pushed: false, bytes: 0 };
+      try {
+        const dref = parseReference(reference);
+        const before = await headOrUndefined(registry, dref, signal);
+        if (before?.digest === digest) return out;
+        const copied = await artifactCopy({
+          src: store.transport,
+          srcRef: { kind: 'layout', path: layoutPath, digest },
+          dst: registry,
+          dstRef: dref,
+          signal,
+          logger,
+        });
+        const after = await headOrUndefined(registry, dref, signal);
+        if (after?.digest !== digest) {
+          throw new MirrorError(
+            'DESTINATION_MISMATCH',
+            `${reference} has manifest ${after?.digest ?? 'none'} after the push, expected ${digest}`,
+          );
+        }
+        out.pushed = true;
+        out.bytes = copied.bytes;
+        logger.info({ artifact: name, tag, destination: reference, digest, bytes: copied.bytes }, 'pushed');
+      } catch (err) {
+        out.error = describeError(err);
+        logger.error({ artifact: name, tag, destination: reference, err }, 'push failed');
+      }
+      return out;
+    }),
+  );
+}
+
+async function headOrUndefined(registry: Transport, ref: Reference, signal: AbortSignal) {
+  try {
+    return await registry.manifestHead(ref, { signal });
+  } catch (err) {
+    if (isOciError(err, OciErrorCode.MANIFEST_UNKNOWN, OciErrorCode.NAME_UNKNOWN)) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,75 @@
+// The `plugins.oci-sync` config section: zod schema (strict) with the defaults from DESIGN.md.
+import { z } from 'zod';
+
+// HOST[:PORT][/PATH]: a registry plus an optional repository prefix, no tag or digest.
+const REPO_PREFIX_RE = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const NAME_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+const repoPrefix = z
+  .string()
+  .regex(REPO_PREFIX_RE, 'expected HOST[:PORT][/PATH] such as mirror.gcr.io/aquasec (no tag, no scheme)');
+
+export const artifactConfigSchema = z.strictObject({
+  /** Repository name under each source and destination, and in the store (e.g. 'trivy-db'). */
+  name: z.string().regex(NAME_RE, 'expected a repository name such as trivy-db'),
+  tags: z.array(z.string().regex(TAG_RE, 'expected a tag such as 2')).min(1),
+  /** Overrides the plugin-wide `sources` for this artifact (tried in order). */
+  sources: z.array(repoPrefix).min(1).optional(),
+});
+export type ArtifactConfig = z.infer<typeof artifactConfigSchema>;
+
+export const DEFAULT_SCHEDULE = '17 */6 * * *';
+export const DEFAULT_SOURCES = ['mirror.gcr.io/aquasec', 'ghcr.io/aquasecurity'];
+export const DEFAULT_ARTIFACTS: ArtifactConfig[] = [
+  { name: 'trivy-db', tags: ['2'] },
+  { name: 'trivy-java-db', tags: ['1'] },
+  { name: 'trivy-checks', tags: ['1', '2'] },
+];
+
+export const ociSyncConfigSchema = z.strictObject({
+  schedule: z.string().min(1).default(DEFAULT_SCHEDULE),
+  sources: z
+    .array(repoPrefix)
+    .min(1)
+    .default(() => [...DEFAULT_SOURCES]),
+  artifacts: z
+    .array(artifactConfigSchema)
+    .min(1)
+    .default(() => DEFAULT_ARTIFACTS.map((a) => ({ ...a, tags: [...a.tags] })))
+    .refine((list) => new Set(list.map((a) => a.name)).size === list.length, 'artifact names must be unique'),
+  /** Registries to push to, as DEST/NAME:TAG (e.g. registry.internal:5000/trivy). */
+  destinations: z.array(repoPrefix).default(() => []),
+  /** Versions kept per tag in the store (the current one included). */
+  keepVersions: z.number().int().min(1).max(100).default(3),
+  serve: z
+    .strictObject({
+      /** Serve the store read-only under /v2/ on the serve listener. */
+      enabled: z.boolean().default(true),
+      /** Also serve each repository under this prefix (e.g. 'aquasec' → /v2/aquasec/trivy-db/…). */
+      prefix: z
+        .string()
+        .regex(/^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)?$/, 'expected a repository path such as aquasec')
+        .default(''),
+    })
+    .default({ enabled: true, prefix: '' }),
+  /** Unreferenced blobs stay on disk this long, so downloads that started before a swap finish. */
+  blobGraceMinutes: z.number().min(0).default(30),
+  /** Artifact/tag pairs synced at once. */
+  concurrency: z.number().int().min(1).max(16).default(2),
+});
+export type OciSyncConfig = z.infer<typeof ociSyncConfigSchema>;
+
+export const exampleConfig = `oci-sync:
+  schedule: "17 */6 * * *"                  # cron; also runs at start and on sync.requested
+  sources: [mirror.gcr.io/aquasec, ghcr.io/aquasecurity]   # tried in order (429/5xx/BLOB_UNKNOWN/network → next)
+  artifacts:
+    - { name: trivy-db, tags: ["2"] }
+    - { name: trivy-java-db, tags: ["1"] }
+    - { name: trivy-checks, tags: ["1", "2"] }
+  destinations: []                          # e.g. [registry.internal:5000/trivy] → DEST/NAME:TAG
+  keepVersions: 3                           # versions kept per tag in the store
+  serve: { enabled: true, prefix: "" }      # embedded read-only /v2/ on the serve listener
+  blobGraceMinutes: 30                      # unreferenced blobs kept this long for running downloads
+  concurrency: 2
+`;

@@ -1,0 +1,53 @@
+// Reads metadata.json (UpdatedAt/NextUpdate) from a db layer: gunzip + tar, stopping at that entry.
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+
+export interface LayerMetadata {
+  version?: number;
+  updatedAt?: string;
+  nextUpdate?: string;
+}
+
+const METADATA_MAX_BYTES = 64 * 1024;
+
+/**
+ * Streams the layer until metadata.json has been read, then stops (the db file may come first;
+ * it is decompressed and discarded, never buffered). Undefined when the tarball has none.
+ */
+export async function readLayerMetadata(source: Readable): Promise<LayerMetadata | undefined> {
+  const gunzip = createGunzip();
+  const extract = tar.extract();
+  source.on('error', (err) => gunzip.destroy(err));
+  gunzip.on('error', (err) => extract.destroy(err));
+  source.pipe(gunzip).pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name.replace(/^\.\//, '');
+      if (name !== 'metadata.json' || entry.header.type !== 'file') {
+        entry.resume();
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of entry as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > METADATA_MAX_BYTES) throw new Error(`metadata.json larger than ${METADATA_MAX_BYTES} bytes`);
+        chunks.push(chunk);
+      }
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      return {
+        version: typeof parsed.Version === 'number' ? parsed.Version : undefined,
+        updatedAt: typeof parsed.UpdatedAt === 'string' ? parsed.UpdatedAt : undefined,
+        nextUpdate: typeof parsed.NextUpdate === 'string' ? parsed.NextUpdate : undefined,
+      };
+    }
+    return undefined;
+  } finally {
+    // Stop reading the rest of a possibly 1 GB stream.
+    source.unpipe(gunzip);
+    source.destroy();
+    gunzip.destroy();
+    extract.destroy();
+  }
+}

@@ -1,0 +1,67 @@
+// The oci-sync ContainerModule: one shared service (state, cool-downs, metrics) behind the Job,
+// HealthCheck, HttpRoute and ClientConfigContribution it contributes.
+import { join } from 'node:path';
+import type { Transport } from '@trivy-mirror/oci';
+import {
+  ArtifactStore,
+  ClientConfigContribution,
+  Clock,
+  EventBus,
+  HealthCheck,
+  HttpRoute,
+  Job,
+  Metrics,
+  type PluginContext,
+  RegistryTransport,
+} from '@trivy-mirror/plugin-api';
+import { ContainerModule } from 'inversify';
+import { renderClientConfig } from './client-config.js';
+import type { OciSyncConfig } from './config.js';
+import { createRegistryRoute } from './registry-route.js';
+import { OciSyncHealth } from './sync-health.js';
+import { OciSyncJob } from './sync-job.js';
+import { SyncMetrics } from './sync-metrics.js';
+import { SyncState } from './sync-state.js';
+
+/** Private to this plugin: the job and its health check share state and cool-downs. */
+export const OciSyncJobService: unique symbol = Symbol.for('trivy-mirror.oci-sync.OciSyncJob');
+
+export function ociSyncModule(config: OciSyncConfig, context: PluginContext): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind<OciSyncJob>(OciSyncJobService)
+      .toResolvedValue(
+        (registry: Transport, store: ArtifactStore, events: EventBus, clock: Clock, metrics: Metrics) =>
+          new OciSyncJob({
+            config,
+            registry,
+            store,
+            events,
+            now: () => clock.now(),
+            metrics: new SyncMetrics(metrics.registry),
+            state: new SyncState(join(context.pluginDir, 'state.json')),
+          }),
+        [RegistryTransport, ArtifactStore, EventBus, Clock, Metrics],
+      )
+      .inSingletonScope();
+
+    bind<Job>(Job).toResolvedValue((job: OciSyncJob) => job, [OciSyncJobService]);
+
+    bind<HealthCheck>(HealthCheck)
+      .toResolvedValue(
+        (job: OciSyncJob, store: ArtifactStore) => new OciSyncHealth(config, store, job.state, job.cooldowns),
+        [OciSyncJobService, ArtifactStore],
+      )
+      .inSingletonScope();
+
+    if (config.serve.enabled) {
+      bind<HttpRoute>(HttpRoute)
+        .toResolvedValue((store: ArtifactStore) => createRegistryRoute(config, store, context.logger), [ArtifactStore])
+        .inSingletonScope();
+    }
+
+    bind<ClientConfigContribution>(ClientConfigContribution).toConstantValue({
+      id: 'oci-sync',
+      render: (options) => renderClientConfig(config, options),
+    });
+  });
+}

@@ -1,0 +1,27 @@
+// HttpRoute `/v2/` on the serve listener: the store, read-only, as an OCI registry for Trivy clients.
+import { createRegistryHandler, OciLayout } from '@trivy-mirror/oci';
+import type { ArtifactStore, HttpRoute, Logger } from '@trivy-mirror/plugin-api';
+import type { OciSyncConfig } from './config.js';
+
+export function createRegistryRoute(config: OciSyncConfig, store: ArtifactStore, logger: Logger): HttpRoute {
+  const handler = createRegistryHandler({
+    async resolveLayout(repository) {
+      // Only repositories the store lists: a request never opens an arbitrary directory.
+      if (!(await store.repositories()).includes(repository)) return undefined;
+      try {
+        return await OciLayout.open(store.layoutPath(repository));
+      } catch {
+        return undefined;
+      }
+    },
+    repositories: () => store.repositories(),
+    pathPrefix: config.serve.prefix || undefined,
+    onError: (err, req) => logger.error({ err, path: req.url }, 'registry request failed'),
+  });
+  return {
+    id: 'oci-sync-registry',
+    listener: 'serve',
+    prefix: '/v2/',
+    handle: (req, res) => handler(req, res),
+  };
+}

@@ -1,0 +1,87 @@
+// Trying upstream sources in order, as Trivy does: move on after 429, 5xx, BLOB_UNKNOWN or network
+// trouble (the client has already retried), and keep a per-registry cool-down from Retry-After so
+// later artifacts and runs do not hammer a registry that asked us to wait.
+import { isFallbackError, isOciError, OciErrorCode } from '@trivy-mirror/oci';
+import { describeError, MirrorError } from '@trivy-mirror/plugin-api';
+
+/** Used when a registry answers 429 without a usable Retry-After. */
+export const DEFAULT_COOLDOWN_MS = 60_000;
+
+export class SourceCooldowns {
+  private readonly until = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Epoch ms until which `host` should not be asked, or undefined. */
+  coolingUntil(host: string): number | undefined {
+    const t = this.until.get(host);
+    if (t === undefined) return undefined;
+    if (t <= this.now()) {
+      this.until.delete(host);
+      return undefined;
+    }
+    return t;
+  }
+
+  /** Records a failure of `host`; only rate limiting (or an explicit Retry-After) starts a cool-down. */
+  note(host: string, err: unknown): void {
+    if (!isOciError(err)) return;
+    let ms = err.retryAfterMs;
+    if (ms === undefined && isOciError(err, OciErrorCode.TOO_MANY_REQUESTS)) ms = DEFAULT_COOLDOWN_MS;
+    if (ms === undefined || ms <= 0) return;
+    const t = this.now() + ms;
+    this.until.set(host, Math.max(t, this.until.get(host) ?? 0));
+  }
+
+  snapshot(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [host] of this.until) {
+      const t = this.coolingUntil(host);
+      if (t !== undefined) out[host] = new Date(t).toISOString();
+    }
+    return out;
+  }
+}
+
+export interface SourceAttempt {
+  source: string;
+  host: string;
+}
+
+/**
+ * Runs `attempt` on each source in order until one succeeds. A failure that is not a fallback
+ * error (401, 404, invalid artifact…) stops the walk: another mirror would not fix it, and Trivy
+ * would not try either. Throws a MirrorError listing each source's failure when all fail.
+ */
+export async function trySources<S extends SourceAttempt, T>(
+  what: string,
+  sources: S[],
+  cooldowns: SourceCooldowns,
+  attempt: (source: S) => Promise<T>,
+  onFallback?: (source: S, err: unknown) => void,
+): Promise<{ source: S; value: T }> {
+  const failures: string[] = [];
+  let lastErr: unknown;
+  for (const source of sources) {
+    const cooling = cooldowns.coolingUntil(source.host);
+    if (cooling !== undefined) {
+      failures.push(`${source.source}: skipped, ${source.host} asked to wait until ${new Date(cooling).toISOString()}`);
+      continue;
+    }
+    try {
+      return { source, value: await attempt(source) };
+    } catch (err) {
+      if (!isFallbackError(err)) {
+        if (failures.length === 0) throw err;
+        throw new MirrorError('SOURCES_FAILED', `${what}: ${[...failures, `${source.source}: ${describeError(err)}`].join('; ')}`, {
+          cause: err,
+        });
+      }
+      cooldowns.note(source.host, err);
+      onFallback?.(source, err);
+      failures.push(`${source.source}: ${describeError(err)}`);
+      lastErr = err;
+    }
+  }
+  throw new MirrorError('SOURCES_FAILED', `${what}: no source succeeded: ${failures.join('; ')}`, { cause: lastErr });
+}

@@ -1,0 +1,90 @@
+// What oci-sync remembers between runs (pluginDir/state.json): per artifact/tag status for
+// /status, and per source reference the last manifest digest seen with its layer digest, so an
+// unchanged upstream costs one manifest HEAD even when the store's copy came from another source.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface ArtifactTagStatus {
+  artifact: string;
+  tag: string;
+  /** Source reference the stored version was confirmed from last (e.g. mirror.gcr.io/aquasec/trivy-db:2). */
+  source?: string;
+  manifestDigest?: string;
+  layerDigest?: string;
+  layerSize?: number;
+  /** From metadata.json (trivy-db, trivy-java-db). */
+  updatedAt?: string;
+  nextUpdate?: string;
+  /** From the version annotation (trivy-checks). */
+  version?: string;
+  /** Bytes moved by the last run (downloaded + pushed). */
+  bytes?: number;
+  durationMs?: number;
+  lastAttempt?: string;
+  lastSuccess?: string;
+  /** When the stored content last changed. */
+  lastChange?: string;
+  lastError?: { code?: string; message: string; at: string };
+  destinations?: Record<string, { digest?: string; lastPush?: string; lastError?: string }>;
+}
+
+export interface SourceSeen {
+  manifestDigest: string;
+  layerDigest: string;
+  at: string;
+}
+
+export interface SyncStateData {
+  artifacts: Record<string, ArtifactTagStatus>;
+  sources: Record<string, SourceSeen>;
+}
+
+export function statusKey(artifact: string, tag: string): string {
+  return `${artifact}:${tag}`;
+}
+
+/** In-memory state with atomic saves; a missing or broken file starts empty (it is only a cache). */
+export class SyncState {
+  data: SyncStateData = { artifacts: {}, sources: {} };
+  private loaded = false;
+
+  constructor(private readonly file: string | undefined) {}
+
+  async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    if (!this.file) return;
+    try {
+      const parsed = JSON.parse(await readFile(this.file, 'utf8')) as Partial<SyncStateData>;
+      this.data = { artifacts: parsed.artifacts ?? {}, sources: parsed.sources ?? {} };
+    } catch {
+      // first start, or a damaged cache: rebuilt by the next run
+    }
+  }
+
+  get(artifact: string, tag: string): ArtifactTagStatus {
+    const key = statusKey(artifact, tag);
+    this.data.artifacts[key] ??= { artifact, tag };
+    return this.data.artifacts[key];
+  }
+
+  async save(): Promise<void> {
+    if (!this.file) return;
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(`${JSON.stringify(this.data, null, 2)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(tmp, this.file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { mkdtemp } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OciLayout } from '@trivy-mirror/oci';
+import { buildArtifact } from '../test/test-artifacts.ts';
+const dir = await mkdtemp(join(tmpdir(), 'smoke-'));
+const a = await buildArtifact({ dir, shape: 'oci-1.1', layerBytes: 3_000_000, seed: 'x' });
+const layout = await OciLayout.open(join(dir, 'layout'), { create: true });
+console.log('opened');
+await layout.blobWrite(a.layer, createReadStream(a.layerPath));
+console.log('blob');
+await layout.blobWriteBytes(a.configBytes);
+console.log('config');

@@ -1,0 +1,143 @@
+// HTTP plumbing for registries: one keep-alive undici Pool per origin (its connection count is the
+// per-host concurrency limit), scheme choice (https unless plainHttp or loopback), extra CAs.
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Pool, type Dispatcher } from 'undici';
+import { OciError, OciErrorCode } from './errors.js';
+import { isLoopbackHost } from './reference.js';
+import type { HostOptions } from './types.js';
+
+export const DEFAULT_MAX_CONCURRENCY = 6;
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  url: URL;
+  headers?: Record<string, string>;
+  body?: Buffer | string | NodeJS.ReadableStream | null;
+  signal?: AbortSignal;
+}
+
+export interface HttpTransportOptions {
+  hosts?: HostOptions[];
+  /** Time to the response headers (default 60 s). */
+  headersTimeoutMs?: number;
+  /** Maximum silence while a body streams (default 60 s). */
+  bodyTimeoutMs?: number;
+  userAgent?: string;
+}
+
+export class HttpTransport {
+  private readonly hosts = new Map<string, HostOptions>();
+  private readonly pools = new Map<string, Pool>();
+  private readonly options: HttpTransportOptions;
+
+  constructor(options: HttpTransportOptions = {}) {
+    this.options = options;
+    for (const h of options.hosts ?? []) this.hosts.set(h.host.toLowerCase(), h);
+  }
+
+  hostOptions(host: string): HostOptions | undefined {
+    return this.hosts.get(host.toLowerCase());
+  }
+
+  /** https unless the host is configured `plainHttp: true` or is a loopback host not configured otherwise. */
+  scheme(host: string): 'http' | 'https' {
+    const opts = this.hostOptions(host);
+    const plain = opts?.plainHttp ?? isLoopbackHost(host);
+    return plain ? 'http' : 'https';
+  }
+
+  /** Base URL of a registry host: `https://HOST`. */
+  baseUrl(host: string): URL {
+    return new URL(`${this.scheme(host)}://${host}`);
+  }
+
+  /** Refuses plain http to hosts that did not opt in (token realms, redirects that downgrade). */
+  assertSchemeAllowed(url: URL): void {
+    if (url.protocol === 'https:') return;
+    if (url.protocol !== 'http:') {
+      throw new OciError(OciErrorCode.INSECURE_REFUSED, `unsupported URL scheme ${url.protocol} (${url.host})`, {
+        target: url.host,
+      });
+    }
+    if (this.hostOptions(url.host)?.plainHttp || isLoopbackHost(url.host)) return;
+    throw new OciError(
+      OciErrorCode.INSECURE_REFUSED,
+      `refusing plain http to ${url.host}; configure the host with plainHttp: true to allow it`,
+      { target: url.host },
+    );
+  }
+
+  async request(req: HttpRequest): Promise<Dispatcher.ResponseData> {
+    this.assertSchemeAllowed(req.url);
+    const pool = this.pool(req.url);
+    const headers: Record<string, string> = { ...req.headers };
+    if (this.options.userAgent && !headers['user-agent']) headers['user-agent'] = this.options.userAgent;
+    return pool.request({
+      method: req.method,
+      path: req.url.pathname + req.url.search,
+      headers,
+      body: req.body as Dispatcher.DispatchOptions['body'],
+      signal: req.signal,
+      headersTimeout: this.options.headersTimeoutMs ?? 60_000,
+      bodyTimeout: this.options.bodyTimeoutMs ?? 60_000,
+    });
+  }
+
+  private pool(url: URL): Pool {
+    const origin = url.origin;
+    let pool = this.pools.get(origin);
+    if (pool) return pool;
+    const opts = this.hostOptions(url.host);
+    const connect: Record<string, unknown> = {};
+    if (opts?.caFile) connect.ca = [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
+    if (opts?.insecureSkipVerify) connect.rejectUnauthorized = false;
+    pool = new Pool(origin, {
+      connections: opts?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+      keepAliveTimeout: 30_000,
+      connect,
+    });
+    this.pools.set(origin, pool);
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+  }
+}
+
+/** First value of a response header. */
+export function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Reads a body up to `max` bytes; throws `tooLarge()` as soon as it grows past that. */
+export async function readBody(
+  body: Dispatcher.ResponseData['body'],
+  max: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n > max) {
+      body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+/** Discards a body so the connection goes back to the pool. */
+export async function dumpBody(body: Dispatcher.ResponseData['body']): Promise<void> {
+  try {
+    await body.dump({ limit: 64 * 1024 });
+  } catch {
+    // a broken connection is dropped by the pool anyway
+  }
+}

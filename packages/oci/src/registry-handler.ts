@@ -1,0 +1,310 @@
+// A read-only OCI distribution endpoint (/v2/) over OCI image layouts on disk: the embedded
+// registry of oci-sync and the demo's fake upstream. Plain node:http handler, no framework.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import type { OciLayout } from './layout.js';
+
+
+export interface RegistryHandlerOptions {
+  /** The layout that holds `repository` (a validated name without the prefix), or undefined. */
+  resolveLayout(repository: string): Promise<OciLayout | undefined>;
+  /** Repository names for `/v2/_catalog`. */
+  repositories(): Promise<string[]>;
+  /**
+   * Repository-name prefix (e.g. 'aquasec'): `PREFIX/NAME` is served from NAME's layout, so
+   * clients can keep upstream-style names (`aquasec/trivy-db`). Plain NAME stays reachable too.
+   */
+  pathPrefix?: string;
+  /** Called with unexpected errors (I/O); the client gets a 500 in the distribution format. */
+  onError?: (err: unknown, req: IncomingMessage) => void;
+}
+
+export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+// Distribution spec grammar for repository names; also keeps `..` and absolute paths out.
+const NAME_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+// sha256 only (what the layouts hold); the digest becomes a file name, so no other shapes.
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+const DEFAULT_PAGE = 1000;
+
+type Route =
+  | { kind: 'base' }
+  | { kind: 'catalog' }
+  | { kind: 'tags'; name: string }
+  | { kind: 'manifest'; name: string; reference: string }
+  | { kind: 'blob'; name: string; digest: string };
+
+class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extraHeaders: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function createRegistryHandler(options: RegistryHandlerOptions): RegistryHandler {
+  const prefix = options.pathPrefix?.replace(/^\/+|\/+$/g, '') ?? '';
+  if (prefix && !NAME_RE.test(prefix)) {
+    throw new TypeError(`registry handler: invalid pathPrefix ${JSON.stringify(options.pathPrefix)}`);
+  }
+
+  async function layoutFor(name: string): Promise<OciLayout> {
+    if (!NAME_RE.test(name) || name.length > 255) {
+      throw new HttpFailure(400, 'NAME_INVALID', `invalid repository name ${JSON.stringify(name)}`);
+    }
+    let local = name;
+    if (prefix && name.startsWith(`${prefix}/`)) local = name.slice(prefix.length + 1);
+    let layout = await options.resolveLayout(local);
+    // A store repository that itself starts with the prefix stays reachable under its full name.
+    if (!layout && local !== name) layout = await options.resolveLayout(name);
+    if (!layout) throw new HttpFailure(404, 'NAME_UNKNOWN', `repository ${name} not known`);
+    return layout;
+  }
+
+  return async function handle(req, res) {
+    const url = new URL(req.url ?? '/', 'http://registry.invalid');
+    const path = url.pathname;
+    if (path !== '/v2' && !path.startsWith('/v2/')) return false;
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    try {
+      const route = parseRoute(path);
+      const method = req.method ?? 'GET';
+      if (method !== 'GET' && method !== 'HEAD') {
+        throw new HttpFailure(405, 'UNSUPPORTED', `${method} is not supported: this registry is read-only`, {
+          Allow: 'GET, HEAD',
+        });
+      }
+      const head = method === 'HEAD';
+      switch (route.kind) {
+        case 'base':
+          sendJson(res, 200, {}, head);
+          break;
+        case 'catalog':
+          await serveCatalog(res, url, head);
+          break;
+        case 'tags':
+          await serveTags(res, url, route.name, await layoutFor(route.name), head);
+          break;
+        case 'manifest':
+          await serveManifest(res, route.name, route.reference, await layoutFor(route.name), head);
+          break;
+        case 'blob':
+          await serveBlob(req, res, route.digest, await layoutFor(route.name), head);
+          break;
+      }
+    } catch (err) {
+      if (res.headersSent) {
+        // Mid-body failure (often the client went away): cut the connection so a client sees a short read.
+        if ((err as NodeJS.ErrnoException)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') options.onError?.(err, req);
+        res.destroy();
+        return true;
+      }
+      if (err instanceof HttpFailure) {
+        for (const [k, v] of Object.entries(err.extraHeaders)) res.setHeader(k, v);
+        sendError(res, err.status, err.code, err.message, req.method === 'HEAD');
+      } else {
+        options.onError?.(err, req);
+        sendError(res, 500, 'UNKNOWN', 'internal error', req.method === 'HEAD');
+      }
+    }
+    return true;
+  };
+
+  async function serveCatalog(res: ServerResponse, url: URL, head: boolean): Promise<void> {
+    const names = new Set<string>();
+    for (const name of await options.repositories()) {
+      if (!NAME_RE.test(name)) continue;
+      names.add(name);
+      if (prefix) names.add(`${prefix}/${name}`);
+    }
+    const page = paginate([...names].sort(), url, '/v2/_catalog');
+    if (page.link) res.setHeader('Link', page.link);
+    sendJson(res, 200, { repositories: page.items }, head);
+  }
+
+  async function serveTags(res: ServerResponse, url: URL, name: string, layout: OciLayout, head: boolean) {
+    const tags = [...new Set(await layout.tags())].sort();
+    const page = paginate(tags, url, `/v2/${name}/tags/list`);
+    if (page.link) res.setHeader('Link', page.link);
+    sendJson(res, 200, { name, tags: page.items }, head);
+  }
+}
+
+function parseRoute(path: string): Route {
+  if (path === '/v2' || path === '/v2/') return { kind: 'base' };
+  if (path === '/v2/_catalog') return { kind: 'catalog' };
+  const rest = path.slice('/v2/'.length);
+  let m = /^(.+)\/tags\/list$/.exec(rest);
+  if (m) return { kind: 'tags', name: decode(m[1]) };
+  m = /^(.+)\/manifests\/([^/]+)$/.exec(rest);
+  if (m) {
+    const reference = decode(m[2]);
+    if (!TAG_RE.test(reference) && !DIGEST_RE.test(reference)) {
+      // Digest-shaped but unsupported algorithm/encoding is a bad digest; anything else a bad tag.
+      const code = reference.includes(':') ? 'DIGEST_INVALID' : 'TAG_INVALID';
+      throw new HttpFailure(400, code, `invalid manifest reference ${JSON.stringify(reference)}`);
+    }
+    return { kind: 'manifest', name: decode(m[1]), reference };
+  }
+  m = /^(.+)\/blobs\/([^/]+)$/.exec(rest);
+  if (m) {
+    const digest = decode(m[2]);
+    if (!DIGEST_RE.test(digest)) {
+      throw new HttpFailure(400, 'DIGEST_INVALID', `invalid digest ${JSON.stringify(digest)}`);
+    }
+    return { kind: 'blob', name: decode(m[1]), digest };
+  }
+  if (/\/blobs\/uploads\/?/.test(rest)) {
+    throw new HttpFailure(405, 'UNSUPPORTED', 'uploads are not supported: this registry is read-only', {
+      Allow: 'GET, HEAD',
+    });
+  }
+  throw new HttpFailure(404, 'NOT_FOUND', `no route for ${path}`);
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpFailure(400, 'NAME_INVALID', 'malformed percent-encoding in path');
+  }
+}
+
+async function serveManifest(
+  res: ServerResponse,
+  name: string,
+  reference: string,
+  layout: OciLayout,
+  head: boolean,
+): Promise<void> {
+  // One read gives bytes and descriptor together, so a tag moved by a concurrent sync cannot mix
+  // the digest of one version with the body of another. A digest no longer in index.json is still
+  // served from its blob while the GC grace keeps it.
+  const found = await layout.manifestGet(reference);
+  if (!found) throw new HttpFailure(404, 'MANIFEST_UNKNOWN', `manifest ${name}:${reference} not known`);
+  const { bytes } = found;
+  const mediaType = found.manifest.mediaType ?? found.descriptor.mediaType;
+  const digest = found.descriptor.digest;
+  res.statusCode = 200;
+  res.setHeader('Content-Type', mediaType);
+  res.setHeader('Content-Length', String(bytes.length));
+  res.setHeader('Docker-Content-Digest', digest);
+  res.setHeader('ETag', `"${digest}"`);
+  res.end(head ? undefined : bytes);
+}
+
+async function serveBlob(
+  req: IncomingMessage,
+  res: ServerResponse,
+  digest: string,
+  layout: OciLayout,
+  head: boolean,
+): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    // An open descriptor keeps the bytes readable even if GC unlinks the file mid-download.
+    handle = await open(layout.blobPath(digest), 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new HttpFailure(404, 'BLOB_UNKNOWN', `blob ${digest} not known`);
+    }
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Docker-Content-Digest', digest);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('ETag', `"${digest}"`);
+    const range = parseRange(req.headers.range, size);
+    if (range === 'unsatisfiable') {
+      throw new HttpFailure(416, 'RANGE_INVALID', `range ${req.headers.range} not satisfiable`, {
+        'Content-Range': `bytes */${size}`,
+      });
+    }
+    let start = 0;
+    let end = size - 1;
+    if (range) {
+      ({ start, end } = range);
+      res.statusCode = 206;
+      res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+    } else {
+      res.statusCode = 200;
+    }
+    const length = size === 0 ? 0 : end - start + 1;
+    res.setHeader('Content-Length', String(length));
+    if (head || length === 0) {
+      res.end();
+      return;
+    }
+    const stream = handle.createReadStream({ start, end, autoClose: false });
+    await pipeline(stream, res);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/** A single `bytes=` range; undefined means "send it all" (absent or multi-range, which RFC 9110 lets us ignore). */
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return undefined;
+  const [, a, b] = m;
+  if (a === '' && b === '') return undefined;
+  let start: number;
+  let end: number;
+  if (a === '') {
+    const suffix = Number(b);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(a);
+    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+    if (b !== '' && Number(b) < start) return undefined;
+  }
+  if (start >= size || size === 0) return 'unsatisfiable';
+  return { start, end };
+}
+
+function paginate(all: string[], url: URL, path: string): { items: string[]; link?: string } {
+  const nParam = url.searchParams.get('n');
+  const last = url.searchParams.get('last');
+  let items = last ? all.filter((x) => x > last) : all;
+  let n = DEFAULT_PAGE;
+  if (nParam !== null) {
+    const parsed = Number(nParam);
+    if (!Number.isInteger(parsed) || parsed < 0) {
+      throw new HttpFailure(400, 'PAGINATION_NUMBER_INVALID', `invalid n=${nParam}`);
+    }
+    n = parsed;
+  }
+  if (n === 0) return { items: [] };
+  let link: string | undefined;
+  if (items.length > n) {
+    items = items.slice(0, n);
+    const next = new URLSearchParams({ n: String(n), last: items[items.length - 1] });
+    link = `<${path}?${next.toString()}>; rel="next"`;
+  }
+  return { items, link };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, head: boolean): void {
+  const text = Buffer.from(JSON.stringify(body));
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', String(text.length));
+  res.end(head ? undefined : text);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string, head: boolean): void {
+  sendJson(res, status, { errors: [{ code, message, detail: null }] }, head);
+}

@@ -1,0 +1,82 @@
+// The one config schema: the runtime's top-level keys plus every plugin's `configSchema` under `plugins.<id>`.
+import type { PluginDefinition } from '@trivy-mirror/plugin-api';
+import { z } from 'zod';
+
+export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
+export const DEFAULT_STATE_DIR = '/var/lib/trivy-mirror';
+export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9180';
+
+const listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)');
+
+export const hostOptionsSchema = z.strictObject({
+  host: z.string().min(1).describe('host[:port] as it appears in references'),
+  plainHttp: z.boolean().optional().describe('use http:// (loopback hosts may always use it)'),
+  caFile: z.string().optional().describe('PEM file with extra CA certificates for this host'),
+  insecureSkipVerify: z.boolean().optional().describe('skip TLS verification (discouraged)'),
+  maxConcurrency: z.number().int().positive().optional().describe('concurrent requests to this host'),
+});
+
+export const externalPluginSchema = z.strictObject({
+  module: z.string().min(1).describe('npm package name or path (relative to the config file)'),
+  options: z.record(z.string(), z.unknown()).optional().describe("the plugin's own config section"),
+  id: z.string().optional().describe("overrides the plugin's id (load one module twice)"),
+});
+export type ExternalPluginConfig = z.infer<typeof externalPluginSchema>;
+
+const baseShape = {
+  stateDir: z.string().min(1).default(DEFAULT_STATE_DIR).describe('store (OCI layouts), VEX copies, state'),
+  admin: z
+    .strictObject({
+      listen: listen.default(DEFAULT_ADMIN_LISTEN).describe('/healthz /readyz /status /metrics /jobs'),
+    })
+    .prefault({}),
+  serve: z
+    .strictObject({
+      listen: listen.describe('serving listener for Trivy clients'),
+      publicUrl: z.url().optional().describe('how clients reach it (default derived from listen)'),
+      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+    })
+    .optional(),
+  registries: z.array(hostOptionsSchema).default([]),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+};
+
+/** The parsed config. Plugin sections are `unknown` here; each plugin's module gets its own typed view. */
+export interface RuntimeConfig {
+  stateDir: string;
+  admin: { listen: string };
+  serve?: { listen: string; publicUrl?: string; tls?: { cert: string; key: string } };
+  registries: z.infer<typeof hostOptionsSchema>[];
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; format: 'auto' | 'json' | 'pretty' };
+  plugins: { external: ExternalPluginConfig[] } & Record<string, unknown>;
+}
+
+/** Reserved keys under `plugins:` that no plugin may take as its id. */
+export const RESERVED_PLUGIN_IDS = new Set(['external']);
+
+/** Builds the schema; a missing plugin section is parsed as `{}` so the plugin's defaults apply. */
+export function buildConfigSchema(plugins: readonly PluginDefinition<unknown>[]): z.ZodType<RuntimeConfig> {
+  const pluginShape: Record<string, z.ZodType> = {};
+  for (const p of plugins) {
+    if (RESERVED_PLUGIN_IDS.has(p.id)) throw new Error(`plugin id "${p.id}" is reserved`);
+    pluginShape[p.id] = (p.configSchema as z.ZodType).prefault({}).describe(p.description);
+  }
+  pluginShape.external = z.array(externalPluginSchema).default([]).describe('plugins loaded from other modules');
+  return z.strictObject({ ...baseShape, plugins: z.strictObject(pluginShape).prefault({}) }) as unknown as z.ZodType<RuntimeConfig>;
+}
+
+/** The JSON Schema of the whole config file (what `config schema` prints). */
+export function configJsonSchema(plugins: readonly PluginDefinition<unknown>[]): Record<string, unknown> {
+  const schema = z.toJSONSchema(buildConfigSchema(plugins), {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return { ...schema, title: 'trivy-mirror configuration' };
+}

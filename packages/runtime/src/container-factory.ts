@@ -1,0 +1,166 @@
+// Builds one Inversify container per configuration generation: binds the shared services, then loads each
+// plugin's ContainerModule with its PluginContext. Every plugin failure is collected and thrown together.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ArtifactStore,
+  Clock,
+  CredentialProvider,
+  CredentialStore,
+  describeError,
+  EventBus,
+  HttpClient,
+  JobRunner,
+  type Logger as LoggerT,
+  Logger,
+  Metrics,
+  type PluginContext,
+  PluginError,
+  RegistryTransport,
+  RuntimeSettings,
+} from '@trivy-mirror/plugin-api';
+import { Container, ContainerModule, type ServiceIdentifier } from 'inversify';
+import { Registry } from 'prom-client';
+import { LayoutArtifactStore } from './artifact-store.js';
+import type { RuntimeConfig } from './config-schema.js';
+import { ProviderCredentialStore } from './credential-store.js';
+import { InProcessEventBus } from './event-bus.js';
+import { UndiciHttpClient } from './http-client.js';
+import type { JobRunnerService } from './job-runner.js';
+import { createLayoutTransport, createRegistryTransport } from './oci-services.js';
+import type { LoadedPlugin } from './plugin-loader.js';
+import { PluginLoadError } from './plugin-loader.js';
+
+export type RuntimeMode = 'daemon' | 'cli' | 'demo';
+
+export interface BuildContainerOptions {
+  config: RuntimeConfig;
+  plugins: readonly LoadedPlugin[];
+  logger: LoggerT;
+  clock: Clock;
+  jobs: JobRunnerService;
+  mode: RuntimeMode;
+  userAgent?: string;
+}
+
+/** The services of one generation; the runtime uses them directly, plugins get them by token. */
+export interface RuntimeServices {
+  events: InProcessEventBus;
+  settings: RuntimeSettings;
+  credentials: ProviderCredentialStore;
+  registry: RegistryTransport & { close?(): Promise<void> };
+  store: LayoutArtifactStore;
+  http: UndiciHttpClient;
+  /** The registry plugins add their metrics to (merged with the runtime's at /metrics). */
+  pluginMetrics: Registry;
+}
+
+export interface BuiltContainer {
+  container: Container;
+  services: RuntimeServices;
+  /** For a token, the plugin that made each binding, in binding (and getAll) order. */
+  ownersOf(token: ServiceIdentifier): string[];
+  /** getAll(token) with each contribution's plugin id. */
+  contributions<T>(token: ServiceIdentifier<T>): { value: T; plugin: string }[];
+}
+
+/** Public URL without a trailing slash: `serve.publicUrl`, else derived from `serve.listen`. */
+export function publicUrlOf(config: RuntimeConfig): string | undefined {
+  if (!config.serve) return undefined;
+  if (config.serve.publicUrl) return config.serve.publicUrl.replace(/\/+$/, '');
+  const scheme = config.serve.tls ? 'https' : 'http';
+  const [host, port] = [config.serve.listen.slice(0, config.serve.listen.lastIndexOf(':')), config.serve.listen.split(':').pop()];
+  const h = host === '' || host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+  return `${scheme}://${h}:${port}`;
+}
+
+export async function buildContainer(options: BuildContainerOptions): Promise<BuiltContainer> {
+  const { config, logger } = options;
+  const container = new Container({ defaultScope: 'Singleton' });
+  const settings: RuntimeSettings = {
+    stateDir: config.stateDir,
+    publicUrl: publicUrlOf(config),
+    registries: config.registries,
+    mode: options.mode,
+  };
+  const events = new InProcessEventBus(logger.child({ component: 'events' }));
+  const credentials = new ProviderCredentialStore(
+    () => container.getAll<CredentialProvider>(CredentialProvider, { optional: true }),
+    logger.child({ component: 'credentials' }),
+  );
+  const registry = createRegistryTransport({
+    hosts: config.registries,
+    credentials,
+    logger: logger.child({ component: 'registry' }),
+    userAgent: options.userAgent,
+  });
+  const store = new LayoutArtifactStore(config.stateDir, createLayoutTransport(logger.child({ component: 'store' })));
+  const http = new UndiciHttpClient({
+    credentials,
+    hosts: config.registries,
+    logger: logger.child({ component: 'http' }),
+    userAgent: options.userAgent,
+  });
+  const pluginMetrics = new Registry();
+  const metrics: Metrics = { registry: pluginMetrics };
+
+  container.bind(Logger).toConstantValue(logger);
+  container.bind(Clock).toConstantValue(options.clock);
+  container.bind(EventBus).toConstantValue(events);
+  container.bind(RuntimeSettings).toConstantValue(settings);
+  container.bind(CredentialStore).toConstantValue(credentials);
+  container.bind(RegistryTransport).toConstantValue(registry);
+  container.bind(ArtifactStore).toConstantValue(store);
+  container.bind(HttpClient).toConstantValue(http);
+  container.bind(JobRunner).toConstantValue(options.jobs);
+  container.bind(Metrics).toConstantValue(metrics);
+
+  const owners = new Map<ServiceIdentifier, string[]>();
+  const errors: PluginError[] = [];
+  for (const plugin of options.plugins) {
+    const id = plugin.definition.id;
+    try {
+      const pluginDir = join(config.stateDir, 'plugins', id);
+      await mkdir(pluginDir, { recursive: true });
+      const context: PluginContext = {
+        id,
+        stateDir: config.stateDir,
+        pluginDir,
+        logger: logger.child({ plugin: id }),
+        publicUrl: settings.publicUrl,
+        mode: options.mode,
+      };
+      const module = plugin.definition.module(plugin.config, context);
+      if (!module || typeof (module as { load?: unknown }).load !== 'function') {
+        throw new Error('module() did not return an inversify ContainerModule');
+      }
+      // Records which plugin bound what, so start failures can name the plugin.
+      const tracked = new ContainerModule(async (o) => {
+        const bind: typeof o.bind = (token) => {
+          owners.set(token, [...(owners.get(token) ?? []), id]);
+          return o.bind(token);
+        };
+        await module.load({ ...o, bind });
+      });
+      await container.loadAsync(tracked);
+    } catch (err) {
+      errors.push(new PluginError(id, `cannot build its container module: ${describeError(err)}`, err));
+    }
+  }
+  if (errors.length > 0) {
+    await container.unbindAllAsync().catch(() => undefined);
+    await http.close();
+    throw new PluginLoadError(errors);
+  }
+  const ownersOf = (token: ServiceIdentifier) => owners.get(token) ?? [];
+  return {
+    container,
+    services: { events, settings, credentials, registry, store, http, pluginMetrics },
+    ownersOf,
+    contributions<T>(token: ServiceIdentifier<T>) {
+      const values = container.getAll<T>(token, { optional: true });
+      const who = ownersOf(token);
+      return values.map((value, i) => ({ value, plugin: who[i] ?? 'runtime' }));
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// Runs Job contributions: never two runs of one job at once, a timeout per run through AbortSignal,
+// every run recorded (last run per job), logged and counted in /metrics.
+import { randomUUID } from 'node:crypto';
+import {
+  type Clock,
+  describeError,
+  errorCode,
+  type Job,
+  type JobOutcome,
+  type JobRunner,
+  type JobRunRecord,
+  type Logger,
+} from '@trivy-mirror/plugin-api';
+import type { RuntimeMetrics } from './metrics.js';
+
+export const DEFAULT_JOB_TIMEOUT_MS = 60 * 60 * 1000;
+
+export interface RunHandle {
+  runId: string;
+  /** True when the trigger joined a run already in progress. */
+  joined: boolean;
+  done: Promise<JobRunRecord>;
+}
+
+interface Running {
+  record: JobRunRecord;
+  controller: AbortController;
+  done: Promise<JobRunRecord>;
+}
+
+export class JobRunnerService implements JobRunner {
+  readonly #jobs = new Map<string, Job>();
+  readonly #running = new Map<string, Running>();
+  readonly #last = new Map<string, JobRunRecord>();
+  #stopping = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly metrics?: RuntimeMetrics,
+  ) {}
+
+  /** Replaces the job set (start-up and reload). Last-run records of jobs that still exist are kept. */
+  setJobs(jobs: Job[]): void {
+    this.#jobs.clear();
+    for (const job of jobs) {
+      this.#jobs.set(job.id, job);
+      this.metrics?.declareJob(job.id);
+    }
+    this.#stopping = false;
+  }
+
+  jobs(): Job[] {
+    return [...this.#jobs.values()];
+  }
+
+  has(jobId: string): boolean {
+    return this.#jobs.has(jobId);
+  }
+
+  isRunning(jobId: string): boolean {
+    return this.#running.has(jobId);
+  }
+
+  running(jobId: string): JobRunRecord | undefined {
+    return this.#running.get(jobId)?.record;
+  }
+
+  lastRun(jobId: string): JobRunRecord | undefined {
+    return this.#last.get(jobId);
+  }
+
+  trigger(jobId: string, reason: string): Promise<JobRunRecord> {
+    return this.start(jobId, reason).done;
+  }
+
+  /** Like trigger(), but also tells the caller the run id right away (admin API). */
+  start(jobId: string, reason: string): RunHandle {
+    const running = this.#running.get(jobId);
+    if (running) {
+      this.log.debug({ job: jobId, runId: running.record.runId, reason }, 'job already running; joining');
+      return { runId: running.record.runId, joined: true, done: running.done };
+    }
+    const runId = randomUUID();
+    const job = this.#jobs.get(jobId);
+    const startedAt = this.clock.now().toISOString();
+    if (!job || this.#stopping) {
+      const record: JobRunRecord = {
+        jobId,
+        runId,
+        reason,
+        status: job ? 'skipped' : 'failure',
+        startedAt,
+        endedAt: startedAt,
+        durationMs: 0,
+        summary: job ? 'runtime is stopping' : undefined,
+        error: job ? undefined : { code: 'JOB_UNKNOWN', message: `no job "${jobId}"` },
+      };
+      return { runId, joined: false, done: Promise.resolve(record) };
+    }
+    const controller = new AbortController();
+    const record: JobRunRecord = { jobId, runId, reason, status: 'running', startedAt };
+    const done = this.#run(job, record, controller);
+    this.#running.set(jobId, { record, controller, done });
+    return { runId, joined: false, done };
+  }
+
+  async #run(job: Job, record: JobRunRecord, controller: AbortController): Promise<JobRunRecord> {
+    const timeoutMs = job.timeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      controller.abort(new Error(`job ${job.id} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const logger = this.log.child({ job: job.id, runId: record.runId });
+    const started = performance.now();
+    logger.info({ reason: record.reason }, 'job started');
+    let final: JobRunRecord;
+    try {
+      // Yield first so trigger() returns (and #running is set) before the job body runs.
+      await Promise.resolve();
+      const outcome = (await job.run({ signal: controller.signal, logger, reason: record.reason, runId: record.runId })) as
+        | JobOutcome
+        | undefined;
+      final = {
+        ...record,
+        status: outcome?.status === 'skipped' ? 'skipped' : 'success',
+        summary: outcome?.summary ?? '',
+        bytes: outcome?.bytes,
+        details: outcome?.details,
+      };
+    } catch (err) {
+      const aborted = controller.signal.aborted;
+      const why = aborted ? describeError(controller.signal.reason) : undefined;
+      const message = aborted && why && !describeError(err).includes(why) ? `${why}: ${describeError(err)}` : describeError(err);
+      final = {
+        ...record,
+        status: 'failure',
+        summary: message,
+        error: { code: errorCode(err) ?? (aborted ? 'ABORTED' : undefined), message },
+      };
+      logger.error({ err, job: job.id }, 'job failed');
+    } finally {
+      clearTimeout(timer);
+    }
+    const ms = Math.round(performance.now() - started);
+    final.endedAt = this.clock.now().toISOString();
+    final.durationMs = ms;
+    this.#last.set(job.id, final);
+    this.#running.delete(job.id);
+    this.#count(final);
+    logger.info({ job: job.id, runId: record.runId, status: final.status, ms, summary: final.summary }, 'job finished');
+    return final;
+  }
+
+  #count(r: JobRunRecord): void {
+    if (!this.metrics) return;
+    this.metrics.jobRuns.inc({ job: r.jobId, status: r.status });
+    this.metrics.jobDuration.observe({ job: r.jobId }, (r.durationMs ?? 0) / 1000);
+    if (r.bytes) this.metrics.bytesMoved.inc({ job: r.jobId }, r.bytes);
+    if (r.status !== 'failure') this.metrics.jobLastSuccess.set({ job: r.jobId }, Date.parse(r.endedAt ?? '') / 1000);
+  }
+
+  /** Refuses new runs, aborts running ones and waits for them up to `timeoutMs`; returns the ids still running. */
+  async stop(reason: string, timeoutMs: number): Promise<string[]> {
+    this.#stopping = true;
+    const running = [...this.#running.values()];
+    for (const r of running) r.controller.abort(new Error(`runtime stopping (${reason})`));
+    if (running.length === 0) return [];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(running.map((r) => r.done)),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return [...this.#running.keys()];
+  }
+}

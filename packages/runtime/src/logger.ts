@@ -1,0 +1,65 @@
+// The root pino logger: JSON lines on stdout for journald, pino-pretty on a terminal, secrets redacted.
+import pino from 'pino';
+import pretty from 'pino-pretty';
+import type { Logger } from '@trivy-mirror/plugin-api';
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Paths pino censors; `*.x` covers one level below the root (e.g. `{ credential: { password } }`). */
+export const REDACT_PATHS = [
+  'password',
+  'token',
+  'authorization',
+  'identityToken',
+  'registryToken',
+  'secret',
+  '*.password',
+  '*.token',
+  '*.authorization',
+  '*.identityToken',
+  '*.registryToken',
+  '*.secret',
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.headers.cookie',
+];
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  format?: LogFormat;
+  /** Where lines go (default stdout). Tests pass a stream to read them back. */
+  destination?: NodeJS.WritableStream;
+  /** Overrides the TTY check for `format: 'auto'`. */
+  isTty?: boolean;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const format = options.format ?? 'auto';
+  const isTty = options.isTty ?? (options.destination === undefined && process.stdout.isTTY === true);
+  const usePretty = format === 'pretty' || (format === 'auto' && isTty);
+  const base: pino.LoggerOptions = {
+    level: options.level ?? 'info',
+    base: { pid: process.pid },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (usePretty) {
+    // A synchronous pretty stream (no worker thread): the daemon's output is small.
+    const stream = pretty({
+      colorize: isTty,
+      destination: options.destination ?? 1,
+      sync: true,
+      ignore: 'pid,hostname',
+      translateTime: 'SYS:HH:MM:ss.l',
+    });
+    return pino(base, stream);
+  }
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
+}
+
+/** Discards everything (tests, one-shot helpers). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

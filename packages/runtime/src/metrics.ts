@@ -1,0 +1,51 @@
+// Prometheus metrics (prom-client): one Registry per runtime with the job metrics and default process metrics.
+import type { Metrics } from '@trivy-mirror/plugin-api';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export class RuntimeMetrics implements Metrics {
+  readonly registry = new Registry();
+  readonly jobRuns: Counter<'job' | 'status'>;
+  readonly jobDuration: Histogram<'job'>;
+  readonly jobLastSuccess: Gauge<'job'>;
+  readonly bytesMoved: Counter<'job'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.jobRuns = new Counter({
+      name: 'trivy_mirror_job_runs_total',
+      help: 'Job runs by final status (success, skipped, failure).',
+      labelNames: ['job', 'status'],
+      registers,
+    });
+    this.jobDuration = new Histogram({
+      name: 'trivy_mirror_job_duration_seconds',
+      help: 'Duration of job runs.',
+      labelNames: ['job'],
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
+      registers,
+    });
+    this.jobLastSuccess = new Gauge({
+      name: 'trivy_mirror_job_last_success_timestamp_seconds',
+      help: 'Unix time of the last successful (or skipped) run of each job.',
+      labelNames: ['job'],
+      registers,
+    });
+    this.bytesMoved = new Counter({
+      name: 'trivy_mirror_bytes_moved_total',
+      help: 'Bytes transferred or written by job runs.',
+      labelNames: ['job'],
+      registers,
+    });
+  }
+
+  /** Registers the label set so the series exist (at zero) before the first run. */
+  declareJob(job: string): void {
+    for (const status of ['success', 'skipped', 'failure']) this.jobRuns.inc({ job, status }, 0);
+    this.bytesMoved.inc({ job }, 0);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

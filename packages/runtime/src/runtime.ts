@@ -1,0 +1,437 @@
+// The runtime: owns the listeners, the container generation (plugins), scheduler, watcher and job runner,
+// and orders start, stop and reload.
+//
+// Start: admin listener -> temp sweep -> container + plugin start hooks -> watcher -> serve listener
+//        -> scheduler (runOnStart jobs) -> ready (and systemd READY=1).
+// Stop:  readiness 503 -> schedules and watcher stop -> running jobs aborted -> HTTP drained
+//        -> plugin stop hooks -> container.unbindAll(); every step bounded, the whole within `stopMs`.
+// Reload: listeners stay up; the plugin part (container, hooks, watcher, schedules) is stopped and started
+//        again with the new config (a failing new config falls back to the old one). A changed
+//        `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
+import { mkdir } from 'node:fs/promises';
+import {
+  CacheWatch,
+  type Clock,
+  describeError,
+  HealthCheck,
+  HttpRoute,
+  type Job,
+  Job as JobToken,
+  LifecycleContribution,
+  type Logger,
+  ServeAuthenticator,
+} from '@trivy-mirror/plugin-api';
+import type { Container } from 'inversify';
+import { Registry } from 'prom-client';
+import type { AdminState } from './admin-server.js';
+import { createAdminListener } from './admin-server.js';
+import { systemClock } from './clock.js';
+import { configWarnings } from './config-loader.js';
+import type { RuntimeConfig } from './config-schema.js';
+import { type BuiltContainer, buildContainer, type RuntimeMode, type RuntimeServices } from './container-factory.js';
+import { HealthRegistry, type Readiness } from './health-registry.js';
+import type { HttpListener } from './http-listener.js';
+import { JobRunnerService, type RunHandle } from './job-runner.js';
+import { startContributions, stopContributions, within } from './lifecycle.js';
+import { createLogger } from './logger.js';
+import { RuntimeMetrics } from './metrics.js';
+import type { LoadedPlugin } from './plugin-loader.js';
+import { fromContributions, type RouteEntry } from './router.js';
+import { Scheduler } from './scheduler.js';
+import { createServeListener } from './serve-server.js';
+import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
+import { systemdNotify } from './systemd-notify.js';
+import { sweepTempFiles } from './temp-sweep.js';
+import { WatcherService } from './watcher-service.js';
+
+export interface RuntimeOptions {
+  config: RuntimeConfig;
+  plugins: readonly LoadedPlugin[];
+  /** Default: createLogger(config.log). */
+  logger?: Logger;
+  mode?: RuntimeMode;
+  version?: string;
+  clock?: Clock;
+  /** Extra start-up warnings (e.g. from loadConfig). */
+  warnings?: string[];
+  /** Bounds for shutdown (ms). `stopMs` (default 10 000) caps the whole stop. */
+  timeouts?: { stopMs?: number; jobsMs?: number; drainMs?: number; hooksMs?: number };
+  /** For systemd notification (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StartOptions {
+  /** Start the admin listener (default true). */
+  admin?: boolean;
+  /** Start the serving listener when `serve` is configured (default true). */
+  serve?: boolean;
+  /** Schedule jobs and wire event triggers (default true). */
+  scheduler?: boolean;
+  /** Run `runOnStart` jobs after start-up (default true; needs `scheduler`). */
+  runOnStart?: boolean;
+  /** Start the CacheWatch watchers (default true). */
+  watcher?: boolean;
+  /** Remove `.tmp-*` leftovers under stateDir (default true). */
+  sweepTemp?: boolean;
+}
+
+export interface StopResult {
+  /** True when everything stopped within the bounds. */
+  clean: boolean;
+  /** What did not stop in time or failed (job ids, hook ids, listeners). */
+  pending: string[];
+  ms: number;
+}
+
+interface Generation {
+  built: BuiltContainer;
+  scheduler: Scheduler;
+  watcher: WatcherService;
+  lifecycle: LifecycleContribution[];
+  adminRoutes: RouteEntry[];
+  serveRoutes: RouteEntry[];
+  authenticators: ServeAuthenticator[];
+  healthChecks: HealthCheck[];
+}
+
+export class Runtime {
+  readonly logger: Logger;
+  readonly jobs: JobRunnerService;
+  readonly metrics: RuntimeMetrics;
+  readonly health: HealthRegistry;
+  readonly mode: RuntimeMode;
+  readonly version: string;
+  readonly clock: Clock;
+  #config: RuntimeConfig;
+  #plugins: readonly LoadedPlugin[];
+  #gen?: Generation;
+  #admin?: HttpListener;
+  #serve?: HttpListener;
+  #startOptions: StartOptions = {};
+  #startedAt: Date;
+  #stopping?: Promise<StopResult>;
+  #reloading?: Promise<void>;
+  readonly #timeouts: Required<NonNullable<RuntimeOptions['timeouts']>>;
+  readonly #warnings: string[];
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(options: RuntimeOptions) {
+    this.#config = options.config;
+    this.#plugins = options.plugins;
+    this.logger = options.logger ?? createLogger(options.config.log);
+    this.mode = options.mode ?? 'daemon';
+    this.version = options.version ?? '0.0.0';
+    this.clock = options.clock ?? systemClock;
+    this.#startedAt = this.clock.now();
+    this.metrics = new RuntimeMetrics();
+    this.jobs = new JobRunnerService(this.logger.child({ component: 'jobs' }), this.clock, this.metrics);
+    this.health = new HealthRegistry(this.logger.child({ component: 'health' }));
+    const stopMs = options.timeouts?.stopMs ?? 10_000;
+    this.#timeouts = {
+      stopMs,
+      jobsMs: options.timeouts?.jobsMs ?? Math.round(stopMs * 0.4),
+      drainMs: options.timeouts?.drainMs ?? Math.round(stopMs * 0.2),
+      hooksMs: options.timeouts?.hooksMs ?? Math.round(stopMs * 0.3),
+    };
+    this.#warnings = options.warnings ?? [];
+    this.#env = options.env ?? process.env;
+  }
+
+  get config(): RuntimeConfig {
+    return this.#config;
+  }
+
+  get phase() {
+    return this.health.phase;
+  }
+
+  /** The current container (undefined before start and after stop). */
+  get container(): Container | undefined {
+    return this.#gen?.built.container;
+  }
+
+  get services(): RuntimeServices | undefined {
+    return this.#gen?.built.services;
+  }
+
+  /** `http://127.0.0.1:PORT` of the admin listener once it listens. */
+  get adminUrl(): string | undefined {
+    return this.#admin?.address()?.url;
+  }
+
+  get serveUrl(): string | undefined {
+    return this.#serve?.address()?.url;
+  }
+
+  async start(options: StartOptions = {}): Promise<void> {
+    if (this.health.phase !== 'created') throw new Error(`runtime cannot start: it is ${this.health.phase}`);
+    this.#startOptions = options;
+    this.health.phase = 'starting';
+    this.#startedAt = this.clock.now();
+    const log = this.logger;
+    for (const w of [...new Set([...this.#warnings, ...configWarnings(this.#config)])]) log.warn(w);
+    try {
+      // The admin listener comes first so /healthz answers while plugins start.
+      if (options.admin !== false) {
+        this.#admin = createAdminListener({
+          listen: this.#config.admin.listen,
+          logger: log.child({ listener: 'admin' }),
+          state: this.#adminState(),
+        });
+        await this.#admin.listen();
+      }
+      await mkdir(this.#config.stateDir, { recursive: true });
+      if (options.sweepTemp !== false) {
+        const { removed } = await sweepTempFiles(this.#config.stateDir, { olderThan: this.#startedAt });
+        if (removed.length > 0) log.info({ removed: removed.length }, 'removed leftovers of interrupted writes');
+      }
+      await this.#startPlugins(this.#config, this.#plugins, { afterServe: true });
+      this.health.phase = 'running';
+      const r = await this.health.readiness();
+      log.info({ ms: Math.round(this.clock.now().getTime() - this.#startedAt.getTime()), ready: r.ready, reasons: r.reasons }, 'started');
+      if (this.mode === 'daemon') await systemdNotify('READY=1', log, this.#env);
+    } catch (err) {
+      log.debug({ err }, 'start-up failed; cleaning up');
+      await this.#teardown('start-up failed').catch(() => undefined);
+      this.health.phase = 'stopped';
+      throw err;
+    }
+  }
+
+  /** Builds the container and starts hooks, watcher, serve listener (first start / serve changed) and schedules. */
+  async #startPlugins(config: RuntimeConfig, plugins: readonly LoadedPlugin[], opts: { afterServe: boolean }): Promise<void> {
+    const options = this.#startOptions;
+    const log = this.logger;
+    const built = await buildContainer({
+      config,
+      plugins,
+      logger: log,
+      clock: this.clock,
+      jobs: this.jobs,
+      mode: this.mode,
+      userAgent: `trivy-mirror/${this.version}`,
+    });
+    const gen: Generation = {
+      built,
+      scheduler: new Scheduler(this.jobs, built.services.events, log.child({ component: 'scheduler' })),
+      watcher: new WatcherService(log.child({ component: 'watcher' })),
+      lifecycle: [],
+      adminRoutes: [],
+      serveRoutes: [],
+      authenticators: [],
+      healthChecks: [],
+    };
+    this.#gen = gen;
+    const controller = new AbortController();
+    try {
+      const jobs = built.contributions<Job>(JobToken).map((c) => c.value);
+      const routes = built.contributions<HttpRoute>(HttpRoute).map((c) => c.value);
+      gen.adminRoutes = fromContributions(routes, 'admin');
+      gen.serveRoutes = fromContributions(routes, 'serve');
+      gen.authenticators = built.contributions<ServeAuthenticator>(ServeAuthenticator).map((c) => c.value);
+      gen.healthChecks = built.contributions<HealthCheck>(HealthCheck).map((c) => c.value);
+      this.health.setChecks(() => gen.healthChecks);
+      this.jobs.setJobs(jobs);
+      const hooks = built.contributions<LifecycleContribution>(LifecycleContribution);
+      const owner = new Map(hooks.map((h) => [h.value, h.plugin]));
+      try {
+        gen.lifecycle = await startContributions(
+          hooks.map((h) => h.value),
+          controller.signal,
+          log,
+          (c) => owner.get(c) ?? c.id,
+        );
+      } catch (err) {
+        gen.lifecycle = (err as { started?: LifecycleContribution[] }).started ?? [];
+        throw err;
+      }
+      if (options.watcher !== false) await gen.watcher.start(built.contributions<CacheWatch>(CacheWatch).map((c) => c.value));
+      if (opts.afterServe && options.serve !== false && config.serve && !this.#serve) {
+        this.#serve = await createServeListener({
+          listen: config.serve.listen,
+          tls: config.serve.tls,
+          logger: log.child({ listener: 'serve' }),
+          state: { routes: () => this.#gen?.serveRoutes ?? [], authenticators: () => this.#gen?.authenticators ?? [] },
+        });
+        await this.#serve.listen();
+      }
+      if (options.scheduler !== false) gen.scheduler.start(jobs, { runOnStart: options.runOnStart });
+    } catch (err) {
+      controller.abort();
+      await this.#stopGeneration('start-up failed').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Stops the plugin part of the current generation; returns what did not stop in time. */
+  async #stopGeneration(reason: string): Promise<string[]> {
+    const gen = this.#gen;
+    if (!gen) return [];
+    const pending: string[] = [];
+    await gen.scheduler.stop();
+    await gen.watcher.stop(this.#timeouts.jobsMs);
+    const jobs = await this.jobs.stop(reason, this.#timeouts.jobsMs);
+    pending.push(...jobs.map((j) => `job ${j}`));
+    const hooks = await stopContributions(gen.lifecycle, this.#timeouts.hooksMs, this.logger);
+    pending.push(...hooks.map((h) => `stop hook ${h}`));
+    const { container, services } = gen.built;
+    try {
+      await container.unbindAllAsync();
+    } catch (err) {
+      this.logger.warn({ err }, 'unbinding the container failed');
+    }
+    await within(services.http.close(), 1000);
+    if (services.registry.close) await within(services.registry.close(), 1000);
+    services.events.clear();
+    this.#gen = undefined;
+    return pending;
+  }
+
+  async #teardown(reason: string): Promise<string[]> {
+    const pending: string[] = [];
+    // Scheduler and watcher first so no new work starts while requests drain.
+    if (this.#gen) {
+      await this.#gen.scheduler.stop();
+      await this.#gen.watcher.stop(this.#timeouts.jobsMs);
+    }
+    const jobsLeft = await this.jobs.stop(reason, this.#timeouts.jobsMs);
+    const drains = await Promise.all([
+      this.#serve?.close(this.#timeouts.drainMs).then((ok) => (ok ? undefined : 'serve listener requests')),
+      this.#admin?.close(this.#timeouts.drainMs).then((ok) => (ok ? undefined : 'admin listener requests')),
+    ]);
+    pending.push(...(drains.filter(Boolean) as string[]));
+    this.#serve = undefined;
+    this.#admin = undefined;
+    pending.push(...(await this.#stopGeneration(reason)));
+    pending.push(...jobsLeft.filter((j) => !pending.includes(`job ${j}`)).map((j) => `job ${j}`));
+    return pending;
+  }
+
+  /** Graceful stop; idempotent (a second call returns the first one's result). */
+  stop(reason = 'stop'): Promise<StopResult> {
+    this.#stopping ??= (async () => {
+      const started = performance.now();
+      const log = this.logger;
+      if (this.health.phase === 'created' || this.health.phase === 'stopped') {
+        this.health.phase = 'stopped';
+        return { clean: true, pending: [], ms: 0 };
+      }
+      this.health.phase = 'stopping';
+      log.info({ reason }, 'stopping');
+      if (this.mode === 'daemon') void systemdNotify('STOPPING=1', log, this.#env);
+      if (this.#reloading) await within(this.#reloading, this.#timeouts.stopMs / 2);
+      let pending: string[] = ['shutdown'];
+      const finished = await within(
+        this.#teardown(reason).then((p) => {
+          pending = p;
+        }),
+        this.#timeouts.stopMs,
+      );
+      this.health.phase = 'stopped';
+      const ms = Math.round(performance.now() - started);
+      if (!finished || pending.length > 0) log.warn({ pending, ms }, 'stopped; these did not stop in time');
+      else log.info({ ms }, 'stopped');
+      return { clean: finished && pending.length === 0, pending, ms };
+    })();
+    return this.#stopping;
+  }
+
+  /**
+   * Applies a new config (already validated) and plugin set: listeners stay, the plugin part restarts.
+   * When the new generation fails to start, the previous config is restored and the error rethrown.
+   */
+  reload(config: RuntimeConfig, plugins: readonly LoadedPlugin[] = this.#plugins): Promise<void> {
+    if (this.health.phase !== 'running') return Promise.reject(new Error(`cannot reload while ${this.health.phase}`));
+    const run = async () => {
+      const log = this.logger;
+      const old = { config: this.#config, plugins: this.#plugins };
+      this.health.phase = 'reloading';
+      log.info('reloading configuration');
+      if (config.admin.listen !== old.config.admin.listen) {
+        log.warn({ from: old.config.admin.listen, to: config.admin.listen }, 'admin.listen changed; restart the daemon to apply it');
+      }
+      const pending = await this.#stopGeneration('reload');
+      if (pending.length > 0) log.warn({ pending }, 'reload: these did not stop in time');
+      if (JSON.stringify(config.serve) !== JSON.stringify(old.config.serve) && this.#serve) {
+        await this.#serve.close(this.#timeouts.drainMs);
+        this.#serve = undefined;
+      }
+      this.logger.level = config.log.level;
+      try {
+        this.#config = config;
+        this.#plugins = plugins;
+        await this.#startPlugins(config, plugins, { afterServe: true });
+        this.health.phase = 'running';
+        log.info('configuration reloaded');
+      } catch (err) {
+        log.error({ err }, 'new configuration failed to start; restoring the previous one');
+        this.#config = old.config;
+        this.#plugins = old.plugins;
+        this.logger.level = old.config.log.level;
+        try {
+          await this.#startPlugins(old.config, old.plugins, { afterServe: true });
+          this.health.phase = 'running';
+        } catch (err2) {
+          log.error({ err: err2 }, 'previous configuration failed to start too; running without plugins');
+          this.health.phase = 'running';
+          this.health.setChecks(() => [{ id: 'runtime', check: () => ({ ready: false, reason: `reload failed: ${describeError(err2)}` }) }]);
+        }
+        throw err;
+      }
+    };
+    this.#reloading = run().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  readiness(): Promise<Readiness> {
+    return this.health.readiness();
+  }
+
+  async status(): Promise<StatusReport> {
+    return buildStatus({
+      version: this.version,
+      startedAt: this.#startedAt,
+      now: this.clock.now(),
+      readiness: await this.health.readiness(),
+      jobs: this.#jobView(),
+    });
+  }
+
+  listJobs(): JobStatus[] {
+    return jobStatuses(this.#jobView());
+  }
+
+  async metricsText(): Promise<{ contentType: string; text: string }> {
+    const regs = [this.metrics.registry];
+    if (this.#gen) regs.push(this.#gen.built.services.pluginMetrics);
+    const merged = Registry.merge(regs);
+    return { contentType: this.metrics.registry.contentType, text: await merged.metrics() };
+  }
+
+  #jobView() {
+    return {
+      jobs: () => this.jobs.jobs(),
+      running: (id: string) => this.jobs.running(id),
+      lastRun: (id: string) => this.jobs.lastRun(id),
+      nextRun: (id: string) => this.#gen?.scheduler.nextRun(id),
+    };
+  }
+
+  #adminState(): AdminState {
+    return {
+      readiness: () => this.readiness(),
+      status: () => this.status(),
+      metricsText: () => this.metricsText(),
+      jobStatuses: () => this.listJobs(),
+      hasJob: (id) => this.jobs.has(id),
+      startJob: (id, reason): RunHandle => this.jobs.start(id, reason),
+      routes: () => this.#gen?.adminRoutes ?? [],
+    };
+  }
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}

@@ -1,0 +1,65 @@
+// The `/status` document: version, uptime, readiness, jobs (schedule, next and last run) and components.
+import type { Job, JobRunRecord } from '@trivy-mirror/plugin-api';
+import type { Readiness } from './health-registry.js';
+
+export interface JobStatus {
+  id: string;
+  description: string;
+  schedule?: string;
+  triggers: string[];
+  nextRun?: string;
+  running: boolean;
+  /** The run in progress, if any. */
+  currentRun?: JobRunRecord;
+  lastRun?: JobRunRecord;
+}
+
+export interface StatusReport {
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  phase: string;
+  ready: boolean;
+  reasons: string[];
+  jobs: JobStatus[];
+  components: Record<string, unknown>;
+}
+
+export interface JobView {
+  jobs(): Job[];
+  running(jobId: string): JobRunRecord | undefined;
+  lastRun(jobId: string): JobRunRecord | undefined;
+  nextRun(jobId: string): Date | undefined;
+}
+
+export function jobStatuses(view: JobView): JobStatus[] {
+  return view
+    .jobs()
+    .map((job) => {
+      const current = view.running(job.id);
+      return {
+        id: job.id,
+        description: job.description,
+        schedule: job.schedule,
+        triggers: job.triggers ?? [],
+        nextRun: view.nextRun(job.id)?.toISOString(),
+        running: current !== undefined,
+        currentRun: current,
+        lastRun: view.lastRun(job.id),
+      };
+    })
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export function buildStatus(options: { version: string; startedAt: Date; now: Date; readiness: Readiness; jobs: JobView }): StatusReport {
+  return {
+    version: options.version,
+    startedAt: options.startedAt.toISOString(),
+    uptimeSeconds: Math.round((options.now.getTime() - options.startedAt.getTime()) / 1000),
+    phase: options.readiness.phase,
+    ready: options.readiness.ready,
+    reasons: options.readiness.reasons,
+    jobs: jobStatuses(options.jobs),
+    components: options.readiness.components,
+  };
+}

@@ -1,0 +1,88 @@
+// The `plugins.vexhub-mirror` config section: zod schema (strict) with the defaults from DESIGN.md.
+import { z } from 'zod';
+
+export const DEFAULT_SCHEDULE = '43 3 * * *';
+export const DEFAULT_REPOSITORY_URL = 'https://github.com/aquasecurity/vexhub';
+export const MiB = 1024 * 1024;
+
+// Used in URL paths, file names and Trivy's cache dir (vex/repositories/NAME).
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'expected an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+export const repositoryConfigSchema = z.strictObject({
+  /** Also the client-side name: Trivy caches it under vex/repositories/NAME. */
+  name: z.string().regex(NAME_RE, 'expected a lowercase name such as vexhub'),
+  /** `https://github.com/OWNER/REPO` or any `https://HOST[/PREFIX]` serving /.well-known/vex-repository.json. */
+  url: httpUrl,
+  /** How `url` is read; default: 'github' for github.com, else 'spec'. */
+  kind: z.enum(['github', 'spec']).optional(),
+  /** Branch of a GitHub repository (its root holds vex-repository.json). */
+  branch: z.string().min(1).default('main'),
+  /** Bearer token for the source; prefer credentials from auth-providers (CredentialStore). */
+  token: z
+    .strictObject({ file: z.string().min(1).optional(), env: z.string().min(1).optional() })
+    .refine((t) => t.file !== undefined || t.env !== undefined, 'token needs file or env')
+    .optional(),
+  /** Archive format fetched from GitHub (spec repositories use the manifest's location). */
+  archive: z.enum(['zip', 'tar.gz']).default('zip'),
+  maxArchiveBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(256 * MiB),
+  maxUnpackedBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * MiB),
+  maxEntries: z.number().int().positive().default(200_000),
+});
+export type RepositoryConfig = z.infer<typeof repositoryConfigSchema>;
+
+const pathPrefix = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9._-]+)*\/?$/, 'expected a URL path such as /vex')
+  .transform((p) => p.replace(/\/+$/, ''));
+
+export const vexhubMirrorConfigSchema = z.strictObject({
+  schedule: z.string().min(1).default(DEFAULT_SCHEDULE),
+  repositories: z
+    .array(repositoryConfigSchema)
+    .min(1)
+    .default(() => [repositoryConfigSchema.parse({ name: 'vexhub', url: DEFAULT_REPOSITORY_URL })])
+    .refine((list) => new Set(list.map((r) => r.name)).size === list.length, 'repository names must be unique'),
+  /** Optional directory served by nginx (or any static server): manifests and archives, written atomically. */
+  publishDir: z.string().min(1).optional(),
+  /** Base URL under which publishDir is served; default: the daemon's publicUrl. */
+  publishBaseUrl: httpUrl.optional(),
+  /**
+   * Answer If-None-Match with 304 and send ETags. Off by default: Trivy v0.54–v0.72 wipe their VEX
+   * cache on a 304 (fixed in v0.73).
+   */
+  etag: z.boolean().default(false),
+  /** URL path under which archives are served: <pathPrefix>/<name>/archive.zip. */
+  pathPrefix: pathPrefix.default('/vex'),
+  /** A replaced version stays on disk this long, so downloads that started before the swap finish. */
+  graceMinutes: z.number().min(0).default(60),
+  /** Advanced (tests, GitHub Enterprise): where archives of 'github' repositories come from. */
+  githubBaseUrl: httpUrl.default('https://github.com'),
+  /** Advanced: where vex-repository.json of 'github' repositories comes from. */
+  githubRawBaseUrl: httpUrl.default('https://raw.githubusercontent.com'),
+});
+export type VexhubMirrorConfig = z.infer<typeof vexhubMirrorConfigSchema>;
+
+export const EXAMPLE_CONFIG = `vexhub-mirror:
+  schedule: "${DEFAULT_SCHEDULE}"        # cron; also runs at start
+  repositories:
+    - name: vexhub                       # clients cache it as vex/repositories/vexhub
+      url: ${DEFAULT_REPOSITORY_URL}     # or any https://HOST[/PREFIX] with /.well-known/vex-repository.json
+      # archive: zip                     # GitHub archive format: zip (default) or tar.gz
+  # publishDir: /srv/www/vex             # also write manifests and archives here for nginx
+  # etag: false                          # keep off while clients older than Trivy v0.73 exist
+  pathPrefix: /vex
+`;

@@ -1,0 +1,267 @@
+// One pass over one VEX repository: conditional fetch of manifest and archive, validation before anything is
+// published, a new version folder, then the atomic switch of current.json. A failure leaves the served version alone.
+import { readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ArchiveInvalidError, type HttpClient, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
+import { writeFileAtomic } from './atomic-file.js';
+import { downloadToFile, fetchDocument, type Validators } from './conditional-fetch.js';
+import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
+import { type ArchiveLocation, formatLocation, parseLocation } from './location-url.js';
+import { resolveSource } from './source-resolver.js';
+import { extractTarGz } from './tar-reader.js';
+import { checkIndex } from './vex-index.js';
+import { parseManifest, type RepositoryManifest, rewriteManifest } from './vex-manifest.js';
+import {
+  archiveFileName,
+  MANIFEST_FILE,
+  type PublishedVersion,
+  UPSTREAM_MANIFEST_FILE,
+  type VersionStore,
+} from './version-store.js';
+import { extractZip } from './zip-reader.js';
+
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+export interface MirrorRun {
+  repo: RepositoryConfig;
+  config: VexhubMirrorConfig;
+  store: VersionStore;
+  http: HttpClient;
+  logger: Logger;
+  /** Base URL clients use to reach the serve listener (no trailing slash). */
+  baseUrl: string;
+  now: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface MirrorResult {
+  /** True when what clients get (archive or manifest) changed. */
+  changed: boolean;
+  published: PublishedVersion;
+  /** Bytes downloaded. */
+  bytes: number;
+}
+
+/** Prefixes an error with the repository and URL, keeping its class and code. */
+function inContext(err: unknown, repo: string, url: string): Error {
+  const prefix = `vex repository ${repo}: ${url}: `;
+  if (err instanceof ArchiveInvalidError) {
+    const wrapped = new ArchiveInvalidError(prefix + err.message, err.cause ?? err);
+    return wrapped;
+  }
+  if (err instanceof MirrorError) return new MirrorError(err.code, prefix + err.message, { cause: err.cause ?? err });
+  return new MirrorError('VEX_MIRROR_FAILED', prefix + (err instanceof Error ? err.message : String(err)), {
+    cause: err,
+  });
+}
+
+/** The archive URL clients get in the rewritten manifest. */
+export function servedArchiveUrl(baseUrl: string, pathPrefix: string, repo: string, loc: ArchiveLocation): string {
+  return `${baseUrl}${pathPrefix}/${repo}/${archiveFileName(loc.type)}`;
+}
+
+async function bearerHeader(repo: RepositoryConfig): Promise<Record<string, string>> {
+  if (!repo.token) return {};
+  let token: string | undefined;
+  if (repo.token.file) token = (await readFile(repo.token.file, 'utf8')).trim();
+  else if (repo.token.env) token = process.env[repo.token.env]?.trim();
+  if (!token) {
+    throw new MirrorError(
+      'VEX_TOKEN_MISSING',
+      `vex repository ${repo.name}: token ${repo.token.file ? `file ${repo.token.file}` : `env ${repo.token.env}`} is empty or missing`,
+    );
+  }
+  return { Authorization: `Bearer ${token}` };
+}
+
+export async function mirrorRepository(run: MirrorRun): Promise<MirrorResult> {
+  const { repo, config, store, http, signal } = run;
+  const log = run.logger.child({ repository: repo.name });
+  await store.cleanTemp();
+  const current = await store.current();
+  const source = resolveSource(repo, config);
+  const headers = await bearerHeader(repo);
+
+  // 1. The manifest, conditionally (its validators belong to the served version).
+  const manifestValidators = current?.manifestUrl === source.manifestUrl ? current.validators.manifest : undefined;
+  let manifestBytes: Buffer;
+  let manifestValidatorsNext: Validators | undefined = manifestValidators;
+  let parsed: ReturnType<typeof parseManifest>;
+  try {
+    const got = await fetchDocument(http, source.manifestUrl, {
+      validators: manifestValidators,
+      headers,
+      signal,
+      maxBytes: MAX_MANIFEST_BYTES,
+    });
+    if (got.notModified) {
+      manifestBytes = await readFile(store.upstreamManifestPath(current!.version));
+    } else {
+      manifestBytes = got.body;
+      manifestValidatorsNext = got.validators;
+    }
+    parsed = parseManifest(manifestBytes.toString('utf8'), `vex repository ${repo.name}`);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw inContext(err, repo.name, source.manifestUrl);
+  }
+  const oldManifest = current
+    ? await readFile(store.upstreamManifestPath(current.version)).catch(() => undefined)
+    : undefined;
+  const manifestChanged = !oldManifest || !oldManifest.equals(manifestBytes);
+
+  // 2. The archive: GitHub's branch archive, or the spec version's locations in order (as Trivy tries them).
+  const candidates: { loc?: ArchiveLocation; raw: string; error?: unknown }[] = [];
+  if (source.archive) {
+    candidates.push({ loc: source.archive, raw: source.archive.url });
+  } else {
+    for (const l of parsed.version.locations) {
+      try {
+        candidates.push({ loc: parseLocation(l.url), raw: l.url });
+      } catch (err) {
+        candidates.push({ raw: l.url, error: err });
+      }
+    }
+  }
+  const errors: Error[] = [];
+  for (const c of candidates) {
+    if (!c.loc) {
+      errors.push(inContext(c.error, repo.name, c.raw));
+      continue;
+    }
+    try {
+      return await mirrorArchive(run, log, {
+        current,
+        loc: c.loc,
+        headers,
+        manifest: parsed.manifest,
+        manifestBytes,
+        manifestChanged,
+        manifestUrl: source.manifestUrl,
+        manifestValidators: manifestValidatorsNext,
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const e = inContext(err, repo.name, c.loc.url);
+      log.warn({ err: e, url: c.loc.url }, 'location failed');
+      errors.push(e);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  throw new MirrorError(
+    errors.every((e) => e instanceof ArchiveInvalidError) ? 'ARCHIVE_INVALID' : 'VEX_MIRROR_FAILED',
+    `vex repository ${repo.name}: every location failed: ${errors.map((e) => e.message).join('; ')}`,
+    { cause: errors[0] },
+  );
+}
+
+interface ArchiveStep {
+  current: PublishedVersion | undefined;
+  loc: ArchiveLocation;
+  headers: Record<string, string>;
+  manifest: RepositoryManifest;
+  manifestBytes: Buffer;
+  manifestChanged: boolean;
+  manifestUrl: string;
+  manifestValidators: Validators | undefined;
+}
+
+async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Promise<MirrorResult> {
+  const { repo, config, store, http, signal } = run;
+  const { current, loc } = step;
+  const now = run.now().toISOString();
+  const served = servedArchiveUrl(run.baseUrl, config.pathPrefix, repo.name, loc);
+  const staging = await store.stagingDir();
+  try {
+    const archiveFile = path.join(staging, archiveFileName(loc.type));
+    const sameUrl = current?.archiveUrl === loc.url && current.archiveType === loc.type;
+    const got = await downloadToFile(http, loc.url, archiveFile, {
+      validators: sameUrl ? current.validators.archive : undefined,
+      headers: step.headers,
+      signal,
+      maxBytes: repo.maxArchiveBytes,
+    });
+    const unchangedArchive = got.notModified || got.sha256 === current?.version;
+    if (current && unchangedArchive) {
+      // Same archive: only the manifest (or the URL we rewrite it to) may have changed.
+      const location = formatLocation(served, current.subdir);
+      const republish = step.manifestChanged || location !== current.location;
+      const next: PublishedVersion = {
+        ...current,
+        sourceUrl: repo.url,
+        manifestUrl: step.manifestUrl,
+        archiveUrl: loc.url,
+        fetchedAt: now,
+        publishedAt: republish ? now : current.publishedAt,
+        location,
+        validators: {
+          manifest: step.manifestValidators,
+          archive: got.notModified ? current.validators.archive : got.validators,
+        },
+      };
+      if (republish) {
+        await writeFileAtomic(store.upstreamManifestPath(current.version), step.manifestBytes);
+        await writeFileAtomic(store.manifestPath(current.version), rewriteManifest(step.manifest, location));
+      }
+      await store.setCurrent(next);
+      log.info({ version: current.version, republish, notModified: got.notModified }, 'vex archive unchanged');
+      return { changed: republish, published: next, bytes: got.notModified ? 0 : got.size };
+    }
+    if (got.notModified) {
+      // A 304 for an archive we do not hold (state removed by hand): ask again without validators.
+      throw new MirrorError('VEX_SOURCE_HTTP', `GET ${loc.url}: 304 without a stored version`);
+    }
+
+    const limits = { maxEntries: repo.maxEntries, maxUnpackedBytes: repo.maxUnpackedBytes };
+    const treeDir = path.join(staging, 'tree');
+    const started = Date.now();
+    const tree =
+      loc.type === 'zip'
+        ? await extractZip(archiveFile, treeDir, limits, signal)
+        : await extractTarGz(archiveFile, treeDir, limits, signal);
+    const subdir = tree.resolveSubdir(loc.subdir);
+    const contentSrc = subdir === '' ? treeDir : path.join(treeDir, ...subdir.split('/'));
+    const summary = await checkIndex(contentSrc, tree, subdir);
+    await rename(contentSrc, path.join(staging, 'content'));
+    await rm(treeDir, { recursive: true, force: true });
+
+    const location = formatLocation(served, subdir);
+    await writeFileAtomic(path.join(staging, UPSTREAM_MANIFEST_FILE), step.manifestBytes);
+    await writeFileAtomic(path.join(staging, MANIFEST_FILE), rewriteManifest(step.manifest, location));
+    await store.commitVersion(staging, got.sha256);
+
+    const replaced = current && current.version !== got.sha256 ? current.version : undefined;
+    const next: PublishedVersion = {
+      repository: repo.name,
+      version: got.sha256,
+      archiveType: loc.type,
+      archiveSize: got.size,
+      subdir,
+      sourceUrl: repo.url,
+      manifestUrl: step.manifestUrl,
+      archiveUrl: loc.url,
+      updatedAt: summary.updatedAt,
+      packages: summary.packages,
+      fetchedAt: now,
+      publishedAt: now,
+      location,
+      validators: { manifest: step.manifestValidators, archive: got.validators },
+      previous: replaced ? { version: replaced, retiredAt: now } : current?.previous,
+    };
+    await store.setCurrent(next);
+    log.info(
+      {
+        version: got.sha256,
+        bytes: got.size,
+        unpacked: tree.unpackedBytes,
+        packages: summary.packages,
+        updatedAt: summary.updatedAt,
+        ms: Date.now() - started,
+      },
+      'vex repository published',
+    );
+    return { changed: true, published: next, bytes: got.size };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,218 @@
+// The plugin's one service: runs the mirror job over every repository, holds what is served, reports health.
+import { readFile } from 'node:fs/promises';
+import {
+  type Clock,
+  describeError,
+  type EventBus,
+  errorCode,
+  type HealthReport,
+  type HttpClient,
+  type JobContext,
+  type JobOutcome,
+  type Logger,
+  type Metrics,
+  MirrorError,
+  type RuntimeSettings,
+} from '@trivy-mirror/plugin-api';
+import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
+import { formatLocation } from './location-url.js';
+import { mirrorRepository, servedArchiveUrl } from './mirror-repository.js';
+import { publishNeeded, publishToDir } from './publish-dir.js';
+import { VexMetrics } from './vex-metrics.js';
+import { parseManifest, rewriteManifest } from './vex-manifest.js';
+import { type PublishedVersion, VersionStore } from './version-store.js';
+
+export interface VexMirrorOptions {
+  config: VexhubMirrorConfig;
+  pluginDir: string;
+  logger: Logger;
+  /** From PluginContext; RuntimeSettings.publicUrl wins when both are set. */
+  publicUrl?: string;
+  http: HttpClient;
+  events?: EventBus;
+  settings?: RuntimeSettings;
+  metrics?: Metrics;
+  clock?: Clock;
+}
+
+/** What the routes serve for one repository. */
+export interface ServedRepository {
+  config: RepositoryConfig;
+  store: VersionStore;
+  published?: PublishedVersion;
+  /** The rewritten manifest bytes of `published`. */
+  manifest?: Buffer;
+  lastError?: { message: string; code?: string; at: string };
+}
+
+export class VexMirror {
+  readonly config: VexhubMirrorConfig;
+  private readonly repos = new Map<string, ServedRepository>();
+  private loading?: Promise<void>;
+  private readonly metrics?: VexMetrics;
+
+  constructor(private readonly options: VexMirrorOptions) {
+    this.config = options.config;
+    for (const repo of options.config.repositories) {
+      this.repos.set(repo.name, { config: repo, store: new VersionStore(options.pluginDir, repo.name) });
+    }
+    if (options.metrics) this.metrics = new VexMetrics(options.metrics.registry);
+  }
+
+  get publicUrl(): string | undefined {
+    return (this.options.settings?.publicUrl ?? this.options.publicUrl)?.replace(/\/+$/, '');
+  }
+
+  private now(): Date {
+    return this.options.clock?.now() ?? new Date();
+  }
+
+  repository(name: string): ServedRepository | undefined {
+    return this.repos.get(name);
+  }
+
+  /** The first configured repository, also served at /.well-known/vex-repository.json. */
+  defaultRepository(): ServedRepository {
+    return this.repos.values().next().value!;
+  }
+
+  repositories(): ServedRepository[] {
+    return [...this.repos.values()];
+  }
+
+  /** Reads what earlier runs published, so a restart serves at once. Memoised. */
+  load(): Promise<void> {
+    this.loading ??= (async () => {
+      for (const r of this.repos.values()) {
+        try {
+          const cur = await r.store.current();
+          if (!cur) continue;
+          r.manifest = await readFile(r.store.manifestPath(cur.version));
+          r.published = cur;
+          this.metrics?.record(cur);
+        } catch (err) {
+          this.options.logger.warn({ err, repository: r.config.name }, 'cannot read the published vex version');
+        }
+      }
+    })();
+    return this.loading;
+  }
+
+  async run(ctx: JobContext): Promise<JobOutcome> {
+    await this.load();
+    const baseUrl = this.publicUrl ?? this.config.publishBaseUrl;
+    if (!baseUrl) {
+      throw new MirrorError(
+        'VEX_NO_PUBLIC_URL',
+        'vexhub-mirror needs serve.publicUrl (or plugins.vexhub-mirror.publishBaseUrl) to write the mirrored location into vex-repository.json',
+      );
+    }
+    const results: Record<string, unknown> = {};
+    const failures: Error[] = [];
+    let changed = 0;
+    let bytes = 0;
+    for (const r of this.repos.values()) {
+      ctx.signal.throwIfAborted();
+      try {
+        const res = await mirrorRepository({
+          repo: r.config,
+          config: this.config,
+          store: r.store,
+          http: this.options.http,
+          logger: ctx.logger,
+          baseUrl,
+          now: () => this.now(),
+          signal: ctx.signal,
+        });
+        bytes += res.bytes;
+        r.manifest = await readFile(r.store.manifestPath(res.published.version));
+        r.published = res.published;
+        r.lastError = undefined;
+        if (res.changed) changed++;
+        await this.publish(r, res.changed);
+        const removed = await r.store.gc(res.published, this.config.graceMinutes * 60_000, this.now());
+        if (removed.length > 0) ctx.logger.info({ repository: r.config.name, removed }, 'old vex versions removed');
+        this.metrics?.record(res.published);
+        results[r.config.name] = { changed: res.changed, version: res.published.version };
+        this.options.events?.emit('vex.stored', {
+          repository: r.config.name,
+          contentDir: r.store.contentDir(res.published.version),
+          manifestPath: r.store.manifestPath(res.published.version),
+          archivePath: r.store.archivePath(res.published),
+          etag: `sha256:${res.published.version}`,
+          updatedAt: res.published.updatedAt,
+          changed: res.changed,
+        });
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        const e = err instanceof Error ? err : new Error(String(err));
+        r.lastError = { message: describeError(e), code: errorCode(e), at: this.now().toISOString() };
+        results[r.config.name] = { error: r.lastError.message };
+        ctx.logger.error({ err: e, repository: r.config.name }, 'vex mirror failed; the previous version stays served');
+        failures.push(e);
+      }
+    }
+    if (failures.length === 1 && this.repos.size === 1) throw failures[0];
+    if (failures.length > 0) {
+      throw new MirrorError(
+        'VEX_MIRROR_FAILED',
+        `${failures.length} of ${this.repos.size} vex repositories failed: ${failures.map((f) => f.message).join('; ')}`,
+        { cause: failures[0] },
+      );
+    }
+    const names = [...this.repos.keys()].join(', ');
+    return changed > 0
+      ? { status: 'success', summary: `${changed} vex repositories updated (${names})`, bytes, details: results }
+      : { status: 'skipped', summary: `vex repositories unchanged (${names})`, bytes, details: results };
+  }
+
+  /** Copies the served files into publishDir when they changed or went missing. */
+  private async publish(r: ServedRepository, changed: boolean): Promise<void> {
+    const dir = this.config.publishDir;
+    const cur = r.published;
+    if (!dir || !cur || !r.manifest) return;
+    const publishBase = this.config.publishBaseUrl ?? this.publicUrl;
+    let manifest = r.manifest;
+    if (publishBase && publishBase !== this.publicUrl) {
+      const upstream = await readFile(r.store.upstreamManifestPath(cur.version), 'utf8');
+      const served = servedArchiveUrl(publishBase, this.config.pathPrefix, r.config.name, { url: '', type: cur.archiveType });
+      manifest = rewriteManifest(parseManifest(upstream, r.config.name).manifest, formatLocation(served, cur.subdir));
+    }
+    const item = {
+      repository: r.config.name,
+      isDefault: r === this.defaultRepository(),
+      archivePath: r.store.archivePath(cur),
+      archiveType: cur.archiveType,
+      manifest,
+    };
+    if (changed || (await publishNeeded(dir, this.config.pathPrefix, item))) {
+      await publishToDir(dir, this.config.pathPrefix, item);
+      this.options.logger.info({ repository: r.config.name, dir }, 'vex repository written to publishDir');
+    }
+  }
+
+  health(): HealthReport {
+    const status: Record<string, unknown> = {};
+    const missing: string[] = [];
+    for (const r of this.repos.values()) {
+      const p = r.published;
+      if (!p) missing.push(r.config.name);
+      status[r.config.name] = {
+        source: r.config.url,
+        version: p ? `sha256:${p.version}` : undefined,
+        updatedAt: p?.updatedAt,
+        fetchedAt: p?.fetchedAt,
+        publishedAt: p?.publishedAt,
+        packages: p?.packages,
+        archive: p?.archiveUrl,
+        location: p?.location,
+        lastError: r.lastError,
+      };
+    }
+    return {
+      ready: missing.length === 0,
+      reason: missing.length > 0 ? `no vex version mirrored yet: ${missing.join(', ')}` : undefined,
+      status: { repositories: status },
+    };
+  }
+}
