@@ -78,7 +78,7 @@ describe('plugin module', () => {
     );
     const [lifecycle] = container.getAll<LifecycleContribution>(LifecycleContribution);
     await lifecycle.start?.(new AbortController().signal);
-    const [auth] = container.getAll<ServeAuthenticator & { realm?: string }>(ServeAuthenticator);
+    const [auth] = container.getAll<ServeAuthenticator>(ServeAuthenticator);
     assert.equal(auth.realm, 'bastion');
     const providers = container.getAll<CredentialProvider>(CredentialProvider);
     await providers[0].forRegistry?.('ghcr.io');

@@ -131,7 +131,7 @@ describe('static provider', () => {
   });
 
   test('missing file and unset env var stop start-up with errors naming the config keys', async () => {
-    const { lifecycle, store } = build(
+    const { lifecycle, store, log, health } = build(
       {
         credentials: [
           { host: 'a.example', username: 'u', passwordFile: '/nonexistent/x' },
@@ -169,6 +169,16 @@ describe('static provider', () => {
       store.forRegistry('a.example'),
       /credentials\[0\]\.passwordFile: \/nonexistent\/x: no such file/,
     );
+    // …and is logged and shown in /status, because the registry client treats a failed lookup as anonymous.
+    const logged = log.lines().find((l) => l.msg === 'credential lookup failed');
+    assert.match(String((logged?.err as { message?: string })?.message), /credentials\[0\]\.passwordFile/);
+    assert.equal(logged?.target, 'a.example');
+    const served = (await health.check()).status?.served as Record<
+      string,
+      { provider: string; error?: string }
+    >;
+    assert.equal(served['a.example'].provider, 'static');
+    assert.match(served['a.example'].error ?? '', /no such file/);
   });
 
   test('secrets are re-read after the cache expires (rotation)', async () => {

@@ -39,7 +39,11 @@ export function newestNumericTag(tags: string[]): string | undefined {
   return numeric[0];
 }
 
-export async function listTags(source: PopulateSource, repository: string, signal?: AbortSignal): Promise<string[]> {
+export async function listTags(
+  source: PopulateSource,
+  repository: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
   if (source.kind !== 'transport') {
     const layout = await OciLayout.open(layoutDir(source, repository));
     return layout.tags();
@@ -48,14 +52,20 @@ export async function listTags(source: PopulateSource, repository: string, signa
 }
 
 /** Exactly one layer with the expected media type and a local file name as title, as Trivy demands. */
-export function checkArtifactShape(manifest: ManifestBytes, expectedMediaType: string, what: string): Descriptor {
+export function checkArtifactShape(
+  manifest: ManifestBytes,
+  expectedMediaType: string,
+  what: string,
+): Descriptor {
   const layers = manifest.manifest.layers ?? [];
   if (layers.length !== 1) {
     throw new ArtifactInvalidError(`${what}: expected exactly one layer, found ${layers.length}`);
   }
   const layer = layers[0];
   if (layer.mediaType !== expectedMediaType) {
-    throw new ArtifactInvalidError(`${what}: layer media type ${layer.mediaType}, expected ${expectedMediaType}`);
+    throw new ArtifactInvalidError(
+      `${what}: layer media type ${layer.mediaType}, expected ${expectedMediaType}`,
+    );
   }
   return layer;
 }

@@ -77,12 +77,16 @@ export class CachePopulatorService {
     this.#deps = deps;
     this.#log = context.logger;
     if (deps.metrics) {
-      this.#gauge = new Gauge({
-        name: 'trivy_mirror_cache_db_age_seconds',
-        help: 'Age of each populated cache part: now minus UpdatedAt (DownloadedAt for checks and VEX).',
-        labelNames: ['dir', 'part'],
-        registers: [deps.metrics.registry],
-      });
+      // Reuse on re-creation (tests, reloads): prom-client refuses a second metric of the same name.
+      const existing = deps.metrics.registry.getSingleMetric('trivy_mirror_cache_db_age_seconds');
+      this.#gauge =
+        (existing as Gauge<'dir' | 'part'> | undefined) ??
+        new Gauge({
+          name: 'trivy_mirror_cache_db_age_seconds',
+          help: 'Age of each populated cache part: now minus UpdatedAt (DownloadedAt for checks and VEX).',
+          labelNames: ['dir', 'part'],
+          registers: [deps.metrics.registry],
+        });
     }
   }
 
@@ -101,7 +105,11 @@ export class CachePopulatorService {
     for (const t of this.#config.targets) {
       await ensureDir(t.dir, t.dirMode);
       // Staging dirs of a killed run, temp links, versions retired long enough ago.
-      await cleanupCacheDir(t.dir, { graceMs: OLD_VERSION_GRACE_MS, now: this.#deps.clock.now(), logger: this.#log });
+      await cleanupCacheDir(t.dir, {
+        graceMs: OLD_VERSION_GRACE_MS,
+        now: this.#deps.clock.now(),
+        logger: this.#log,
+      });
     }
     const saved = await readJsonFile<VexStoredEvent[]>(this.#vexFile);
     for (const e of saved ?? []) this.#vex.set(e.repository, e);
@@ -112,8 +120,8 @@ export class CachePopulatorService {
       this.#deps.events.on('vex.stored', async (e) => {
         this.#vex.set(e.repository, e);
         this.#dirty = true;
-        await writeFileAtomic(this.#vexFile, JSON.stringify([...this.#vex.values()], null, 2)).catch((err: unknown) =>
-          this.#log.warn({ err }, 'could not persist the last vex.stored event'),
+        await writeFileAtomic(this.#vexFile, JSON.stringify([...this.#vex.values()], null, 2)).catch(
+          (err: unknown) => this.#log.warn({ err }, 'could not persist the last vex.stored event'),
         );
       }),
     );
@@ -169,7 +177,8 @@ export class CachePopulatorService {
       }
       const h = this.#partHealth(target.dir, p.key);
       h.lastResult = { status: p.status, at, version: p.version };
-      if (p.status === 'failed') h.lastError = { code: errorCode(p.error), message: describeError(p.error), at };
+      if (p.status === 'failed')
+        h.lastError = { code: errorCode(p.error), message: describeError(p.error), at };
       else if (p.status !== 'skipped') h.lastError = undefined;
       if (p.status === 'populated') this.#swappedAt.set(`${target.dir}\0${p.key}`, Date.now());
     }
@@ -204,7 +213,14 @@ export class CachePopulatorService {
     const failed = all.filter((a) => a.result.status === 'failed');
     const populated = all.filter((a) => a.result.status === 'populated');
     const bytes = all.reduce((n, a) => n + a.result.bytes, 0);
-    const details = { parts: all.map((a) => ({ dir: a.dir, part: a.result.key, status: a.result.status, version: a.result.version })) };
+    const details = {
+      parts: all.map((a) => ({
+        dir: a.dir,
+        part: a.result.key,
+        status: a.result.status,
+        version: a.result.version,
+      })),
+    };
     if (failed.length) {
       throw new MirrorError(
         'POPULATE_FAILED',
@@ -225,7 +241,11 @@ export class CachePopulatorService {
 
   /** Paths under a cache dir that are ours to write and never a reason to repair. */
   ignored(p: string): boolean {
-    return p.split(path.sep).some((seg) => seg.startsWith(STATE_DIR) || seg.startsWith(STAGING_PREFIX) || seg.startsWith(LINK_PREFIX));
+    return p
+      .split(path.sep)
+      .some(
+        (seg) => seg.startsWith(STATE_DIR) || seg.startsWith(STAGING_PREFIX) || seg.startsWith(LINK_PREFIX),
+      );
   }
 
   /** Which target and part a changed path belongs to ('vex-NAME' for VEX repositories). */
@@ -235,7 +255,15 @@ export class CachePopulatorService {
       if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
       const [first, second, third] = rel.split(path.sep);
       const part: CachePart | undefined =
-        first === 'db' ? 'db' : first === 'java-db' ? 'java-db' : first === 'policy' ? 'checks' : first === 'vex' ? 'vex' : undefined;
+        first === 'db'
+          ? 'db'
+          : first === 'java-db'
+            ? 'java-db'
+            : first === 'policy'
+              ? 'checks'
+              : first === 'vex'
+                ? 'vex'
+                : undefined;
       if (!part || !target.include.includes(part)) return undefined;
       if (part !== 'vex') return { target, key: part, part };
       // vex, vex/repositories: check every repository we hold.
@@ -257,7 +285,10 @@ export class CachePopulatorService {
         const since = Date.now() - (this.#swappedAt.get(`${target.dir}\0${k}`) ?? 0);
         if (since < SUPPRESS_MS) {
           // Most likely our own swap; look again once the window has passed.
-          setTimeout(() => void this.repairIfBroken(target, k, this.#stopping.signal), SUPPRESS_MS - since + 50).unref();
+          setTimeout(
+            () => void this.repairIfBroken(target, k, this.#stopping.signal),
+            SUPPRESS_MS - since + 50,
+          ).unref();
           continue;
         }
         await this.repairIfBroken(target, k, signal);
@@ -268,11 +299,18 @@ export class CachePopulatorService {
   /** Repopulates a part from the store when it is no longer as we left it. Returns true if it did. */
   async repairIfBroken(target: CacheTarget, key: string, signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return false;
-    const state = await withKeyLock(`${path.resolve(target.dir)}\0${key}`, () => readPartState(target.dir, key));
+    const state = await withKeyLock(`${path.resolve(target.dir)}\0${key}`, () =>
+      readPartState(target.dir, key),
+    );
     if (!state) return false; // never populated: the job does that
-    const integrity = await withKeyLock(`${path.resolve(target.dir)}\0${key}`, () => checkIntegrity(target.dir, state));
+    const integrity = await withKeyLock(`${path.resolve(target.dir)}\0${key}`, () =>
+      checkIntegrity(target.dir, state),
+    );
     if (integrity.ok) return false;
-    this.#log.warn({ dir: target.dir, part: key, reason: integrity.reason }, 'cache part damaged; repairing from the store');
+    this.#log.warn(
+      { dir: target.dir, part: key, reason: integrity.reason },
+      'cache part damaged; repairing from the store',
+    );
     const vex = state.part === 'vex' ? [key.slice(4)] : undefined;
     const results = await this.populateTarget(target, [state.part], { force: true, signal, vex });
     return results.some((r) => r.status === 'populated');
@@ -293,10 +331,19 @@ export class CachePopulatorService {
             this.#log.error({ err, dir: target.dir, part: key }, 'repair failed'),
           );
           const fresh = (await readPartState(target.dir, key)) ?? state;
-          const meta = await readJsonFile<Record<string, unknown>>(path.join(target.dir, fresh.linkPath, 'metadata.json'));
+          const meta = await readJsonFile<Record<string, unknown>>(
+            path.join(target.dir, fresh.linkPath, 'metadata.json'),
+          );
           this.#checkStale(target, fresh, meta, now);
-          const ref = parseGoTime(meta?.UpdatedAt) ?? parseGoTime(meta?.DownloadedAt) ?? parseGoTime(fresh.metadata.UpdatedAt);
-          if (ref) this.#gauge?.set({ dir: target.dir, part: key }, Math.max(0, (now.getTime() - ref.getTime()) / 1000));
+          const ref =
+            parseGoTime(meta?.UpdatedAt) ??
+            parseGoTime(meta?.DownloadedAt) ??
+            parseGoTime(fresh.metadata.UpdatedAt);
+          if (ref)
+            this.#gauge?.set(
+              { dir: target.dir, part: key },
+              Math.max(0, (now.getTime() - ref.getTime()) / 1000),
+            );
         }
       }
       await this.#cleanup();
@@ -307,7 +354,12 @@ export class CachePopulatorService {
     }
   }
 
-  #checkStale(target: CacheTarget, state: PartState, meta: Record<string, unknown> | undefined, now: Date): void {
+  #checkStale(
+    target: CacheTarget,
+    state: PartState,
+    meta: Record<string, unknown> | undefined,
+    now: Date,
+  ): void {
     const h = this.#partHealth(target.dir, state.key);
     const next = parseGoTime(meta?.NextUpdate);
     if ((state.part !== 'db' && state.part !== 'java-db') || !next) {
@@ -318,7 +370,10 @@ export class CachePopulatorService {
     const nextText = String(meta?.NextUpdate);
     if (h.stale && h.staleNotified !== nextText) {
       h.staleNotified = nextText;
-      this.#log.warn({ dir: target.dir, part: state.part, nextUpdate: nextText }, 'cache part stale; requesting a sync');
+      this.#log.warn(
+        { dir: target.dir, part: state.part, nextUpdate: nextText },
+        'cache part stale; requesting a sync',
+      );
       this.#deps.events.emit('sync.requested', {
         reason: `cache ${target.dir} ${state.part} stale (NextUpdate ${nextText})`,
         repository: state.repository,
@@ -328,9 +383,11 @@ export class CachePopulatorService {
 
   async #cleanup(): Promise<void> {
     for (const t of this.#config.targets) {
-      await cleanupCacheDir(t.dir, { graceMs: OLD_VERSION_GRACE_MS, now: this.#deps.clock.now(), logger: this.#log }).catch(
-        (err: unknown) => this.#log.warn({ err, dir: t.dir }, 'cleanup failed'),
-      );
+      await cleanupCacheDir(t.dir, {
+        graceMs: OLD_VERSION_GRACE_MS,
+        now: this.#deps.clock.now(),
+        logger: this.#log,
+      }).catch((err: unknown) => this.#log.warn({ err, dir: t.dir }, 'cleanup failed'));
     }
   }
 
@@ -359,7 +416,9 @@ export class CachePopulatorService {
         if (state && !target.include.includes(state.part)) continue;
         const h = this.#partHealth(target.dir, key);
         const meta = state
-          ? await readJsonFile<Record<string, unknown>>(path.join(target.dir, state.linkPath, state.part === 'vex' ? 'cache.json' : 'metadata.json'))
+          ? await readJsonFile<Record<string, unknown>>(
+              path.join(target.dir, state.linkPath, state.part === 'vex' ? 'cache.json' : 'metadata.json'),
+            )
           : undefined;
         const updatedAt = parseGoTime(meta?.UpdatedAt);
         const downloadedAt = parseGoTime(meta?.DownloadedAt);
@@ -385,7 +444,11 @@ export class CachePopulatorService {
       }
       targets.push({ dir: target.dir, parts });
     }
-    return { ready: problems.length === 0, reason: problems.length ? problems.join('; ') : undefined, status: { targets } };
+    return {
+      ready: problems.length === 0,
+      reason: problems.length ? problems.join('; ') : undefined,
+      status: { targets },
+    };
   }
 
   // ---- contributions ------------------------------------------------------------------------------
@@ -408,5 +471,8 @@ export class CachePopulatorService {
 }
 
 function isNotStoredYet(err: unknown): boolean {
-  return errorCode(err) === 'ARTIFACT_MISSING' || isOciError(err, 'LAYOUT_INVALID', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN');
+  return (
+    errorCode(err) === 'ARTIFACT_MISSING' ||
+    isOciError(err, 'LAYOUT_INVALID', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN')
+  );
 }

@@ -14,13 +14,19 @@ const owner = z.union([z.string().min(1), z.number().int().nonnegative()]);
 export const TargetSchema = z
   .object({
     /** Absolute path of a Trivy cache dir (what `trivy --cache-dir` gets). */
-    dir: z.string().min(1).refine((d) => d.startsWith('/'), 'must be an absolute path'),
+    dir: z
+      .string()
+      .min(1)
+      .refine((d) => d.startsWith('/'), 'must be an absolute path'),
     include: z
       .array(z.enum(CACHE_PARTS))
       .min(1)
       .default([...CACHE_PARTS]),
     /** trivy-checks tag: '2' for current Trivy, '1' for older releases. Default: the newest held. */
-    checksTag: z.string().regex(/^[0-9]+$/).optional(),
+    checksTag: z
+      .string()
+      .regex(/^[0-9]+$/)
+      .optional(),
     user: owner.optional(),
     group: owner.optional(),
     mode: octalMode.default(0o644),
@@ -47,7 +53,11 @@ export const CachePopulatorConfigSchema = z
     cfg.targets.forEach((t, i) => {
       const key = t.dir.replace(/\/+$/, '');
       if (seen.has(key)) {
-        ctx.addIssue({ code: 'custom', path: ['targets', i, 'dir'], message: `duplicate target dir ${t.dir}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'dir'],
+          message: `duplicate target dir ${t.dir}`,
+        });
       }
       seen.add(key);
     });

@@ -17,7 +17,10 @@ export interface ResolvedOwner {
   gid?: number;
 }
 
-async function resolveId(kind: 'user' | 'group', value: string | number | undefined): Promise<number | undefined> {
+async function resolveId(
+  kind: 'user' | 'group',
+  value: string | number | undefined,
+): Promise<number | undefined> {
   if (value === undefined) return undefined;
   if (typeof value === 'number') return value;
   if (/^[0-9]+$/.test(value)) return Number(value);

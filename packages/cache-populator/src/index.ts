@@ -4,7 +4,13 @@ import { definePlugin } from '@trivy-mirror/plugin-api';
 import { cachePopulatorModule } from './cache-populator-module.js';
 import { type CachePopulatorConfig, CachePopulatorConfigSchema } from './config-schema.js';
 
-export { type OpenedArtifact, type PopulateSource, checkArtifactShape, newestNumericTag, openArtifact } from './artifact-source.js';
+export {
+  type OpenedArtifact,
+  type PopulateSource,
+  checkArtifactShape,
+  newestNumericTag,
+  openArtifact,
+} from './artifact-source.js';
 export { CachePopulator, cachePopulatorModule } from './cache-populator-module.js';
 export { CachePopulatorService, JOB_ID, OLD_VERSION_GRACE_MS } from './cache-populator-service.js';
 export {
@@ -15,6 +21,7 @@ export {
   type CacheTarget,
   TargetSchema,
 } from './config-schema.js';
+export { assertFreeSpace, unpackedEstimate } from './free-space.js';
 export { type OwnerSpec, type ResolvedOwner, resolveOwner } from './file-owner.js';
 export { type Integrity, type PartState, checkIntegrity, readPartState } from './part-state.js';
 export { PART_SPECS, type PartSpec, partForRepository } from './part-specs.js';
@@ -45,7 +52,8 @@ export { type VexInput, vexLocationUrl } from './vex-populate.js';
 
 export default definePlugin<CachePopulatorConfig>({
   id: 'cache-populator',
-  description: 'Populates Trivy cache directories (db, java-db, checks, VEX) from the local store, atomically; repairs them',
+  description:
+    'Populates Trivy cache directories (db, java-db, checks, VEX) from the local store, atomically; repairs them',
   configSchema: CachePopulatorConfigSchema as never,
   exampleConfig: [
     'cache-populator:',

@@ -61,12 +61,14 @@ export type Integrity = { ok: true } | { ok: false; reason: string };
 export async function checkIntegrity(cacheDir: string, state: PartState | undefined): Promise<Integrity> {
   if (!state) return { ok: false, reason: 'never populated' };
   const version = await currentVersion(cacheDir, state.linkPath);
-  if (version !== state.version) return { ok: false, reason: `${state.linkPath} does not point at ${state.version}` };
+  if (version !== state.version)
+    return { ok: false, reason: `${state.linkPath} does not point at ${state.version}` };
   const dir = path.join(cacheDir, state.linkPath);
   for (const [file, id] of Object.entries(state.files)) {
     try {
       const st = await fs.stat(path.join(dir, file));
-      if (st.size !== id.size || st.ino !== id.ino) return { ok: false, reason: `${state.linkPath}/${file} was replaced` };
+      if (st.size !== id.size || st.ino !== id.ino)
+        return { ok: false, reason: `${state.linkPath}/${file} was replaced` };
     } catch {
       return { ok: false, reason: `${state.linkPath}/${file} is missing` };
     }
@@ -75,7 +77,8 @@ export async function checkIntegrity(cacheDir: string, state: PartState | undefi
     const cache = await readJsonFile<Record<string, unknown>>(path.join(dir, 'cache.json'));
     if (!cache) return { ok: false, reason: `${state.linkPath}/cache.json is missing or invalid` };
     for (const f of ['vex-repository.json', '0.1/index.json']) {
-      if (!(await exists(path.join(dir, f)))) return { ok: false, reason: `${state.linkPath}/${f} is missing` };
+      if (!(await exists(path.join(dir, f))))
+        return { ok: false, reason: `${state.linkPath}/${f} is missing` };
     }
     return { ok: true };
   }
@@ -83,7 +86,8 @@ export async function checkIntegrity(cacheDir: string, state: PartState | undefi
   if (!meta) return { ok: false, reason: `${state.linkPath}/metadata.json is missing or invalid` };
   if (state.part === 'checks') {
     // Trivy itself rewrites DownloadedAt here after a registry check; only the digest matters.
-    if (meta.Digest !== state.manifestDigest) return { ok: false, reason: 'policy/metadata.json names another bundle' };
+    if (meta.Digest !== state.manifestDigest)
+      return { ok: false, reason: 'policy/metadata.json names another bundle' };
     if (!(await exists(path.join(dir, 'content')))) return { ok: false, reason: 'policy/content is missing' };
     return { ok: true };
   }

@@ -2,7 +2,7 @@
 // population, swapped in atomically (see version-swap.ts). Usable without the daemon (`populate`).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { describeError, errorCode, MirrorError } from '@trivy-mirror/plugin-api';
+import { ArchiveInvalidError, describeError, errorCode } from '@trivy-mirror/plugin-api';
 import { listTags, newestNumericTag, openArtifact, type PopulateSource } from './artifact-source.js';
 import type { CachePart } from './config-schema.js';
 import { ensureDir, fsyncDir, writeNewFile } from './durable-fs.js';
@@ -14,7 +14,12 @@ import { type ArtifactPart, PART_SPECS } from './part-specs.js';
 import type { PopulateContext } from './populate-context.js';
 import { type PopulateLogger, silentLogger } from './populate-logger.js';
 import { extractTarGz } from './safe-extract.js';
-import { checksMajorVersion, checksMetadata, dbMetadataWithDownloadedAt } from './trivy-metadata.js';
+import {
+  checksMajorVersion,
+  checksMetadata,
+  dbMetadataWithDownloadedAt,
+  parseGoTime,
+} from './trivy-metadata.js';
 import { commitVersion, createStaging, discardStaging } from './version-swap.js';
 import { type VexInput, populateVexRepository } from './vex-populate.js';
 
@@ -70,7 +75,6 @@ export interface PopulateResult {
 
 export const DEFAULT_MAX_UNPACKED_BYTES = 8 * 1024 ** 3;
 
-
 /**
  * Populates every requested part. Never throws for a part's failure: each part is tried and reported
  * (`ok` is false when one failed); throws only for unusable options or when `signal` aborts.
@@ -96,10 +100,18 @@ export async function populateCacheDir(options: PopulateOptions): Promise<Popula
     options.signal?.throwIfAborted();
     if (part === 'vex') {
       if (!options.vex?.length) {
-        results.push({ part, key: 'vex', status: 'skipped', reason: 'no VEX repository stored yet', bytes: 0, ms: 0 });
+        results.push({
+          part,
+          key: 'vex',
+          status: 'skipped',
+          reason: 'no VEX repository stored yet',
+          bytes: 0,
+          ms: 0,
+        });
         continue;
       }
-      for (const vex of options.vex) results.push(await guarded(r, part, `vex-${vex.repository}`, () => populateVexRepository(r, vex)));
+      for (const vex of options.vex)
+        results.push(await guarded(r, part, `vex-${vex.repository}`, () => populateVexRepository(r, vex)));
       continue;
     }
     const source = options.source;
@@ -107,7 +119,9 @@ export async function populateCacheDir(options: PopulateOptions): Promise<Popula
       results.push({ part, key: part, status: 'skipped', reason: 'no source given', bytes: 0, ms: 0 });
       continue;
     }
-    results.push(await guarded(r, part, part, () => populateArtifactPart(r, part, source, options.checksTag)));
+    results.push(
+      await guarded(r, part, part, () => populateArtifactPart(r, part, source, options.checksTag)),
+    );
   }
   return { cacheDir, parts: results, ok: results.every((p) => p.status !== 'failed') };
 }
@@ -126,12 +140,25 @@ async function guarded(
     if (r.signal?.aborted) throw err;
     const error = err instanceof Error ? err : new Error(String(err));
     r.logger.error({ err: error, cacheDir: r.cacheDir, part: key, code: errorCode(err) }, 'populate failed');
-    return { part, key, status: 'failed', reason: describeError(err), bytes: 0, ms: Date.now() - started, error };
+    return {
+      part,
+      key,
+      status: 'failed',
+      reason: describeError(err),
+      bytes: 0,
+      ms: Date.now() - started,
+      error,
+    };
   }
 }
 
 /** The tag populate uses for a part: fixed for the databases, configurable (default newest) for checks. */
-export async function tagFor(part: ArtifactPart, source: PopulateSource, checksTag?: string, signal?: AbortSignal): Promise<string> {
+export async function tagFor(
+  part: ArtifactPart,
+  source: PopulateSource,
+  checksTag?: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const spec = PART_SPECS[part];
   if (part !== 'checks') return spec.defaultTag;
   if (checksTag) return checksTag;
@@ -152,7 +179,14 @@ async function populateArtifactPart(
   const tag = await tagFor(part, source, checksTag, r.signal);
   const art = await openArtifact(source, spec.repository, tag, spec.layerMediaType, r.signal);
   const manifestDigest = art.manifest.descriptor.digest;
-  const base = { part, key: part, repository: spec.repository, tag, manifestDigest, layerDigest: art.layer.digest };
+  const base = {
+    part,
+    key: part,
+    repository: spec.repository,
+    tag,
+    manifestDigest,
+    layerDigest: art.layer.digest,
+  };
 
   const previous = await readPartState(r.cacheDir, part);
   if (
@@ -166,7 +200,10 @@ async function populateArtifactPart(
     // Unchanged: DownloadedAt is deliberately not refreshed; nothing was downloaded, and a fresh
     // DownloadedAt would make online Trivy clients skip a real update for another hour.
     if (integrity.ok) return { ...base, status: 'unchanged', version: previous.version, bytes: 0 };
-    r.logger.warn({ cacheDir: r.cacheDir, part, reason: integrity.reason }, 'cache part damaged; repopulating');
+    r.logger.warn(
+      { cacheDir: r.cacheDir, part, reason: integrity.reason },
+      'cache part damaged; repopulating',
+    );
   }
 
   const what = `${spec.repository}:${tag} (${art.layer.digest})`;
@@ -189,25 +226,34 @@ async function populateArtifactPart(
         if (type === 'file' && entry === 'metadata.json') return { action: 'capture' };
         return { action: 'skip', reason: `not part of a ${spec.repository} layer` };
       },
-      onSkip: (entry, reason) => r.logger.warn({ entry, layer: art.layer.digest, reason }, 'ignoring archive entry'),
+      onSkip: (entry, reason) =>
+        r.logger.warn({ entry, layer: art.layer.digest, reason }, 'ignoring archive entry'),
     });
-    const now = r.now();
+    // A repair of the same content keeps the original DownloadedAt: nothing new was downloaded.
+    const sameContent =
+      previous?.layerDigest === art.layer.digest && previous.manifestDigest === manifestDigest;
+    const now = (sameContent && parseGoTime(previous.metadata.DownloadedAt)) || r.now();
     let metadata: Record<string, unknown>;
     const files: PartState['files'] = {};
     if (dbFile) {
       const raw = extracted.captured.get('metadata.json');
       if (!extracted.files.includes(dbFile) || !raw) {
-        throw new MirrorError('ARCHIVE_INVALID', `${what}: layer must hold ${dbFile} and metadata.json`);
+        throw new ArchiveInvalidError(`${what}: layer must hold ${dbFile} and metadata.json`);
       }
       const { text, meta } = dbMetadataWithDownloadedAt(raw, 'metadata.json', now);
       if (meta.Version !== spec.schemaVersion) {
-        r.logger.warn({ part, version: meta.Version, expected: spec.schemaVersion }, 'unexpected db schema version');
+        r.logger.warn(
+          { part, version: meta.Version, expected: spec.schemaVersion },
+          'unexpected db schema version',
+        );
       }
       await writeNewFile(path.join(staging, 'metadata.json'), text, r.mode);
       metadata = meta;
     } else {
       await ensureDir(path.join(staging, 'content'), r.dirMode);
-      const major = checksMajorVersion(art.manifest.manifest.annotations?.['org.opencontainers.image.version']);
+      const major = checksMajorVersion(
+        art.manifest.manifest.annotations?.['org.opencontainers.image.version'],
+      );
       const meta = checksMetadata(manifestDigest, major, now);
       await writeNewFile(path.join(staging, 'metadata.json'), `${JSON.stringify(meta)}\n`, r.mode);
       metadata = { ...meta };
@@ -232,7 +278,7 @@ async function populateArtifactPart(
       key: part,
       linkPath: spec.linkName,
       version: commit.version,
-      populatedAt: now.toISOString(),
+      populatedAt: r.now().toISOString(),
       repository: spec.repository,
       tag,
       manifestDigest,
@@ -242,7 +288,13 @@ async function populateArtifactPart(
       metadata,
     });
     r.logger.info(
-      { cacheDir: r.cacheDir, part, digest: art.layer.digest, version: commit.version, bytes: extracted.writtenBytes },
+      {
+        cacheDir: r.cacheDir,
+        part,
+        digest: art.layer.digest,
+        version: commit.version,
+        bytes: extracted.writtenBytes,
+      },
       'cache part populated',
     );
     return { ...base, status: 'populated', version: commit.version, bytes: extracted.writtenBytes };

@@ -49,7 +49,8 @@ export function safeEntryPath(name: string, label: string): string {
   }
   if (name.startsWith('/')) throw new ArchiveInvalidError(`${label}: entry "${name}" is an absolute path`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new ArchiveInvalidError(`${label}: entry "${name}" escapes the target (..)`);
+  if (parts.includes('..'))
+    throw new ArchiveInvalidError(`${label}: entry "${name}" escapes the target (..)`);
   return parts.join('/');
 }
 
@@ -107,16 +108,25 @@ export async function extractTarGz(options: ExtractOptions): Promise<ExtractResu
         throw new ArchiveInvalidError(`${label}: entry "${header.name}" is a ${type}, which is not allowed`);
       }
       const rel = safeEntryPath(header.name, label);
-      const kind = type === 'directory' ? 'directory' : type === 'file' || type === 'contiguous-file' ? 'file' : undefined;
-      if (!kind) throw new ArchiveInvalidError(`${label}: entry "${header.name}" has unsupported type ${type}`);
+      const kind =
+        type === 'directory'
+          ? 'directory'
+          : type === 'file' || type === 'contiguous-file'
+            ? 'file'
+            : undefined;
+      if (!kind)
+        throw new ArchiveInvalidError(`${label}: entry "${header.name}" has unsupported type ${type}`);
       if ((header.size ?? 0) > options.maxUnpackedBytes) {
-        throw new ArchiveInvalidError(`${label}: entry "${rel}" declares ${header.size} bytes, above the cap`);
+        throw new ArchiveInvalidError(
+          `${label}: entry "${rel}" declares ${header.size} bytes, above the cap`,
+        );
       }
       if (rel === '') {
         entry.resume();
         continue;
       }
-      if (kind === 'file' && seen.has(rel)) throw new ArchiveInvalidError(`${label}: entry "${rel}" appears twice`);
+      if (kind === 'file' && seen.has(rel))
+        throw new ArchiveInvalidError(`${label}: entry "${rel}" appears twice`);
       seen.add(rel);
       const decision = options.decide(rel, kind);
       if (decision.action === 'skip') {
@@ -134,7 +144,8 @@ export async function extractTarGz(options: ExtractOptions): Promise<ExtractResu
         let size = 0;
         for await (const chunk of entry as AsyncIterable<Buffer>) {
           size += chunk.length;
-          if (size > maxCapture) throw new ArchiveInvalidError(`${label}: entry "${rel}" is larger than ${maxCapture} bytes`);
+          if (size > maxCapture)
+            throw new ArchiveInvalidError(`${label}: entry "${rel}" is larger than ${maxCapture} bytes`);
           chunks.push(chunk);
         }
         result.captured.set(rel, Buffer.concat(chunks));
@@ -143,7 +154,11 @@ export async function extractTarGz(options: ExtractOptions): Promise<ExtractResu
       const target = path.join(stagingDir, decision.to);
       await mkdirs(path.dirname(target));
       // O_EXCL|O_NOFOLLOW: never write through something already there.
-      const fh = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.fileMode);
+      const fh = await fs.open(
+        target,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        options.fileMode,
+      );
       try {
         for await (const chunk of entry as AsyncIterable<Buffer>) {
           await fh.write(chunk);
@@ -180,9 +195,14 @@ function isCode(err: unknown, code: string): boolean {
 function classify(err: unknown, label: string): Error {
   if (err instanceof ArchiveInvalidError) return err;
   if (!(err instanceof Error)) return new Error(String(err));
-  if ((err as { name?: string }).name === 'OciError' || isCode(err, 'ABORT_ERR') || err.name === 'AbortError') return err;
+  if ((err as { name?: string }).name === 'OciError' || isCode(err, 'ABORT_ERR') || err.name === 'AbortError')
+    return err;
   const code = (err as { code?: string }).code ?? '';
-  if (code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE' || /tar|header|unexpected end|checksum/i.test(err.message)) {
+  if (
+    code.startsWith('Z_') ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    /tar|header|unexpected end|checksum/i.test(err.message)
+  ) {
     return new ArchiveInvalidError(`${label}: corrupt archive (${err.message})`, err);
   }
   return err;

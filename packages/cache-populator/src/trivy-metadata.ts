@@ -42,7 +42,11 @@ export function parseGoTime(value: unknown): Date | undefined {
  * verbatim (strings are copied as they are; key order is preserved). Ends with a newline like Go's
  * json.Encoder.
  */
-export function dbMetadataWithDownloadedAt(raw: Buffer, entryName: string, now: Date): { text: string; meta: DbMetadata } {
+export function dbMetadataWithDownloadedAt(
+  raw: Buffer,
+  entryName: string,
+  now: Date,
+): { text: string; meta: DbMetadata } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
@@ -72,7 +76,11 @@ export function checksMajorVersion(annotation: string | undefined): number {
 
 /** policy/metadata.json exactly as pkg/policy writes it after a download. */
 export function checksMetadata(manifestDigest: string, majorVersion: number, now: Date): ChecksMetadata {
-  const meta: ChecksMetadata = { Digest: manifestDigest, DownloadedAt: formatGoTime(now), MajorVersion: majorVersion };
+  const meta: ChecksMetadata = {
+    Digest: manifestDigest,
+    DownloadedAt: formatGoTime(now),
+    MajorVersion: majorVersion,
+  };
   if (majorVersion === 0) meta.CustomBuild = true;
   return meta;
 }
@@ -101,7 +109,8 @@ export function dbNeedsUpdate(
   const downloadedAt = parseGoTime(meta.DownloadedAt);
   const skipValid = meta.Version === schema;
   if (kind === 'db' && !downloadedAt) return { download: true, skipValid, reason: 'zero DownloadedAt' };
-  if (meta.Version !== schema) return { download: true, skipValid, reason: `Version ${meta.Version} != ${schema}` };
+  if (meta.Version !== schema)
+    return { download: true, skipValid, reason: `Version ${meta.Version} != ${schema}` };
   const nextUpdate = parseGoTime(meta.NextUpdate);
   if (nextUpdate && now < nextUpdate) return { download: false, skipValid, reason: 'before NextUpdate' };
   const window = kind === 'db' ? 3_600_000 : 86_400_000;
@@ -112,12 +121,21 @@ export function dbNeedsUpdate(
 }
 
 /** pkg/policy NeedsUpdate: MajorVersion must match (unless CustomBuild); then 24 h since DownloadedAt. */
-export function checksNeedsUpdate(meta: ChecksMetadata | undefined, now: Date, bundleVersion = 2): NeedsUpdateVerdict {
+export function checksNeedsUpdate(
+  meta: ChecksMetadata | undefined,
+  now: Date,
+  bundleVersion = 2,
+): NeedsUpdateVerdict {
   if (!meta) return { download: true, skipValid: false, reason: 'missing metadata' };
   if (!meta.CustomBuild) {
-    if (meta.MajorVersion === undefined) return { download: true, skipValid: true, reason: 'missing MajorVersion' };
+    if (meta.MajorVersion === undefined)
+      return { download: true, skipValid: true, reason: 'missing MajorVersion' };
     if (meta.MajorVersion !== bundleVersion) {
-      return { download: true, skipValid: true, reason: `MajorVersion ${meta.MajorVersion} != ${bundleVersion}` };
+      return {
+        download: true,
+        skipValid: true,
+        reason: `MajorVersion ${meta.MajorVersion} != ${bundleVersion}`,
+      };
     }
   }
   const downloadedAt = parseGoTime(meta.DownloadedAt);

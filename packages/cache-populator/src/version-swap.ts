@@ -84,7 +84,8 @@ export async function commitVersion(options: {
   const linkAbs = path.join(cacheDir, linkPath);
   const linkDir = path.dirname(linkAbs);
   if (linkDir !== cacheDir) {
-    for (const created of await ensureDirs(cacheDir, linkDir, options.dirMode)) await applyOwner(created, owner);
+    for (const created of await ensureDirs(cacheDir, linkDir, options.dirMode))
+      await applyOwner(created, owner);
   }
   const linkTarget = path.relative(linkDir, versionDir);
   const tmpLink = path.join(cacheDir, `${LINK_PREFIX}${key}-${process.pid}-${token()}`);
@@ -199,7 +200,9 @@ export async function cleanupCacheDir(
   const stateDir = path.join(cacheDir, STATE_DIR);
   let versions: string[];
   try {
-    versions = (await fs.readdir(stateDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    versions = (await fs.readdir(stateDir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return { removed };
     throw err;
@@ -207,7 +210,8 @@ export async function cleanupCacheDir(
   const referenced = new Set<string>();
   const links = ['db', 'java-db', 'policy'];
   try {
-    for (const name of await fs.readdir(path.join(cacheDir, 'vex', 'repositories'))) links.push(`vex/repositories/${name}`);
+    for (const name of await fs.readdir(path.join(cacheDir, 'vex', 'repositories')))
+      links.push(`vex/repositories/${name}`);
   } catch {
     // no vex part
   }
@@ -227,6 +231,7 @@ export async function cleanupCacheDir(
     await fs.rm(full, { recursive: true, force: true });
     removed.push(full);
   }
-  if (removed.length) options.logger?.info({ cacheDir, removed: removed.length }, 'removed old versions and leftovers');
+  if (removed.length)
+    options.logger?.info({ cacheDir, removed: removed.length }, 'removed old versions and leftovers');
   return { removed };
 }

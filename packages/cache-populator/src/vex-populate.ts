@@ -9,7 +9,7 @@ import { ensureDir, fsyncDir, writeNewFile } from './durable-fs.js';
 import { applyTree } from './file-owner.js';
 import { checkIntegrity, readPartState, writePartState } from './part-state.js';
 import type { PopulateContext } from './populate-context.js';
-import { formatGoTime } from './trivy-metadata.js';
+import { formatGoTime, parseGoTime } from './trivy-metadata.js';
 import { commitVersion, createStaging, discardStaging } from './version-swap.js';
 
 /** What a `vex.stored` event carries (a subset), enough to write one repository. */
@@ -43,7 +43,13 @@ export function vexLocationUrl(manifest: VexManifest): string | undefined {
   return versions.find((v) => v?.spec_version === '0.1')?.locations?.[0]?.url;
 }
 
-async function copyTree(from: string, to: string, fileMode: number, dirMode: number, signal?: AbortSignal): Promise<number> {
+async function copyTree(
+  from: string,
+  to: string,
+  fileMode: number,
+  dirMode: number,
+  signal?: AbortSignal,
+): Promise<number> {
   let bytes = 0;
   await ensureDir(to, dirMode);
   for (const entry of await fs.readdir(from, { withFileTypes: true })) {
@@ -88,17 +94,27 @@ export async function populateVexRepository(r: PopulateContext, vex: VexInput) {
   const base = { part: 'vex' as const, key, repository: vex.repository, manifestDigest };
 
   const previous = await readPartState(r.cacheDir, key);
-  if (!r.force && previous && previous.vexEtag === vex.etag && previous.vexManifestDigest === manifestDigest) {
+  if (
+    !r.force &&
+    previous &&
+    previous.vexEtag === vex.etag &&
+    previous.vexManifestDigest === manifestDigest
+  ) {
     const integrity = await checkIntegrity(r.cacheDir, previous);
     if (integrity.ok) return { ...base, status: 'unchanged' as const, version: previous.version, bytes: 0 };
-    r.logger.warn({ cacheDir: r.cacheDir, part: key, reason: integrity.reason }, 'cache part damaged; repopulating');
+    r.logger.warn(
+      { cacheDir: r.cacheDir, part: key, reason: integrity.reason },
+      'cache part damaged; repopulating',
+    );
   }
 
   const staging = await createStaging(r.cacheDir, key, r.dirMode);
   try {
     let bytes = await copyTree(vex.contentDir, path.join(staging, '0.1'), r.mode, r.dirMode, r.signal);
     await writeNewFile(path.join(staging, 'vex-repository.json'), manifestBytes, r.mode);
-    const now = r.now();
+    // A repair of the same archive keeps its UpdatedAt (Trivy's next update check stays where it was).
+    const same = previous?.vexEtag === vex.etag && previous.vexManifestDigest === manifestDigest;
+    const now = (same && parseGoTime(previous.metadata.UpdatedAt)) || r.now();
     const url = vexLocationUrl(manifest);
     if (!url) r.logger.warn({ manifest: vex.manifestPath }, 'VEX manifest has no spec_version 0.1 location');
     const cache = { UpdatedAt: formatGoTime(now), ETags: url ? { [url]: vex.etag } : {} };
@@ -121,14 +137,17 @@ export async function populateVexRepository(r: PopulateContext, vex: VexInput) {
       key,
       linkPath,
       version: commit.version,
-      populatedAt: now.toISOString(),
+      populatedAt: r.now().toISOString(),
       repository: vex.repository,
       vexEtag: vex.etag,
       vexManifestDigest: manifestDigest,
       files: {},
       metadata: cache,
     });
-    r.logger.info({ cacheDir: r.cacheDir, part: key, version: commit.version, bytes }, 'cache part populated');
+    r.logger.info(
+      { cacheDir: r.cacheDir, part: key, version: commit.version, bytes },
+      'cache part populated',
+    );
     return { ...base, status: 'populated' as const, version: commit.version, bytes };
   } catch (err) {
     await discardStaging(staging);

@@ -56,7 +56,13 @@ test('50 repopulations under concurrent readers: no torn pair, no missing file',
   const cacheDir = path.join(work, 'cache');
   const layers: Buffer[] = [];
   for (let i = 0; i < 50; i++) {
-    layers.push(await dbLayer({ marker: `v${i}`, updatedAt: new Date(Date.UTC(2026, 0, 1, 0, i)), dbBytes: 256 * 1024 }));
+    layers.push(
+      await dbLayer({
+        marker: `v${i}`,
+        updatedAt: new Date(Date.UTC(2026, 0, 1, 0, i)),
+        dbBytes: 256 * 1024,
+      }),
+    );
   }
   await storeArtifact(store, 'trivy-db', '2', layers[0]);
   const first = await populateCacheDir({ cacheDir, parts: ['db'], source: { kind: 'layout', root: store } });
@@ -67,10 +73,12 @@ test('50 repopulations under concurrent readers: no torn pair, no missing file',
   );
   const results = workers.map(
     (w) =>
-      new Promise<{ reads: number; torn: number; missing: number; raced: number; errors: string[] }>((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-      }),
+      new Promise<{ reads: number; torn: number; missing: number; raced: number; errors: string[] }>(
+        (resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        },
+      ),
   );
   await new Promise((r) => setTimeout(r, 50));
   for (let i = 1; i < 50; i++) {
@@ -95,10 +103,15 @@ test('50 repopulations under concurrent readers: no torn pair, no missing file',
   assert.equal(meta.Marker, 'v49');
 
   // Retired versions stay for the grace period, then go; the current one stays.
-  const versionsBefore = (await fs.readdir(path.join(cacheDir, '.trivy-mirror'))).filter((n) => n.startsWith('db-'));
+  const versionsBefore = (await fs.readdir(path.join(cacheDir, '.trivy-mirror'))).filter((n) =>
+    n.startsWith('db-'),
+  );
   assert.equal(versionsBefore.length, 50);
   await cleanupCacheDir(cacheDir, { graceMs: 60_000 });
-  assert.equal((await fs.readdir(path.join(cacheDir, '.trivy-mirror'))).filter((n) => n.startsWith('db-')).length, 50);
+  assert.equal(
+    (await fs.readdir(path.join(cacheDir, '.trivy-mirror'))).filter((n) => n.startsWith('db-')).length,
+    50,
+  );
   await cleanupCacheDir(cacheDir, { graceMs: 0, now: new Date(Date.now() + 1000) });
   const left = (await listTree(cacheDir)).filter((n) => /^\.trivy-mirror\/db-[^/]+$/.test(n));
   assert.equal(left.length, 1);

@@ -19,10 +19,16 @@ export async function tarBytes(entries: TarEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   for (const e of entries) {
     const data = e.data === undefined ? undefined : Buffer.from(e.data);
-    pack.entry(
-      { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.type === 'directory' ? 0o755 : 0o644, devmajor: 1, devminor: 3 },
-      data,
-    );
+    const header = {
+      name: e.name,
+      type: e.type ?? 'file',
+      linkname: e.linkname,
+      mode: e.type === 'directory' ? 0o755 : 0o644,
+      devmajor: 1,
+      devminor: 3,
+    } as const;
+    if (data === undefined) pack.entry(header);
+    else pack.entry(header, data);
   }
   pack.finalize();
   const chunks: Buffer[] = [];
@@ -120,7 +126,10 @@ export async function storeArtifact(
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.OciManifest,
-    artifactType: repository === 'trivy-checks' ? 'application/vnd.cncf.openpolicyagent.bundle' : `application/vnd.aquasec.trivy.${repository}`,
+    artifactType:
+      repository === 'trivy-checks'
+        ? 'application/vnd.cncf.openpolicyagent.bundle'
+        : `application/vnd.aquasec.trivy.${repository}`,
     config: { mediaType: MediaType.OciEmpty, digest: configDigest, size: config.length },
     layers: Array.from({ length: options.layers ?? 1 }, () => layerDesc),
     annotations: {
@@ -159,7 +168,12 @@ export function encodeHeader(name: string, size: number): Buffer {
   b.write('0000000\0', 108);
   b.write('0000000\0', 116);
   b.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  b.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+  b.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
   b.write('        ', 148);
   b.write('0', 156);
   b.write('ustar\0', 257);
@@ -174,7 +188,11 @@ export async function tempDir(prefix: string): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `cache-populator-${prefix}-`));
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { LayoutTransport } from '@trivy-mirror/oci';
 import tar from 'tar-stream';
 import {
+  assertFreeSpace,
   type ChecksMetadata,
   type DbMetadata,
   checksNeedsUpdate,
@@ -29,7 +30,11 @@ async function readJson<T>(p: string): Promise<T> {
 /** Extracts the real VEX Hub snapshot (tar.gz with a vexhub-main/ prefix) as vexhub-mirror would. */
 async function extractVexhub(into: string): Promise<string> {
   const extract = tar.extract();
-  const done = pipeline(createReadStream(path.join(shared, 'fixtures/vexhub/vexhub-main.tar.gz')), createGunzip(), extract);
+  const done = pipeline(
+    createReadStream(path.join(shared, 'fixtures/vexhub/vexhub-main.tar.gz')),
+    createGunzip(),
+    extract,
+  );
   for await (const entry of extract) {
     const p = path.join(into, entry.header.name);
     if (entry.header.type === 'directory') await fs.mkdir(p, { recursive: true });
@@ -59,12 +64,22 @@ describe('populateCacheDir', () => {
     work = await tempDir('populate');
     store = path.join(work, 'store');
     cacheDir = path.join(work, 'cache');
-    db = await storeArtifact(store, 'trivy-db', '2', await dbLayer({ marker: 'db-1', updatedAt, nextUpdate }));
+    db = await storeArtifact(
+      store,
+      'trivy-db',
+      '2',
+      await dbLayer({ marker: 'db-1', updatedAt, nextUpdate }),
+    );
     javaDb = await storeArtifact(
       store,
       'trivy-java-db',
       '1',
-      await dbLayer({ marker: 'jdb-1', java: true, updatedAt, nextUpdate: new Date(Date.now() + 3 * 86400_000) }),
+      await dbLayer({
+        marker: 'jdb-1',
+        java: true,
+        updatedAt,
+        nextUpdate: new Date(Date.now() + 3 * 86400_000),
+      }),
     );
     checks1 = await storeArtifact(store, 'trivy-checks', '1', await checksLayer('c1'), { version: '1.12.3' });
     checks2 = await storeArtifact(store, 'trivy-checks', '2', await checksLayer('c2'), { version: '2.1.0' });
@@ -94,8 +109,15 @@ describe('populateCacheDir', () => {
     assert.equal(meta.NextUpdate, nextUpdate.toISOString());
     assert.equal(meta.Marker, 'db-1');
     const downloadedAt = Date.parse(String(meta.DownloadedAt));
-    assert.ok(downloadedAt >= t0.getTime() && downloadedAt <= t1.getTime(), `DownloadedAt ${meta.DownloadedAt}`);
-    assert.match(String(meta.DownloadedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, 'RFC 3339 as Go parses it');
+    assert.ok(
+      downloadedAt >= t0.getTime() && downloadedAt <= t1.getTime(),
+      `DownloadedAt ${meta.DownloadedAt}`,
+    );
+    assert.match(
+      String(meta.DownloadedAt),
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
+      'RFC 3339 as Go parses it',
+    );
     assert.equal(markerOf(await fs.readFile(path.join(cacheDir, 'db/trivy.db'))), 'db-1');
     assert.deepEqual((await fs.readdir(path.join(cacheDir, 'db'))).sort(), ['metadata.json', 'trivy.db']);
 
@@ -119,11 +141,16 @@ describe('populateCacheDir', () => {
     assert.deepEqual(Object.keys(cmeta), ['Digest', 'DownloadedAt', 'MajorVersion']);
     assert.equal(cmeta.Digest, checks2.manifestDigest);
     assert.equal(cmeta.MajorVersion, 2);
-    assert.ok(Date.parse(cmeta.DownloadedAt) >= t0.getTime() && Date.parse(cmeta.DownloadedAt) <= t1.getTime());
+    assert.ok(
+      Date.parse(cmeta.DownloadedAt) >= t0.getTime() && Date.parse(cmeta.DownloadedAt) <= t1.getTime(),
+    );
     assert.equal(checksNeedsUpdate(cmeta, now).download, false);
     const manifest = await readJson<{ revision: string }>(path.join(cacheDir, 'policy/content/.manifest'));
     assert.equal(manifest.revision, 'c2');
-    assert.match(await fs.readFile(path.join(cacheDir, 'policy/content/policies/kubernetes/policy.rego'), 'utf8'), /c2/);
+    assert.match(
+      await fs.readFile(path.join(cacheDir, 'policy/content/policies/kubernetes/policy.rego'), 'utf8'),
+      /c2/,
+    );
     assert.ok(await exists(path.join(cacheDir, 'policy/content/commands/kubernetes/command.yaml')));
     assert.ok(await exists(path.join(cacheDir, 'policy/content/specs/compliance/k8s-cis.yaml')));
 
@@ -139,7 +166,11 @@ describe('populateCacheDir', () => {
 
   test('unchanged content is skipped and DownloadedAt is not refreshed', async () => {
     const before = await fs.readFile(path.join(cacheDir, 'db/metadata.json'), 'utf8');
-    const result = await populateCacheDir({ cacheDir, parts: ['db', 'checks'], source: { kind: 'layout', root: store } });
+    const result = await populateCacheDir({
+      cacheDir,
+      parts: ['db', 'checks'],
+      source: { kind: 'layout', root: store },
+    });
     assert.deepEqual(
       result.parts.map((p) => p.status),
       ['unchanged', 'unchanged'],
@@ -147,9 +178,59 @@ describe('populateCacheDir', () => {
     assert.equal(await fs.readFile(path.join(cacheDir, 'db/metadata.json'), 'utf8'), before);
   });
 
+  test('a forced repopulation (repair) of the same content keeps DownloadedAt', async () => {
+    const before = JSON.parse(await fs.readFile(path.join(cacheDir, 'db/metadata.json'), 'utf8'));
+    const versionBefore = (await readPartState(cacheDir, 'db'))?.version;
+    const result = await populateCacheDir({
+      cacheDir,
+      parts: ['db'],
+      source: { kind: 'layout', root: store },
+      force: true,
+    });
+    assert.equal(result.parts[0].status, 'populated');
+    assert.notEqual(result.parts[0].version, versionBefore);
+    const afterMeta = JSON.parse(await fs.readFile(path.join(cacheDir, 'db/metadata.json'), 'utf8'));
+    assert.equal(afterMeta.DownloadedAt, before.DownloadedAt);
+  });
+
+  test('a real db directory left by Trivy itself is replaced by a managed version', async () => {
+    const dir = path.join(work, 'cache-trivy-owned');
+    await fs.mkdir(path.join(dir, 'db'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'db/trivy.db'), 'trivy downloaded this');
+    await fs.writeFile(path.join(dir, 'db/metadata.json'), '{"Version":2}');
+    const result = await populateCacheDir({
+      cacheDir: dir,
+      parts: ['db'],
+      source: { kind: 'layout', root: store },
+    });
+    assert.equal(result.ok, true);
+    assert.equal((await fs.lstat(path.join(dir, 'db'))).isSymbolicLink(), true);
+    assert.equal(markerOf(await fs.readFile(path.join(dir, 'db/trivy.db'))), 'db-1');
+    const aside = (await fs.readdir(path.join(dir, '.trivy-mirror'))).filter((n) =>
+      n.startsWith('displaced-db-'),
+    );
+    assert.equal(aside.length, 1, 'moved aside, removed by cleanup after the grace period');
+  });
+
+  test('not enough free space is a clear error naming the dir', async () => {
+    await assert.rejects(
+      assertFreeSpace(work, Number.MAX_SAFE_INTEGER, 'trivy-db:2'),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'NO_SPACE');
+        assert.match(err.message, new RegExp(`not enough free space in ${work} for trivy-db:2: need about`));
+        return true;
+      },
+    );
+  });
+
   test('checksTag "1" for older Trivy: MajorVersion 1 and that manifest digest', async () => {
     const dir = path.join(work, 'cache-old-trivy');
-    const result = await populateCacheDir({ cacheDir: dir, parts: ['checks'], checksTag: '1', source: { kind: 'layout', root: store } });
+    const result = await populateCacheDir({
+      cacheDir: dir,
+      parts: ['checks'],
+      checksTag: '1',
+      source: { kind: 'layout', root: store },
+    });
     assert.equal(result.ok, true);
     const cmeta = await readJson<ChecksMetadata>(path.join(dir, 'policy/metadata.json'));
     assert.equal(cmeta.MajorVersion, 1);
@@ -164,19 +245,32 @@ describe('populateCacheDir', () => {
     const result = await populateCacheDir({
       cacheDir: dir,
       parts: ['db', 'checks'],
-      source: { kind: 'transport', transport, refFor: (repository, tag) => ({ kind: 'layout', path: path.join(store, repository), tag }) },
+      source: {
+        kind: 'transport',
+        transport,
+        refFor: (repository, tag) => ({ kind: 'layout', path: path.join(store, repository), tag }),
+      },
     });
     assert.equal(result.ok, true, JSON.stringify(result.parts.map((p) => p.reason)));
     assert.equal(markerOf(await fs.readFile(path.join(dir, 'db/trivy.db'))), 'db-1');
-    assert.equal((await readJson<ChecksMetadata>(path.join(dir, 'policy/metadata.json'))).Digest, checks2.manifestDigest);
+    assert.equal(
+      (await readJson<ChecksMetadata>(path.join(dir, 'policy/metadata.json'))).Digest,
+      checks2.manifestDigest,
+    );
   });
 
   test('a wrong layer media type or layer count is refused before anything is written', async () => {
     const bad = path.join(work, 'bad-store');
-    await storeArtifact(bad, 'trivy-db', '2', await dbLayer({ marker: 'x' }), { mediaType: 'application/octet-stream' });
+    await storeArtifact(bad, 'trivy-db', '2', await dbLayer({ marker: 'x' }), {
+      mediaType: 'application/octet-stream',
+    });
     await storeArtifact(bad, 'trivy-java-db', '1', await dbLayer({ marker: 'x', java: true }), { layers: 2 });
     const dir = path.join(work, 'cache-bad');
-    const result = await populateCacheDir({ cacheDir: dir, parts: ['db', 'java-db'], source: { kind: 'layout', root: bad } });
+    const result = await populateCacheDir({
+      cacheDir: dir,
+      parts: ['db', 'java-db'],
+      source: { kind: 'layout', root: bad },
+    });
     assert.equal(result.ok, false);
     assert.equal(result.parts[0].error?.name, 'ArtifactInvalidError');
     assert.match(String(result.parts[0].reason), /media type/);
@@ -202,16 +296,23 @@ describe('populateCacheDir', () => {
     });
     assert.equal(result.ok, true, JSON.stringify(result.parts.map((p) => p.reason)));
     const repoDir = path.join(cacheDir, 'vex/repositories/vexhub');
-    const cache = await readJson<{ UpdatedAt: string; ETags: Record<string, string> }>(path.join(repoDir, 'cache.json'));
+    const cache = await readJson<{ UpdatedAt: string; ETags: Record<string, string> }>(
+      path.join(repoDir, 'cache.json'),
+    );
     assert.deepEqual(Object.keys(cache), ['UpdatedAt', 'ETags']);
     assert.deepEqual(cache.ETags, { [url]: etag });
     assert.ok(Date.parse(cache.UpdatedAt) >= t0);
     assert.deepEqual(await readJson(path.join(repoDir, 'vex-repository.json')), upstream);
     const index = await readJson<{ packages: { location: string }[] }>(path.join(repoDir, '0.1/index.json'));
     assert.equal(index.packages.length, 57);
-    for (const p of index.packages) assert.ok(await exists(path.join(repoDir, '0.1', p.location)), p.location);
+    for (const p of index.packages)
+      assert.ok(await exists(path.join(repoDir, '0.1', p.location)), p.location);
 
-    const again = await populateCacheDir({ cacheDir, parts: ['vex'], vex: [{ repository: 'vexhub', contentDir, manifestPath, etag }] });
+    const again = await populateCacheDir({
+      cacheDir,
+      parts: ['vex'],
+      vex: [{ repository: 'vexhub', contentDir, manifestPath, etag }],
+    });
     assert.equal(again.parts[0].status, 'unchanged');
   });
 

@@ -44,7 +44,11 @@ export function validateTrivyArtifact(
   if (manifest.mediaType !== undefined && !MANIFEST_MEDIA_TYPES.has(manifest.mediaType)) {
     fail(`manifest media type ${manifest.mediaType} is not an image manifest`);
   }
-  if (!manifest.config || typeof manifest.config.digest !== 'string' || typeof manifest.config.mediaType !== 'string') {
+  if (
+    !manifest.config ||
+    typeof manifest.config.digest !== 'string' ||
+    typeof manifest.config.mediaType !== 'string'
+  ) {
     fail('config descriptor missing');
   }
   if (!Array.isArray(manifest.layers)) fail('layers missing');
@@ -61,7 +65,12 @@ export function validateTrivyArtifact(
   if (typeof title !== 'string' || title === '') fail(`layer annotation ${Annotation.Title} missing`);
   if (
     typeof title === 'string' &&
-    (title.includes('/') || title.includes('\\') || title === '.' || title === '..' || title.includes('..') || title.includes('\0'))
+    (title.includes('/') ||
+      title.includes('\\') ||
+      title === '.' ||
+      title === '..' ||
+      title.includes('..') ||
+      title.includes('\0'))
   ) {
     fail(`layer annotation ${Annotation.Title} must be a plain file name, found ${JSON.stringify(title)}`);
   }

@@ -62,9 +62,7 @@ export interface ArtifactTagResult {
   durationMs: number;
 }
 
-type SourceOutcome =
-  | { kind: 'same' }
-  | { kind: 'stored'; manifest: ManifestBytes; bytes: number };
+type SourceOutcome = { kind: 'same' } | { kind: 'stored'; manifest: ManifestBytes; bytes: number };
 
 export async function syncArtifactTag(
   deps: ArtifactSyncDeps,
@@ -90,7 +88,12 @@ export async function syncArtifactTag(
   status.lastAttempt = deps.now().toISOString();
   try {
     let layout = await openLayout(layoutPath);
-    const stored = layout ? await layout.manifestGet(tag) : undefined;
+    let stored = layout ? await layout.manifestGet(tag) : undefined;
+    // A stored version with a blob gone (damaged or hand-edited store) is fetched again.
+    if (stored && layout && !(await hasBlobs(layout, stored))) {
+      logger.warn({ digest: stored.descriptor.digest }, 'stored version incomplete, fetching it again');
+      stored = undefined;
+    }
     const storedLayer = stored?.manifest.layers?.[0];
 
     const sources = (artifact.sources ?? config.sources).map((prefix) => {
@@ -104,7 +107,9 @@ export async function syncArtifactTag(
       async ({ source: refText, ref }): Promise<SourceOutcome> => {
         const head = await registry.manifestHead(ref, { signal });
         if (!head) {
-          throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, `${refText}: manifest not found`, { status: 404 });
+          throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, `${refText}: manifest not found`, {
+            status: 404,
+          });
         }
         if (stored && head.digest === stored.descriptor.digest) return { kind: 'same' };
         // Another registry pushes the same layer under a different manifest digest: remembered
@@ -114,7 +119,11 @@ export async function syncArtifactTag(
           return { kind: 'same' };
         }
         const fetched = await registry.manifestGet(withDigest(ref, head.digest), { signal });
-        const layer = validateTrivyArtifact(name, fetched.manifest, `${refText}@${fetched.descriptor.digest}`);
+        const layer = validateTrivyArtifact(
+          name,
+          fetched.manifest,
+          `${refText}@${fetched.descriptor.digest}`,
+        );
         state.data.sources[refText] = {
           manifestDigest: fetched.descriptor.digest,
           layerDigest: layer.digest,
@@ -126,10 +135,12 @@ export async function syncArtifactTag(
         const bytes = await storeVersion(deps, layout, ref, fetched, tag);
         return { kind: 'stored', manifest: fetched, bytes };
       },
-      (s, err) => logger.warn({ artifact: name, tag, source: s.source, err }, 'source failed, trying the next one'),
+      (s, err) =>
+        logger.warn({ artifact: name, tag, source: s.source, err }, 'source failed, trying the next one'),
     );
 
-    if (!layout) throw new MirrorError('STORE_INCONSISTENT', `${name}:${tag}: layout ${layoutPath} missing after sync`);
+    if (!layout)
+      throw new MirrorError('STORE_INCONSISTENT', `${name}:${tag}: layout ${layoutPath} missing after sync`);
     const current = value.kind === 'stored' ? value.manifest : stored;
     if (!current) throw new MirrorError('STORE_INCONSISTENT', `${name}:${tag}: nothing stored after sync`);
     const layer = current.manifest.layers[0];
@@ -153,8 +164,13 @@ export async function syncArtifactTag(
         },
       ]),
     );
-    const gc = await layout.gc({ graceMs: config.blobGraceMinutes * 60_000 });
-    if (gc.removed.length > 0) logger.info({ removed: gc.removed.length, bytes: gc.bytes }, 'unreferenced blobs removed');
+    const layoutDir = layout.dir;
+    const gc = await layout.gc({
+      graceMs: config.blobGraceMinutes * 60_000,
+      keep: (digest) => isPinned(layoutDir, digest),
+    });
+    if (gc.removed.length > 0)
+      logger.info({ removed: gc.removed.length, bytes: gc.bytes }, 'unreferenced blobs removed');
 
     const failed = result.destinations.filter((d) => d.error);
     if (failed.length > 0) {
@@ -167,7 +183,11 @@ export async function syncArtifactTag(
     status.lastSuccess = deps.now().toISOString();
   } catch (err) {
     result.error = err;
-    status.lastError = { code: (err as { code?: string }).code, message: describeError(err), at: deps.now().toISOString() };
+    status.lastError = {
+      code: (err as { code?: string }).code,
+      message: describeError(err),
+      at: deps.now().toISOString(),
+    };
   } finally {
     result.durationMs = Date.now() - started;
     status.durationMs = result.durationMs;
@@ -191,6 +211,13 @@ async function touchVersions(layout: OciLayout, versions: Descriptor[]): Promise
   }
 }
 
+async function hasBlobs(layout: OciLayout, m: ManifestBytes): Promise<boolean> {
+  for (const d of [m.manifest.config, ...m.manifest.layers]) {
+    if (!(await layout.blobHas(d.digest))) return false;
+  }
+  return true;
+}
+
 async function openLayout(dir: string): Promise<OciLayout | undefined> {
   try {
     return await OciLayout.open(dir);
@@ -202,6 +229,46 @@ async function openLayout(dir: string): Promise<OciLayout | undefined> {
 
 /** Downloads the blobs (verified while streaming), then the manifest, then moves the tag. */
 async function storeVersion(
+  deps: ArtifactSyncDeps,
+  layout: OciLayout,
+  ref: Reference,
+  fetched: ManifestBytes,
+  tag: string,
+): Promise<number> {
+  const digests = [
+    fetched.descriptor.digest,
+    fetched.manifest.config.digest,
+    ...fetched.manifest.layers.map((l) => l.digest),
+  ];
+  const unpin = pin(layout.dir, digests);
+  try {
+    return await storeVersionPinned(deps, layout, ref, fetched, tag);
+  } finally {
+    unpin();
+  }
+}
+
+// Blobs written but not yet referenced by index.json: a gc of the same layout running for another
+// tag (checks :1 and :2 share one) must not take them, even with a zero grace period.
+const pinned = new Map<string, number>();
+
+function pin(dir: string, digests: string[]): () => void {
+  const keys = digests.map((d) => `${dir}\0${d}`);
+  for (const k of keys) pinned.set(k, (pinned.get(k) ?? 0) + 1);
+  return () => {
+    for (const k of keys) {
+      const n = (pinned.get(k) ?? 1) - 1;
+      if (n <= 0) pinned.delete(k);
+      else pinned.set(k, n);
+    }
+  };
+}
+
+function isPinned(dir: string, digest: string): boolean {
+  return pinned.has(`${dir}\0${digest}`);
+}
+
+async function storeVersionPinned(
   deps: ArtifactSyncDeps,
   layout: OciLayout,
   ref: Reference,
@@ -222,7 +289,10 @@ async function storeVersion(
     size: fetched.bytes.length,
   };
   if (manifestDesc.digest !== fetched.descriptor.digest) {
-    throw new OciError(OciErrorCode.DIGEST_MISMATCH, `manifest bytes hash to ${manifestDesc.digest}, not ${fetched.descriptor.digest}`);
+    throw new OciError(
+      OciErrorCode.DIGEST_MISMATCH,
+      `manifest bytes hash to ${manifestDesc.digest}, not ${fetched.descriptor.digest}`,
+    );
   }
   await layout.blobWrite(manifestDesc, Readable.from([fetched.bytes]), { signal });
   let dropped: Descriptor[] = [];
@@ -244,7 +314,12 @@ async function storeVersion(
     deps.logger.info({ tag, dropped: dropped.map((d) => d.digest) }, 'older versions dropped');
   }
   deps.logger.info(
-    { artifact: formatReference(ref), digest: manifestDesc.digest, bytes, layer: fetched.manifest.layers[0]?.digest },
+    {
+      artifact: formatReference(ref),
+      digest: manifestDesc.digest,
+      bytes,
+      layer: fetched.manifest.layers[0]?.digest,
+    },
     'stored new version',
   );
   return bytes;
@@ -267,16 +342,22 @@ async function recordStored(
   status.layerDigest = layer.digest;
   status.layerSize = layer.size;
   if (changed || !status.lastChange) status.lastChange = deps.now().toISOString();
-  if (rule?.requiresVersion) status.version = current.manifest.annotations?.['org.opencontainers.image.version'];
-  if (rule?.requiresVersion && status.version === undefined) status.version = String(checksMajorVersion(current.manifest));
+  if (rule?.requiresVersion)
+    status.version = current.manifest.annotations?.['org.opencontainers.image.version'];
+  if (rule?.requiresVersion && status.version === undefined)
+    status.version = String(checksMajorVersion(current.manifest));
   if (rule?.hasMetadata && (layerChanged || !status.updatedAt)) {
     try {
       const meta = await readLayerMetadata(layout.blobOpen(layer.digest));
       status.updatedAt = meta?.updatedAt;
       status.nextUpdate = meta?.nextUpdate;
-      if (!meta) deps.logger.warn({ artifact: status.artifact, tag: status.tag }, 'layer has no metadata.json');
+      if (!meta)
+        deps.logger.warn({ artifact: status.artifact, tag: status.tag }, 'layer has no metadata.json');
     } catch (err) {
-      deps.logger.warn({ artifact: status.artifact, tag: status.tag, err }, 'cannot read metadata.json from the layer');
+      deps.logger.warn(
+        { artifact: status.artifact, tag: status.tag, err },
+        'cannot read metadata.json from the layer',
+      );
     }
   }
 }

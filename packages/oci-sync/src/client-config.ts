@@ -5,7 +5,11 @@ import type { OciSyncConfig } from './config.js';
 
 const FLAGS: Record<string, { flag: string; env: string; yamlPath: [string, string] }> = {
   'trivy-db': { flag: '--db-repository', env: 'TRIVY_DB_REPOSITORY', yamlPath: ['db', 'repository'] },
-  'trivy-java-db': { flag: '--java-db-repository', env: 'TRIVY_JAVA_DB_REPOSITORY', yamlPath: ['db', 'java-repository'] },
+  'trivy-java-db': {
+    flag: '--java-db-repository',
+    env: 'TRIVY_JAVA_DB_REPOSITORY',
+    yamlPath: ['db', 'java-repository'],
+  },
   'trivy-checks': {
     flag: '--checks-bundle-repository',
     env: 'TRIVY_CHECKS_BUNDLE_REPOSITORY',
@@ -19,7 +23,10 @@ function clientTag(tags: string[]): string {
   return numeric[0] ?? tags[0];
 }
 
-export function renderClientConfig(config: OciSyncConfig, options: { publicUrl: string }): ClientConfigSection {
+export function renderClientConfig(
+  config: OciSyncConfig,
+  options: { publicUrl: string },
+): ClientConfigSection {
   const notes: string[] = [];
   let base: string | undefined;
   let insecure = false;
@@ -37,7 +44,9 @@ export function renderClientConfig(config: OciSyncConfig, options: { publicUrl: 
   if (!base) {
     return {
       title: 'OCI artifacts (oci-sync)',
-      notes: ['Neither the embedded registry (serve) nor a destination is configured: no repository flags to give.'],
+      notes: [
+        'Neither the embedded registry (serve) nor a destination is configured: no repository flags to give.',
+      ],
     };
   }
   const flags: string[] = [];
@@ -58,14 +67,20 @@ export function renderClientConfig(config: OciSyncConfig, options: { publicUrl: 
     yaml.set('insecure', []);
     notes.push('The mirror is plain http: Trivy needs --insecure to use it.');
   } else {
-    notes.push('With a private CA, give Trivy --cacert FILE (or SSL_CERT_FILE); --insecure skips verification.');
+    notes.push(
+      'With a private CA, give Trivy --cacert FILE (or SSL_CERT_FILE); --insecure skips verification.',
+    );
   }
   const trivyYaml = [...yaml.entries()]
-    .map(([section, lines]) => (section === 'insecure' ? 'insecure: true' : `${section}:\n${lines.join('\n')}`))
+    .map(([section, lines]) =>
+      section === 'insecure' ? 'insecure: true' : `${section}:\n${lines.join('\n')}`,
+    )
     .join('\n');
   const checks = config.artifacts.find((a) => a.name.endsWith('trivy-checks'));
   if (checks && checks.tags.length > 1) {
-    notes.push(`trivy-checks is mirrored as ${checks.tags.join(', ')}: current Trivy wants :2, older releases :1.`);
+    notes.push(
+      `trivy-checks is mirrored as ${checks.tags.join(', ')}: current Trivy wants :2, older releases :1.`,
+    );
   }
   notes.push(
     'Credentials, when the mirror requires them: trivy registry login HOST, docker config, or TRIVY_USERNAME/TRIVY_PASSWORD.',

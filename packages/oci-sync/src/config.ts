@@ -1,5 +1,6 @@
 // The `plugins.oci-sync` config section: zod schema (strict) with the defaults from DESIGN.md.
 import { z } from 'zod';
+import { ARTIFACT_RULES, ruleFor } from './artifact-rules.js';
 
 // HOST[:PORT][/PATH]: a registry plus an optional repository prefix, no tag or digest.
 const REPO_PREFIX_RE = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
@@ -12,7 +13,12 @@ const repoPrefix = z
 
 export const artifactConfigSchema = z.strictObject({
   /** Repository name under each source and destination, and in the store (e.g. 'trivy-db'). */
-  name: z.string().regex(NAME_RE, 'expected a repository name such as trivy-db'),
+  name: z
+    .string()
+    .regex(NAME_RE, 'expected a repository name such as trivy-db')
+    .refine((name) => ruleFor(name) !== undefined, {
+      message: `expected one of ${Object.keys(ARTIFACT_RULES).join(', ')} (optionally under a path such as aquasec/)`,
+    }),
   tags: z.array(z.string().regex(TAG_RE, 'expected a tag such as 2')).min(1),
   /** Overrides the plugin-wide `sources` for this artifact (tried in order). */
   sources: z.array(repoPrefix).min(1).optional(),
@@ -49,7 +55,10 @@ export const ociSyncConfigSchema = z.strictObject({
       /** Also serve each repository under this prefix (e.g. 'aquasec' → /v2/aquasec/trivy-db/…). */
       prefix: z
         .string()
-        .regex(/^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)?$/, 'expected a repository path such as aquasec')
+        .regex(
+          /^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)?$/,
+          'expected a repository path such as aquasec',
+        )
         .default(''),
     })
     .default({ enabled: true, prefix: '' }),

@@ -28,7 +28,8 @@ export type { ArtifactTagStatus } from './sync-state.js';
 
 export default definePlugin<OciSyncConfig>({
   id: 'oci-sync',
-  description: 'Syncs trivy-db, trivy-java-db and trivy-checks from upstream registries into the store and on to destinations; serves the store under /v2/.',
+  description:
+    'Syncs trivy-db, trivy-java-db and trivy-checks from upstream registries into the store and on to destinations; serves the store under /v2/.',
   configSchema: ociSyncConfigSchema,
   exampleConfig,
   module: ociSyncModule,

@@ -32,7 +32,8 @@ export async function readLayerMetadata(source: Readable): Promise<LayerMetadata
       let size = 0;
       for await (const chunk of entry as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > METADATA_MAX_BYTES) throw new Error(`metadata.json larger than ${METADATA_MAX_BYTES} bytes`);
+        if (size > METADATA_MAX_BYTES)
+          throw new Error(`metadata.json larger than ${METADATA_MAX_BYTES} bytes`);
         chunks.push(chunk);
       }
       const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;

@@ -55,7 +55,10 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
 
     if (config.serve.enabled) {
       bind<HttpRoute>(HttpRoute)
-        .toResolvedValue((store: ArtifactStore) => createRegistryRoute(config, store, context.logger), [ArtifactStore])
+        .toResolvedValue(
+          (store: ArtifactStore) => createRegistryRoute(config, store, context.logger),
+          [ArtifactStore],
+        )
         .inSingletonScope();
     }
 

@@ -65,7 +65,9 @@ export async function trySources<S extends SourceAttempt, T>(
   for (const source of sources) {
     const cooling = cooldowns.coolingUntil(source.host);
     if (cooling !== undefined) {
-      failures.push(`${source.source}: skipped, ${source.host} asked to wait until ${new Date(cooling).toISOString()}`);
+      failures.push(
+        `${source.source}: skipped, ${source.host} asked to wait until ${new Date(cooling).toISOString()}`,
+      );
       continue;
     }
     try {
@@ -73,9 +75,13 @@ export async function trySources<S extends SourceAttempt, T>(
     } catch (err) {
       if (!isFallbackError(err)) {
         if (failures.length === 0) throw err;
-        throw new MirrorError('SOURCES_FAILED', `${what}: ${[...failures, `${source.source}: ${describeError(err)}`].join('; ')}`, {
-          cause: err,
-        });
+        throw new MirrorError(
+          'SOURCES_FAILED',
+          `${what}: ${[...failures, `${source.source}: ${describeError(err)}`].join('; ')}`,
+          {
+            cause: err,
+          },
+        );
       }
       cooldowns.note(source.host, err);
       onFallback?.(source, err);
@@ -83,5 +89,7 @@ export async function trySources<S extends SourceAttempt, T>(
       lastErr = err;
     }
   }
-  throw new MirrorError('SOURCES_FAILED', `${what}: no source succeeded: ${failures.join('; ')}`, { cause: lastErr });
+  throw new MirrorError('SOURCES_FAILED', `${what}: no source succeeded: ${failures.join('; ')}`, {
+    cause: lastErr,
+  });
 }

@@ -49,7 +49,9 @@ export async function exportStore(options: { storeRoot: string; outDir: string }
 export async function importStore(options: { storeRoot: string; inDir: string }): Promise<TransferReport> {
   const repositories = await findLayouts(options.inDir);
   if (repositories.length === 0) {
-    throw new ArchiveInvalidError(`${options.inDir}: no OCI layouts found (expected <repository>/oci-layout)`);
+    throw new ArchiveInvalidError(
+      `${options.inDir}: no OCI layouts found (expected <repository>/oci-layout)`,
+    );
   }
   const problems: string[] = [];
   const plans: { repository: string; src: OciLayout; plan: LayoutPlan }[] = [];
@@ -64,12 +66,16 @@ export async function importStore(options: { storeRoot: string; inDir: string })
     }
   }
   if (problems.length > 0) {
-    throw new ArchiveInvalidError(`import of ${options.inDir} refused, nothing changed: ${problems.join('; ')}`);
+    throw new ArchiveInvalidError(
+      `import of ${options.inDir} refused, nothing changed: ${problems.join('; ')}`,
+    );
   }
   const report: TransferReport = { repositories: [] };
   for (const { repository, src, plan } of plans) {
     const dst = await OciLayout.open(join(options.storeRoot, repository), { create: true });
-    report.repositories.push(await copyLayout(src, dst, plan, (existing) => mergeIndex(existing, plan.manifests)));
+    report.repositories.push(
+      await copyLayout(src, dst, plan, (existing) => mergeIndex(existing, plan.manifests)),
+    );
   }
   return report;
 }
@@ -85,7 +91,12 @@ interface LayoutPlan {
 /** Walks index.json → manifests → config/layers. With `verifyAll`, hashes every blob. */
 async function planLayout(layout: OciLayout, repository: string, verifyAll: boolean): Promise<LayoutPlan> {
   if (!NAME_RE.test(repository)) {
-    return { repository, manifests: [], blobs: new Map(), problems: [`${repository}: not a valid repository name`] };
+    return {
+      repository,
+      manifests: [],
+      blobs: new Map(),
+      problems: [`${repository}: not a valid repository name`],
+    };
   }
   const index = await layout.index();
   const plan: LayoutPlan = { repository, manifests: index.manifests, blobs: new Map(), problems: [] };
@@ -106,8 +117,10 @@ async function planLayout(layout: OciLayout, repository: string, verifyAll: bool
       plan.problems.push(`${where}: missing`);
       return;
     }
-    if (actual.size !== desc.size) plan.problems.push(`${where}: ${actual.size} bytes, expected ${desc.size}`);
-    else if (actual.digest !== desc.digest) plan.problems.push(`${where}: content hashes to ${actual.digest}`);
+    if (actual.size !== desc.size)
+      plan.problems.push(`${where}: ${actual.size} bytes, expected ${desc.size}`);
+    else if (actual.digest !== desc.digest)
+      plan.problems.push(`${where}: content hashes to ${actual.digest}`);
     if (!isManifest || actual.digest !== desc.digest) return;
     if (desc.size > MANIFEST_MAX_BYTES) {
       plan.problems.push(`${where}: manifest larger than ${MANIFEST_MAX_BYTES} bytes`);
@@ -120,7 +133,11 @@ async function planLayout(layout: OciLayout, repository: string, verifyAll: bool
       plan.problems.push(`${where}: manifest is not JSON`);
       return;
     }
-    const children = [...(parsed.config ? [parsed.config] : []), ...(parsed.layers ?? []), ...(parsed.manifests ?? [])];
+    const children = [
+      ...(parsed.config ? [parsed.config] : []),
+      ...(parsed.layers ?? []),
+      ...(parsed.manifests ?? []),
+    ];
     for (const child of children) await visit(child, depth + 1);
   };
   for (const m of index.manifests) await visit(m, 0);
@@ -189,7 +206,8 @@ export async function findLayouts(root: string): Promise<string[]> {
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
-      if (depth === 0) throw new MirrorError('STORE_MISSING', `${root}: cannot read directory`, { cause: err });
+      if (depth === 0)
+        throw new MirrorError('STORE_MISSING', `${root}: cannot read directory`, { cause: err });
       return;
     }
     if (entries.some((e) => e.isFile() && e.name === 'oci-layout')) {

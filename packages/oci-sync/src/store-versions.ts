@@ -20,7 +20,12 @@ export function currentEntry(manifests: Descriptor[], tag: string): Descriptor |
 export function versionsOf(manifests: Descriptor[], tag: string): Descriptor[] {
   const current = currentEntry(manifests, tag);
   const history = manifests
-    .filter((m) => m !== current && m.annotations?.[Annotation.RefName] === undefined && m.annotations?.[TAG_ANNOTATION] === tag)
+    .filter(
+      (m) =>
+        m !== current &&
+        m.annotations?.[Annotation.RefName] === undefined &&
+        m.annotations?.[TAG_ANNOTATION] === tag,
+    )
     .sort(byStoredAtDesc);
   return current ? [current, ...history] : history;
 }

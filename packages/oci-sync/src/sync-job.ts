@@ -49,7 +49,9 @@ export class OciSyncJob implements Job {
     const { config, state } = this.deps;
     await state.load();
     const units = config.artifacts.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
-    const results = await mapLimit(units, config.concurrency, ({ artifact, tag }) => this.one(ctx, artifact, tag));
+    const results = await mapLimit(units, config.concurrency, ({ artifact, tag }) =>
+      this.one(ctx, artifact, tag),
+    );
     try {
       await state.save();
     } catch (err) {
@@ -126,14 +128,25 @@ export class OciSyncJob implements Job {
         repository: artifact.name,
         tag,
         digest: r.digest,
-        layer: { digest: r.layer.digest, mediaType: r.layer.mediaType, size: r.layer.size, title: r.layer.title },
+        layer: {
+          digest: r.layer.digest,
+          mediaType: r.layer.mediaType,
+          size: r.layer.size,
+          title: r.layer.title,
+        },
         layoutPath: r.layoutPath,
         changed: r.changed,
       });
     }
     if (r.ok) {
       log.info(
-        { digest: r.digest, source: r.source, changed: r.changed, bytes: r.bytesDownloaded + r.bytesPushed, ms: r.durationMs },
+        {
+          digest: r.digest,
+          source: r.source,
+          changed: r.changed,
+          bytes: r.bytesDownloaded + r.bytesPushed,
+          ms: r.durationMs,
+        },
         r.changed ? 'synced' : 'up to date',
       );
     } else {

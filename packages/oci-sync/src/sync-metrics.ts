@@ -35,8 +35,13 @@ export class SyncMetrics {
       });
   }
 
-  record(artifact: string, tag: string, values: { updatedAt?: string; nextUpdate?: string; bytes?: number }): void {
-    const seconds = (iso?: string) => (iso && !Number.isNaN(Date.parse(iso)) ? Date.parse(iso) / 1000 : undefined);
+  record(
+    artifact: string,
+    tag: string,
+    values: { updatedAt?: string; nextUpdate?: string; bytes?: number },
+  ): void {
+    const seconds = (iso?: string) =>
+      iso && !Number.isNaN(Date.parse(iso)) ? Date.parse(iso) / 1000 : undefined;
     const u = seconds(values.updatedAt);
     if (u !== undefined) this.updated.set({ artifact, tag }, u);
     const n = seconds(values.nextUpdate);

@@ -18,7 +18,7 @@ import {
 import { Annotation, OciLayout } from '@trivy-mirror/oci';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import { STORED_AT_ANNOTATION, TAG_ANNOTATION } from '../src/index.js';
-import { createHarness, type Harness, smallDb, withManifest } from './sync-harness.js';
+import { createHarness, type Harness, smallDb, storedEvents, withManifest } from './sync-harness.js';
 
 describe('oci-sync sources, validation and versions', () => {
   let work: string;
@@ -38,13 +38,18 @@ describe('oci-sync sources, validation and versions', () => {
     return h;
   };
   const status = async (h: Harness, key: string) =>
-    ((await h.health.check()).status?.artifacts as Record<string, Record<string, unknown>>)[key];
+    (((await h.health.check()).status?.artifacts ?? {}) as Record<string, Record<string, unknown>>)[key];
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'oci-sync-fallback-'));
     [up1, up2] = await Promise.all([startRegistry(), startRegistry()]);
     db = await smallDb(join(work, 'gen'), 'one');
-    javaDb = await generateArtifact({ kind: 'trivy-java-db', dbBytes: 32 * 1024, seed: 'one', workDir: join(work, 'gen') });
+    javaDb = await generateArtifact({
+      kind: 'trivy-java-db',
+      dbBytes: 32 * 1024,
+      seed: 'one',
+      workDir: join(work, 'gen'),
+    });
     await pushArtifact(up1.url, 'aquasec/trivy-db', '2', db);
     await pushArtifact(up1.url, 'aquasec/trivy-java-db', '1', javaDb);
     proxyA = await startFaultProxy({ upstream: up1.url });
@@ -74,10 +79,20 @@ describe('oci-sync sources, validation and versions', () => {
   test('a 429 with Retry-After: 1 is waited out on the same source', async () => {
     proxyA.log.length = 0;
     proxyA.setFault((_req, i) =>
-      i === 1 ? { kind: 'status', status: 429, headers: { 'retry-after': '1' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' } : undefined,
+      i === 1
+        ? {
+            kind: 'status',
+            status: 429,
+            headers: { 'retry-after': '1' },
+            body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+          }
+        : undefined,
     );
     try {
-      const h = await harness({ sources: [`${proxyA.host}/aquasec`], artifacts: [{ name: 'trivy-db', tags: ['2'] }] });
+      const h = await harness({
+        sources: [`${proxyA.host}/aquasec`],
+        artifacts: [{ name: 'trivy-db', tags: ['2'] }],
+      });
       const started = Date.now();
       const outcome = await h.run();
       assert.equal(outcome.status, 'success');
@@ -109,7 +124,7 @@ describe('oci-sync sources, validation and versions', () => {
       assert.equal(proxyA.log.length, 2, JSON.stringify(proxyA.log));
       assert.ok(proxyA.log.every((e) => e.path.includes('trivy-db')));
       const health = await h.health.check();
-      assert.ok((health.status?.sourcesCoolingDown as Record<string, string>)[proxyA.host]);
+      assert.ok(((health.status?.sourcesCoolingDown ?? {}) as Record<string, string>)[proxyA.host]);
     } finally {
       proxyA.setFault(undefined);
     }
@@ -130,7 +145,10 @@ describe('oci-sync sources, validation and versions', () => {
     await pushArtifact(up2.url, 'aquasec/trivy-db', '2', legacy);
     const proxyC = await startFaultProxy({ upstream: up2.url });
     try {
-      const first = await harness({ sources: [`${proxyA.host}/aquasec`], artifacts: [{ name: 'trivy-db', tags: ['2'] }] });
+      const first = await harness({
+        sources: [`${proxyA.host}/aquasec`],
+        artifacts: [{ name: 'trivy-db', tags: ['2'] }],
+      });
       assert.equal((await first.run()).status, 'success');
       const h = await createHarness(first.stateDir, {
         sources: [`${closed}/aquasec`, `${proxyC.host}/aquasec`],
@@ -155,8 +173,73 @@ describe('oci-sync sources, validation and versions', () => {
         proxyC.log.map((e) => e.method),
         ['HEAD'],
       );
+      // and the legacy shape itself syncs byte-identically into a fresh store
+      const fresh = await harness({
+        sources: [`${proxyC.host}/aquasec`],
+        artifacts: [{ name: 'trivy-db', tags: ['2'] }],
+      });
+      assert.equal((await fresh.run()).status, 'success');
+      const legacyStored = await (await OciLayout.open(join(fresh.storeRoot, 'trivy-db'))).manifestGet('2');
+      assert.equal(legacyStored?.descriptor.digest, legacy.manifestDigest);
+      assert.deepEqual(legacyStored?.bytes, legacy.manifestBytes);
     } finally {
       await proxyC.stop();
+    }
+  });
+
+  test('a corrupted blob from upstream is refused by digest and leaves nothing behind', async () => {
+    proxyA.setFault((req) =>
+      req.method === 'GET' && req.url?.includes(db.layer.digest)
+        ? { kind: 'flip-byte', offset: 10 }
+        : undefined,
+    );
+    try {
+      const h = await harness({
+        sources: [`${proxyA.host}/aquasec`],
+        artifacts: [{ name: 'trivy-db', tags: ['2'] }],
+      });
+      await assert.rejects(h.run(), /DIGEST_MISMATCH|hashed to/);
+      const layout = await OciLayout.open(join(h.storeRoot, 'trivy-db'));
+      assert.equal(await layout.blobHas(db.layer.digest), false);
+      assert.deepEqual(await layout.tags(), []);
+      assert.equal(await layout.cleanTemp(), 0, 'no temp file left');
+    } finally {
+      proxyA.setFault(undefined);
+    }
+  });
+
+  test('a destination that fails is reported, while the store and the other destination are updated', async () => {
+    const dest = await startRegistry();
+    try {
+      const h = await harness({
+        sources: [`${up1.host}/aquasec`],
+        artifacts: [{ name: 'trivy-db', tags: ['2'] }],
+        destinations: [`${closed}/trivy`, `${dest.host}/trivy`],
+      });
+      await assert.rejects(h.run(), (err: unknown) => {
+        assert.ok(err instanceof MirrorError);
+        assert.match(
+          err.message,
+          new RegExp(`trivy-db:2: push failed: ${closed.replace(/\./g, '\\.')}/trivy/trivy-db:2: `),
+        );
+        return true;
+      });
+      const stored = await (await OciLayout.open(join(h.storeRoot, 'trivy-db'))).manifestGet('2');
+      assert.equal(stored?.descriptor.digest, db.manifestDigest);
+      const head = await h.client.manifestHead({
+        kind: 'registry',
+        registry: dest.host,
+        repository: 'trivy/trivy-db',
+        tag: '2',
+      });
+      assert.equal(head?.digest, db.manifestDigest);
+      const s = await status(h, 'trivy-db:2');
+      const dests = s.destinations as Record<string, { lastError?: string; digest?: string }>;
+      assert.ok(dests[`${closed}/trivy/trivy-db:2`].lastError);
+      assert.equal(dests[`${dest.host}/trivy/trivy-db:2`].digest, db.manifestDigest);
+      assert.equal(storedEvents(h).length, 1, 'the store change is announced even though a push failed');
+    } finally {
+      await dest.stop();
     }
   });
 
@@ -176,14 +259,24 @@ describe('oci-sync sources, validation and versions', () => {
         delete m.layers[0].annotations;
       }),
     };
-    for (const [tag, artifact] of Object.entries(bad)) await pushArtifact(up1.url, 'aquasec/trivy-db', tag, artifact);
-    const h = await harness({ sources: [`${up1.host}/aquasec`], artifacts: [{ name: 'trivy-db', tags: Object.keys(bad) }] });
+    for (const [tag, artifact] of Object.entries(bad))
+      await pushArtifact(up1.url, 'aquasec/trivy-db', tag, artifact);
+    const h = await harness({
+      sources: [`${up1.host}/aquasec`],
+      artifacts: [{ name: 'trivy-db', tags: Object.keys(bad) }],
+    });
     await assert.rejects(h.run(), (err: unknown) => {
       assert.ok(err instanceof MirrorError);
       assert.equal(err.code, 'SYNC_FAILED');
       assert.match(err.message, /4 of 4 artifact tags failed/);
-      assert.match(err.message, /trivy-db:two-layers@sha256:[0-9a-f]{64}: not a valid trivy-db artifact: exactly one layer required, found 2/);
-      assert.match(err.message, /layer media type must be application\/vnd\.aquasec\.trivy\.db\.layer\.v1\.tar\+gzip/);
+      assert.match(
+        err.message,
+        /trivy-db:two-layers@sha256:[0-9a-f]{64}: not a valid trivy-db artifact: exactly one layer required, found 2/,
+      );
+      assert.match(
+        err.message,
+        /layer media type must be application\/vnd\.aquasec\.trivy\.db\.layer\.v1\.tar\+gzip/,
+      );
       assert.match(err.message, /must be a plain file name, found "\.\.\/db\.tar\.gz"/);
       assert.match(err.message, /layer annotation org\.opencontainers\.image\.title missing/);
       return true;

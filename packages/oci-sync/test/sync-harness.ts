@@ -42,7 +42,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(stateDir: string, rawConfig: Partial<OciSyncConfig> & Record<string, unknown>): Promise<Harness> {
+export async function createHarness(
+  stateDir: string,
+  rawConfig: Partial<OciSyncConfig> & Record<string, unknown>,
+): Promise<Harness> {
   const config = plugin.configSchema.parse(rawConfig);
   const logs: string[] = [];
   const logger = pino(
@@ -72,7 +75,9 @@ export async function createHarness(stateDir: string, rawConfig: Partial<OciSync
   await mkdir(storeRoot, { recursive: true });
   const pluginDir = join(stateDir, 'plugins', 'oci-sync');
   await mkdir(pluginDir, { recursive: true });
-  const client = new RegistryClient({ retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 200, maxRetryAfterMs: 3000 } });
+  const client = new RegistryClient({
+    retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 200, maxRetryAfterMs: 3000 },
+  });
   const metrics = new Registry();
   const store: ArtifactStore = {
     layoutPath: (repository) => join(storeRoot, repository),
@@ -89,7 +94,13 @@ export async function createHarness(stateDir: string, rawConfig: Partial<OciSync
   container.bind(ArtifactStore).toConstantValue(store);
   container.bind(Metrics).toConstantValue({ registry: metrics });
   container.load(
-    plugin.module(config, { id: 'oci-sync', stateDir, pluginDir, logger: logger.child({ plugin: 'oci-sync' }), mode: 'cli' }),
+    plugin.module(config, {
+      id: 'oci-sync',
+      stateDir,
+      pluginDir,
+      logger: logger.child({ plugin: 'oci-sync' }),
+      mode: 'cli',
+    }),
   );
   const jobs = container.getAll<Job>(Job);
   const healths = container.getAll<HealthCheck>(HealthCheck);
@@ -117,13 +128,19 @@ export async function createHarness(stateDir: string, rawConfig: Partial<OciSync
 }
 
 export function storedEvents(h: Harness): MirrorEvents['artifact.stored'][] {
-  return h.events.filter((e) => e.name === 'artifact.stored').map((e) => e.payload as MirrorEvents['artifact.stored']);
+  return h.events
+    .filter((e) => e.name === 'artifact.stored')
+    .map((e) => e.payload as MirrorEvents['artifact.stored']);
 }
 
 export const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** A generated artifact with its manifest edited (for invalid artifacts); blobs stay pushable. */
-export function withManifest(artifact: GeneratedArtifact, edit: (m: Record<string, any>) => void): GeneratedArtifact {
+export function withManifest(
+  artifact: GeneratedArtifact,
+  // biome-ignore lint/suspicious/noExplicitAny: tests edit arbitrary manifest fields
+  edit: (m: Record<string, any>) => void,
+): GeneratedArtifact {
   const manifest = JSON.parse(artifact.manifestBytes.toString('utf8'));
   edit(manifest);
   const manifestBytes = Buffer.from(JSON.stringify(manifest));

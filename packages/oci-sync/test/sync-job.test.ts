@@ -84,11 +84,13 @@ describe('oci-sync job against real registries', () => {
         assert.equal(head?.digest, seeded.digests[key], `HEAD ${dest} ${key}`);
       }
     }
-    // an independent client sees the same bytes
-    const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${dest1.host}/trivy/trivy-db:2`], {
-      encoding: 'buffer',
-    });
-    assert.equal(sha256(stdout), seeded.digests['trivy-db:2']);
+    // an independent client sees the same bytes on both destinations
+    for (const ref of [`${dest1.host}/trivy/trivy-db:2`, `${dest2.host}/trivy-checks:1`]) {
+      const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+        encoding: 'buffer',
+      });
+      assert.equal(sha256(stdout), seeded.digests[ref.split('/').pop() as string], ref);
+    }
 
     const events = storedEvents(h);
     assert.equal(events.length, 4);
@@ -99,7 +101,9 @@ describe('oci-sync job against real registries', () => {
 
     const health = await h.health.check();
     assert.equal(health.ready, true, health.reason);
-    const status = (health.status?.artifacts as Record<string, Record<string, unknown>>)['trivy-db:2'];
+    const status = ((health.status?.artifacts ?? {}) as Record<string, Record<string, unknown>>)[
+      'trivy-db:2'
+    ];
     assert.equal(status.source, `${proxy.host}/aquasec/trivy-db:2`);
     assert.equal(status.manifestDigest, seeded.digests['trivy-db:2']);
     assert.equal(status.updatedAt, '2026-11-25T00:00:00Z');
@@ -107,8 +111,14 @@ describe('oci-sync job against real registries', () => {
     assert.ok(status.lastSuccess);
 
     const metrics = await h.metrics.metrics();
-    assert.match(metrics, /trivy_mirror_artifact_updated_timestamp_seconds\{artifact="trivy-db",tag="2"\} 1795564800/);
-    assert.match(metrics, /trivy_mirror_artifact_next_update_timestamp_seconds\{artifact="trivy-java-db",tag="1"\} 1795586400/);
+    assert.match(
+      metrics,
+      /trivy_mirror_artifact_updated_timestamp_seconds\{artifact="trivy-db",tag="2"\} 1795564800/,
+    );
+    assert.match(
+      metrics,
+      /trivy_mirror_artifact_next_update_timestamp_seconds\{artifact="trivy-java-db",tag="1"\} 1795586400/,
+    );
     assert.match(metrics, /trivy_mirror_sync_bytes_total\{artifact="trivy-db"\} \d{6,}/);
   });
 
@@ -129,6 +139,22 @@ describe('oci-sync job against real registries', () => {
     assert.ok(events.every((e) => !(e.payload as { changed: boolean }).changed));
   });
 
+  test('a store that lost a layer gets it back on the next run', async () => {
+    const layer = seeded.artifacts.find((a) => a.name === 'trivy-db')?.layerDigest ?? '';
+    const layout = await OciLayout.open(join(h.storeRoot, 'trivy-db'));
+    await rm(layout.blobPath(layer));
+    proxy.log.length = 0;
+    const outcome = await h.run();
+    assert.equal(outcome.status, 'success', outcome.summary);
+    assert.equal(await layout.blobHas(layer), true);
+    assert.equal(sha256(await readFile(layout.blobPath(layer))), layer);
+    const blobGets = proxy.log.filter((e) => e.method === 'GET' && e.path.includes('/blobs/'));
+    assert.deepEqual(
+      blobGets.map((e) => e.path.split('/').pop()),
+      [layer],
+    );
+  });
+
   test('the /v2/ route serves the store to skopeo, under the plain names and the prefix', async () => {
     assert.equal(h.routes.length, 1);
     const route = h.routes[0];
@@ -139,9 +165,13 @@ describe('oci-sync job against real registries', () => {
     await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
     const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     const out = join(work, 'from-route');
-    await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/aquasec/trivy-db:2`, `oci:${out}:2`], {
-      timeout: 60_000,
-    });
+    await run(
+      'skopeo',
+      ['copy', '--src-tls-verify=false', `docker://${host}/aquasec/trivy-db:2`, `oci:${out}:2`],
+      {
+        timeout: 60_000,
+      },
+    );
     const copied = await (await OciLayout.open(out)).manifestGet('2');
     assert.equal(copied?.descriptor.digest, seeded.digests['trivy-db:2']);
     const r = await fetch(`http://${host}/v2/trivy-checks/manifests/2`, { method: 'HEAD' });
@@ -155,10 +185,17 @@ describe('oci-sync job against real registries', () => {
   test('export then import into an empty store gives the same digests; a tampered export is refused', async () => {
     const out = join(work, 'export');
     const report = await exportStore({ storeRoot: h.storeRoot, outDir: out });
-    assert.deepEqual(report.repositories.map((r) => r.repository).sort(), ['trivy-checks', 'trivy-db', 'trivy-java-db']);
+    assert.deepEqual(report.repositories.map((r) => r.repository).sort(), [
+      'trivy-checks',
+      'trivy-db',
+      'trivy-java-db',
+    ]);
     // idempotent: a second export copies nothing
     const again = await exportStore({ storeRoot: h.storeRoot, outDir: out });
-    assert.equal(again.repositories.reduce((n, r) => n + r.blobsCopied, 0), 0);
+    assert.equal(
+      again.repositories.reduce((n, r) => n + r.blobsCopied, 0),
+      0,
+    );
 
     const target = join(work, 'imported');
     await importStore({ storeRoot: target, inDir: out });
@@ -168,7 +205,9 @@ describe('oci-sync job against real registries', () => {
       assert.equal(m?.descriptor.digest, seeded.digests[key], key);
     }
     // skopeo reads the imported layout
-    const { stdout } = await run('skopeo', ['inspect', '--raw', `oci:${join(target, 'trivy-java-db')}:1`], { encoding: 'buffer' });
+    const { stdout } = await run('skopeo', ['inspect', '--raw', `oci:${join(target, 'trivy-java-db')}:1`], {
+      encoding: 'buffer',
+    });
     assert.equal(sha256(stdout), seeded.digests['trivy-java-db:1']);
 
     // flip one byte of the db layer in the export: import must refuse and change nothing

@@ -30,7 +30,10 @@ interface CachedToken {
 }
 
 export class AuthManager {
-  private readonly credentialCache = new Map<string, { at: number; value: Promise<RegistryCredential | undefined> }>();
+  private readonly credentialCache = new Map<
+    string,
+    { at: number; value: Promise<RegistryCredential | undefined> }
+  >();
   private readonly challenges = new Map<string, AuthChallenge>();
   private readonly tokens = new Map<string, CachedToken>();
 
@@ -52,10 +55,11 @@ export class AuthManager {
   /** What to send before any challenge for this request: cached token, known scheme, or nothing. */
   async authorize(host: string, scopes: string[], signal?: AbortSignal): Promise<Authorization> {
     const cred = await this.credentials(host);
-    if (cred?.registryToken) return { header: `Bearer ${cred.registryToken}`, credentialSource: cred.source, final: true };
+    if (cred?.registryToken)
+      return { header: `Bearer ${cred.registryToken}`, credentialSource: cred.source, final: true };
     const challenge = this.challenges.get(host);
     if (!challenge) return { final: false };
-    if (challenge.scheme === 'basic') return this.basic(host, cred);
+    if (challenge.scheme === 'basic') return this.basic(cred);
     const cached = this.tokens.get(tokenKey(host, scopes));
     if (cached && cached.expiresAt > Date.now()) {
       return { header: `Bearer ${cached.token}`, credentialSource: cached.credentialSource, final: false };
@@ -71,21 +75,26 @@ export class AuthManager {
     signal?: AbortSignal,
   ): Promise<Authorization> {
     const all = parseWwwAuthenticate(wwwAuthenticate);
-    const challenge = all.find((c) => c.scheme === 'bearer' && c.params.realm) ?? all.find((c) => c.scheme === 'basic');
+    const challenge =
+      all.find((c) => c.scheme === 'bearer' && c.params.realm) ?? all.find((c) => c.scheme === 'basic');
     const cred = await this.credentials(host);
     if (!challenge) {
-      throw unauthorized(host, cred, `no usable WWW-Authenticate challenge (${all.map((c) => c.scheme).join(', ') || 'none'})`);
+      throw unauthorized(
+        host,
+        undefined,
+        `no usable WWW-Authenticate challenge (${all.map((c) => c.scheme).join(', ') || 'none'})`,
+      );
     }
     this.challenges.set(host, challenge);
     this.tokens.delete(tokenKey(host, scopes));
     if (challenge.scheme === 'basic') {
       if (!cred?.username) throw unauthorized(host, cred, 'the registry wants Basic credentials');
-      return this.basic(host, cred);
+      return this.basic(cred);
     }
     return this.fetchToken(host, challenge, scopes, cred, signal);
   }
 
-  private basic(host: string, cred: RegistryCredential | undefined): Authorization {
+  private basic(cred: RegistryCredential | undefined): Authorization {
     if (!cred?.username) return { final: true };
     const value = Buffer.from(`${cred.username}:${cred.password ?? ''}`).toString('base64');
     return { header: `Basic ${value}`, credentialSource: cred.source, final: true };
@@ -167,13 +176,20 @@ export class AuthManager {
     }
     const token = parsed.token ?? parsed.access_token;
     if (!token) throw unauthorized(host, cred, `token endpoint ${realm.host} returned no token`);
-    const ttl = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_TOKEN_TTL_S;
+    const ttl =
+      typeof parsed.expires_in === 'number' && parsed.expires_in > 0
+        ? parsed.expires_in
+        : DEFAULT_TOKEN_TTL_S;
     const issued = parsed.issued_at ? Date.parse(parsed.issued_at) : Number.NaN;
     const start = Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now());
     // renew a little early so a token does not expire in flight
     const expiresAt = start + ttl * 1000 * 0.9;
     this.tokens.set(tokenKey(host, scopes), { token, expiresAt, credentialSource: cred?.source });
-    return { header: `Bearer ${token}`, credentialSource: cred?.username || cred?.identityToken ? cred.source : undefined, final: true };
+    return {
+      header: `Bearer ${token}`,
+      credentialSource: cred?.username || cred?.identityToken ? cred.source : undefined,
+      final: true,
+    };
   }
 }
 
@@ -182,7 +198,12 @@ function tokenKey(host: string, scopes: string[]): string {
 }
 
 /** UNAUTHORIZED naming the host and whether (and from where) credentials were sent; never the secret. */
-export function unauthorized(host: string, cred: { source: string } | undefined, detail: string, sentSource?: string): OciError {
+export function unauthorized(
+  host: string,
+  cred: { source: string } | undefined,
+  detail: string,
+  sentSource?: string,
+): OciError {
   const source = sentSource ?? cred?.source;
   const sent = source ? `credentials from ${source} were sent` : 'no credentials were sent (anonymous)';
   return new OciError(OciErrorCode.UNAUTHORIZED, `registry ${host} refused access: ${detail}; ${sent}`, {

@@ -66,9 +66,13 @@ export async function blobDownload(
         }
         if (offset < descriptor.size) {
           // the connection ended cleanly but short: treat like a drop and resume
-          throw new OciError(OciErrorCode.NETWORK, `${what}: body ended at ${offset} of ${descriptor.size} bytes`, {
-            target: ref.registry,
-          });
+          throw new OciError(
+            OciErrorCode.NETWORK,
+            `${what}: body ended at ${offset} of ${descriptor.size} bytes`,
+            {
+              target: ref.registry,
+            },
+          );
         }
         return;
       } catch (e) {
@@ -79,13 +83,21 @@ export async function blobDownload(
         if (!isRetryable(err) || failures >= retry.attempts || offset >= descriptor.size) throw err;
         const delay = backoffDelay(failures - 1, retry);
 
-        log.warn({ host: ref.registry, digest: descriptor.digest, offset, code: err.code, delayMs: delay }, 'blob download interrupted; resuming');
+        log.warn(
+          { host: ref.registry, digest: descriptor.digest, offset, code: err.code, delayMs: delay },
+          'blob download interrupted; resuming',
+        );
         await sleep(delay, signal);
       }
     }
   }
 
   const verify = createVerifyStream(descriptor);
+  // a stream dropped before its first read still holds the first response: release the connection
+  verify.once('close', () => {
+    if (first && !first.body.destroyed) first.body.destroy();
+    first = undefined;
+  });
   return pipeline(Readable.from(chunks(), { objectMode: false }), verify, () => {
     // errors surface on `verify`, which pipeline destroys with them
   });

@@ -41,7 +41,8 @@ export async function blobUpload(
   options: UploadOptions = {},
 ): Promise<UploadResult> {
   const scopes = [repositoryScope(ref.repository, true)];
-  if (options.mountFrom && options.mountFrom !== ref.repository) scopes.push(repositoryScope(options.mountFrom));
+  if (options.mountFrom && options.mountFrom !== ref.repository)
+    scopes.push(repositoryScope(options.mountFrom));
   const what = `blob upload ${ref.registry}/${ref.repository}@${descriptor.digest}`;
   const opened: Readable[] = [];
   const source = async () => {
@@ -69,7 +70,10 @@ export async function blobUpload(
     await dumpBody(res.body);
     const location = header(res.headers, 'location');
     if (res.statusCode === 201) return 'mounted';
-    if (!location) throw new OciError(OciErrorCode.HTTP_UNEXPECTED, `${what}: no Location in 202`, { target: ref.registry });
+    if (!location)
+      throw new OciError(OciErrorCode.HTTP_UNEXPECTED, `${what}: no Location in 202`, {
+        target: ref.registry,
+      });
     return http.url(ref.registry, location);
   };
 
@@ -145,7 +149,9 @@ export async function blobUpload(
     await dumpBody(body as never);
     const stored = header(headers, 'docker-content-digest');
     if (stored && stored !== descriptor.digest) {
-      throw new OciError(OciErrorCode.DIGEST_MISMATCH, `${what}: registry stored ${stored}`, { target: ref.registry });
+      throw new OciError(OciErrorCode.DIGEST_MISMATCH, `${what}: registry stored ${stored}`, {
+        target: ref.registry,
+      });
     }
   };
 
@@ -166,7 +172,10 @@ export async function blobUpload(
       } catch (err) {
         if (!refusedMonolithic(err)) throw err;
         closeSources();
-        log.info({ host: ref.registry, digest: descriptor.digest, status: (err as OciError).status }, 'monolithic upload refused; using chunks');
+        log.info(
+          { host: ref.registry, digest: descriptor.digest, status: (err as OciError).status },
+          'monolithic upload refused; using chunks',
+        );
         const again = await startSession(false);
         if (again === 'mounted') return { mounted: true };
         await chunkedUpload(again);
@@ -178,7 +187,10 @@ export async function blobUpload(
       if (!isRetryable(err) || attempt + 1 >= retry.attempts) throw err;
       const delay = err.retryAfterMs ?? backoffDelay(attempt, retry);
       if (delay > retry.maxRetryAfterMs) throw err;
-      log.warn({ host: ref.registry, digest: descriptor.digest, code: err.code, delayMs: delay }, 'blob upload failed; retrying');
+      log.warn(
+        { host: ref.registry, digest: descriptor.digest, code: err.code, delayMs: delay },
+        'blob upload failed; retrying',
+      );
       await sleep(delay, options.signal);
     } finally {
       closeSources();

@@ -47,9 +47,12 @@ export async function artifactCopy(options: ArtifactCopyOptions): Promise<Artifa
   const started = Date.now();
   const top = await options.src.manifestGet(options.srcRef, { signal: options.signal });
   if (options.srcRef.digest && top.descriptor.digest !== options.srcRef.digest) {
-    throw new OciError(OciErrorCode.DIGEST_MISMATCH, `${formatReference(options.srcRef)} resolved to ${top.descriptor.digest}`);
+    throw new OciError(
+      OciErrorCode.DIGEST_MISMATCH,
+      `${formatReference(options.srcRef)} resolved to ${top.descriptor.digest}`,
+    );
   }
-  await copyTree(options, top.bytes, top.manifest as ManifestJson, top.descriptor.digest, stats, 0);
+  await copyTree(options, top.manifest as ManifestJson, top.descriptor.digest, stats, 0);
   const digest = await options.dst.manifestPut(options.dstRef, top.bytes, top.descriptor.mediaType, {
     signal: options.signal,
   });
@@ -77,7 +80,6 @@ type ManifestJson = ImageManifest & { manifests?: Descriptor[] };
 /** Copies everything `manifest` needs on the target (not the manifest itself). */
 async function copyTree(
   options: ArtifactCopyOptions,
-  _bytes: Buffer,
   manifest: ManifestJson,
   digest: string,
   stats: Stats,
@@ -93,8 +95,10 @@ async function copyTree(
         continue;
       }
       const got = await options.src.manifestGet(childSrc, { signal: options.signal });
-      await copyTree(options, got.bytes, got.manifest as ManifestJson, child.digest, stats, depth + 1);
-      await options.dst.manifestPut(childDst, got.bytes, got.descriptor.mediaType, { signal: options.signal });
+      await copyTree(options, got.manifest as ManifestJson, child.digest, stats, depth + 1);
+      await options.dst.manifestPut(childDst, got.bytes, got.descriptor.mediaType, {
+        signal: options.signal,
+      });
     }
     return;
   }
@@ -119,7 +123,7 @@ async function copyBlob(options: ArtifactCopyOptions, blob: Descriptor, stats: S
       },
     });
   const result = await dst.blobPut(dstRef, blob, open, { signal, mountFrom: mountSource(srcRef, dstRef) });
-  if (result && result.mounted) {
+  if (result?.mounted) {
     stats.blobsMounted++;
     return;
   }

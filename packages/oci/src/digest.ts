@@ -16,7 +16,10 @@ export function isDigest(value: string): boolean {
 /** Throws DIGEST_MISMATCH unless `digest` is a sha256 digest we can verify. */
 export function assertDigest(digest: string, what = 'digest'): void {
   if (!DIGEST_RE.test(digest)) {
-    throw new OciError(OciErrorCode.DIGEST_MISMATCH, `${what} "${digest}" is not a sha256 digest we can verify`);
+    throw new OciError(
+      OciErrorCode.DIGEST_MISMATCH,
+      `${what} "${digest}" is not a sha256 digest we can verify`,
+    );
   }
 }
 

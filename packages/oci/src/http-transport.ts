@@ -56,9 +56,13 @@ export class HttpTransport {
   assertSchemeAllowed(url: URL): void {
     if (url.protocol === 'https:') return;
     if (url.protocol !== 'http:') {
-      throw new OciError(OciErrorCode.INSECURE_REFUSED, `unsupported URL scheme ${url.protocol} (${url.host})`, {
-        target: url.host,
-      });
+      throw new OciError(
+        OciErrorCode.INSECURE_REFUSED,
+        `unsupported URL scheme ${url.protocol} (${url.host})`,
+        {
+          target: url.host,
+        },
+      );
     }
     if (this.hostOptions(url.host)?.plainHttp || isLoopbackHost(url.host)) return;
     throw new OciError(
@@ -104,7 +108,20 @@ export class HttpTransport {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+    // a graceful close waits for requests in flight; a stalled one must not hold shutdown forever
+    await Promise.all(
+      pools.map(async (p) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), 2000);
+        });
+        const done = await Promise.race([p.close().then(() => 'closed' as const), late]).catch(
+          () => 'late' as const,
+        );
+        clearTimeout(timer);
+        if (done === 'late') await p.destroy().catch(() => undefined);
+      }),
+    );
   }
 }
 

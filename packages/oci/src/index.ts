@@ -14,4 +14,8 @@ export { RegistryClient, nextLink, type RegistryClientOptions } from './registry
 export { OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
 export { LayoutTransport } from './layout-transport.js';
 export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy.js';
-export { createRegistryHandler, type RegistryHandler, type RegistryHandlerOptions } from './registry-handler.js';
+export {
+  createRegistryHandler,
+  type RegistryHandler,
+  type RegistryHandlerOptions,
+} from './registry-handler.js';

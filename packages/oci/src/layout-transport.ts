@@ -82,9 +82,13 @@ export class LayoutTransport implements Transport {
     const layout = await this.layout(ref, true);
     const desc = await layout.manifestPut(bytes, mediaType, { tag: r.tag });
     if (r.digest && r.digest !== desc.digest) {
-      throw new OciError(OciErrorCode.DIGEST_MISMATCH, `manifest for ${formatReference(ref)} hashes to ${desc.digest}`, {
-        target: r.path,
-      });
+      throw new OciError(
+        OciErrorCode.DIGEST_MISMATCH,
+        `manifest for ${formatReference(ref)} hashes to ${desc.digest}`,
+        {
+          target: r.path,
+        },
+      );
     }
     return desc.digest;
   }
@@ -99,9 +103,13 @@ export class LayoutTransport implements Transport {
   async blobGet(ref: Reference, descriptor: Descriptor, options: BlobGetOptions = {}): Promise<Readable> {
     const layout = await this.existing(ref);
     if (!layout || !(await layout.blobHas(descriptor.digest))) {
-      throw new OciError(OciErrorCode.BLOB_UNKNOWN, `blob ${descriptor.digest} not in ${layoutRef(ref).path}`, {
-        target: layoutRef(ref).path,
-      });
+      throw new OciError(
+        OciErrorCode.BLOB_UNKNOWN,
+        `blob ${descriptor.digest} not in ${layoutRef(ref).path}`,
+        {
+          target: layoutRef(ref).path,
+        },
+      );
     }
     const raw = layout.blobOpen(descriptor.digest);
     if (options.onProgress) {
@@ -114,7 +122,11 @@ export class LayoutTransport implements Transport {
     if (options.signal) {
       const signal = options.signal;
       const onAbort = () =>
-        raw.destroy(new OciError(OciErrorCode.ABORTED, `reading ${descriptor.digest} aborted`, { cause: signal.reason }));
+        raw.destroy(
+          new OciError(OciErrorCode.ABORTED, `reading ${descriptor.digest} aborted`, {
+            cause: signal.reason,
+          }),
+        );
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
       raw.once('close', () => signal.removeEventListener('abort', onAbort));

@@ -66,9 +66,13 @@ export class OciLayout {
     }
     if (text === undefined) {
       if (!options.create) {
-        throw new OciError(OciErrorCode.LAYOUT_INVALID, `${layout.dir} is not an OCI image layout (no oci-layout file)`, {
-          target: layout.dir,
-        });
+        throw new OciError(
+          OciErrorCode.LAYOUT_INVALID,
+          `${layout.dir} is not an OCI image layout (no oci-layout file)`,
+          {
+            target: layout.dir,
+          },
+        );
       }
       await layout.init();
       return layout;
@@ -77,12 +81,19 @@ export class OciLayout {
     try {
       version = (JSON.parse(text) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
     } catch (err) {
-      throw new OciError(OciErrorCode.LAYOUT_INVALID, `${marker} is not valid JSON`, { target: layout.dir, cause: err });
+      throw new OciError(OciErrorCode.LAYOUT_INVALID, `${marker} is not valid JSON`, {
+        target: layout.dir,
+        cause: err,
+      });
     }
     if (typeof version !== 'string' || !version.startsWith('1.')) {
-      throw new OciError(OciErrorCode.LAYOUT_INVALID, `${marker}: unsupported imageLayoutVersion ${String(version)}`, {
-        target: layout.dir,
-      });
+      throw new OciError(
+        OciErrorCode.LAYOUT_INVALID,
+        `${marker}: unsupported imageLayoutVersion ${String(version)}`,
+        {
+          target: layout.dir,
+        },
+      );
     }
     await mkdir(join(layout.dir, 'blobs', 'sha256'), { recursive: true });
     return layout;
@@ -102,7 +113,9 @@ export class OciLayout {
 
   blobPath(digest: string): string {
     if (!isDigest(digest)) {
-      throw new OciError(OciErrorCode.BLOB_UNKNOWN, `"${digest}" is not a sha256 digest`, { target: this.dir });
+      throw new OciError(OciErrorCode.BLOB_UNKNOWN, `"${digest}" is not a sha256 digest`, {
+        target: this.dir,
+      });
     }
     return join(this.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
   }
@@ -117,7 +130,11 @@ export class OciLayout {
   }
 
   /** Writes a blob from `source` via temp file, verifying size and digest; a no-op when present. */
-  async blobWrite(descriptor: Descriptor, source: Readable, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async blobWrite(
+    descriptor: Descriptor,
+    source: Readable,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     const path = this.blobPath(descriptor.digest);
     if (await exists(path)) {
       source.destroy();
@@ -155,7 +172,10 @@ export class OciLayout {
   /** Writes small content (manifests, configs) as a blob; returns its digest. */
   async blobWriteBytes(bytes: Buffer): Promise<string> {
     const digest = sha256Digest(bytes);
-    await this.blobWrite({ mediaType: 'application/octet-stream', digest, size: bytes.length }, Readable.from([bytes]));
+    await this.blobWrite(
+      { mediaType: 'application/octet-stream', digest, size: bytes.length },
+      Readable.from([bytes]),
+    );
     return digest;
   }
 
@@ -171,7 +191,8 @@ export class OciLayout {
     }
     try {
       const parsed = JSON.parse(text) as LayoutIndex;
-      if (parsed.schemaVersion !== 2 || !Array.isArray(parsed.manifests)) throw new Error('not an image index');
+      if (parsed.schemaVersion !== 2 || !Array.isArray(parsed.manifests))
+        throw new Error('not an image index');
       return parsed;
     } catch (err) {
       throw new OciError(OciErrorCode.LAYOUT_INVALID, `${this.dir}/index.json is not a valid image index`, {
@@ -183,7 +204,9 @@ export class OciLayout {
 
   /** Atomically replaces index.json (temp, fsync, rename, fsync dir). */
   indexWrite(manifests: Descriptor[]): Promise<void> {
-    return this.mutex.runExclusive(() => this.writeAtomic('index.json', Buffer.from(serializeIndex(manifests))));
+    return this.mutex.runExclusive(() =>
+      this.writeAtomic('index.json', Buffer.from(serializeIndex(manifests))),
+    );
   }
 
   /** Read-modify-write of the index under the layout's mutex. */
@@ -237,9 +260,13 @@ export class OciLayout {
     }
     const digest = sha256Digest(bytes);
     if (digest !== desc.digest) {
-      throw new OciError(OciErrorCode.DIGEST_MISMATCH, `manifest blob ${desc.digest} in ${this.dir} hashes to ${digest}`, {
-        target: this.dir,
-      });
+      throw new OciError(
+        OciErrorCode.DIGEST_MISMATCH,
+        `manifest blob ${desc.digest} in ${this.dir} hashes to ${digest}`,
+        {
+          target: this.dir,
+        },
+      );
     }
     const parsed = parseManifest(bytes, desc.mediaType, `manifest ${tagOrDigest} in ${this.dir}`);
     return { ...parsed, descriptor: { ...parsed.descriptor, mediaType: desc.mediaType } };
@@ -319,7 +346,12 @@ export class OciLayout {
       const digest = queue.pop()!;
       if (seen.has(digest)) continue;
       seen.add(digest);
-      let json: { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]; subject?: Descriptor };
+      let json: {
+        manifests?: Descriptor[];
+        config?: Descriptor;
+        layers?: Descriptor[];
+        subject?: Descriptor;
+      };
       try {
         json = JSON.parse(await readFile(this.blobPath(digest), 'utf8'));
       } catch {
@@ -336,7 +368,9 @@ export class OciLayout {
    * Removes blobs nothing references that are older than `graceMs` (default 15 min), so a reader
    * that resolved a manifest before a swap can still finish reading its blobs.
    */
-  async gc(options: { graceMs?: number; keep?: (digest: string) => boolean } = {}): Promise<{ removed: string[]; bytes: number }> {
+  async gc(
+    options: { graceMs?: number; keep?: (digest: string) => boolean } = {},
+  ): Promise<{ removed: string[]; bytes: number }> {
     const grace = options.graceMs ?? DEFAULT_GC_GRACE_MS;
     return this.mutex.runExclusive(async () => {
       const live = await this.referenced();

@@ -6,9 +6,21 @@ import { OciError, OciErrorCode } from './errors.js';
 import { dumpBody, header, readBody } from './http-transport.js';
 import { formatReference, referenceTarget } from './reference.js';
 import type { RegistryHttp } from './registry-http.js';
-import { type Descriptor, type ImageManifest, MANIFEST_ACCEPT, MANIFEST_MAX_BYTES, type ManifestBytes } from './types.js';
+import {
+  type Descriptor,
+  type ImageManifest,
+  MANIFEST_ACCEPT,
+  MANIFEST_MAX_BYTES,
+  type ManifestBytes,
+} from './types.js';
 
-export type RegistryRef = { kind: 'registry'; registry: string; repository: string; tag?: string; digest?: string };
+export type RegistryRef = {
+  kind: 'registry';
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+};
 
 const ACCEPT = MANIFEST_ACCEPT.join(', ');
 
@@ -56,7 +68,11 @@ export async function manifestHead(
   return { mediaType, digest, size };
 }
 
-export async function manifestGet(http: RegistryHttp, ref: RegistryRef, signal?: AbortSignal): Promise<ManifestBytes> {
+export async function manifestGet(
+  http: RegistryHttp,
+  ref: RegistryRef,
+  signal?: AbortSignal,
+): Promise<ManifestBytes> {
   const what = `manifest ${formatReference(ref)}`;
   const res = await http.send({
     host: ref.registry,
@@ -78,10 +94,14 @@ export async function manifestGet(http: RegistryHttp, ref: RegistryRef, signal?:
   const digest = sha256Digest(bytes);
   const claimed = header(res.headers, 'docker-content-digest');
   for (const expected of [ref.digest, claimed]) {
-    if (expected && expected.startsWith('sha256:') && expected !== digest) {
-      throw new OciError(OciErrorCode.DIGEST_MISMATCH, `${what}: bytes hash to ${digest}, expected ${expected}`, {
-        target: ref.registry,
-      });
+    if (expected?.startsWith('sha256:') && expected !== digest) {
+      throw new OciError(
+        OciErrorCode.DIGEST_MISMATCH,
+        `${what}: bytes hash to ${digest}, expected ${expected}`,
+        {
+          target: ref.registry,
+        },
+      );
     }
   }
   return parseManifest(bytes, stripParams(header(res.headers, 'content-type')), what);
@@ -138,10 +158,14 @@ export async function manifestPut(
   });
   await dumpBody(res.body);
   const claimed = header(res.headers, 'docker-content-digest');
-  if (claimed && claimed.startsWith('sha256:') && claimed !== digest) {
-    throw new OciError(OciErrorCode.DIGEST_MISMATCH, `${what}: registry stored ${claimed}, we sent ${digest}`, {
-      target: ref.registry,
-    });
+  if (claimed?.startsWith('sha256:') && claimed !== digest) {
+    throw new OciError(
+      OciErrorCode.DIGEST_MISMATCH,
+      `${what}: registry stored ${claimed}, we sent ${digest}`,
+      {
+        target: ref.registry,
+      },
+    );
   }
   return digest;
 }

@@ -10,7 +10,8 @@ const LAYOUT_PREFIX = 'oci-layout:';
 const COMPONENT_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+const HOST_RE =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 
 function invalid(input: string, why: string): OciError {
   return new OciError(OciErrorCode.REFERENCE_INVALID, `invalid reference "${input}": ${why}`, {
@@ -30,7 +31,12 @@ function checkTag(input: string, tag: string): string {
 
 /** True when the first path component names a registry rather than a Docker Hub namespace. */
 function looksLikeHost(component: string): boolean {
-  return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[');
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component === 'localhost' ||
+    component.startsWith('[')
+  );
 }
 
 /** Parses 'HOST/REPO:TAG', 'HOST/REPO@sha256:…', 'alpine' (Docker Hub) or 'oci-layout:DIR[:TAG|@DIGEST]'. */
@@ -143,5 +149,5 @@ export function isLoopbackHost(host: string): boolean {
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (name === '::1' || name === '0:0:0:0:0:0:0:1') return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
-  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+  return m?.slice(1).every((o) => Number(o) <= 255) ?? false;
 }

@@ -79,11 +79,20 @@ export class RegistryClient implements Transport {
     return manifestGet(this.registry, registryRef(ref), options.signal);
   }
 
-  manifestPut(ref: Reference, bytes: Buffer, mediaType: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+  manifestPut(
+    ref: Reference,
+    bytes: Buffer,
+    mediaType: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string> {
     return manifestPut(this.registry, registryRef(ref), bytes, mediaType, options.signal);
   }
 
-  async blobHead(ref: Reference, digest: string, options: { signal?: AbortSignal } = {}): Promise<Descriptor | undefined> {
+  async blobHead(
+    ref: Reference,
+    digest: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Descriptor | undefined> {
     const r = registryRef(ref);
     const res = await this.registry.send({
       host: r.registry,
@@ -123,7 +132,12 @@ export class RegistryClient implements Transport {
   }
 
   /** Cross-repository mount only: true when the registry mounted the blob (201). */
-  async blobMount(ref: Reference, digest: string, fromRepository: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async blobMount(
+    ref: Reference,
+    digest: string,
+    fromRepository: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
     const r = registryRef(ref);
     const res = await this.registry.send({
       host: r.registry,

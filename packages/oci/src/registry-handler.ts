@@ -5,7 +5,6 @@ import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { OciLayout } from './layout.js';
 
-
 export interface RegistryHandlerOptions {
   /** The layout that holds `repository` (a validated name without the prefix), or undefined. */
   resolveLayout(repository: string): Promise<OciLayout | undefined>;
@@ -72,13 +71,13 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     if (path !== '/v2' && !path.startsWith('/v2/')) return false;
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     try {
-      const route = parseRoute(path);
       const method = req.method ?? 'GET';
       if (method !== 'GET' && method !== 'HEAD') {
         throw new HttpFailure(405, 'UNSUPPORTED', `${method} is not supported: this registry is read-only`, {
           Allow: 'GET, HEAD',
         });
       }
+      const route = parseRoute(path);
       const head = method === 'HEAD';
       switch (route.kind) {
         case 'base':
@@ -100,7 +99,8 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     } catch (err) {
       if (res.headersSent) {
         // Mid-body failure (often the client went away): cut the connection so a client sees a short read.
-        if ((err as NodeJS.ErrnoException)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') options.onError?.(err, req);
+        if ((err as NodeJS.ErrnoException)?.code !== 'ERR_STREAM_PREMATURE_CLOSE')
+          options.onError?.(err, req);
         res.destroy();
         return true;
       }
@@ -158,11 +158,6 @@ function parseRoute(path: string): Route {
       throw new HttpFailure(400, 'DIGEST_INVALID', `invalid digest ${JSON.stringify(digest)}`);
     }
     return { kind: 'blob', name: decode(m[1]), digest };
-  }
-  if (/\/blobs\/uploads\/?/.test(rest)) {
-    throw new HttpFailure(405, 'UNSUPPORTED', 'uploads are not supported: this registry is read-only', {
-      Allow: 'GET, HEAD',
-    });
   }
   throw new HttpFailure(404, 'NOT_FOUND', `no route for ${path}`);
 }

@@ -74,7 +74,14 @@ export class RegistryHttp {
           this.backoff.defer(opts.host, delay);
         }
         this.log.warn(
-          { host: opts.host, what: opts.what, code: err.code, status: err.status, attempt: attempt + 1, delayMs: delay },
+          {
+            host: opts.host,
+            what: opts.what,
+            code: err.code,
+            status: err.status,
+            attempt: attempt + 1,
+            delayMs: delay,
+          },
           'registry request failed; retrying',
         );
         await sleep(delay, opts.signal);
@@ -105,10 +112,14 @@ export class RegistryHttp {
       const location = header(res.headers, 'location');
       await dumpBody(res.body);
       if (!location || hops >= MAX_REDIRECTS) {
-        throw new OciError(OciErrorCode.HTTP_UNEXPECTED, `${opts.what}: too many or empty redirects from ${opts.host}`, {
-          status: res.statusCode,
-          target: opts.host,
-        });
+        throw new OciError(
+          OciErrorCode.HTTP_UNEXPECTED,
+          `${opts.what}: too many or empty redirects from ${opts.host}`,
+          {
+            status: res.statusCode,
+            target: opts.host,
+          },
+        );
       }
       url = new URL(location, url);
       // credentials stay with the registry: a storage host gets a presigned URL, not our token
@@ -123,7 +134,11 @@ export class RegistryHttp {
     throw await responseError(res, opts.host, opts.what, opts.notFound);
   }
 
-  private async request(opts: SendOptions, url: URL, authorization?: string): Promise<Dispatcher.ResponseData> {
+  private async request(
+    opts: SendOptions,
+    url: URL,
+    authorization?: string,
+  ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { ...opts.headers };
     if (authorization) headers.authorization = authorization;
     const body = opts.body ? await opts.body() : undefined;

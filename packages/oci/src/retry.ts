@@ -64,7 +64,12 @@ const NETWORK_CODES = new Set([
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 function rawCode(err: unknown): string | undefined {
   const c = (err as { code?: unknown } | undefined)?.code;
@@ -74,15 +79,25 @@ function rawCode(err: unknown): string | undefined {
 /** Turns a low-level error (undici, node:net, abort) into an OciError; OciErrors pass through. */
 export function toOciError(err: unknown, target: string, signal?: AbortSignal): OciError {
   if (err instanceof OciError) return err;
-  if (signal?.aborted || (err as Error | undefined)?.name === 'AbortError' || rawCode(err) === 'UND_ERR_ABORTED') {
+  if (
+    signal?.aborted ||
+    (err as Error | undefined)?.name === 'AbortError' ||
+    rawCode(err) === 'UND_ERR_ABORTED'
+  ) {
     return new OciError(OciErrorCode.ABORTED, `request to ${target} aborted`, { target, cause: err });
   }
   const code = rawCode(err) ?? rawCode((err as Error | undefined)?.cause);
   if (code && TIMEOUT_CODES.has(code)) {
-    return new OciError(OciErrorCode.TIMEOUT, `request to ${target} timed out (${code})`, { target, cause: err });
+    return new OciError(OciErrorCode.TIMEOUT, `request to ${target} timed out (${code})`, {
+      target,
+      cause: err,
+    });
   }
   const msg = (err as Error | undefined)?.message ?? String(err);
-  return new OciError(OciErrorCode.NETWORK, `request to ${target} failed: ${code ?? msg}`, { target, cause: err });
+  return new OciError(OciErrorCode.NETWORK, `request to ${target} failed: ${code ?? msg}`, {
+    target,
+    cause: err,
+  });
 }
 
 /** True for failures another attempt may fix: 429, 5xx, network trouble, timeouts. */

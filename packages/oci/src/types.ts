@@ -114,6 +114,7 @@ export interface Transport {
     descriptor: Descriptor,
     open: () => Readable | Promise<Readable>,
     options?: BlobPutOptions,
+    // biome-ignore lint/suspicious/noConfusingVoidType: implementations that report nothing return Promise<void>
   ): Promise<void | BlobPutResult>;
   tagList(ref: Reference, options?: { signal?: AbortSignal }): Promise<string[]>;
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { type RunningRegistry, startRegistry } from '@trivy-mirror/fixtures';
 import {
@@ -16,7 +17,14 @@ import {
   sha256Digest,
   withDigest,
 } from '@trivy-mirror/oci';
-import { buildArtifact, run, skopeoPush, skopeoRawDigest, type TestArtifact, writeToLayout } from './test-artifacts.js';
+import {
+  buildArtifact,
+  run,
+  skopeoPush,
+  skopeoRawDigest,
+  type TestArtifact,
+  writeToLayout,
+} from './test-artifacts.js';
 
 const LAYER_BYTES = 20 * 1024 * 1024;
 const SHAPES = ['oci-1.1', 'legacy'] as const;
@@ -61,7 +69,10 @@ describe('artifactCopy', () => {
       assert.equal(await skopeoRawDigest(`${target.host}/trivy/trivy-db-${shape}:2`), a.manifestDigest);
       const got = await client.manifestGet(dst);
       assert.deepEqual(got.bytes, a.manifestBytes);
-      assert.equal(got.manifest.config.mediaType, shape === 'oci-1.1' ? MediaType.OciEmpty : MediaType.TrivyConfig);
+      assert.equal(
+        got.manifest.config.mediaType,
+        shape === 'oci-1.1' ? MediaType.OciEmpty : MediaType.TrivyConfig,
+      );
       assert.equal(got.manifest.artifactType !== undefined, shape === 'oci-1.1');
 
       const again = await artifactCopy({ src: client, srcRef: src, dst: client, dstRef: dst });
@@ -122,13 +133,26 @@ describe('artifactCopy', () => {
     assert.ok(await client.blobHead(parseReference(`${target.host}/mount-dst/trivy-db`), a.layer.digest));
   });
 
+  test('a mount the registry cannot do (202) falls back to the upload session', async () => {
+    const a = artifacts.get('legacy')!;
+    const ref = parseReference(`${target.host}/mount-fallback/trivy-db`);
+    const res = await client.blobPut(ref, a.config, () => Readable.from([a.configBytes]), {
+      mountFrom: 'no-such/repository',
+    });
+    assert.deepEqual(res, { mounted: false });
+    assert.equal((await client.blobHead(ref, a.config.digest))?.size, a.configBytes.length);
+    assert.equal(await client.blobMount(ref, a.layer.digest, 'no-such/repository'), false);
+  });
+
   test('copies an index with its child manifests first', async () => {
     const a = artifacts.get('legacy')!;
     const index = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.OciIndex,
-        manifests: [{ mediaType: MediaType.OciManifest, digest: a.manifestDigest, size: a.manifestBytes.length }],
+        manifests: [
+          { mediaType: MediaType.OciManifest, digest: a.manifestDigest, size: a.manifestBytes.length },
+        ],
       }),
     );
     const srcRef = parseReference(`${upstream.host}/aquasec/trivy-db-legacy:multi`);
@@ -143,7 +167,12 @@ describe('artifactCopy', () => {
 
     // and into a layout: the child is reachable through the index only
     const layoutDir = join(dir, 'index-layout');
-    await artifactCopy({ src: client, srcRef, dst: layouts, dstRef: parseReference(`oci-layout:${layoutDir}:multi`) });
+    await artifactCopy({
+      src: client,
+      srcRef,
+      dst: layouts,
+      dstRef: parseReference(`oci-layout:${layoutDir}:multi`),
+    });
     const layout = await OciLayout.open(layoutDir);
     assert.equal((await layout.index()).manifests.length, 1);
     assert.ok(await layout.manifestGet(a.manifestDigest));

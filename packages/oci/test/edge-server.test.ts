@@ -2,6 +2,7 @@
 // oversized manifests, tag pagination, redirects to a storage host, Bearer token flows.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import {
   isOciError,
@@ -53,7 +54,10 @@ describe('edge cases against tiny servers', () => {
 
   test('a manifest whose bytes do not match Docker-Content-Digest is refused', async () => {
     const host = await serve((_req, res) => {
-      res.writeHead(200, { 'content-type': MediaType.OciManifest, 'docker-content-digest': `sha256:${'1'.repeat(64)}` });
+      res.writeHead(200, {
+        'content-type': MediaType.OciManifest,
+        'docker-content-digest': `sha256:${'1'.repeat(64)}`,
+      });
       res.end('{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:0","size":0},"layers":[]}');
     });
     const err = await client.manifestGet(parseReference(`${host}/a/b:1`)).catch((e: unknown) => e);
@@ -146,14 +150,18 @@ describe('edge cases against tiny servers', () => {
         return;
       }
       if (req.headers.authorization !== 'Bearer acc') {
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="svc"` });
+        res.writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="svc"`,
+        });
         res.end();
         return;
       }
       res.writeHead(200);
       res.end();
     });
-    const c = new RegistryClient({ credentials: async () => ({ identityToken: 'refresh-xyz', source: 'docker config' }) });
+    const c = new RegistryClient({
+      credentials: async () => ({ identityToken: 'refresh-xyz', source: 'docker config' }),
+    });
     try {
       await c.ping(registry);
     } finally {
@@ -164,6 +172,41 @@ describe('edge cases against tiny servers', () => {
     assert.equal(params.get('grant_type'), 'refresh_token');
     assert.equal(params.get('refresh_token'), 'refresh-xyz');
     assert.equal(params.get('service'), 'svc');
+  });
+
+  test('uploads follow a relative Location that already has a query', async () => {
+    const blob = Buffer.from('uploaded bytes');
+    const digest = sha256Digest(blob);
+    const calls: string[] = [];
+    let received = Buffer.alloc(0);
+    const host = await serve((req, res) => {
+      calls.push(`${req.method} ${req.url}`);
+      const chunks: Buffer[] = [];
+      req.on('data', (d: Buffer) => chunks.push(d));
+      req.on('end', () => {
+        if (req.method === 'HEAD') {
+          res.writeHead(404).end();
+        } else if (req.method === 'POST') {
+          res.writeHead(202, { location: '/upload/u1?_state=a%3Db' }).end();
+        } else if (req.method === 'PUT') {
+          received = Buffer.concat(chunks);
+          res.writeHead(201, { 'docker-content-digest': digest }).end();
+        } else res.writeHead(400).end();
+      });
+    });
+    const c = new RegistryClient();
+    try {
+      await c.blobPut(parseReference(`${host}/up/load`), { mediaType: 'x', digest, size: blob.length }, () =>
+        Readable.from([blob]),
+      );
+    } finally {
+      await c.close();
+    }
+    assert.deepEqual(calls, [
+      'POST /v2/up/load/blobs/uploads/',
+      `PUT /upload/u1?_state=a%3Db&digest=${encodeURIComponent(digest)}`,
+    ]);
+    assert.deepEqual(received, blob);
   });
 
   test('plain http is refused for a non-loopback token realm', async () => {

@@ -5,7 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type FaultProxy, type RunningRegistry, startFaultProxy, startRegistry } from '@trivy-mirror/fixtures';
+import {
+  type FaultProxy,
+  freePort,
+  type RunningRegistry,
+  startFaultProxy,
+  startRegistry,
+} from '@trivy-mirror/fixtures';
 import {
   artifactCopy,
   isFallbackError,
@@ -14,7 +20,14 @@ import {
   parseReference,
   RegistryClient,
 } from '@trivy-mirror/oci';
-import { buildArtifact, headStatus, MANIFEST_ACCEPT_HEADER, skopeoPush, type TestArtifact, writeToLayout } from './test-artifacts.js';
+import {
+  buildArtifact,
+  headStatus,
+  MANIFEST_ACCEPT_HEADER,
+  skopeoPush,
+  type TestArtifact,
+  writeToLayout,
+} from './test-artifacts.js';
 
 const LAYER_BYTES = 6 * 1024 * 1024;
 
@@ -30,7 +43,8 @@ describe('faults', () => {
     clients.push(c);
     return c;
   };
-  const isLayerGet = (method?: string, url?: string) => method === 'GET' && (url ?? '').includes(`/blobs/${a.layer.digest}`);
+  const isLayerGet = (method?: string, url?: string) =>
+    method === 'GET' && (url ?? '').includes(`/blobs/${a.layer.digest}`);
 
   before(async () => {
     [upstream, target] = await Promise.all([startRegistry(), startRegistry()]);
@@ -51,7 +65,9 @@ describe('faults', () => {
   const src = () => parseReference(`${proxy.host}/aquasec/trivy-db:2`);
 
   test('a blob altered in flight is rejected and nothing is published', async () => {
-    proxy.setFault((req) => (isLayerGet(req.method, req.url) ? { kind: 'flip-byte', offset: 3_000_000 } : undefined));
+    proxy.setFault((req) =>
+      isLayerGet(req.method, req.url) ? { kind: 'flip-byte', offset: 3_000_000 } : undefined,
+    );
     const client = newClient();
     const dst = parseReference(`${target.host}/flipped/trivy-db:2`);
     await assert.rejects(
@@ -61,7 +77,10 @@ describe('faults', () => {
     proxy.setFault(undefined);
     assert.equal(await client.manifestHead(dst), undefined);
     assert.equal(await client.blobHead(dst, a.layer.digest), undefined);
-    assert.equal(await headStatus(`${target.url}/v2/flipped/trivy-db/manifests/2`, MANIFEST_ACCEPT_HEADER), 404);
+    assert.equal(
+      await headStatus(`${target.url}/v2/flipped/trivy-db/manifests/2`, MANIFEST_ACCEPT_HEADER),
+      404,
+    );
     assert.equal(await headStatus(`${target.url}/v2/flipped/trivy-db/blobs/${a.layer.digest}`), 404);
   });
 
@@ -145,7 +164,9 @@ describe('faults', () => {
     // a Retry-After beyond maxRetryAfterMs is not waited out
     proxy.setFault(() => ({ kind: 'status', status: 429, headers: { 'retry-after': '3600' } }));
     const started = Date.now();
-    const long = await newClient({ retry: { maxRetryAfterMs: 5000 } }).manifestGet(src()).catch((e: unknown) => e);
+    const long = await newClient({ retry: { maxRetryAfterMs: 5000 } })
+      .manifestGet(src())
+      .catch((e: unknown) => e);
     proxy.setFault(undefined);
     assert.ok(isOciError(long, OciErrorCode.TOO_MANY_REQUESTS));
     assert.equal(long.retryAfterMs, 3_600_000);
@@ -154,7 +175,9 @@ describe('faults', () => {
 
   test('5xx is retried; BLOB_UNKNOWN is mapped and not retried', async () => {
     let n = 0;
-    proxy.setFault((req) => (req.method === 'HEAD' && ++n <= 2 ? { kind: 'status', status: 503 } : undefined));
+    proxy.setFault((req) =>
+      req.method === 'HEAD' && ++n <= 2 ? { kind: 'status', status: 503 } : undefined,
+    );
     const client = newClient();
     assert.ok(await client.manifestHead(src()));
     assert.equal(n, 3);
@@ -170,7 +193,12 @@ describe('faults', () => {
     try {
       up.setFault((req) =>
         req.method === 'PUT' && req.url?.includes('digest=') && req.headers['content-length'] !== '0'
-          ? { kind: 'status', status: 416, headers: { 'content-type': 'application/json' }, body: '{"errors":[]}' }
+          ? {
+              kind: 'status',
+              status: 416,
+              headers: { 'content-type': 'application/json' },
+              body: '{"errors":[]}',
+            }
           : undefined,
       );
       const client = newClient({ chunkBytes: 1024 * 1024 });
@@ -187,7 +215,10 @@ describe('faults', () => {
       // configured chunked uploads never try the monolithic PUT
       up.setFault(undefined);
       up.log.length = 0;
-      const chunked = newClient({ hosts: [{ host: up.host, chunkedUpload: true }], chunkBytes: 2 * 1024 * 1024 });
+      const chunked = newClient({
+        hosts: [{ host: up.host, chunkedUpload: true }],
+        chunkBytes: 2 * 1024 * 1024,
+      });
       await artifactCopy({
         src: chunked,
         srcRef: parseReference(`${upstream.host}/aquasec/trivy-db:2`),
@@ -201,10 +232,30 @@ describe('faults', () => {
     }
   });
 
+  test('a stalled answer times out and is retried; refused connections end as NETWORK', async () => {
+    let n = 0;
+    proxy.setFault((req) => (req.url?.includes('/manifests/') && ++n === 1 ? { kind: 'stall' } : undefined));
+    const client = newClient({ timeouts: { headersMs: 300 } });
+    const got = await client.manifestGet(src());
+    proxy.setFault(undefined);
+    assert.equal(got.descriptor.digest, a.manifestDigest);
+    assert.equal(n, 2);
+
+    const closed = `127.0.0.1:${await freePort()}`;
+    const err = await newClient({ retry: { attempts: 2, baseDelayMs: 10 } })
+      .ping(closed)
+      .catch((e: unknown) => e);
+    assert.ok(isOciError(err, OciErrorCode.NETWORK), String(err));
+    assert.equal(err.target, closed);
+    assert.ok(isFallbackError(err));
+  });
+
   test('requests honour AbortSignal (ABORTED)', async () => {
     proxy.setFault((req) => (req.url?.includes('/manifests/') ? { kind: 'stall' } : undefined));
     const client = newClient();
-    const err = await client.manifestGet(src(), { signal: AbortSignal.timeout(300) }).catch((e: unknown) => e);
+    const err = await client
+      .manifestGet(src(), { signal: AbortSignal.timeout(300) })
+      .catch((e: unknown) => e);
     proxy.setFault(undefined);
     assert.ok(isOciError(err, OciErrorCode.ABORTED), String(err));
   });

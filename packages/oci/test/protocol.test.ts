@@ -12,6 +12,7 @@ import {
   isOciError,
   Mutex,
   nextLink,
+  OciError,
   OciErrorCode,
   parseRetryAfter,
   parseWwwAuthenticate,
@@ -37,7 +38,9 @@ describe('parseWwwAuthenticate', () => {
     );
   });
   test('Basic, several challenges, escapes and unquoted values', () => {
-    const got = parseWwwAuthenticate('Basic realm="a \\"b\\"", Bearer realm=https://x/token, error=invalid_token');
+    const got = parseWwwAuthenticate(
+      'Basic realm="a \\"b\\"", Bearer realm=https://x/token, error=invalid_token',
+    );
     assert.deepEqual(got, [
       { scheme: 'basic', params: { realm: 'a "b"' } },
       { scheme: 'bearer', params: { realm: 'https://x/token', error: 'invalid_token' } },
@@ -62,10 +65,22 @@ describe('Retry-After and backoff', () => {
   });
   test('full jitter grows exponentially and is capped', () => {
     const opts = { baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(backoffDelay(0, opts, () => 0.999), 99);
-    assert.equal(backoffDelay(2, opts, () => 0.5), 200);
-    assert.equal(backoffDelay(10, opts, () => 0.999), 999);
-    assert.equal(backoffDelay(3, opts, () => 0), 0);
+    assert.equal(
+      backoffDelay(0, opts, () => 0.999),
+      99,
+    );
+    assert.equal(
+      backoffDelay(2, opts, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelay(10, opts, () => 0.999),
+      999,
+    );
+    assert.equal(
+      backoffDelay(3, opts, () => 0),
+      0,
+    );
   });
   test('host backoff is shared and expires', () => {
     const b = new HostBackoff();
@@ -80,7 +95,10 @@ describe('Retry-After and backoff', () => {
 describe('small helpers', () => {
   test('nextLink', () => {
     assert.equal(nextLink('</v2/a/tags/list?n=2&last=b>; rel="next"'), '/v2/a/tags/list?n=2&last=b');
-    assert.equal(nextLink('<https://x/v2/a/tags/list?last=c>; rel=next, <https://x/y>; rel="prev"'), 'https://x/v2/a/tags/list?last=c');
+    assert.equal(
+      nextLink('<https://x/v2/a/tags/list?last=c>; rel=next, <https://x/y>; rel="prev"'),
+      'https://x/v2/a/tags/list?last=c',
+    );
     assert.equal(nextLink('<https://x/y>; rel="prev"'), undefined);
     assert.equal(nextLink(undefined), undefined);
   });
@@ -92,8 +110,7 @@ describe('small helpers', () => {
     );
     assert.equal(appendDigest(new URL('http://h/u'), d).search, `?digest=sha256%3A${'b'.repeat(64)}`);
   });
-  test('fallback errors', async () => {
-    const { OciError } = await import('@trivy-mirror/oci');
+  test('fallback errors', () => {
     assert.equal(isFallbackError(new OciError(OciErrorCode.TOO_MANY_REQUESTS, 'x')), true);
     assert.equal(isFallbackError(new OciError(OciErrorCode.UNAUTHORIZED, 'x')), false);
   });
@@ -118,7 +135,7 @@ describe('createVerifyStream', () => {
   const desc = { mediaType: 'x', digest: sha256Digest(data), size: data.length };
   const collect = async (chunks: Buffer[], d = desc) => {
     const out: Buffer[] = [];
-    await pipeline(Readable.from(chunks), createVerifyStream(d), async function* (src) {
+    await pipeline(Readable.from(chunks), createVerifyStream(d), async (src: AsyncIterable<Buffer>) => {
       for await (const c of src) out.push(c as Buffer);
     });
     return Buffer.concat(out);
@@ -131,15 +148,23 @@ describe('createVerifyStream', () => {
     bad[3] ^= 1;
     const seen: Buffer[] = [];
     await assert.rejects(
-      pipeline(Readable.from([bad.subarray(0, 10), bad.subarray(10)]), createVerifyStream(desc), async function* (src) {
-        for await (const c of src) seen.push(c as Buffer);
-      }),
+      pipeline(
+        Readable.from([bad.subarray(0, 10), bad.subarray(10)]),
+        createVerifyStream(desc),
+        async (src: AsyncIterable<Buffer>) => {
+          for await (const c of src) seen.push(c as Buffer);
+        },
+      ),
       (err: unknown) => isOciError(err, OciErrorCode.DIGEST_MISMATCH),
     );
     assert.ok(Buffer.concat(seen).length < data.length, 'consumer never saw the whole blob');
   });
   test('SIZE_MISMATCH short and long', async () => {
-    await assert.rejects(collect([data.subarray(0, 4)]), (e: unknown) => isOciError(e, OciErrorCode.SIZE_MISMATCH));
-    await assert.rejects(collect([data, Buffer.from('x')]), (e: unknown) => isOciError(e, OciErrorCode.SIZE_MISMATCH));
+    await assert.rejects(collect([data.subarray(0, 4)]), (e: unknown) =>
+      isOciError(e, OciErrorCode.SIZE_MISMATCH),
+    );
+    await assert.rejects(collect([data, Buffer.from('x')]), (e: unknown) =>
+      isOciError(e, OciErrorCode.SIZE_MISMATCH),
+    );
   });
 });

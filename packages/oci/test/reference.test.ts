@@ -21,7 +21,8 @@ describe('parseReference', () => {
       tag: undefined,
       digest: undefined,
     });
-    assert.equal(parseReference('aquasec/trivy-db:2').repository === 'aquasec/trivy-db', true);
+    const ns = parseReference('aquasec/trivy-db:2');
+    assert.equal(ns.kind === 'registry' && ns.repository, 'aquasec/trivy-db');
     const r = parseReference('index.docker.io/aquasec/trivy-db:2');
     assert.equal(r.kind === 'registry' && r.registry, 'docker.io');
     const lib = parseReference('docker.io/alpine:3');
@@ -111,7 +112,15 @@ describe('parseReference', () => {
   });
 
   test('isLoopbackHost', () => {
-    for (const h of ['127.0.0.1', '127.0.0.1:5000', '127.1.2.3:80', 'localhost', 'localhost:8080', '[::1]:5000', '::1']) {
+    for (const h of [
+      '127.0.0.1',
+      '127.0.0.1:5000',
+      '127.1.2.3:80',
+      'localhost',
+      'localhost:8080',
+      '[::1]:5000',
+      '::1',
+    ]) {
       assert.equal(isLoopbackHost(h), true, h);
     }
     for (const h of ['ghcr.io', '128.0.0.1', '10.0.0.1:5000', '127.0.0.1.evil.com', 'localhost.com']) {

@@ -64,7 +64,12 @@ describe('registry handler', () => {
     v1 = await writeVersion(db, '2', 4 * 1024 * 1024);
     nested = await OciLayout.open(join(root, 'aquasec', 'trivy-java-db'), { create: true });
     await writeVersion(nested, '1', 1024);
-    for (const t of ['a', 'b', 'c', 'd']) await nested.manifestPut((await nested.manifestGet('1'))!.bytes, 'application/vnd.oci.image.manifest.v1+json', { tag: t });
+    for (const t of ['a', 'b', 'c', 'd'])
+      await nested.manifestPut(
+        (await nested.manifestGet('1'))!.bytes,
+        'application/vnd.oci.image.manifest.v1+json',
+        { tag: t },
+      );
     const repos = new Map([
       ['trivy-db', db],
       ['aquasec/trivy-java-db', nested],
@@ -124,7 +129,9 @@ describe('registry handler', () => {
 
   test('repository names with slashes, and under the path prefix', async () => {
     for (const name of ['aquasec/trivy-java-db', 'mirror/aquasec/trivy-java-db', 'mirror/trivy-db']) {
-      const r = await fetch(`${base}/v2/${name}/manifests/${name.endsWith('trivy-db') ? '2' : '1'}`, { method: 'HEAD' });
+      const r = await fetch(`${base}/v2/${name}/manifests/${name.endsWith('trivy-db') ? '2' : '1'}`, {
+        method: 'HEAD',
+      });
       assert.equal(r.status, 200, name);
     }
   });
@@ -137,20 +144,28 @@ describe('registry handler', () => {
     assert.equal(full.headers.get('content-length'), String(v1.layer.length));
     assert.equal(sha256(Buffer.from(await full.arrayBuffer())), v1.layerDigest);
 
-    const part = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, { headers: { range: 'bytes=100-199' } });
+    const part = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, {
+      headers: { range: 'bytes=100-199' },
+    });
     assert.equal(part.status, 206);
     assert.equal(part.headers.get('content-range'), `bytes 100-199/${v1.layer.length}`);
     assert.deepEqual(Buffer.from(await part.arrayBuffer()), v1.layer.subarray(100, 200));
 
-    const tail = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, { headers: { range: 'bytes=-10' } });
+    const tail = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, {
+      headers: { range: 'bytes=-10' },
+    });
     assert.equal(tail.status, 206);
     assert.deepEqual(Buffer.from(await tail.arrayBuffer()), v1.layer.subarray(v1.layer.length - 10));
 
-    const open = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, { headers: { range: `bytes=${v1.layer.length - 5}-` } });
+    const open = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, {
+      headers: { range: `bytes=${v1.layer.length - 5}-` },
+    });
     assert.equal(open.status, 206);
     assert.deepEqual(Buffer.from(await open.arrayBuffer()), v1.layer.subarray(v1.layer.length - 5));
 
-    const bad = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, { headers: { range: `bytes=${v1.layer.length}-` } });
+    const bad = await fetch(`${base}/v2/trivy-db/blobs/${v1.layerDigest}`, {
+      headers: { range: `bytes=${v1.layer.length}-` },
+    });
     assert.equal(bad.status, 416);
     assert.equal(bad.headers.get('content-range'), `bytes */${v1.layer.length}`);
     await bad.arrayBuffer();
@@ -173,6 +188,7 @@ describe('registry handler', () => {
       ['GET', '/v2/Trivy-DB/manifests/2', 400, 'NAME_INVALID'],
       ['GET', '/v2/trivy-db/referrers/x', 404, 'NOT_FOUND'],
       ['POST', '/v2/trivy-db/blobs/uploads/', 405, 'UNSUPPORTED'],
+      ['POST', '/v2/trivy-db/blobs/uploads', 405, 'UNSUPPORTED'],
       ['PUT', '/v2/trivy-db/manifests/2', 405, 'UNSUPPORTED'],
       ['PATCH', '/v2/trivy-db/blobs/uploads/x', 405, 'UNSUPPORTED'],
       ['DELETE', `/v2/trivy-db/manifests/${'sha256:'}${'0'.repeat(64)}`, 405, 'UNSUPPORTED'],
@@ -188,22 +204,30 @@ describe('registry handler', () => {
     assert.equal(head.status, 404);
   });
 
+  type Listing = { name?: string; tags?: string[]; repositories?: string[]; errors?: { code: string }[] };
+  const json = async (r: Response) => (await r.json()) as Listing;
+
   test('tags/list and _catalog with n/last pagination', async () => {
-    const all = await (await fetch(`${base}/v2/aquasec/trivy-java-db/tags/list`)).json();
+    const all = await json(await fetch(`${base}/v2/aquasec/trivy-java-db/tags/list`));
     assert.deepEqual(all, { name: 'aquasec/trivy-java-db', tags: ['1', 'a', 'b', 'c', 'd'] });
     const p1 = await fetch(`${base}/v2/aquasec/trivy-java-db/tags/list?n=2`);
-    assert.deepEqual((await p1.json()).tags, ['1', 'a']);
+    assert.deepEqual((await json(p1)).tags, ['1', 'a']);
     assert.equal(p1.headers.get('link'), '</v2/aquasec/trivy-java-db/tags/list?n=2&last=a>; rel="next"');
     const p2 = await fetch(`${base}/v2/aquasec/trivy-java-db/tags/list?n=2&last=a`);
-    assert.deepEqual((await p2.json()).tags, ['b', 'c']);
+    assert.deepEqual((await json(p2)).tags, ['b', 'c']);
     const p3 = await fetch(`${base}/v2/aquasec/trivy-java-db/tags/list?n=2&last=c`);
-    assert.deepEqual((await p3.json()).tags, ['d']);
+    assert.deepEqual((await json(p3)).tags, ['d']);
     assert.equal(p3.headers.get('link'), null);
 
-    const cat = await (await fetch(`${base}/v2/_catalog`)).json();
-    assert.deepEqual(cat.repositories, ['aquasec/trivy-java-db', 'mirror/aquasec/trivy-java-db', 'mirror/trivy-db', 'trivy-db']);
+    const cat = await json(await fetch(`${base}/v2/_catalog`));
+    assert.deepEqual(cat.repositories, [
+      'aquasec/trivy-java-db',
+      'mirror/aquasec/trivy-java-db',
+      'mirror/trivy-db',
+      'trivy-db',
+    ]);
     const c1 = await fetch(`${base}/v2/_catalog?n=1&last=mirror/trivy-db`);
-    assert.deepEqual((await c1.json()).repositories, ['trivy-db']);
+    assert.deepEqual((await json(c1)).repositories, ['trivy-db']);
   });
 
   test('skopeo copies by tag into an OCI layout byte-identically', async () => {
@@ -216,7 +240,12 @@ describe('registry handler', () => {
     assert.equal(m?.descriptor.digest, v1.digest);
     assert.deepEqual(m?.bytes, v1.manifest);
     assert.equal(sha256(await readFile(copied.blobPath(v1.layerDigest))), v1.layerDigest);
-    const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/mirror/aquasec/trivy-java-db:1`]);
+    const { stdout } = await run('skopeo', [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${host}/mirror/aquasec/trivy-java-db:1`,
+    ]);
     assert.equal(JSON.parse(stdout).layers[0].annotations['org.opencontainers.image.title'], 'db.tar.gz');
   });
 
@@ -244,7 +273,7 @@ describe('registry handler', () => {
     await assert.rejects(stat(db.blobPath(old.layerDigest)));
     const gone = await fetch(`${base}/v2/trivy-db/blobs/${old.layerDigest}`);
     assert.equal(gone.status, 404);
-    assert.equal((await gone.json()).errors[0].code, 'BLOB_UNKNOWN');
+    assert.equal((await json(gone)).errors?.[0].code, 'BLOB_UNKNOWN');
 
     // once the grace is over, gc removes the old manifest too
     await db.gc({ graceMs: 0 });

@@ -102,4 +102,8 @@ export async function headStatus(url: string, accept?: string): Promise<number> 
   return res.status;
 }
 
-export const MANIFEST_ACCEPT_HEADER = [MediaType.OciManifest, MediaType.OciIndex, MediaType.DockerManifest].join(', ');
+export const MANIFEST_ACCEPT_HEADER = [
+  MediaType.OciManifest,
+  MediaType.OciIndex,
+  MediaType.DockerManifest,
+].join(', ');

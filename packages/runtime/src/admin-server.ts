@@ -20,7 +20,8 @@ export interface AdminState {
 }
 
 function builtinRoutes(state: AdminState): RouteEntry[] {
-  const getOnly = (handle: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void) =>
+  const getOnly =
+    (handle: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void) =>
     async (req: IncomingMessage, res: ServerResponse, url: URL) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -31,17 +32,31 @@ function builtinRoutes(state: AdminState): RouteEntry[] {
     };
   return [
     // Liveness: no checks, no I/O, answers as soon as the listener is up.
-    { id: 'healthz', prefix: '/healthz', exact: true, handle: getOnly((_req, res) => sendJson(res, 200, { status: 'ok' })) },
+    {
+      id: 'healthz',
+      prefix: '/healthz',
+      exact: true,
+      handle: getOnly((_req, res) => sendJson(res, 200, { status: 'ok' })),
+    },
     {
       id: 'readyz',
       prefix: '/readyz',
       exact: true,
       handle: getOnly(async (_req, res) => {
         const r = await state.readiness();
-        sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', phase: r.phase, reasons: r.reasons });
+        sendJson(res, r.ready ? 200 : 503, {
+          status: r.ready ? 'ready' : 'not ready',
+          phase: r.phase,
+          reasons: r.reasons,
+        });
       }),
     },
-    { id: 'status', prefix: '/status', exact: true, handle: getOnly(async (_req, res) => sendJson(res, 200, await state.status())) },
+    {
+      id: 'status',
+      prefix: '/status',
+      exact: true,
+      handle: getOnly(async (_req, res) => sendJson(res, 200, await state.status())),
+    },
     {
       id: 'metrics',
       prefix: '/metrics',
@@ -52,7 +67,12 @@ function builtinRoutes(state: AdminState): RouteEntry[] {
         res.end(req.method === 'HEAD' ? undefined : text);
       }),
     },
-    { id: 'jobs', prefix: '/jobs', exact: true, handle: getOnly((_req, res) => sendJson(res, 200, { jobs: state.jobStatuses() })) },
+    {
+      id: 'jobs',
+      prefix: '/jobs',
+      exact: true,
+      handle: getOnly((_req, res) => sendJson(res, 200, { jobs: state.jobStatuses() })),
+    },
     {
       id: 'job-run',
       prefix: '/jobs/',
@@ -78,7 +98,11 @@ function builtinRoutes(state: AdminState): RouteEntry[] {
   ];
 }
 
-export function createAdminListener(options: { listen: string; logger: Logger; state: AdminState }): HttpListener {
+export function createAdminListener(options: {
+  listen: string;
+  logger: Logger;
+  state: AdminState;
+}): HttpListener {
   const builtin = builtinRoutes(options.state);
   return new HttpListener({
     name: 'admin',

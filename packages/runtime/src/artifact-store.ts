@@ -16,11 +16,19 @@ export class LayoutArtifactStore implements ArtifactStore {
 
   layoutPath(repository: string): string {
     const parts = repository.split('/');
-    if (!repository || parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.')) || repository.includes('\\')) {
-      throw new MirrorError('REPOSITORY_INVALID', `repository name "${repository}" is not allowed in the store`);
+    if (
+      !repository ||
+      parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.')) ||
+      repository.includes('\\')
+    ) {
+      throw new MirrorError(
+        'REPOSITORY_INVALID',
+        `repository name "${repository}" is not allowed in the store`,
+      );
     }
     const dir = resolve(this.root, ...parts);
-    if (!dir.startsWith(this.root + sep)) throw new MirrorError('REPOSITORY_INVALID', `repository "${repository}" escapes the store`);
+    if (!dir.startsWith(this.root + sep))
+      throw new MirrorError('REPOSITORY_INVALID', `repository "${repository}" escapes the store`);
     return dir;
   }
 
@@ -40,7 +48,8 @@ export class LayoutArtifactStore implements ArtifactStore {
       }
       if (depth >= 3) return;
       for (const e of entries) {
-        if (e.isDirectory() && !e.name.startsWith('.')) await walk(join(dir, e.name), [...prefix, e.name], depth + 1);
+        if (e.isDirectory() && !e.name.startsWith('.'))
+          await walk(join(dir, e.name), [...prefix, e.name], depth + 1);
       }
     };
     try {

@@ -113,7 +113,11 @@ export function zodIssuesToConfigIssues(
 function resolvePaths(config: RuntimeConfig, baseDir: string): RuntimeConfig {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const out: RuntimeConfig = { ...config, stateDir: abs(config.stateDir) };
-  if (config.serve?.tls) out.serve = { ...config.serve, tls: { cert: abs(config.serve.tls.cert), key: abs(config.serve.tls.key) } };
+  if (config.serve?.tls)
+    out.serve = {
+      ...config.serve,
+      tls: { cert: abs(config.serve.tls.cert), key: abs(config.serve.tls.key) },
+    };
   return out;
 }
 
@@ -143,7 +147,11 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
       text = await readFile(file, 'utf8');
     } catch (err) {
       const how = options.path ? '--config' : 'TRIVY_MIRROR_CONFIG';
-      throw configErrorFrom(file, [{ path: '(file)', message: `cannot read ${file} (named by ${how}): ${(err as Error).message}` }], err);
+      throw configErrorFrom(
+        file,
+        [{ path: '(file)', message: `cannot read ${file} (named by ${how}): ${(err as Error).message}` }],
+        err,
+      );
     }
   }
   const source = text === undefined ? 'defaults' : file;
@@ -165,13 +173,17 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (js === null || js === undefined) raw = {};
     else if (typeof js === 'object' && !Array.isArray(js)) raw = js as Record<string, unknown>;
-    else throw configErrorFrom(file, [{ path: '(top level)', message: 'expected a mapping', line: 1, column: 1 }]);
+    else
+      throw configErrorFrom(file, [
+        { path: '(top level)', message: 'expected a mapping', line: 1, column: 1 },
+      ]);
   }
   const locate = makeLocator(doc, lines);
   const schema = buildConfigSchema(options.plugins);
   const { value, applied } = applyEnvOverrides(raw, env, schema);
   const result = schema.safeParse(value);
-  if (!result.success) throw configErrorFrom(source, zodIssuesToConfigIssues(result.error.issues, locate, applied));
+  if (!result.success)
+    throw configErrorFrom(source, zodIssuesToConfigIssues(result.error.issues, locate, applied));
   const config = resolvePaths(result.data, baseDir);
   return { config, source, baseDir, warnings: configWarnings(config), locate: (p) => locate(p) };
 }
@@ -183,7 +195,10 @@ export function parseConfig(
   baseDir = process.cwd(),
 ): RuntimeConfig {
   const result = buildConfigSchema(plugins).safeParse(value);
-  if (!result.success) throw configErrorFrom('(object)', zodIssuesToConfigIssues(result.error.issues, () => undefined));
+  if (!result.success)
+    throw configErrorFrom(
+      '(object)',
+      zodIssuesToConfigIssues(result.error.issues, () => undefined),
+    );
   return resolvePaths(result.data, baseDir);
 }
-

@@ -54,7 +54,10 @@ export interface RuntimeConfig {
   admin: { listen: string };
   serve?: { listen: string; publicUrl?: string; tls?: { cert: string; key: string } };
   registries: z.infer<typeof hostOptionsSchema>[];
-  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; format: 'auto' | 'json' | 'pretty' };
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    format: 'auto' | 'json' | 'pretty';
+  };
   plugins: { external: ExternalPluginConfig[] } & Record<string, unknown>;
 }
 
@@ -68,8 +71,14 @@ export function buildConfigSchema(plugins: readonly PluginDefinition<unknown>[])
     if (RESERVED_PLUGIN_IDS.has(p.id)) throw new Error(`plugin id "${p.id}" is reserved`);
     pluginShape[p.id] = (p.configSchema as z.ZodType).prefault({}).describe(p.description);
   }
-  pluginShape.external = z.array(externalPluginSchema).default([]).describe('plugins loaded from other modules');
-  return z.strictObject({ ...baseShape, plugins: z.strictObject(pluginShape).prefault({}) }) as unknown as z.ZodType<RuntimeConfig>;
+  pluginShape.external = z
+    .array(externalPluginSchema)
+    .default([])
+    .describe('plugins loaded from other modules');
+  return z.strictObject({
+    ...baseShape,
+    plugins: z.strictObject(pluginShape).prefault({}),
+  }) as unknown as z.ZodType<RuntimeConfig>;
 }
 
 /** The JSON Schema of the whole config file (what `config schema` prints). */

@@ -69,7 +69,10 @@ export function publicUrlOf(config: RuntimeConfig): string | undefined {
   if (!config.serve) return undefined;
   if (config.serve.publicUrl) return config.serve.publicUrl.replace(/\/+$/, '');
   const scheme = config.serve.tls ? 'https' : 'http';
-  const [host, port] = [config.serve.listen.slice(0, config.serve.listen.lastIndexOf(':')), config.serve.listen.split(':').pop()];
+  const [host, port] = [
+    config.serve.listen.slice(0, config.serve.listen.lastIndexOf(':')),
+    config.serve.listen.split(':').pop(),
+  ];
   const h = host === '' || host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
   return `${scheme}://${h}:${port}`;
 }
@@ -94,7 +97,7 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
     logger: logger.child({ component: 'registry' }),
     userAgent: options.userAgent,
   });
-  const store = new LayoutArtifactStore(config.stateDir, createLayoutTransport(logger.child({ component: 'store' })));
+  const store = new LayoutArtifactStore(config.stateDir, createLayoutTransport());
   const http = new UndiciHttpClient({
     credentials,
     hosts: config.registries,

@@ -40,7 +40,10 @@ export class ProviderCredentialStore implements CredentialStore {
           return c;
         }
       } catch (err) {
-        this.log.warn({ err, host: parsed.host, provider: p.id }, 'credential provider failed; trying the next');
+        this.log.warn(
+          { err, host: parsed.host, provider: p.id },
+          'credential provider failed; trying the next',
+        );
       }
     }
     return undefined;

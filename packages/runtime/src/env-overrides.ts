@@ -32,7 +32,15 @@ function normalise(key: string): string {
 }
 
 interface ZodInternals {
-  _zod?: { def?: { type?: string; shape?: Record<string, unknown>; innerType?: unknown; in?: unknown; element?: unknown } };
+  _zod?: {
+    def?: {
+      type?: string;
+      shape?: Record<string, unknown>;
+      innerType?: unknown;
+      in?: unknown;
+      element?: unknown;
+    };
+  };
 }
 
 /** Keys the schema knows at `path` (best effort over zod's definitions; empty when unknown). */
@@ -109,7 +117,10 @@ export function applyEnvOverrides(
         cur = cur[Number(seg)];
         continue;
       }
-      const candidates = [...(isRecord(cur) ? Object.keys(cur) : []), ...(schema ? schemaKeysAt(schema, path) : [])];
+      const candidates = [
+        ...(isRecord(cur) ? Object.keys(cur) : []),
+        ...(schema ? schemaKeysAt(schema, path) : []),
+      ];
       const key = candidates.find((c) => normalise(c) === normalise(seg)) ?? seg;
       path.push(key);
       cur = isRecord(cur) ? cur[key] : undefined;

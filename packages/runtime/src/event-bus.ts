@@ -16,7 +16,9 @@ export class InProcessEventBus implements EventBus {
       try {
         const result = listener(payload);
         if (result && typeof (result as Promise<void>).then === 'function') {
-          const p = Promise.resolve(result).catch((err) => this.log.error({ err, event: name }, 'event listener failed'));
+          const p = Promise.resolve(result).catch((err) =>
+            this.log.error({ err, event: name }, 'event listener failed'),
+          );
           this.#pending.add(p);
           void p.finally(() => this.#pending.delete(p));
         }
@@ -26,7 +28,10 @@ export class InProcessEventBus implements EventBus {
     }
   }
 
-  on<N extends MirrorEventName>(name: N, listener: (payload: MirrorEvents[N]) => void | Promise<void>): () => void {
+  on<N extends MirrorEventName>(
+    name: N,
+    listener: (payload: MirrorEvents[N]) => void | Promise<void>,
+  ): () => void {
     let set = this.#listeners.get(name);
     if (!set) {
       set = new Set();

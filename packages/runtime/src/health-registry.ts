@@ -39,7 +39,10 @@ export class HealthRegistry {
           const report = await Promise.race([
             Promise.resolve(c.check()),
             new Promise<never>((_, reject) => {
-              t = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+              t = setTimeout(
+                () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+                CHECK_TIMEOUT_MS,
+              );
             }),
           ]);
           components[c.id] = { ...(report.status ?? {}), ready: report.ready, reason: report.reason };

@@ -47,7 +47,10 @@ export class UndiciHttpClient implements HttpClient {
       if (h?.caFile) connect.ca = readFileSync(h.caFile, 'utf8');
       if (h?.insecureSkipVerify) {
         connect.rejectUnauthorized = false;
-        this.options.logger.warn({ host: url.host }, 'TLS verification disabled for host (insecureSkipVerify)');
+        this.options.logger.warn(
+          { host: url.host },
+          'TLS verification disabled for host (insecureSkipVerify)',
+        );
       }
       agent = new Agent({
         connect,
@@ -62,7 +65,8 @@ export class UndiciHttpClient implements HttpClient {
 
   #checkScheme(url: URL): void {
     if (url.protocol === 'https:') return;
-    if (url.protocol !== 'http:') throw new MirrorError('HTTP_SCHEME', `unsupported URL scheme ${url.protocol} (${url.origin})`);
+    if (url.protocol !== 'http:')
+      throw new MirrorError('HTTP_SCHEME', `unsupported URL scheme ${url.protocol} (${url.origin})`);
     if (isLoopbackHost(url.hostname) || this.#hostOptions(url)?.plainHttp) return;
     throw new MirrorError(
       'INSECURE_REFUSED',
@@ -72,7 +76,12 @@ export class UndiciHttpClient implements HttpClient {
 
   async request(
     url: string,
-    init: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; signal?: AbortSignal; anonymous?: boolean } = {},
+    init: {
+      method?: 'GET' | 'HEAD';
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+      anonymous?: boolean;
+    } = {},
   ): Promise<HttpResponse> {
     const method = init.method ?? 'GET';
     const origin = new URL(url);
@@ -96,19 +105,40 @@ export class UndiciHttpClient implements HttpClient {
       const started = Date.now();
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(current, { method, headers, signal: init.signal, dispatcher: this.#dispatcher(current) });
+        res = await request(current, {
+          method,
+          headers,
+          signal: init.signal,
+          dispatcher: this.#dispatcher(current),
+        });
       } catch (err) {
-        if (init.signal?.aborted) throw new MirrorError('ABORTED', `request to ${current.host} aborted`, { cause: err });
-        throw new MirrorError('NETWORK', `request to ${current.host} failed: ${(err as Error).message}`, { cause: err });
+        if (init.signal?.aborted)
+          throw new MirrorError('ABORTED', `request to ${current.host} aborted`, { cause: err });
+        throw new MirrorError('NETWORK', `request to ${current.host} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
-      this.options.logger.debug({ method, host: current.host, path: current.pathname, status: res.statusCode, ms: Date.now() - started }, 'http');
+      this.options.logger.debug(
+        {
+          method,
+          host: current.host,
+          path: current.pathname,
+          status: res.statusCode,
+          ms: Date.now() - started,
+        },
+        'http',
+      );
       const location = res.headers.location;
       if (REDIRECTS.has(res.statusCode) && location) {
         await res.body.dump();
-        if (hop >= MAX_REDIRECTS) throw new MirrorError('HTTP_REDIRECTS', `too many redirects from ${origin.href}`);
+        if (hop >= MAX_REDIRECTS)
+          throw new MirrorError('HTTP_REDIRECTS', `too many redirects from ${origin.href}`);
         const next = new URL(Array.isArray(location) ? location[0] : location, current);
         if (origin.protocol === 'https:' && next.protocol === 'http:' && !isLoopbackHost(next.hostname)) {
-          throw new MirrorError('INSECURE_REFUSED', `redirect from https to plain http (${next.host}) refused`);
+          throw new MirrorError(
+            'INSECURE_REFUSED',
+            `redirect from https to plain http (${next.host}) refused`,
+          );
         }
         current = next;
         continue;

@@ -1,10 +1,14 @@
 // An HTTP(S) listener with keep-alive, request logging at debug, JSON 404 and 500 (no stacks), and
 // in-flight tracking so shutdown can drain requests before closing connections.
-import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@trivy-mirror/plugin-api';
+import { type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import { formatHostPort, parseListen } from './listen-address.js';
 import { sendJson, sendNotFound } from './router.js';
 
@@ -27,7 +31,10 @@ export class HttpListener {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
     const common = { keepAlive: true, keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 30_000 };
     this.server = options.tls
-      ? (createHttpsServer({ ...common, cert: options.tls.cert, key: options.tls.key }, onRequest) as unknown as Server)
+      ? (createHttpsServer(
+          { ...common, cert: options.tls.cert, key: options.tls.key },
+          onRequest,
+        ) as unknown as Server)
       : createHttpServer(common, onRequest);
   }
 
@@ -37,13 +44,28 @@ export class HttpListener {
 
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = parseListen(this.options.listen);
-    this.server.listen(port, host);
-    await Promise.race([
-      once(this.server, 'listening'),
-      once(this.server, 'error').then(([err]) => {
-        throw Object.assign(new Error(`${this.options.name} listener cannot listen on ${this.options.listen}: ${(err as Error).message}`), { cause: err });
-      }),
-    ]);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.server.off('listening', onListening);
+        reject(
+          new MirrorError(
+            'LISTEN_FAILED',
+            `${this.options.name} listener cannot listen on ${this.options.listen}: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      };
+      const onListening = () => {
+        this.server.off('error', onError);
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen(port, host);
+    });
+    this.server.on('error', (err) =>
+      this.options.logger.error({ err, listener: this.options.name }, 'listener error'),
+    );
     const addr = this.address()!;
     this.options.logger.info({ listener: this.options.name, url: addr.url }, 'listening');
     return addr;
@@ -63,7 +85,13 @@ export class HttpListener {
     res.on('close', () => {
       this.#inFlight--;
       log.debug(
-        { listener: this.options.name, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round(performance.now() - started) },
+        {
+          listener: this.options.name,
+          method: req.method,
+          path: req.url?.split('?')[0],
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
         'request',
       );
       if (this.#inFlight === 0) for (const r of this.#idle.splice(0)) r();
@@ -79,7 +107,10 @@ export class HttpListener {
       const handled = await this.options.handler(req, res, url);
       if (!handled && !res.headersSent) sendNotFound(res, url);
     } catch (err) {
-      log.error({ err, listener: this.options.name, method: req.method, path: url.pathname }, 'request failed');
+      log.error(
+        { err, listener: this.options.name, method: req.method, path: url.pathname },
+        'request failed',
+      );
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     }

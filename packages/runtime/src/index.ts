@@ -2,6 +2,7 @@
 export { createAdminListener, type AdminState } from './admin-server.js';
 export { LayoutArtifactStore } from './artifact-store.js';
 export { systemClock } from './clock.js';
+export { configExample } from './config-example.js';
 export {
   type ConfigIssue,
   type ConfigPath,
@@ -39,7 +40,14 @@ export { HttpListener } from './http-listener.js';
 export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './job-runner.js';
 export { type Phase, StartupError } from './lifecycle.js';
 export { isLoopbackHost, parseListen } from './listen-address.js';
-export { createLogger, type LogFormat, type LoggerOptions, type LogLevel, REDACT_PATHS, silentLogger } from './logger.js';
+export {
+  createLogger,
+  type LogFormat,
+  type LoggerOptions,
+  type LogLevel,
+  REDACT_PATHS,
+  silentLogger,
+} from './logger.js';
 export { RuntimeMetrics } from './metrics.js';
 export {
   type LoadedPlugin,
@@ -50,7 +58,13 @@ export {
   resolvePluginModule,
 } from './plugin-loader.js';
 export { type RunDaemonOptions, runDaemon } from './run-daemon.js';
-export { createRuntime, Runtime, type RuntimeOptions, type StartOptions, type StopResult } from './runtime.js';
+export {
+  createRuntime,
+  Runtime,
+  type RuntimeOptions,
+  type StartOptions,
+  type StopResult,
+} from './runtime.js';
 export { jobProblems, Scheduler } from './scheduler.js';
 export { AUTH_CHALLENGE, createServeListener, readTlsFiles } from './serve-server.js';
 export { buildStatus, type JobStatus, type StatusReport } from './status-report.js';

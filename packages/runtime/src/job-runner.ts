@@ -117,9 +117,12 @@ export class JobRunnerService implements JobRunner {
     try {
       // Yield first so trigger() returns (and #running is set) before the job body runs.
       await Promise.resolve();
-      const outcome = (await job.run({ signal: controller.signal, logger, reason: record.reason, runId: record.runId })) as
-        | JobOutcome
-        | undefined;
+      const outcome = (await job.run({
+        signal: controller.signal,
+        logger,
+        reason: record.reason,
+        runId: record.runId,
+      })) as JobOutcome | undefined;
       final = {
         ...record,
         status: outcome?.status === 'skipped' ? 'skipped' : 'success',
@@ -130,7 +133,10 @@ export class JobRunnerService implements JobRunner {
     } catch (err) {
       const aborted = controller.signal.aborted;
       const why = aborted ? describeError(controller.signal.reason) : undefined;
-      const message = aborted && why && !describeError(err).includes(why) ? `${why}: ${describeError(err)}` : describeError(err);
+      const message =
+        aborted && why && !describeError(err).includes(why)
+          ? `${why}: ${describeError(err)}`
+          : describeError(err);
       final = {
         ...record,
         status: 'failure',
@@ -147,7 +153,10 @@ export class JobRunnerService implements JobRunner {
     this.#last.set(job.id, final);
     this.#running.delete(job.id);
     this.#count(final);
-    logger.info({ job: job.id, runId: record.runId, status: final.status, ms, summary: final.summary }, 'job finished');
+    logger.info(
+      { job: job.id, runId: record.runId, status: final.status, ms, summary: final.summary },
+      'job finished',
+    );
     return final;
   }
 
@@ -156,7 +165,8 @@ export class JobRunnerService implements JobRunner {
     this.metrics.jobRuns.inc({ job: r.jobId, status: r.status });
     this.metrics.jobDuration.observe({ job: r.jobId }, (r.durationMs ?? 0) / 1000);
     if (r.bytes) this.metrics.bytesMoved.inc({ job: r.jobId }, r.bytes);
-    if (r.status !== 'failure') this.metrics.jobLastSuccess.set({ job: r.jobId }, Date.parse(r.endedAt ?? '') / 1000);
+    if (r.status !== 'failure')
+      this.metrics.jobLastSuccess.set({ job: r.jobId }, Date.parse(r.endedAt ?? '') / 1000);
   }
 
   /** Refuses new runs, aborts running ones and waits for them up to `timeoutMs`; returns the ids still running. */

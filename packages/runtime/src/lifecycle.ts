@@ -1,6 +1,11 @@
 // Lifecycle phases (drive readiness) and the plugins' start/stop hooks: start failures are wrapped with
 // the contribution's name and cause and thrown together; stop hooks run in parallel under a deadline.
-import { describeError, type LifecycleContribution, type Logger, PluginError } from '@trivy-mirror/plugin-api';
+import {
+  describeError,
+  type LifecycleContribution,
+  type Logger,
+  PluginError,
+} from '@trivy-mirror/plugin-api';
 
 export type Phase = 'created' | 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
 
@@ -50,7 +55,11 @@ export async function startContributions(
 }
 
 /** Calls every stop hook in parallel; returns the ids that failed or did not finish within `timeoutMs`. */
-export async function stopContributions(contributions: LifecycleContribution[], timeoutMs: number, log: Logger): Promise<string[]> {
+export async function stopContributions(
+  contributions: LifecycleContribution[],
+  timeoutMs: number,
+  log: Logger,
+): Promise<string[]> {
   const pending = new Set(contributions.filter((c) => c.stop).map((c) => c.id));
   const failed: string[] = [];
   const all = Promise.allSettled(
@@ -76,7 +85,13 @@ export async function stopContributions(contributions: LifecycleContribution[], 
 /** Resolves after `ms` or when `p` settles, whichever is first; true when `p` settled. */
 export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   let t: NodeJS.Timeout | undefined;
-  const done = await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]);
+  const done = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms))),
+  ]);
   clearTimeout(t);
   return done;
 }

@@ -47,14 +47,17 @@ const ID_PATTERN = /^[a-z][a-z0-9-]*$/;
 
 /** Why `value` is not a PluginDefinition, or undefined when it is one. */
 export function pluginShapeProblems(value: unknown): string[] {
-  if (value === null || typeof value !== 'object') return [`default export is ${value === null ? 'null' : typeof value}, not a plugin definition`];
+  if (value === null || typeof value !== 'object')
+    return [`default export is ${value === null ? 'null' : typeof value}, not a plugin definition`];
   const v = value as Record<string, unknown>;
   const problems: string[] = [];
-  if (typeof v.id !== 'string' || !ID_PATTERN.test(v.id)) problems.push('`id` must be a lowercase dash-separated string');
+  if (typeof v.id !== 'string' || !ID_PATTERN.test(v.id))
+    problems.push('`id` must be a lowercase dash-separated string');
   if (typeof v.description !== 'string') problems.push('`description` must be a string');
   const schema = v.configSchema as { safeParse?: unknown } | undefined;
   if (!schema || typeof schema.safeParse !== 'function') problems.push('`configSchema` must be a zod schema');
-  if (typeof v.module !== 'function') problems.push('`module` must be a function (config, context) => ContainerModule');
+  if (typeof v.module !== 'function')
+    problems.push('`module` must be a function (config, context) => ContainerModule');
   return problems;
 }
 
@@ -84,7 +87,11 @@ function entryFromPackage(dir: string, subpath: string): string | undefined {
   const exp = pkg.exports;
   if (exp !== undefined) {
     const map = exp as Record<string, unknown>;
-    const isMap = typeof exp === 'object' && exp !== null && !Array.isArray(exp) && Object.keys(map).some((k) => k.startsWith('.'));
+    const isMap =
+      typeof exp === 'object' &&
+      exp !== null &&
+      !Array.isArray(exp) &&
+      Object.keys(map).some((k) => k.startsWith('.'));
     const target = isMap ? map[key] : key === '.' ? exp : undefined;
     const rel = pick(target);
     return rel ? join(dir, rel) : undefined;
@@ -185,7 +192,12 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPl
     }
     const def = mod.default;
     if (def === undefined) {
-      errors.push(new PluginError(label, `module "${entry.module}" has no default export (export default definePlugin({...}))`));
+      errors.push(
+        new PluginError(
+          label,
+          `module "${entry.module}" has no default export (export default definePlugin({...}))`,
+        ),
+      );
       continue;
     }
     const problems = pluginShapeProblems(def);
@@ -198,7 +210,13 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPl
       errors.push(new PluginError(label, `id "${entry.id}" must be lowercase and dash-separated`));
       continue;
     }
-    const v = validateOptions(definition, entry.options, ['plugins', 'external', index, 'options'], definition.id, options.locate);
+    const v = validateOptions(
+      definition,
+      entry.options,
+      ['plugins', 'external', index, 'options'],
+      definition.id,
+      options.locate,
+    );
     if (v.error) {
       errors.push(v.error);
       continue;
@@ -209,4 +227,3 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPl
   if (errors.length > 0) throw new PluginLoadError(errors);
   return loaded;
 }
-

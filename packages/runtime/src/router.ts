@@ -13,7 +13,12 @@ export interface RouteEntry {
   handle: Handler;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = `${JSON.stringify(body, null, 2)}\n`;
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -36,7 +41,12 @@ export function matchRoutes(routes: readonly RouteEntry[], pathname: string): Ro
 }
 
 /** Runs the matching routes in order; returns false when none handled the request. */
-export async function dispatch(routes: readonly RouteEntry[], req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+export async function dispatch(
+  routes: readonly RouteEntry[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
   for (const route of matchRoutes(routes, url.pathname)) {
     if (await route.handle(req, res, url)) return true;
     if (res.headersSent || res.writableEnded) return true;

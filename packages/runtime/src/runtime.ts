@@ -16,9 +16,11 @@ import {
   HealthCheck,
   HttpRoute,
   type Job,
+  type JobRunRecord,
   Job as JobToken,
   LifecycleContribution,
   type Logger,
+  MirrorError,
   ServeAuthenticator,
 } from '@trivy-mirror/plugin-api';
 import type { Container } from 'inversify';
@@ -28,7 +30,12 @@ import { createAdminListener } from './admin-server.js';
 import { systemClock } from './clock.js';
 import { configWarnings } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
-import { type BuiltContainer, buildContainer, type RuntimeMode, type RuntimeServices } from './container-factory.js';
+import {
+  type BuiltContainer,
+  buildContainer,
+  type RuntimeMode,
+  type RuntimeServices,
+} from './container-factory.js';
 import { HealthRegistry, type Readiness } from './health-registry.js';
 import type { HttpListener } from './http-listener.js';
 import { JobRunnerService, type RunHandle } from './job-runner.js';
@@ -110,6 +117,8 @@ export class Runtime {
   #startOptions: StartOptions = {};
   #startedAt: Date;
   #stopping?: Promise<StopResult>;
+  #starting?: Promise<void>;
+  #startAbort = new AbortController();
   #reloading?: Promise<void>;
   readonly #timeouts: Required<NonNullable<RuntimeOptions['timeouts']>>;
   readonly #warnings: string[];
@@ -163,8 +172,19 @@ export class Runtime {
     return this.#serve?.address()?.url;
   }
 
-  async start(options: StartOptions = {}): Promise<void> {
-    if (this.health.phase !== 'created') throw new Error(`runtime cannot start: it is ${this.health.phase}`);
+  start(options: StartOptions = {}): Promise<void> {
+    if (this.health.phase !== 'created')
+      return Promise.reject(new Error(`runtime cannot start: it is ${this.health.phase}`));
+    this.#starting = this.#start(options);
+    return this.#starting;
+  }
+
+  #checkAborted(): void {
+    if (this.#startAbort.signal.aborted)
+      throw new MirrorError('START_ABORTED', 'start-up aborted: the runtime is stopping');
+  }
+
+  async #start(options: StartOptions): Promise<void> {
     this.#startOptions = options;
     this.health.phase = 'starting';
     this.#startedAt = this.clock.now();
@@ -175,20 +195,31 @@ export class Runtime {
       if (options.admin !== false) {
         this.#admin = createAdminListener({
           listen: this.#config.admin.listen,
-          logger: log.child({ listener: 'admin' }),
+          logger: log,
           state: this.#adminState(),
         });
         await this.#admin.listen();
       }
+      this.#checkAborted();
       await mkdir(this.#config.stateDir, { recursive: true });
       if (options.sweepTemp !== false) {
         const { removed } = await sweepTempFiles(this.#config.stateDir, { olderThan: this.#startedAt });
-        if (removed.length > 0) log.info({ removed: removed.length }, 'removed leftovers of interrupted writes');
+        if (removed.length > 0)
+          log.info({ removed: removed.length }, 'removed leftovers of interrupted writes');
       }
+      this.#checkAborted();
       await this.#startPlugins(this.#config, this.#plugins, { afterServe: true });
+      this.#checkAborted();
       this.health.phase = 'running';
       const r = await this.health.readiness();
-      log.info({ ms: Math.round(this.clock.now().getTime() - this.#startedAt.getTime()), ready: r.ready, reasons: r.reasons }, 'started');
+      log.info(
+        {
+          ms: Math.round(this.clock.now().getTime() - this.#startedAt.getTime()),
+          ready: r.ready,
+          reasons: r.reasons,
+        },
+        'started',
+      );
       if (this.mode === 'daemon') await systemdNotify('READY=1', log, this.#env);
     } catch (err) {
       log.debug({ err }, 'start-up failed; cleaning up');
@@ -199,7 +230,11 @@ export class Runtime {
   }
 
   /** Builds the container and starts hooks, watcher, serve listener (first start / serve changed) and schedules. */
-  async #startPlugins(config: RuntimeConfig, plugins: readonly LoadedPlugin[], opts: { afterServe: boolean }): Promise<void> {
+  async #startPlugins(
+    config: RuntimeConfig,
+    plugins: readonly LoadedPlugin[],
+    opts: { afterServe: boolean },
+  ): Promise<void> {
     const options = this.#startOptions;
     const log = this.logger;
     const built = await buildContainer({
@@ -222,7 +257,10 @@ export class Runtime {
       healthChecks: [],
     };
     this.#gen = gen;
+    // Start hooks see an abort when stop() is called during start-up.
     const controller = new AbortController();
+    const onStop = () => controller.abort(new Error('runtime stopping'));
+    this.#startAbort.signal.addEventListener('abort', onStop, { once: true });
     try {
       const jobs = built.contributions<Job>(JobToken).map((c) => c.value);
       const routes = built.contributions<HttpRoute>(HttpRoute).map((c) => c.value);
@@ -245,13 +283,17 @@ export class Runtime {
         gen.lifecycle = (err as { started?: LifecycleContribution[] }).started ?? [];
         throw err;
       }
-      if (options.watcher !== false) await gen.watcher.start(built.contributions<CacheWatch>(CacheWatch).map((c) => c.value));
+      if (options.watcher !== false)
+        await gen.watcher.start(built.contributions<CacheWatch>(CacheWatch).map((c) => c.value));
       if (opts.afterServe && options.serve !== false && config.serve && !this.#serve) {
         this.#serve = await createServeListener({
           listen: config.serve.listen,
           tls: config.serve.tls,
-          logger: log.child({ listener: 'serve' }),
-          state: { routes: () => this.#gen?.serveRoutes ?? [], authenticators: () => this.#gen?.authenticators ?? [] },
+          logger: log,
+          state: {
+            routes: () => this.#gen?.serveRoutes ?? [],
+            authenticators: () => this.#gen?.authenticators ?? [],
+          },
         });
         await this.#serve.listen();
       }
@@ -260,6 +302,8 @@ export class Runtime {
       controller.abort();
       await this.#stopGeneration('start-up failed').catch(() => undefined);
       throw err;
+    } finally {
+      this.#startAbort.signal.removeEventListener('abort', onStop);
     }
   }
 
@@ -316,6 +360,17 @@ export class Runtime {
         this.health.phase = 'stopped';
         return { clean: true, pending: [], ms: 0 };
       }
+      if (this.health.phase === 'starting') {
+        // start() cleans up after itself when aborted.
+        log.info({ reason }, 'stop requested during start-up');
+        this.#startAbort.abort();
+        const settled = await within(this.#starting ?? Promise.resolve(), this.#timeouts.stopMs);
+        const ms = Math.round(performance.now() - started);
+        if ((this.health.phase as string) === 'stopped' || !settled) {
+          this.health.phase = 'stopped';
+          return { clean: settled, pending: settled ? [] : ['start-up'], ms };
+        }
+      }
       this.health.phase = 'stopping';
       log.info({ reason }, 'stopping');
       if (this.mode === 'daemon') void systemdNotify('STOPPING=1', log, this.#env);
@@ -341,14 +396,18 @@ export class Runtime {
    * When the new generation fails to start, the previous config is restored and the error rethrown.
    */
   reload(config: RuntimeConfig, plugins: readonly LoadedPlugin[] = this.#plugins): Promise<void> {
-    if (this.health.phase !== 'running') return Promise.reject(new Error(`cannot reload while ${this.health.phase}`));
+    if (this.health.phase !== 'running')
+      return Promise.reject(new Error(`cannot reload while ${this.health.phase}`));
     const run = async () => {
       const log = this.logger;
       const old = { config: this.#config, plugins: this.#plugins };
       this.health.phase = 'reloading';
       log.info('reloading configuration');
       if (config.admin.listen !== old.config.admin.listen) {
-        log.warn({ from: old.config.admin.listen, to: config.admin.listen }, 'admin.listen changed; restart the daemon to apply it');
+        log.warn(
+          { from: old.config.admin.listen, to: config.admin.listen },
+          'admin.listen changed; restart the daemon to apply it',
+        );
       }
       const pending = await this.#stopGeneration('reload');
       if (pending.length > 0) log.warn({ pending }, 'reload: these did not stop in time');
@@ -374,7 +433,12 @@ export class Runtime {
         } catch (err2) {
           log.error({ err: err2 }, 'previous configuration failed to start too; running without plugins');
           this.health.phase = 'running';
-          this.health.setChecks(() => [{ id: 'runtime', check: () => ({ ready: false, reason: `reload failed: ${describeError(err2)}` }) }]);
+          this.health.setChecks(() => [
+            {
+              id: 'runtime',
+              check: () => ({ ready: false, reason: `reload failed: ${describeError(err2)}` }),
+            },
+          ]);
         }
         throw err;
       }
@@ -383,6 +447,29 @@ export class Runtime {
       this.#reloading = undefined;
     });
     return this.#reloading;
+  }
+
+  /**
+   * Runs jobs once, one after the other (for `trivy-mirror sync`): the named ones, else every job with
+   * `partOfSync !== false`. Unknown names are an error. Start the runtime first (e.g. with
+   * `{ admin: false, serve: false, scheduler: false, watcher: false }`).
+   */
+  async runOnce(options: { only?: string[]; reason?: string } = {}): Promise<JobRunRecord[]> {
+    const jobs = this.jobs.jobs();
+    let selected = jobs.filter((j) => j.partOfSync !== false);
+    if (options.only && options.only.length > 0) {
+      const unknown = options.only.filter((id) => !jobs.some((j) => j.id === id));
+      if (unknown.length > 0) {
+        throw new MirrorError(
+          'JOB_UNKNOWN',
+          `unknown job(s): ${unknown.join(', ')} (known: ${jobs.map((j) => j.id).join(', ')})`,
+        );
+      }
+      selected = jobs.filter((j) => options.only!.includes(j.id));
+    }
+    const records: JobRunRecord[] = [];
+    for (const job of selected) records.push(await this.jobs.trigger(job.id, options.reason ?? 'cli'));
+    return records;
   }
 
   readiness(): Promise<Readiness> {

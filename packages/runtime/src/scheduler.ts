@@ -41,7 +41,8 @@ export class Scheduler {
 
   start(jobs: Job[], options: SchedulerOptions = {}): void {
     const problems = jobProblems(jobs);
-    if (problems.length > 0) throw new MirrorError('JOB_INVALID', `invalid jobs:\n  - ${problems.join('\n  - ')}`);
+    if (problems.length > 0)
+      throw new MirrorError('JOB_INVALID', `invalid jobs:\n  - ${problems.join('\n  - ')}`);
     for (const job of jobs) {
       if (job.schedule) {
         const task = cron.createTask(job.schedule, () => void this.runner.trigger(job.id, 'schedule'), {
@@ -59,7 +60,10 @@ export class Scheduler {
           }),
         );
       }
-      this.log.debug({ job: job.id, schedule: job.schedule, triggers: job.triggers, nextRun: this.nextRun(job.id) }, 'job scheduled');
+      this.log.debug(
+        { job: job.id, schedule: job.schedule, triggers: job.triggers, nextRun: this.nextRun(job.id) },
+        'job scheduled',
+      );
     }
     if (options.runOnStart !== false) {
       for (const job of jobs) if (job.runOnStart !== false) void this.runner.trigger(job.id, 'start');

@@ -14,18 +14,29 @@ export interface ServeState {
 }
 
 /** Reads the TLS files with errors that name them. */
-export async function readTlsFiles(tls: { cert: string; key: string }): Promise<{ cert: Buffer; key: Buffer }> {
+export async function readTlsFiles(tls: {
+  cert: string;
+  key: string;
+}): Promise<{ cert: Buffer; key: Buffer }> {
   const read = async (what: string, file: string) => {
     try {
       return await readFile(file);
     } catch (err) {
-      throw new MirrorError('TLS_INVALID', `serve.tls.${what}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+      throw new MirrorError(
+        'TLS_INVALID',
+        `serve.tls.${what}: cannot read ${file}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   };
   return { cert: await read('cert', tls.cert), key: await read('key', tls.key) };
 }
 
-async function authorize(authenticators: ServeAuthenticator[], req: IncomingMessage, log: Logger): Promise<boolean> {
+async function authorize(
+  authenticators: ServeAuthenticator[],
+  req: IncomingMessage,
+  log: Logger,
+): Promise<boolean> {
   if (authenticators.length === 0) return true;
   for (const a of authenticators) {
     try {

@@ -51,7 +51,13 @@ export function jobStatuses(view: JobView): JobStatus[] {
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
-export function buildStatus(options: { version: string; startedAt: Date; now: Date; readiness: Readiness; jobs: JobView }): StatusReport {
+export function buildStatus(options: {
+  version: string;
+  startedAt: Date;
+  now: Date;
+  readiness: Readiness;
+  jobs: JobView;
+}): StatusReport {
   return {
     version: options.version,
     startedAt: options.startedAt.toISOString(),

@@ -21,7 +21,11 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** Sends `READY=1` or `STOPPING=1`; resolves when done (or at once when not under systemd). */
-export async function systemdNotify(state: 'READY=1' | 'STOPPING=1', log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function systemdNotify(
+  state: 'READY=1' | 'STOPPING=1',
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   if (!env.NOTIFY_SOCKET) return;
   const bin = onPath('systemd-notify', env);
   if (!bin) return;

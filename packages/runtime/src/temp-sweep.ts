@@ -10,7 +10,10 @@ export interface SweepResult {
  * Deletes files and directories named `.tmp-*` anywhere under `dir` whose mtime is before `olderThan`
  * (default: now, i.e. anything left by an earlier process). Symlinks are never followed.
  */
-export async function sweepTempFiles(dir: string, options: { olderThan?: Date; maxDepth?: number } = {}): Promise<SweepResult> {
+export async function sweepTempFiles(
+  dir: string,
+  options: { olderThan?: Date; maxDepth?: number } = {},
+): Promise<SweepResult> {
   const cutoff = (options.olderThan ?? new Date()).getTime();
   const maxDepth = options.maxDepth ?? 12;
   const removed: string[] = [];

@@ -19,7 +19,8 @@ class WatchEntry {
 
   push(change: WatchChange): void {
     if (this.signal.aborted) return;
-    if (!this.pending.some((c) => c.event === change.event && c.path === change.path)) this.pending.push(change);
+    if (!this.pending.some((c) => c.event === change.event && c.path === change.path))
+      this.pending.push(change);
     // The window opens with the first event, so a steady trickle cannot postpone the batch forever.
     if (!this.timer && !this.running) this.#arm();
   }
@@ -39,7 +40,10 @@ class WatchEntry {
     this.running = (async () => {
       try {
         await this.contribution.onChange(batch, this.signal);
-        this.log.debug({ watch: this.contribution.id, changes: batch.length, ms: Math.round(performance.now() - started) }, 'watch batch handled');
+        this.log.debug(
+          { watch: this.contribution.id, changes: batch.length, ms: Math.round(performance.now() - started) },
+          'watch batch handled',
+        );
       } catch (err) {
         this.log.error({ err, watch: this.contribution.id, changes: batch.length }, 'watch handler failed');
       }

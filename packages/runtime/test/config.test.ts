@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError, definePlugin } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { z } from 'zod';
-import { configJsonSchema, loadConfig } from '../src/index.js';
+import { configExample, configJsonSchema, loadConfig } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const ociSyncLike = definePlugin({
@@ -19,6 +19,7 @@ const ociSyncLike = definePlugin({
       .default([{ name: 'trivy-db', tags: ['2'] }]),
     keepVersions: z.number().int().min(1).default(3),
   }),
+  exampleConfig: 'oci-sync:\n  schedule: "0 */6 * * *"   # cron\n  keepVersions: 4\n',
   module: () => new ContainerModule(() => {}),
 });
 const plugins = [ociSyncLike] as never[];
@@ -51,7 +52,10 @@ describe('loadConfig', () => {
       assert.match(err.message, /nope\.yaml/);
       return true;
     });
-    await assert.rejects(loadConfig({ env: { TRIVY_MIRROR_CONFIG: join(dir, 'env.yaml') }, plugins }), /env\.yaml/);
+    await assert.rejects(
+      loadConfig({ env: { TRIVY_MIRROR_CONFIG: join(dir, 'env.yaml') }, plugins }),
+      /env\.yaml/,
+    );
   });
 
   test('errors name the YAML path and line:column, all at once', async () => {
@@ -156,10 +160,28 @@ describe('configJsonSchema', () => {
     };
     assert.equal(schema.type, 'object');
     assert.equal(schema.additionalProperties, false);
-    for (const key of ['stateDir', 'admin', 'serve', 'registries', 'log', 'plugins']) assert.ok(schema.properties[key], key);
+    for (const key of ['stateDir', 'admin', 'serve', 'registries', 'log', 'plugins'])
+      assert.ok(schema.properties[key], key);
     const pluginsSchema = schema.properties.plugins.properties!;
     assert.ok(pluginsSchema['oci-sync'].properties?.artifacts);
     assert.ok(pluginsSchema.external);
     JSON.parse(JSON.stringify(schema));
+  });
+});
+
+describe('configExample', () => {
+  test('assembles an example that loads and validates', async () => {
+    const { dir, cleanup } = await tempDir('rt-example-');
+    try {
+      const text = configExample(plugins);
+      assert.match(text, /TRIVY_MIRROR_STATE_DIR/);
+      const file = join(dir, 'example.yaml');
+      await writeFile(file, text);
+      const { config } = await loadConfig({ path: file, env: {}, plugins });
+      assert.equal(config.admin.listen, '127.0.0.1:9180');
+      assert.equal((config.plugins['oci-sync'] as { keepVersions: number }).keepVersions, 4);
+    } finally {
+      await cleanup();
+    }
   });
 });

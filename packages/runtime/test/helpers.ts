@@ -12,7 +12,10 @@ export async function tempDir(prefix = 'rt-test-'): Promise<{ dir: string; clean
 }
 
 /** A logger whose JSON lines are kept in `lines` (level 'debug' to see everything). */
-export function captureLogger(level: 'debug' | 'info' = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
+export function captureLogger(level: 'debug' | 'info' = 'info'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+} {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -23,12 +26,23 @@ export function captureLogger(level: 'debug' | 'info' = 'info'): { logger: Logge
   return { logger: createLogger({ level, format: 'json', destination: stream }), lines };
 }
 
-export function testConfig(stateDir: string, extra: Record<string, unknown> = {}, plugins: PluginDefinition<unknown>[] = []): RuntimeConfig {
-  return parseConfig({ stateDir, admin: { listen: '127.0.0.1:0' }, log: { level: 'silent' }, ...extra }, plugins);
+export function testConfig(
+  stateDir: string,
+  extra: Record<string, unknown> = {},
+  plugins: PluginDefinition<unknown>[] = [],
+): RuntimeConfig {
+  return parseConfig(
+    { stateDir, admin: { listen: '127.0.0.1:0' }, log: { level: 'silent' }, ...extra },
+    plugins,
+  );
 }
 
 export function asLoaded(config: RuntimeConfig, defs: PluginDefinition<unknown>[]): LoadedPlugin[] {
-  return defs.map((definition) => ({ definition, config: config.plugins[definition.id] ?? {}, source: 'builtin' }));
+  return defs.map((definition) => ({
+    definition,
+    config: config.plugins[definition.id] ?? {},
+    source: 'builtin',
+  }));
 }
 
 export async function http(
@@ -45,11 +59,15 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `fn` until it returns truthy or `timeoutMs` passes. */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 3000, stepMs = 25): Promise<T> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 3000,
+  stepMs = 25,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
     await sleep(stepMs);
   }

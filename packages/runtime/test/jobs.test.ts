@@ -1,24 +1,33 @@
 // JobRunner and Scheduler: no overlap, timeouts through the signal, event triggers, cron, records, metrics.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Job, JobContext } from '@trivy-mirror/plugin-api';
-import { InProcessEventBus, JobRunnerService, jobProblems, RuntimeMetrics, Scheduler, systemClock } from '../src/index.js';
+import type { Job, JobContext, JobOutcome } from '@trivy-mirror/plugin-api';
+import {
+  InProcessEventBus,
+  JobRunnerService,
+  jobProblems,
+  RuntimeMetrics,
+  Scheduler,
+  systemClock,
+} from '../src/index.js';
 import { captureLogger, sleep, waitFor } from './helpers.js';
 
-function counterJob(overrides: Partial<Job> = {}, body?: (ctx: JobContext) => Promise<void>): Job & { runs: number; active: number; maxActive: number } {
-  const job = {
+type CountingJob = Job & { runs: number; active: number; maxActive: number };
+
+function counterJob(overrides: Partial<Job> = {}, body?: (ctx: JobContext) => Promise<void>): CountingJob {
+  const job: CountingJob = {
     id: 'count',
     description: 'counts runs',
     runs: 0,
     active: 0,
     maxActive: 0,
-    async run(ctx: JobContext) {
+    async run(ctx: JobContext): Promise<JobOutcome> {
       job.runs++;
       job.active++;
       job.maxActive = Math.max(job.maxActive, job.active);
       try {
         if (body) await body(ctx);
-        return { status: 'success' as const, summary: `run ${job.runs}`, bytes: 10 };
+        return { status: 'success', summary: `run ${job.runs}`, bytes: 10 };
       } finally {
         job.active--;
       }
@@ -114,7 +123,10 @@ describe('JobRunner', () => {
     const { logger } = captureLogger();
     const runner = new JobRunnerService(logger, systemClock);
     runner.setJobs([
-      counterJob({ id: 'polite' }, (ctx) => new Promise((_, rej) => ctx.signal.addEventListener('abort', () => rej(ctx.signal.reason)))),
+      counterJob(
+        { id: 'polite' },
+        (ctx) => new Promise((_, rej) => ctx.signal.addEventListener('abort', () => rej(ctx.signal.reason))),
+      ),
       counterJob({ id: 'stubborn' }, () => sleep(3000)),
     ]);
     const polite = runner.trigger('polite', 't');

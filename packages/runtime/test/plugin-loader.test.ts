@@ -66,7 +66,10 @@ describe('loadPlugins', () => {
     assert.match(m, /broken\.mjs.*broken plugin exploded on import/);
     assert.match(m, /wrong-shape\.mjs" is not a plugin: .*configSchema.*module/);
     assert.match(m, /no-default\.mjs" has no default export/);
-    assert.match(m, /plugin good: invalid options: plugins\.external\[3\]\.options\.greeting: .*plugins\.external\[3\]\.options\.times/);
+    assert.match(
+      m,
+      /plugin good: invalid options: plugins\.external\[3\]\.options\.greeting: .*plugins\.external\[3\]\.options\.times/,
+    );
     assert.match(m, /does-not-exist\.mjs/);
     assert.match(m, /@acme\/not-installed-plugin.*cannot find module/);
     assert.match(m, /plugin good: duplicate plugin id/);
@@ -74,7 +77,10 @@ describe('loadPlugins', () => {
 
   test('option errors carry the config file line; an id override loads one module twice', async () => {
     await mkdir(join(dir, 'plugins'), { recursive: true });
-    await writeFile(join(dir, 'plugins', 'good.mjs'), `export { default } from ${JSON.stringify(join(fixtures, 'good.mjs'))};\n`);
+    await writeFile(
+      join(dir, 'plugins', 'good.mjs'),
+      `export { default } from ${JSON.stringify(join(fixtures, 'good.mjs'))};\n`,
+    );
     const file = join(dir, 'config.yaml');
     await writeFile(
       file,
@@ -92,10 +98,18 @@ describe('loadPlugins', () => {
     );
     const loaded = await loadConfig({ path: file, env: {}, plugins: [builtin] });
     await assert.rejects(
-      loadPlugins({ builtins: [builtin], baseDir: loaded.baseDir, config: loaded.config, locate: loaded.locate }),
+      loadPlugins({
+        builtins: [builtin],
+        baseDir: loaded.baseDir,
+        config: loaded.config,
+        locate: loaded.locate,
+      }),
       /plugin good-two: invalid options: plugins\.external\[1\]\.options\.greeting \(line 8, column 19\)/,
     );
-    await writeFile(file, 'plugins:\n  external:\n    - { module: ./plugins/good.mjs, options: { greeting: a } }\n    - { module: ./plugins/good.mjs, id: good-two, options: { greeting: b } }\n');
+    await writeFile(
+      file,
+      'plugins:\n  external:\n    - { module: ./plugins/good.mjs, options: { greeting: a } }\n    - { module: ./plugins/good.mjs, id: good-two, options: { greeting: b } }\n',
+    );
     const ok = await loadConfig({ path: file, env: {}, plugins: [builtin] });
     const plugins = await loadPlugins({ builtins: [builtin], baseDir: ok.baseDir, config: ok.config });
     assert.deepEqual(
@@ -109,9 +123,16 @@ describe('loadPlugins', () => {
     await mkdir(join(pkg, 'dist'), { recursive: true });
     await writeFile(
       join(pkg, 'package.json'),
-      JSON.stringify({ name: '@acme/tm-plugin', type: 'module', exports: { '.': { import: './dist/index.js' } } }),
+      JSON.stringify({
+        name: '@acme/tm-plugin',
+        type: 'module',
+        exports: { '.': { import: './dist/index.js' } },
+      }),
     );
-    await writeFile(join(pkg, 'dist', 'index.js'), `export { default } from ${JSON.stringify(join(fixtures, 'good.mjs'))};\n`);
+    await writeFile(
+      join(pkg, 'dist', 'index.js'),
+      `export { default } from ${JSON.stringify(join(fixtures, 'good.mjs'))};\n`,
+    );
     const plugins = await loadPlugins({
       builtins: [],
       external: [{ module: '@acme/tm-plugin', options: { greeting: 'x' } }],

@@ -64,9 +64,13 @@ const counterPlugin = definePlugin({
       );
       bind(HealthCheck).toConstantValue({
         id: 'counter',
-        check: () => ({ ready: probe.ready, reason: probe.ready ? undefined : 'warming up', status: { runs: probe.runs } }),
+        check: () => ({
+          ready: probe.ready,
+          reason: probe.ready ? undefined : 'warming up',
+          status: { runs: probe.runs },
+        }),
       });
-      bind(HttpRoute).toConstantValue({
+      bind<HttpRoute>(HttpRoute).toConstantValue({
         id: 'counter-admin',
         listener: 'admin',
         prefix: '/counter',
@@ -134,7 +138,12 @@ describe('runtime', () => {
     ({ dir, cleanup } = await tempDir('rt-runtime-'));
     const plugins = [counterPlugin] as never[];
     const config = testConfig(dir, {}, plugins);
-    runtime = createRuntime({ config, plugins: asLoaded(config, plugins), logger: captureLogger().logger, version: '1.2.3' });
+    runtime = createRuntime({
+      config,
+      plugins: asLoaded(config, plugins),
+      logger: captureLogger().logger,
+      version: '1.2.3',
+    });
     const starting = runtime.start();
     // Liveness answers as soon as the admin listener is up, before plugins finish.
     await waitFor(() => runtime.adminUrl);
@@ -218,9 +227,14 @@ describe('runtime', () => {
     assert.equal(types.get('trivy_mirror_job_last_success_timestamp_seconds'), 'gauge');
     assert.equal(types.get('trivy_mirror_bytes_moved_total'), 'counter');
     assert.ok(types.has('process_cpu_user_seconds_total'));
-    const runs = samples.find((s) => s.name === 'trivy_mirror_job_runs_total' && s.labels.job === 'count' && s.labels.status === 'success');
+    const runs = samples.find(
+      (s) =>
+        s.name === 'trivy_mirror_job_runs_total' && s.labels.job === 'count' && s.labels.status === 'success',
+    );
     assert.ok(runs && runs.value >= 1);
-    const bytes = samples.find((s) => s.name === 'trivy_mirror_bytes_moved_total' && s.labels.job === 'count');
+    const bytes = samples.find(
+      (s) => s.name === 'trivy_mirror_bytes_moved_total' && s.labels.job === 'count',
+    );
     assert.ok(bytes && bytes.value >= 42);
     const last = samples.find((s) => s.name === 'trivy_mirror_job_last_success_timestamp_seconds');
     assert.ok(last && Math.abs(last.value - Date.now() / 1000) < 60);
@@ -258,7 +272,12 @@ describe('runtime stop', () => {
     try {
       const plugins = [counterPlugin] as never[];
       const config = testConfig(dir, {}, plugins);
-      const runtime = createRuntime({ config, plugins: asLoaded(config, plugins), logger: captureLogger().logger, timeouts: { stopMs: 3000 } });
+      const runtime = createRuntime({
+        config,
+        plugins: asLoaded(config, plugins),
+        logger: captureLogger().logger,
+        timeouts: { stopMs: 3000 },
+      });
       await runtime.start();
       probe.ready = true;
       const admin = runtime.adminUrl!;
@@ -289,12 +308,62 @@ describe('runtime stop', () => {
     }
   });
 
+  test('stop() during start-up aborts the start hooks and ends stopped', async () => {
+    const { dir, cleanup } = await tempDir('rt-abort-');
+    try {
+      let hookSignal: AbortSignal | undefined;
+      const slow = definePlugin({
+        id: 'slow',
+        description: 'start hook waits for its signal',
+        configSchema: z.object({}),
+        module: () =>
+          new ContainerModule(({ bind }) => {
+            bind<LifecycleContribution>(LifecycleContribution).toConstantValue({
+              id: 'slow-hook',
+              start: (signal) =>
+                new Promise<void>((_, reject) => {
+                  hookSignal = signal;
+                  signal.addEventListener('abort', () => reject(signal.reason));
+                }),
+            });
+          }),
+      });
+      const plugins = [slow] as never[];
+      const config = testConfig(dir, {}, plugins);
+      const runtime = createRuntime({
+        config,
+        plugins: asLoaded(config, plugins),
+        logger: captureLogger().logger,
+      });
+      const starting = runtime.start();
+      await waitFor(() => hookSignal);
+      const t = Date.now();
+      const result = await runtime.stop('signal');
+      assert.ok(Date.now() - t < 2000);
+      assert.equal(result.clean, true);
+      assert.equal(hookSignal?.aborted, true);
+      await assert.rejects(starting);
+      assert.equal(runtime.phase, 'stopped');
+      assert.equal(runtime.adminUrl, undefined);
+    } finally {
+      await cleanup();
+    }
+  });
+
   test('start hook failures from several plugins are thrown together with the plugin names', async () => {
     const { dir, cleanup } = await tempDir('rt-fail-');
     try {
-      const plugins = [failingPlugin('alpha', 'no database'), counterPlugin, failingPlugin('beta', 'port taken')] as never[];
+      const plugins = [
+        failingPlugin('alpha', 'no database'),
+        counterPlugin,
+        failingPlugin('beta', 'port taken'),
+      ] as never[];
       const config = testConfig(dir, {}, plugins);
-      const runtime = createRuntime({ config, plugins: asLoaded(config, plugins), logger: captureLogger().logger });
+      const runtime = createRuntime({
+        config,
+        plugins: asLoaded(config, plugins),
+        logger: captureLogger().logger,
+      });
       const err = await runtime.start().then(
         () => assert.fail('start should fail'),
         (e: unknown) => e,

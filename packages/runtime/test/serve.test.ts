@@ -16,7 +16,7 @@ const routesPlugin = definePlugin({
   configSchema: z.strictObject({ auth: z.boolean().default(false) }),
   module: (config) =>
     new ContainerModule(({ bind }) => {
-      bind(HttpRoute).toConstantValue({
+      bind<HttpRoute>(HttpRoute).toConstantValue({
         id: 'root',
         listener: 'serve',
         prefix: '/',
@@ -25,7 +25,7 @@ const routesPlugin = definePlugin({
           return true;
         },
       });
-      bind(HttpRoute).toConstantValue({
+      bind<HttpRoute>(HttpRoute).toConstantValue({
         id: 'v2',
         listener: 'serve',
         prefix: '/v2/',
@@ -37,9 +37,14 @@ const routesPlugin = definePlugin({
         },
       });
       if (config.auth) {
-        bind(ServeAuthenticator).toConstantValue({
+        bind<ServeAuthenticator>(ServeAuthenticator).toConstantValue({
           id: 'token',
-          authenticate: (req) => (req.headers.authorization === 'Bearer letmein' ? 'granted' : req.headers.authorization ? 'denied' : 'absent'),
+          authenticate: (req) =>
+            req.headers.authorization === 'Bearer letmein'
+              ? 'granted'
+              : req.headers.authorization
+                ? 'denied'
+                : 'absent',
         });
       }
     }),
@@ -48,7 +53,11 @@ const plugins = [routesPlugin] as never[];
 
 async function start(dir: string, extra: Record<string, unknown>): Promise<Runtime> {
   const config = testConfig(dir, { serve: { listen: '127.0.0.1:0' }, ...extra }, plugins);
-  const runtime = createRuntime({ config, plugins: asLoaded(config, plugins), logger: captureLogger().logger });
+  const runtime = createRuntime({
+    config,
+    plugins: asLoaded(config, plugins),
+    logger: captureLogger().logger,
+  });
   await runtime.start({ scheduler: false });
   return runtime;
 }
@@ -89,7 +98,7 @@ describe('serve listener', () => {
 
   test('with an authenticator: 401 with a Basic challenge and a distribution-style body, 200 when granted', async () => {
     const base = locked.serveUrl!;
-    for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
       const r = await http(`${base}/v2/x`, { headers });
       assert.equal(r.status, 401);
       assert.equal(r.headers.get('www-authenticate'), 'Basic realm="trivy-mirror"');

@@ -45,7 +45,11 @@ describe('sweepTempFiles', () => {
 describe('ProviderCredentialStore', () => {
   test('asks providers by ascending order at call time; first defined answer wins; failures are skipped', async () => {
     const providers: CredentialProvider[] = [
-      { id: 'late', order: 20, forRegistry: async () => ({ username: 'late', password: 'x', source: 'late' }) },
+      {
+        id: 'late',
+        order: 20,
+        forRegistry: async () => ({ username: 'late', password: 'x', source: 'late' }),
+      },
       {
         id: 'broken',
         order: 5,
@@ -57,7 +61,11 @@ describe('ProviderCredentialStore', () => {
     ];
     const store = new ProviderCredentialStore(() => providers, captureLogger().logger);
     assert.equal((await store.forRegistry('ghcr.io'))?.source, 'late');
-    providers.push({ id: 'early', order: 10, forRegistry: async (h) => (h === 'ghcr.io' ? { registryToken: 't', source: 'early' } : undefined) });
+    providers.push({
+      id: 'early',
+      order: 10,
+      forRegistry: async (h) => (h === 'ghcr.io' ? { registryToken: 't', source: 'early' } : undefined),
+    });
     assert.equal((await store.forRegistry('ghcr.io'))?.source, 'early');
     assert.equal((await store.forRegistry('quay.io'))?.source, 'late');
     assert.equal(await store.forUrl('https://example.com/x'), undefined);
@@ -84,10 +92,10 @@ describe('UndiciHttpClient', () => {
   };
   before(async () => {
     a = createServer(handler('a')).listen(0, '127.0.0.1');
-    b = createServer(handler('b')).listen(0, 'localhost');
+    b = createServer(handler('b')).listen(0, '127.0.0.2');
     await Promise.all([once(a, 'listening'), once(b, 'listening')]);
     aUrl = `http://127.0.0.1:${(a.address() as AddressInfo).port}`;
-    bUrl = `http://localhost:${(b.address() as AddressInfo).port}`;
+    bUrl = `http://127.0.0.2:${(b.address() as AddressInfo).port}`;
   });
   after(() => {
     a.close();
@@ -96,9 +104,16 @@ describe('UndiciHttpClient', () => {
 
   function client(cred: { token?: string; username?: string; password?: string }) {
     const providers: CredentialProvider[] = [
-      { id: 'p', order: 1, forUrl: async (u) => (u.hostname === '127.0.0.1' ? { ...cred, source: 'test' } : undefined) },
+      {
+        id: 'p',
+        order: 1,
+        forUrl: async (u) => (u.hostname === '127.0.0.1' ? { ...cred, source: 'test' } : undefined),
+      },
     ];
-    return new UndiciHttpClient({ credentials: new ProviderCredentialStore(() => providers, captureLogger().logger), logger: captureLogger().logger });
+    return new UndiciHttpClient({
+      credentials: new ProviderCredentialStore(() => providers, captureLogger().logger),
+      logger: captureLogger().logger,
+    });
   }
 
   test('token -> Bearer, else Basic; credentials kept on same-host redirects, dropped on other hosts', async () => {
@@ -107,7 +122,10 @@ describe('UndiciHttpClient', () => {
     const r1 = await bearer.request(`${aUrl}/to-same`);
     assert.equal(await r1.text(), 'hello from a');
     assert.equal(r1.url, `${aUrl}/landing`);
-    assert.deepEqual(seen.map((s) => s.auth), ['Bearer tok', 'Bearer tok']);
+    assert.deepEqual(
+      seen.map((s) => s.auth),
+      ['Bearer tok', 'Bearer tok'],
+    );
     seen.length = 0;
     const r2 = await bearer.request(`${aUrl}/to-other`);
     assert.equal(await r2.text(), 'hello from b');
@@ -140,7 +158,11 @@ describe('logger', () => {
   test('redacts secrets and logs errors as err', () => {
     const { logger, lines } = captureLogger();
     logger.info(
-      { credential: { username: 'bot', password: 'hunter2', identityToken: 'idt' }, headers: { authorization: 'Basic abc' }, token: 't' },
+      {
+        credential: { username: 'bot', password: 'hunter2', identityToken: 'idt' },
+        headers: { authorization: 'Basic abc' },
+        token: 't',
+      },
       'creds',
     );
     logger.error({ err: new Error('bad thing') }, 'failed');
@@ -157,8 +179,10 @@ describe('addresses and store paths', () => {
     assert.deepEqual(parseListen('[::1]:80'), { host: '::1', port: 80 });
     assert.deepEqual(parseListen(':8443'), { host: '0.0.0.0', port: 8443 });
     assert.throws(() => parseListen('localhost'), /needs a port/);
-    for (const h of ['127.0.0.1', 'localhost', '::1', '[::1]:5000', '127.0.0.1:5000', 'localhost:9']) assert.equal(isLoopbackHost(h), true, h);
-    for (const h of ['0.0.0.0', '10.0.0.1', 'example.com', 'registry:5000', '::']) assert.equal(isLoopbackHost(h), false, h);
+    for (const h of ['127.0.0.1', 'localhost', '::1', '[::1]:5000', '127.0.0.1:5000', 'localhost:9'])
+      assert.equal(isLoopbackHost(h), true, h);
+    for (const h of ['0.0.0.0', '10.0.0.1', 'example.com', 'registry:5000', '::'])
+      assert.equal(isLoopbackHost(h), false, h);
   });
 
   test('LayoutArtifactStore: layoutPath under stateDir/oci, rejects traversal, lists layouts', async () => {

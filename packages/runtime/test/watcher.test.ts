@@ -39,10 +39,10 @@ describe('WatcherService', () => {
       assert.ok(Date.now() - t < 1500, `took ${Date.now() - t} ms`);
       await sleep(400);
       assert.equal(batches.length, 1, JSON.stringify(batches));
-      assert.deepEqual(
-        batches[0].map((c) => `${c.event} ${c.path}`).sort(),
-        [`unlink ${join(root, 'db', 'metadata.json')}`, `unlink ${join(root, 'db', 'trivy.db')}`],
-      );
+      assert.deepEqual(batches[0].map((c) => `${c.event} ${c.path}`).sort(), [
+        `unlink ${join(root, 'db', 'metadata.json')}`,
+        `unlink ${join(root, 'db', 'trivy.db')}`,
+      ]);
     } finally {
       await service.stop();
     }
@@ -81,11 +81,10 @@ describe('WatcherService', () => {
       await sleep(500);
       assert.equal(maxActive, 1);
       assert.equal(batches.length, 2);
-      assert.deepEqual(
-        batches[1].map((c) => c.path).sort(),
-        [join(root, 'b'), join(root, 'c')],
-      );
-      const failed = lines.find((l) => l.msg === 'watch handler failed') as { err?: { message: string } } | undefined;
+      assert.deepEqual(batches[1].map((c) => c.path).sort(), [join(root, 'b'), join(root, 'c')]);
+      const failed = lines.find((l) => l.msg === 'watch handler failed') as
+        | { err?: { message: string } }
+        | undefined;
       assert.equal(failed?.err?.message, 'first batch fails');
     } finally {
       await service.stop();

@@ -70,6 +70,10 @@ export class ArchiveTree {
     }
   }
 
+  get entryCount(): number {
+    return this.entries;
+  }
+
   get unpackedBytes(): number {
     return this.unpacked;
   }
@@ -90,11 +94,14 @@ export class ArchiveTree {
         const re = globToRegExp(subdir);
         const hits = [...dirs].filter((d) => re.test(d));
         if (hits.length !== 1) {
-          throw new ArchiveInvalidError(`subdir ${subdir} matches ${hits.length} folders, expected exactly one`);
+          throw new ArchiveInvalidError(
+            `subdir ${subdir} matches ${hits.length} folders, expected exactly one`,
+          );
         }
         return hits[0];
       }
-      if (!dirs.has(subdir)) throw new ArchiveInvalidError(`subdir ${subdir} (from the location's //SUBDIR) is missing`);
+      if (!dirs.has(subdir))
+        throw new ArchiveInvalidError(`subdir ${subdir} (from the location's //SUBDIR) is missing`);
       return subdir;
     }
     if (subdir === '' || this.files.has('index.json')) return '';

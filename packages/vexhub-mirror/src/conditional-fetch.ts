@@ -4,7 +4,12 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ArchiveInvalidError, type HttpClient, type HttpResponse, MirrorError } from '@trivy-mirror/plugin-api';
+import {
+  ArchiveInvalidError,
+  type HttpClient,
+  type HttpResponse,
+  MirrorError,
+} from '@trivy-mirror/plugin-api';
 
 /** What a source said about a URL last time; sent back as If-None-Match / If-Modified-Since. */
 export interface Validators {
@@ -19,14 +24,20 @@ export interface FetchOptions {
   maxBytes: number;
 }
 
-export type Fetched<T> = { notModified: true } | ({ notModified: false; validators: Validators; url: string } & T);
+export type Fetched<T> =
+  | { notModified: true }
+  | ({ notModified: false; validators: Validators; url: string } & T);
 
 function header(res: HttpResponse, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function conditionalGet(http: HttpClient, url: string, options: FetchOptions): Promise<HttpResponse | undefined> {
+async function conditionalGet(
+  http: HttpClient,
+  url: string,
+  options: FetchOptions,
+): Promise<HttpResponse | undefined> {
   const headers: Record<string, string> = { ...options.headers };
   const v = options.validators;
   if (v?.etag) headers['If-None-Match'] = v.etag;
@@ -49,7 +60,9 @@ async function conditionalGet(http: HttpClient, url: string, options: FetchOptio
   const length = Number(header(res, 'content-length'));
   if (Number.isFinite(length) && length > options.maxBytes) {
     await res.dump().catch(() => undefined);
-    throw new ArchiveInvalidError(`GET ${url}: Content-Length ${length} is over the ${options.maxBytes}-byte limit`);
+    throw new ArchiveInvalidError(
+      `GET ${url}: Content-Length ${length} is over the ${options.maxBytes}-byte limit`,
+    );
   }
   return res;
 }
@@ -93,7 +106,11 @@ export async function downloadToFile(
     transform(chunk: Buffer, _enc, done) {
       size += chunk.length;
       if (size > options.maxBytes) {
-        done(new ArchiveInvalidError(`GET ${url}: archive is larger than ${options.maxBytes} bytes (maxArchiveBytes)`));
+        done(
+          new ArchiveInvalidError(
+            `GET ${url}: archive is larger than ${options.maxBytes} bytes (maxArchiveBytes)`,
+          ),
+        );
         return;
       }
       hash.update(chunk);
@@ -105,9 +122,19 @@ export async function downloadToFile(
   } catch (err) {
     await rm(file, { force: true });
     if (err instanceof MirrorError || options.signal?.aborted) throw err;
-    throw new MirrorError('VEX_SOURCE_UNREACHABLE', `GET ${url}: download failed: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new MirrorError(
+      'VEX_SOURCE_UNREACHABLE',
+      `GET ${url}: download failed: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
-  return { notModified: false, validators: validatorsOf(res), url: res.url, sha256: hash.digest('hex'), size };
+  return {
+    notModified: false,
+    validators: validatorsOf(res),
+    url: res.url,
+    sha256: hash.digest('hex'),
+    size,
+  };
 }

@@ -55,7 +55,10 @@ export const vexhubMirrorConfigSchema = z.strictObject({
     .array(repositoryConfigSchema)
     .min(1)
     .default(() => [repositoryConfigSchema.parse({ name: 'vexhub', url: DEFAULT_REPOSITORY_URL })])
-    .refine((list) => new Set(list.map((r) => r.name)).size === list.length, 'repository names must be unique'),
+    .refine(
+      (list) => new Set(list.map((r) => r.name)).size === list.length,
+      'repository names must be unique',
+    ),
   /** Optional directory served by nginx (or any static server): manifests and archives, written atomically. */
   publishDir: z.string().min(1).optional(),
   /** Base URL under which publishDir is served; default: the daemon's publicUrl. */

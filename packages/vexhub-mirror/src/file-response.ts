@@ -17,7 +17,10 @@ export interface ServedBody {
 }
 
 /** Parses a single `bytes=` range; undefined means "serve it all", null means unsatisfiable. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined | null {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined | null {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   // Several ranges or another unit: answering 200 with the whole body is allowed (RFC 9110 §14.2).
@@ -104,7 +107,12 @@ export async function sendBody(req: IncomingMessage, res: ServerResponse, body: 
   });
 }
 
-export function sendJsonError(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+export function sendJsonError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+): void {
   const payload = Buffer.from(`${JSON.stringify({ error: message })}\n`);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json');

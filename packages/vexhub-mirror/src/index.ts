@@ -30,7 +30,8 @@ export { JOB_ID, PLUGIN_ID, VexMirrorService, vexhubMirrorModule } from './vexhu
 
 export default definePlugin<VexhubMirrorConfig>({
   id: PLUGIN_ID,
-  description: 'Mirrors VEX repositories (VEX Hub): validated archives, rewritten manifests, served over HTTP',
+  description:
+    'Mirrors VEX repositories (VEX Hub): validated archives, rewritten manifests, served over HTTP',
   configSchema: vexhubMirrorConfigSchema,
   exampleConfig: EXAMPLE_CONFIG,
   module: vexhubMirrorModule,

@@ -49,14 +49,20 @@ function inContext(err: unknown, repo: string, url: string): Error {
     const wrapped = new ArchiveInvalidError(prefix + err.message, err.cause ?? err);
     return wrapped;
   }
-  if (err instanceof MirrorError) return new MirrorError(err.code, prefix + err.message, { cause: err.cause ?? err });
+  if (err instanceof MirrorError)
+    return new MirrorError(err.code, prefix + err.message, { cause: err.cause ?? err });
   return new MirrorError('VEX_MIRROR_FAILED', prefix + (err instanceof Error ? err.message : String(err)), {
     cause: err,
   });
 }
 
 /** The archive URL clients get in the rewritten manifest. */
-export function servedArchiveUrl(baseUrl: string, pathPrefix: string, repo: string, loc: ArchiveLocation): string {
+export function servedArchiveUrl(
+  baseUrl: string,
+  pathPrefix: string,
+  repo: string,
+  loc: ArchiveLocation,
+): string {
   return `${baseUrl}${pathPrefix}/${repo}/${archiveFileName(loc.type)}`;
 }
 
@@ -83,7 +89,8 @@ export async function mirrorRepository(run: MirrorRun): Promise<MirrorResult> {
   const headers = await bearerHeader(repo);
 
   // 1. The manifest, conditionally (its validators belong to the served version).
-  const manifestValidators = current?.manifestUrl === source.manifestUrl ? current.validators.manifest : undefined;
+  const manifestValidators =
+    current?.manifestUrl === source.manifestUrl ? current.validators.manifest : undefined;
   let manifestBytes: Buffer;
   let manifestValidatorsNext: Validators | undefined = manifestValidators;
   let parsed: ReturnType<typeof parseManifest>;
@@ -100,7 +107,7 @@ export async function mirrorRepository(run: MirrorRun): Promise<MirrorResult> {
       manifestBytes = got.body;
       manifestValidatorsNext = got.validators;
     }
-    parsed = parseManifest(manifestBytes.toString('utf8'), `vex repository ${repo.name}`);
+    parsed = parseManifest(manifestBytes.toString('utf8'));
   } catch (err) {
     if (signal?.aborted) throw err;
     throw inContext(err, repo.name, source.manifestUrl);
@@ -108,7 +115,7 @@ export async function mirrorRepository(run: MirrorRun): Promise<MirrorResult> {
   const oldManifest = current
     ? await readFile(store.upstreamManifestPath(current.version)).catch(() => undefined)
     : undefined;
-  const manifestChanged = !oldManifest || !oldManifest.equals(manifestBytes);
+  const manifestChanged = !oldManifest?.equals(manifestBytes);
 
   // 2. The archive: GitHub's branch archive, or the spec version's locations in order (as Trivy tries them).
   const candidates: { loc?: ArchiveLocation; raw: string; error?: unknown }[] = [];
@@ -204,7 +211,10 @@ async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Pr
         await writeFileAtomic(store.manifestPath(current.version), rewriteManifest(step.manifest, location));
       }
       await store.setCurrent(next);
-      log.info({ version: current.version, republish, notModified: got.notModified }, 'vex archive unchanged');
+      log.info(
+        { version: current.version, republish, notModified: got.notModified },
+        'vex archive unchanged',
+      );
       return { changed: republish, published: next, bytes: got.notModified ? 0 : got.size };
     }
     if (got.notModified) {

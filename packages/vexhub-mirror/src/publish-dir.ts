@@ -17,14 +17,23 @@ export interface PublishItem {
 
 export function publishPaths(publishDir: string, pathPrefix: string, repository: string, type: ArchiveType) {
   return {
-    archive: path.join(publishDir, ...pathPrefix.split('/').filter(Boolean), repository, archiveFileName(type)),
+    archive: path.join(
+      publishDir,
+      ...pathPrefix.split('/').filter(Boolean),
+      repository,
+      archiveFileName(type),
+    ),
     manifest: path.join(publishDir, repository, '.well-known', 'vex-repository.json'),
     defaultManifest: path.join(publishDir, '.well-known', 'vex-repository.json'),
   };
 }
 
 /** True when the published archive is missing or differs in size (someone cleaned the folder). */
-export async function publishNeeded(publishDir: string, pathPrefix: string, item: PublishItem): Promise<boolean> {
+export async function publishNeeded(
+  publishDir: string,
+  pathPrefix: string,
+  item: PublishItem,
+): Promise<boolean> {
   const p = publishPaths(publishDir, pathPrefix, item.repository, item.archiveType);
   try {
     const [a, b] = await Promise.all([stat(p.archive), stat(item.archivePath)]);
@@ -43,6 +52,11 @@ export async function publishToDir(publishDir: string, pathPrefix: string, item:
   await writeFileAtomic(p.manifest, item.manifest);
   if (item.isDefault) await writeFileAtomic(p.defaultManifest, item.manifest);
   // A switch between zip and tar.gz leaves the other file behind: remove it once nothing points at it.
-  const other = publishPaths(publishDir, pathPrefix, item.repository, item.archiveType === 'zip' ? 'tar.gz' : 'zip');
+  const other = publishPaths(
+    publishDir,
+    pathPrefix,
+    item.repository,
+    item.archiveType === 'zip' ? 'tar.gz' : 'zip',
+  );
   await rm(other.archive, { force: true });
 }

@@ -9,6 +9,8 @@ import { ArchiveInvalidError } from '@trivy-mirror/plugin-api';
 import * as tarStream from 'tar-stream';
 import { type ArchiveLimits, ArchiveTree, checkEntryName } from './archive-tree.js';
 
+const MiB = 1024 * 1024;
+
 /** Extracts under `destDir`; the caller removes `destDir` when this throws. */
 export async function extractTarGz(
   file: string,
@@ -23,8 +25,8 @@ export async function extractTarGz(
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       gunzipped += chunk.length;
-      // tar adds headers and padding; allow them on top of the files' own bytes.
-      if (gunzipped > limits.maxUnpackedBytes + 512 * (limits.maxEntries + 2) + 10240) {
+      // tar adds headers, pax records and padding (≤ 2 KiB per entry seen) on top of the files' own bytes.
+      if (gunzipped > limits.maxUnpackedBytes + 2048 * tree.entryCount + MiB) {
         done(
           new ArchiveInvalidError(
             `gzip stream unpacks to more than ${limits.maxUnpackedBytes} bytes (maxUnpackedBytes); refusing a possible gzip bomb`,
@@ -52,7 +54,9 @@ export async function extractTarGz(
       }
       const at = `entry ${JSON.stringify(h.name)}`;
       if (h.type !== 'file' && h.type !== 'directory' && h.type !== 'contiguous-file') {
-        throw new ArchiveInvalidError(`${at}: ${h.type ?? 'unknown'} entries are refused (only files and folders)`);
+        throw new ArchiveInvalidError(
+          `${at}: ${h.type ?? 'unknown'} entries are refused (only files and folders)`,
+        );
       }
       const name = checkEntryName(raw);
       const dir = h.type === 'directory';

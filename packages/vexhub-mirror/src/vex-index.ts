@@ -17,10 +17,15 @@ const FORMATS = new Set(['openvex', 'csaf']);
  * `contentDir` is the extracted folder that holds index.json; `subdir` is its path inside the archive (for messages
  * and lookups in `tree`). Package ids are not matched against the spec's PURL pattern: VEX Hub's own ids fail it.
  */
-export async function checkIndex(contentDir: string, tree: ArchiveTree, subdir: string): Promise<IndexSummary> {
+export async function checkIndex(
+  contentDir: string,
+  tree: ArchiveTree,
+  subdir: string,
+): Promise<IndexSummary> {
   const inArchive = (p: string) => (subdir === '' ? p : `${subdir}/${p}`);
   const indexEntry = inArchive('index.json');
-  const fail = (msg: string, cause?: unknown) => new ArchiveInvalidError(`entry ${indexEntry}: ${msg}`, cause);
+  const fail = (msg: string, cause?: unknown) =>
+    new ArchiveInvalidError(`entry ${indexEntry}: ${msg}`, cause);
   if (!tree.files.has(indexEntry)) throw fail('missing (the repository folder must hold index.json)');
   let doc: unknown;
   try {
@@ -40,7 +45,8 @@ export async function checkIndex(contentDir: string, tree: ArchiveTree, subdir: 
     if (!pkg || typeof pkg !== 'object') throw fail(`${at} is not an object`);
     const { id, location, format } = pkg as { id?: unknown; location?: unknown; format?: unknown };
     if (typeof id !== 'string' || id === '') throw fail(`${at}.id is not a non-empty string`);
-    if (typeof location !== 'string' || location === '') throw fail(`${at}.location is not a non-empty string`);
+    if (typeof location !== 'string' || location === '')
+      throw fail(`${at}.location is not a non-empty string`);
     if (format !== undefined && (typeof format !== 'string' || !FORMATS.has(format))) {
       throw fail(`${at}.format ${JSON.stringify(format)} is not "openvex" or "csaf"`);
     }
@@ -55,7 +61,8 @@ export async function checkIndex(contentDir: string, tree: ArchiveTree, subdir: 
     }
     const rel = path.posix.normalize(location);
     const entry = inArchive(rel);
-    if (!tree.files.has(entry)) throw fail(`${at}.location ${JSON.stringify(location)}: ${entry} is not in the archive`);
+    if (!tree.files.has(entry))
+      throw fail(`${at}.location ${JSON.stringify(location)}: ${entry} is not in the archive`);
     if (checked.has(rel)) continue;
     checked.add(rel);
     try {

@@ -22,12 +22,17 @@ export interface RepositoryManifest {
 const GO_DURATION_RE = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$/;
 
 /**
- * Parses and checks a manifest. `where` names the repository and URL in errors.
+ * Parses and checks a manifest. `where` (optional) prefixes errors with the repository and URL.
  * Returns the manifest and the version Trivy would select.
  */
-export function parseManifest(text: string, where: string): { manifest: RepositoryManifest; version: ManifestVersion } {
+export function parseManifest(
+  text: string,
+  where = '',
+): { manifest: RepositoryManifest; version: ManifestVersion } {
   const fail = (msg: string, cause?: unknown) =>
-    new MirrorError('VEX_MANIFEST_INVALID', `${where}: vex-repository.json ${msg}`, { cause });
+    new MirrorError('VEX_MANIFEST_INVALID', `${where ? `${where}: ` : ''}vex-repository.json ${msg}`, {
+      cause,
+    });
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -45,7 +50,9 @@ export function parseManifest(text: string, where: string): { manifest: Reposito
   const version = manifest.versions.find((v) => v.spec_version === SPEC_VERSION);
   if (!version) {
     const found = manifest.versions.map((v) => JSON.stringify(v.spec_version)).join(', ') || 'none';
-    throw fail(`has no version with spec_version "${SPEC_VERSION}" (found: ${found}); Trivy would not use it`);
+    throw fail(
+      `has no version with spec_version "${SPEC_VERSION}" (found: ${found}); Trivy would not use it`,
+    );
   }
   if (!Array.isArray(version.locations) || version.locations.length === 0) {
     throw fail(`version ${SPEC_VERSION} has no locations`);
@@ -57,7 +64,9 @@ export function parseManifest(text: string, where: string): { manifest: Reposito
   }
   if (version.update_interval !== undefined) {
     if (typeof version.update_interval !== 'string' || !GO_DURATION_RE.test(version.update_interval)) {
-      throw fail(`version ${SPEC_VERSION} update_interval ${JSON.stringify(version.update_interval)} is not a Go duration`);
+      throw fail(
+        `version ${SPEC_VERSION} update_interval ${JSON.stringify(version.update_interval)} is not a Go duration`,
+      );
     }
   }
   return { manifest, version };

@@ -9,7 +9,9 @@ export class VexMetrics {
   constructor(registry: Registry) {
     // A second container on the same registry (tests, reloads) reuses the gauges instead of throwing.
     this.updated =
-      (registry.getSingleMetric('trivy_mirror_vex_updated_timestamp_seconds') as Gauge<'repository'> | undefined) ??
+      (registry.getSingleMetric('trivy_mirror_vex_updated_timestamp_seconds') as
+        | Gauge<'repository'>
+        | undefined) ??
       new Gauge({
         name: 'trivy_mirror_vex_updated_timestamp_seconds',
         help: 'updated_at of the served VEX repository index (unix seconds)',
@@ -17,7 +19,9 @@ export class VexMetrics {
         registers: [registry],
       });
     this.fetched =
-      (registry.getSingleMetric('trivy_mirror_vex_fetched_timestamp_seconds') as Gauge<'repository'> | undefined) ??
+      (registry.getSingleMetric('trivy_mirror_vex_fetched_timestamp_seconds') as
+        | Gauge<'repository'>
+        | undefined) ??
       new Gauge({
         name: 'trivy_mirror_vex_fetched_timestamp_seconds',
         help: 'Last successful check of the VEX repository source (unix seconds)',

@@ -87,11 +87,15 @@ export class VexMirror {
         try {
           const cur = await r.store.current();
           if (!cur) continue;
-          r.manifest = await readFile(r.store.manifestPath(cur.version));
+          const manifest = await readFile(r.store.manifestPath(cur.version));
+          r.manifest = manifest;
           r.published = cur;
           this.metrics?.record(cur);
         } catch (err) {
-          this.options.logger.warn({ err, repository: r.config.name }, 'cannot read the published vex version');
+          this.options.logger.warn(
+            { err, repository: r.config.name },
+            'cannot read the published vex version',
+          );
         }
       }
     })();
@@ -125,13 +129,16 @@ export class VexMirror {
           signal: ctx.signal,
         });
         bytes += res.bytes;
-        r.manifest = await readFile(r.store.manifestPath(res.published.version));
+        const manifest = await readFile(r.store.manifestPath(res.published.version));
+        // Both together, so a request never pairs one version's manifest with another's archive.
+        r.manifest = manifest;
         r.published = res.published;
         r.lastError = undefined;
         if (res.changed) changed++;
         await this.publish(r, res.changed);
         const removed = await r.store.gc(res.published, this.config.graceMinutes * 60_000, this.now());
-        if (removed.length > 0) ctx.logger.info({ repository: r.config.name, removed }, 'old vex versions removed');
+        if (removed.length > 0)
+          ctx.logger.info({ repository: r.config.name, removed }, 'old vex versions removed');
         this.metrics?.record(res.published);
         results[r.config.name] = { changed: res.changed, version: res.published.version };
         this.options.events?.emit('vex.stored', {
@@ -148,7 +155,10 @@ export class VexMirror {
         const e = err instanceof Error ? err : new Error(String(err));
         r.lastError = { message: describeError(e), code: errorCode(e), at: this.now().toISOString() };
         results[r.config.name] = { error: r.lastError.message };
-        ctx.logger.error({ err: e, repository: r.config.name }, 'vex mirror failed; the previous version stays served');
+        ctx.logger.error(
+          { err: e, repository: r.config.name },
+          'vex mirror failed; the previous version stays served',
+        );
         failures.push(e);
       }
     }
@@ -162,7 +172,12 @@ export class VexMirror {
     }
     const names = [...this.repos.keys()].join(', ');
     return changed > 0
-      ? { status: 'success', summary: `${changed} vex repositories updated (${names})`, bytes, details: results }
+      ? {
+          status: 'success',
+          summary: `${changed} vex repositories updated (${names})`,
+          bytes,
+          details: results,
+        }
       : { status: 'skipped', summary: `vex repositories unchanged (${names})`, bytes, details: results };
   }
 
@@ -175,8 +190,14 @@ export class VexMirror {
     let manifest = r.manifest;
     if (publishBase && publishBase !== this.publicUrl) {
       const upstream = await readFile(r.store.upstreamManifestPath(cur.version), 'utf8');
-      const served = servedArchiveUrl(publishBase, this.config.pathPrefix, r.config.name, { url: '', type: cur.archiveType });
-      manifest = rewriteManifest(parseManifest(upstream, r.config.name).manifest, formatLocation(served, cur.subdir));
+      const served = servedArchiveUrl(publishBase, this.config.pathPrefix, r.config.name, {
+        url: '',
+        type: cur.archiveType,
+      });
+      manifest = rewriteManifest(
+        parseManifest(upstream, r.config.name).manifest,
+        formatLocation(served, cur.subdir),
+      );
     }
     const item = {
       repository: r.config.name,

@@ -12,7 +12,12 @@ function notMirrored(req: IncomingMessage, res: ServerResponse, r: ServedReposit
   return true;
 }
 
-async function sendManifest(mirror: VexMirror, req: IncomingMessage, res: ServerResponse, r: ServedRepository) {
+async function sendManifest(
+  mirror: VexMirror,
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: ServedRepository,
+) {
   await mirror.load();
   const p = r.published;
   if (!p || !r.manifest) return notMirrored(req, res, r);

@@ -104,4 +104,3 @@ export function vexhubMirrorModule(config: VexhubMirrorConfig, context: PluginCo
     );
   });
 }
-

@@ -23,7 +23,10 @@ const ZIP64_EOCD_SIG = 0x06064b50;
 const CENTRAL_SIG = 0x02014b50;
 
 /** Parses the end-of-central-directory record and every central entry. Refuses before reading when over maxEntries. */
-export function readCentralDirectory(buf: Buffer, maxEntries: number): { entries: ZipDirectoryEntry[]; comment: string } {
+export function readCentralDirectory(
+  buf: Buffer,
+  maxEntries: number,
+): { entries: ZipDirectoryEntry[]; comment: string } {
   if (buf.length < 22) throw new ArchiveInvalidError('not a zip archive (too short for a central directory)');
   // The EOCD record ends the file, followed by a comment of at most 65535 bytes.
   let eocd = -1;
@@ -54,8 +57,10 @@ export function readCentralDirectory(buf: Buffer, maxEntries: number): { entries
     cdSize = Number(buf.readBigUInt64LE(z64 + 40));
     cdOffset = Number(buf.readBigUInt64LE(z64 + 48));
   }
-  if (count > maxEntries) throw new ArchiveInvalidError(`${count} entries, more than ${maxEntries} (maxEntries)`);
-  if (cdOffset + cdSize > buf.length) throw new ArchiveInvalidError('corrupt zip: central directory outside the file');
+  if (count > maxEntries)
+    throw new ArchiveInvalidError(`${count} entries, more than ${maxEntries} (maxEntries)`);
+  if (cdOffset + cdSize > buf.length)
+    throw new ArchiveInvalidError('corrupt zip: central directory outside the file');
 
   const entries: ZipDirectoryEntry[] = [];
   let p = cdOffset;
@@ -75,7 +80,8 @@ export function readCentralDirectory(buf: Buffer, maxEntries: number): { entries
     const external = buf.readUInt32LE(p + 38);
     let localHeaderOffset = buf.readUInt32LE(p + 42);
     const end = p + 46 + nameLen + extraLen + commentLen;
-    if (end > buf.length) throw new ArchiveInvalidError(`corrupt zip: central directory entry ${n} is truncated`);
+    if (end > buf.length)
+      throw new ArchiveInvalidError(`corrupt zip: central directory entry ${n} is truncated`);
     const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
     // zip64 extended information: only the fields that are 0xffffffff above are present, in this order.
     let x = p + 46 + nameLen;
@@ -86,7 +92,8 @@ export function readCentralDirectory(buf: Buffer, maxEntries: number): { entries
       if (id === 0x0001) {
         let q = x + 4;
         const take = () => {
-          if (q + 8 > x + 4 + size) throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: bad zip64 field`);
+          if (q + 8 > x + 4 + size)
+            throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: bad zip64 field`);
           const v = Number(buf.readBigUInt64LE(q));
           q += 8;
           return v;

@@ -29,7 +29,9 @@ export async function extractZip(
     const at = `entry ${JSON.stringify(e.name)}`;
     if (e.flags & 0x1) throw new ArchiveInvalidError(`${at}: encrypted entries are not supported`);
     if (e.method !== 0 && e.method !== 8) {
-      throw new ArchiveInvalidError(`${at}: compression method ${e.method} is not supported (store, deflate are)`);
+      throw new ArchiveInvalidError(
+        `${at}: compression method ${e.method} is not supported (store, deflate are)`,
+      );
     }
     const type = e.unixMode === undefined ? 0 : e.unixMode & S_IFMT;
     if (type === S_IFLNK) throw new ArchiveInvalidError(`${at}: symlink entries are refused`);
@@ -51,7 +53,9 @@ export async function extractZip(
   // jszip normalises names and honours the unicode-path extra field: insist it sees the same names as we did.
   const objects = Object.values(zip.files);
   if (objects.length !== entries.length) {
-    throw new ArchiveInvalidError(`corrupt zip: jszip sees ${objects.length} entries, the central directory ${entries.length}`);
+    throw new ArchiveInvalidError(
+      `corrupt zip: jszip sees ${objects.length} entries, the central directory ${entries.length}`,
+    );
   }
   for (const obj of objects) {
     const raw = (obj as { unsafeOriginalName?: string }).unsafeOriginalName ?? obj.name;
@@ -67,7 +71,8 @@ export async function extractZip(
     const name = obj.name.replace(/\/$/, '');
     const want = expected.get(name)!;
     const target = path.resolve(root, name);
-    if (!target.startsWith(root + path.sep)) throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: leaves the archive`);
+    if (!target.startsWith(root + path.sep))
+      throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: leaves the archive`);
     if (want.dir) {
       await mkdir(target, { recursive: true });
       continue;
@@ -79,7 +84,11 @@ export async function extractZip(
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
         if (bytes > want.size) {
-          done(new ArchiveInvalidError(`entry ${JSON.stringify(name)}: unpacks to more than its declared ${want.size} bytes`));
+          done(
+            new ArchiveInvalidError(
+              `entry ${JSON.stringify(name)}: unpacks to more than its declared ${want.size} bytes`,
+            ),
+          );
           return;
         }
         crc = crc32(chunk, crc);
@@ -87,15 +96,23 @@ export async function extractZip(
       },
     });
     try {
-      await pipeline(obj.nodeStream('nodebuffer'), check, createWriteStream(target, { flags: 'wx' }), { signal });
+      await pipeline(obj.nodeStream('nodebuffer'), check, createWriteStream(target, { flags: 'wx' }), {
+        signal,
+      });
     } catch (err) {
       if (err instanceof ArchiveInvalidError || signal?.aborted) throw err;
-      throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: corrupt data: ${(err as Error).message}`, err);
+      throw new ArchiveInvalidError(
+        `entry ${JSON.stringify(name)}: corrupt data: ${(err as Error).message}`,
+        err,
+      );
     }
     if (bytes !== want.size) {
-      throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: ${bytes} bytes, the directory says ${want.size}`);
+      throw new ArchiveInvalidError(
+        `entry ${JSON.stringify(name)}: ${bytes} bytes, the directory says ${want.size}`,
+      );
     }
-    if (crc >>> 0 !== want.crc32 >>> 0) throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: CRC32 mismatch`);
+    if (crc >>> 0 !== want.crc32 >>> 0)
+      throw new ArchiveInvalidError(`entry ${JSON.stringify(name)}: CRC32 mismatch`);
   }
   return tree;
 }

@@ -73,7 +73,9 @@ describe('conditional requests and updates', () => {
     up.set(GH.manifest, JSON.stringify(manifest, null, 2));
     const before = await versions();
     assert.equal((await h.runJob()).status, 'success');
-    const served = JSON.parse((await get(`${h.serveUrl}/vexhub/.well-known/vex-repository.json`)).body.toString());
+    const served = JSON.parse(
+      (await get(`${h.serveUrl}/vexhub/.well-known/vex-repository.json`)).body.toString(),
+    );
     assert.equal(served.description, 'VEX Repository by Aqua Security (changed)');
     assert.equal(served.versions[0].locations[0].url, `${h.serveUrl}/vex/vexhub/archive.zip//vexhub-main`);
     assert.deepEqual(await versions(), before);
@@ -81,11 +83,16 @@ describe('conditional requests and updates', () => {
 
   test('a source without validators (no ETag/Last-Modified) that serves the same bytes is skipped', async () => {
     up.reset();
-    // Same bytes under new validators: the mirror compares the digest.
-    up.set(GH.zip, (await get(`${h.serveUrl}/vex/vexhub/archive.zip`)).body, 'application/zip');
+    // Same bytes, no validators: a full 200 every time, and the mirror compares the digest.
+    up.set(GH.zip, (await get(`${h.serveUrl}/vex/vexhub/archive.zip`)).body, 'application/zip', false);
+    h.events.emitted.length = 0;
+    assert.equal((await h.runJob()).status, 'skipped');
+    up.reset();
     const outcome = await h.runJob();
     assert.equal(outcome.status, 'skipped');
     assert.equal(up.count(GH.zip), 1);
+    assert.equal(up.requests.find((r) => r.path === GH.zip)?.headers['if-none-match'], undefined);
+    assert.ok(h.events.vexStored().every((e) => !e.changed));
   });
 });
 
@@ -115,8 +122,13 @@ describe('restart and grace period', () => {
       // The new publicUrl changes the rewritten location: republished without a download of the archive.
       up.reset();
       assert.equal((await h2.runJob()).status, 'success');
-      const manifest = JSON.parse((await get(`${h2.serveUrl}/.well-known/vex-repository.json`)).body.toString());
-      assert.equal(manifest.versions[0].locations[0].url, `${h2.serveUrl}/vex/vexhub/archive.zip//vexhub-main`);
+      const manifest = JSON.parse(
+        (await get(`${h2.serveUrl}/.well-known/vex-repository.json`)).body.toString(),
+      );
+      assert.equal(
+        manifest.versions[0].locations[0].url,
+        `${h2.serveUrl}/vex/vexhub/archive.zip//vexhub-main`,
+      );
       assert.equal(up.count(GH.zip), 1);
 
       const next = await changedZip('2026-05-01T00:00:00Z');

@@ -34,7 +34,9 @@ export const FIXTURES = process.env.TRIVY_MIRROR_SHARED
   ? path.join(process.env.TRIVY_MIRROR_SHARED, 'fixtures', 'vexhub')
   : fileURLToPath(new URL('../../../../shared/fixtures/vexhub/', import.meta.url));
 
-export async function fixture(name: 'vexhub-main.zip' | 'vexhub-main.tar.gz' | 'vex-repository.json'): Promise<Buffer> {
+export async function fixture(
+  name: 'vexhub-main.zip' | 'vexhub-main.tar.gz' | 'vex-repository.json',
+): Promise<Buffer> {
   return readFile(path.join(FIXTURES, name));
 }
 
@@ -53,8 +55,8 @@ async function close(server: Server): Promise<void> {
 interface UpstreamFile {
   body: Buffer;
   contentType: string;
-  etag: string;
-  lastModified: string;
+  etag?: string;
+  lastModified?: string;
 }
 
 export interface UpstreamRequest {
@@ -79,13 +81,14 @@ export class FakeUpstream {
     return close(this.server);
   }
 
-  set(p: string, body: Buffer | string, contentType = 'application/octet-stream'): void {
+  /** `validators: false` plays a server without ETag and Last-Modified (every GET is a full 200). */
+  set(p: string, body: Buffer | string, contentType = 'application/octet-stream', validators = true): void {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
     this.files.set(p, {
       body: buf,
       contentType,
-      etag: `"${sha256(buf).slice(0, 40)}"`,
-      lastModified: new Date(Date.now() - 60_000).toUTCString(),
+      etag: validators ? `"${sha256(buf).slice(0, 40)}"` : undefined,
+      lastModified: validators ? new Date(Date.now() - 60_000).toUTCString() : undefined,
     });
   }
 
@@ -106,9 +109,13 @@ export class FakeUpstream {
       res.end('not found');
       return;
     }
-    res.setHeader('ETag', f.etag);
-    res.setHeader('Last-Modified', f.lastModified);
-    if (req.headers['if-none-match'] === f.etag || req.headers['if-modified-since'] === f.lastModified) {
+    if (f.etag) res.setHeader('ETag', f.etag);
+    if (f.lastModified) res.setHeader('Last-Modified', f.lastModified);
+    // RFC 9110 §13.2.2: If-None-Match, when present, decides alone.
+    const inm = req.headers['if-none-match'];
+    const ims = req.headers['if-modified-since'];
+    const fresh = inm !== undefined ? inm === f.etag : ims !== undefined && ims === f.lastModified;
+    if (fresh) {
       res.statusCode = 304;
       res.end();
       return;
@@ -125,8 +132,14 @@ export class FetchHttpClient implements HttpClient {
     url: string,
     init: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<HttpResponse> {
-    const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers, signal: init.signal });
-    const body = res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) : Readable.from([]);
+    const res = await fetch(url, {
+      method: init.method ?? 'GET',
+      headers: init.headers,
+      signal: init.signal,
+    });
+    const body = res.body
+      ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream)
+      : Readable.from([]);
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => {
       headers[k] = v;
@@ -162,14 +175,19 @@ export class RecordingEventBus implements EventBus {
     this.emitted.push({ name, payload });
     for (const l of this.listeners.get(name) ?? []) void l(payload);
   }
-  on<N extends MirrorEventName>(name: N, listener: (payload: MirrorEvents[N]) => void | Promise<void>): () => void {
+  on<N extends MirrorEventName>(
+    name: N,
+    listener: (payload: MirrorEvents[N]) => void | Promise<void>,
+  ): () => void {
     const list = this.listeners.get(name) ?? [];
     list.push(listener as (p: unknown) => void);
     this.listeners.set(name, list);
     return () => list.splice(list.indexOf(listener as (p: unknown) => void), 1);
   }
   vexStored(): MirrorEvents['vex.stored'][] {
-    return this.emitted.filter((e) => e.name === 'vex.stored').map((e) => e.payload as MirrorEvents['vex.stored']);
+    return this.emitted
+      .filter((e) => e.name === 'vex.stored')
+      .map((e) => e.payload as MirrorEvents['vex.stored']);
   }
 }
 
@@ -245,9 +263,12 @@ export async function startHarness(
   container.bind(HttpClient).toConstantValue(new FetchHttpClient());
   container.bind(EventBusToken).toConstantValue(events);
   container.bind(Metrics).toConstantValue({ registry: metrics });
-  container
-    .bind(RuntimeSettings)
-    .toConstantValue({ stateDir, publicUrl: serveUrl, registries: [], mode: 'daemon' } satisfies RuntimeSettings);
+  container.bind(RuntimeSettings).toConstantValue({
+    stateDir,
+    publicUrl: serveUrl,
+    registries: [],
+    mode: 'daemon',
+  } satisfies RuntimeSettings);
   const context: PluginContext = {
     id: 'vexhub-mirror',
     stateDir,
@@ -257,11 +278,11 @@ export async function startHarness(
     mode: 'daemon',
   };
   container.load(plugin.module(config, context));
-  routes = container.getAll(HttpRoute, { optional: true });
+  routes = container.getAll<HttpRoute>(HttpRoute, { optional: true });
   // Touch the other contributions so a binding mistake fails here.
-  container.getAll(HealthCheck);
-  container.getAll(ClientConfigContribution);
-  const job = container.getAll(Job).find((j) => j.id === 'vexhub-mirror');
+  container.getAll<HealthCheck>(HealthCheck);
+  container.getAll<ClientConfigContribution>(ClientConfigContribution);
+  const job = container.getAll<Job>(Job).find((j) => j.id === 'vexhub-mirror');
   if (!job) throw new Error('no vexhub-mirror job bound');
   return {
     container,

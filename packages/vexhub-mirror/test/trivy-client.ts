@@ -55,8 +55,11 @@ export async function trivyFetch(repoUrl: string, workDir: string): Promise<Triv
   const headLength = Number(head.headers.get('content-length'));
   assert.ok(headLength > 0, 'HEAD carries a Content-Length');
   assert.equal(head.headers.get('content-encoding'), null, 'no Content-Encoding on HEAD');
-  const res = await fetch(au, { headers: { 'Accept-Encoding': 'gzip' } });
-  assert.equal(res.status, 200);
+  // With Accept-Ranges: bytes it resumes into its (empty) temp file: `Range: bytes=0-`.
+  const resume: Record<string, string> =
+    head.headers.get('accept-ranges') === 'bytes' ? { Range: 'bytes=0-' } : {};
+  const res = await fetch(au, { headers: { 'Accept-Encoding': 'gzip', ...resume } });
+  assert.ok(res.status === 200 || res.status === 206, `GET archive answers 200 or 206, not ${res.status}`);
   assert.equal(res.headers.get('content-encoding'), null, 'no Content-Encoding on GET');
   assert.equal(Number(res.headers.get('content-length')), headLength, 'same Content-Length on HEAD and GET');
   const archive = Buffer.from(await res.arrayBuffer());

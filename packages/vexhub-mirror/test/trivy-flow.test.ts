@@ -36,7 +36,7 @@ describe('GitHub repository served as zip (default)', () => {
     assert.match(JSON.parse(res.body.toString()).error, /vexhub has not been mirrored yet/);
     const archive = await get(`${h.serveUrl}/vex/vexhub/archive.zip`, { method: 'HEAD' });
     assert.equal(archive.status, 503);
-    const [health] = h.container.getAll(HealthCheck);
+    const [health] = h.container.getAll<HealthCheck>(HealthCheck);
     const report = await health.check();
     assert.equal(report.ready, false);
   });
@@ -98,17 +98,21 @@ describe('GitHub repository served as zip (default)', () => {
   });
 
   test('health, metrics and client config', async () => {
-    const [health] = h.container.getAll(HealthCheck);
+    const [health] = h.container.getAll<HealthCheck>(HealthCheck);
     const report = await health.check();
     assert.equal(report.ready, true);
-    const status = (report.status as { repositories: Record<string, Record<string, unknown>> }).repositories.vexhub;
+    const status = (report.status as { repositories: Record<string, Record<string, unknown>> }).repositories
+      .vexhub;
     assert.equal(status.source, 'https://github.com/aquasecurity/vexhub');
     assert.match(String(status.version), /^sha256:[0-9a-f]{64}$/);
     assert.equal(status.updatedAt, '2026-03-23T00:48:43.87933027Z');
     assert.ok(status.fetchedAt);
     const metrics = await h.metrics.metrics();
-    assert.match(metrics, /trivy_mirror_vex_updated_timestamp_seconds\{repository="vexhub"\} 1774226923\.879/);
-    const [cc] = h.container.getAll(ClientConfigContribution);
+    assert.match(
+      metrics,
+      /trivy_mirror_vex_updated_timestamp_seconds\{repository="vexhub"\} 1774226923\.879/,
+    );
+    const [cc] = h.container.getAll<ClientConfigContribution>(ClientConfigContribution);
     const section = cc.render({ publicUrl: 'https://bastion.example:8443' });
     assert.deepEqual(section.flags, ['--vex repo']);
     assert.equal(section.files?.[0].path, '$XDG_DATA_HOME/.trivy/vex/repository.yaml');
@@ -116,7 +120,10 @@ describe('GitHub repository served as zip (default)', () => {
       section.files?.[0].content,
       renderRepositoryYaml({ publicUrl: 'https://bastion.example:8443', repositories: ['vexhub'] }),
     );
-    assert.match(section.files?.[0].content ?? '', /- name: vexhub\n {4}url: https:\/\/bastion\.example:8443\n {4}enabled: true/);
+    assert.match(
+      section.files?.[0].content ?? '',
+      /- name: vexhub\n {4}url: https:\/\/bastion\.example:8443\n {4}enabled: true/,
+    );
     assert.ok(section.notes?.some((n) => n.includes('--skip-vex-repo-update')));
   });
 });
@@ -125,7 +132,10 @@ describe('GitHub repository served as tar.gz', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness(
-      { etag: true, repositories: [{ name: 'hub', url: 'https://github.com/aquasecurity/vexhub', archive: 'tar.gz' }] },
+      {
+        etag: true,
+        repositories: [{ name: 'hub', url: 'https://github.com/aquasecurity/vexhub', archive: 'tar.gz' }],
+      },
       { githubFrom: up },
     );
   });

@@ -1,0 +1,47 @@
+// `trivy-mirror config example`: an annotated config assembled from the runtime's keys and each plugin's
+// `exampleConfig` snippet (written as `<id>:` at column 0, indented here under `plugins:`).
+import type { PluginDefinition } from '@trivy-mirror/plugin-api';
+import { DEFAULT_ADMIN_LISTEN, DEFAULT_STATE_DIR } from './config-schema.js';
+
+const HEADER = `# trivy-mirror configuration (YAML). Unknown keys are errors; \`trivy-mirror config check\` validates.
+# File: --config, else $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml.
+# Env overrides: TRIVY_MIRROR_STATE_DIR, TRIVY_MIRROR_ADMIN_LISTEN, TRIVY_MIRROR_SERVE_LISTEN,
+# TRIVY_MIRROR_LOG_LEVEL, and TRIVY_MIRROR__A__B=value for any key path (values parsed as YAML).
+stateDir: ${DEFAULT_STATE_DIR}          # store (OCI layouts), VEX copies, plugin state
+admin:
+  listen: ${DEFAULT_ADMIN_LISTEN}             # /healthz /readyz /status /metrics /jobs; keep it on loopback
+# serve:                                   # optional: serve Trivy clients
+#   listen: 0.0.0.0:8443
+#   publicUrl: https://bastion.example:8443
+#   tls: { cert: /etc/trivy-mirror/tls.crt, key: /etc/trivy-mirror/tls.key }
+registries: []                             # per-host transport settings, e.g.
+#  - { host: registry.internal:5000, plainHttp: false, caFile: /etc/ssl/internal-ca.pem }
+log:
+  level: info                              # fatal error warn info debug trace silent
+  format: auto                             # auto (pretty on a terminal, JSON otherwise) | json | pretty
+`;
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .replace(/\s+$/, '')
+    .split('\n')
+    .map((l) => (l.trim() === '' ? '' : pad + l))
+    .join('\n');
+}
+
+export function configExample(plugins: readonly PluginDefinition<unknown>[]): string {
+  const sections = plugins.map((p) => {
+    const snippet = p.exampleConfig?.trim();
+    const head = `# ${p.id}: ${p.description}`;
+    if (!snippet) return `${head}\n${p.id}: {}`;
+    return snippet.startsWith(`${p.id}:`)
+      ? `${head}\n${snippet}`
+      : `${head}\n${p.id}:\n${indent(snippet, 2)}`;
+  });
+  const external = [
+    '# external:                              # plugins from npm packages or files (relative to this file)',
+    '#   - { module: "@acme/trivy-mirror-plugin-notify", options: { url: https://hooks.example/x } }',
+  ];
+  return `${HEADER}plugins:\n${sections.map((s) => indent(s, 2)).join('\n\n')}\n\n${indent(external.join('\n'), 2)}\n`;
+}

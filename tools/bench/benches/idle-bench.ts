@@ -1,0 +1,84 @@
+// idle: `trivy-mirror run` with every plugin configured against small local sources (registry seeded
+// with the four small artifacts, a local VEX repository, one watched cache dir), sampled for N seconds
+// once ready and quiet: resident memory and CPU use of a daemon that has nothing to do.
+import { join } from 'node:path';
+import { freePort, seedUpstream } from '@trivy-mirror/fixtures';
+import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench-context.js';
+import { cliBuilt, startDaemon, waitUntilQuiet, writeDaemonConfig } from '../lib/daemon-cli.js';
+import { formatMb } from '../lib/format.js';
+
+const GOAL_RSS = 100e6;
+const GOAL_CPU_PERCENT = 1;
+
+export const idleBench: Benchmark = {
+  name: 'idle',
+  description: `trivy-mirror run with nothing to do: RSS (goal < ${GOAL_RSS / 1e6} MB) and CPU (goal < ${GOAL_CPU_PERCENT}%)`,
+  async run(ctx: BenchContext) {
+    const seconds = ctx.options.idleSeconds;
+    const head = `idle      ${seconds} s`;
+    if (!cliBuilt()) return skipped('idle', head, 'daemon not built', {});
+    const registry = await ctx.startRegistry();
+    const dir = await ctx.tempDir('idle');
+    await seedUpstream({ registryUrl: registry.url, workDir: join(dir, 'work'), seed: 'bench-idle' });
+    const adminPort = await freePort();
+    const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
+      stateDir: join(dir, 'state'),
+      adminPort,
+      servePort: await freePort(),
+      sources: [`${registry.host}/aquasec`],
+      artifacts: [
+        { name: 'trivy-db', tags: ['2'] },
+        { name: 'trivy-java-db', tags: ['1'] },
+        { name: 'trivy-checks', tags: ['1', '2'] },
+      ],
+      cacheTargets: [{ dir: join(dir, 'cache') }],
+      vexUrl: await ctx.vexUrl(),
+    });
+    let daemon: Awaited<ReturnType<typeof startDaemon>>;
+    try {
+      daemon = await startDaemon(config, adminPort, 120_000);
+    } catch (err) {
+      return {
+        ...skipped('idle', head, 'trivy-mirror run failed', {}),
+        status: 'ERROR',
+        error: (err as Error).message,
+      };
+    }
+    ctx.onCleanup(() => daemon.stop());
+    const settled = await waitUntilQuiet(daemon, 60_000);
+    ctx.log(`daemon ready; start-up work done after ${settled} ms more`);
+
+    // Sample RSS once a second; CPU from /proc/<pid>/stat at both ends of the window.
+    const cpuStart = await daemon.cpuMs();
+    const t0 = process.hrtime.bigint();
+    const rss: number[] = [];
+    for (let i = 0; i < seconds && !daemon.exited(); i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      rss.push(await daemon.rss());
+    }
+    const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const cpuMs = (await daemon.cpuMs()) - cpuStart;
+    const exited = daemon.exited();
+    const tail = daemon.stderrTail();
+    await daemon.stop();
+    if (exited) {
+      return {
+        ...skipped('idle', head, 'trivy-mirror run exited while idle', {}),
+        status: 'ERROR',
+        error: tail.slice(-2000),
+      };
+    }
+    const peak = Math.max(...rss);
+    const last = rss[rss.length - 1];
+    const cpuPercent = (cpuMs / elapsedMs) * 100;
+    return result(
+      'idle',
+      `${head}  RSS ${formatMb(last)} (peak ${formatMb(peak)}, goal < ${formatMb(GOAL_RSS)})  CPU ${cpuPercent.toFixed(2)}% (${cpuMs.toFixed(0)} ms, goal < ${GOAL_CPU_PERCENT}%)`,
+      [
+        { goal: `RSS < ${formatMb(GOAL_RSS)}`, ok: peak < GOAL_RSS },
+        { goal: `CPU < ${GOAL_CPU_PERCENT}%`, ok: cpuPercent < GOAL_CPU_PERCENT },
+      ],
+      { seconds, rssBytes: last, peakRssBytes: peak, cpuMs, cpuPercent, settleMs: settled },
+    );
+  },
+};

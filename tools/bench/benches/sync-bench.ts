@@ -1,0 +1,98 @@
+// sync: the ~1 GB java-db artifact upstream → store → one destination by `trivy-mirror sync` (one pass,
+// fresh state dir and destination each run) vs one `skopeo copy` upstream → destination.
+import { join } from 'node:path';
+import { freePort } from '@trivy-mirror/fixtures';
+import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench-context.js';
+import { cliBuilt, trivyMirror, writeDaemonConfig } from '../lib/daemon-cli.js';
+import { formatBytes, formatMb, formatRatio, formatSeconds, median } from '../lib/format.js';
+import { describeFailure } from '../lib/measure.js';
+import { assertManifest, curlGet } from '../lib/registry-checks.js';
+import { skopeoCopy } from '../lib/skopeo.js';
+import { flushDisks } from '../lib/system.js';
+
+const GOAL_RATIO = 0.8;
+const GOAL_RSS = 150e6;
+
+export const syncBench: Benchmark = {
+  name: 'sync',
+  description: `trivy-mirror sync (upstream → store → destination) vs skopeo copy of the java-db artifact (goal ≤ ${GOAL_RATIO}x, RSS < ${GOAL_RSS / 1e6} MB)`,
+  async run(ctx: BenchContext) {
+    const up = await ctx.javaDbUpstream();
+    const size = up.artifact.layer.size;
+    const src = `${up.registry.host}/${up.repository}:${up.tag}`;
+    const timeoutMs = Math.max(120_000, (size / 4e6) * 1000);
+    const built = cliBuilt();
+    const vexUrl = built ? await ctx.vexUrl() : '';
+    const warm = await curlGet(`${up.registry.url}/v2/${up.repository}/blobs/${up.artifact.layer.digest}`, timeoutMs);
+    if (warm.exitCode !== 0) throw new Error(describeFailure(warm));
+
+    const skopeo: { wallMs: number; rss: number }[] = [];
+    const ours: { wallMs: number; rss: number }[] = [];
+    let appError: string | undefined;
+    for (let i = 0; i < ctx.options.repeat; i++) {
+      const order = i % 2 === 0 ? ['skopeo', 'trivy-mirror'] : ['trivy-mirror', 'skopeo'];
+      for (const who of order) {
+        if (who === 'trivy-mirror' && (!built || appError)) continue;
+        const dst = await ctx.startRegistry();
+        if (who === 'skopeo') {
+          await flushDisks();
+          const m = await skopeoCopy(src, `${dst.host}/mirror/trivy-java-db:1`, timeoutMs);
+          if (m.exitCode !== 0) throw new Error(describeFailure(m));
+          skopeo.push({ wallMs: m.wallMs, rss: m.peakRssBytes });
+          ctx.log(`skopeo copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}`);
+        } else {
+          const dir = await ctx.tempDir('sync');
+          const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
+            stateDir: join(dir, 'state'),
+            adminPort: await freePort(),
+            sources: [`${up.registry.host}/aquasec`],
+            artifacts: [{ name: 'trivy-java-db', tags: ['1'] }],
+            destinations: [`${dst.host}/mirror`],
+            vexUrl,
+          });
+          await flushDisks();
+          const m = await trivyMirror(['sync', '--config', config], timeoutMs);
+          if (m.exitCode !== 0) {
+            appError = describeFailure(m);
+            ctx.log(`trivy-mirror sync failed: ${appError}`);
+          } else {
+            await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
+            ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes });
+            ctx.log(`trivy-mirror sync: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`);
+          }
+        }
+        await dst.stop();
+      }
+    }
+
+    const skopeoWall = median(skopeo.map((r) => r.wallMs));
+    const metrics: Record<string, number | string> = {
+      layerBytes: size,
+      skopeoWallMs: skopeoWall,
+      skopeoPeakRssBytes: Math.max(...skopeo.map((r) => r.rss)),
+      runs: ctx.options.repeat,
+    };
+    const head = `sync      ${formatBytes(size)}`;
+    if (!built) return skipped('sync', `${head}  skopeo ${formatSeconds(skopeoWall)}`, 'daemon not built', metrics);
+    if (appError || ours.length === 0) {
+      return {
+        ...skipped('sync', `${head}  skopeo ${formatSeconds(skopeoWall)}`, 'trivy-mirror sync failed', metrics),
+        status: 'ERROR',
+        error: appError,
+      };
+    }
+    const wall = median(ours.map((r) => r.wallMs));
+    const rss = Math.max(...ours.map((r) => r.rss));
+    const ratio = wall / skopeoWall;
+    Object.assign(metrics, { trivyMirrorWallMs: wall, trivyMirrorPeakRssBytes: rss, ratio });
+    return result(
+      'sync',
+      `${head}  trivy-mirror ${formatSeconds(wall)} / skopeo ${formatSeconds(skopeoWall)} = ${formatRatio(ratio)} (goal ≤ ${GOAL_RATIO.toFixed(2)}x)  peak RSS ${formatMb(rss)} (goal < ${formatMb(GOAL_RSS)})`,
+      [
+        { goal: `ratio ≤ ${GOAL_RATIO}x`, ok: ratio <= GOAL_RATIO },
+        { goal: `peak RSS < ${formatMb(GOAL_RSS)}`, ok: rss < GOAL_RSS },
+      ],
+      metrics,
+    );
+  },
+};

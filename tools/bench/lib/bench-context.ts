@@ -1,0 +1,169 @@
+// What every benchmark receives (sizes, temp dirs, shared fixtures) and what it hands back (a result
+// line with goals), so run.ts can print one table and write one JSON file.
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type GeneratedArtifact,
+  generateArtifact,
+  pushArtifact,
+  type RunningRegistry,
+  startRegistry,
+} from '@trivy-mirror/fixtures';
+import { startVexServer } from './vex-server.js';
+
+export type BenchStatus = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP';
+
+export interface GoalCheck {
+  /** e.g. 'ratio ≤ 0.80x' */
+  goal: string;
+  ok: boolean;
+}
+
+export interface BenchResult {
+  name: string;
+  status: BenchStatus;
+  /** The printed result line. */
+  line: string;
+  metrics: Record<string, number | string | boolean>;
+  checks: GoalCheck[];
+  notes: string[];
+  error?: string;
+}
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Layer size of the copy/sync/serve artifact, bytes. */
+  layerBytes: number;
+  /** trivy.db size for populate, bytes. */
+  populateDbBytes: number;
+  clients: number;
+  repeat: number;
+  idleSeconds: number;
+  /** Where generated layers live (kept across runs with --keep-artifacts). */
+  artifactDir: string;
+}
+
+export interface JavaDbUpstream {
+  registry: RunningRegistry;
+  repository: string;
+  tag: string;
+  artifact: GeneratedArtifact;
+}
+
+/** trivy-java-db: our generator's output is ~9% larger than dbBytes/ratio at ratio 1.05. */
+const JAVA_DB_RATIO = 1.05;
+const JAVA_DB_LAYER_FACTOR = 1.09;
+
+export class BenchContext {
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private upstream: Promise<JavaDbUpstream> | undefined;
+  private vex: Promise<string> | undefined;
+
+  constructor(
+    readonly options: BenchOptions,
+    /** Root temp dir of this run (removed at the end). */
+    readonly tempRoot: string,
+  ) {}
+
+  log(message: string): void {
+    process.stderr.write(`  · ${message}\n`);
+  }
+
+  async tempDir(prefix: string): Promise<string> {
+    return mkdtemp(join(this.tempRoot, `${prefix}-`));
+  }
+
+  /** Registered cleanups run in reverse order at the end of the whole run. */
+  onCleanup(fn: () => Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
+  async startRegistry(): Promise<RunningRegistry> {
+    const registry = await startRegistry();
+    this.onCleanup(() => registry.stop());
+    return registry;
+  }
+
+  /**
+   * The ~layerBytes trivy-java-db artifact (near-incompressible, so the layer is about as big as the
+   * db), pushed once to an "upstream" registry as aquasec/trivy-java-db:1 and shared by copy, sync
+   * and serve.
+   */
+  javaDbUpstream(): Promise<JavaDbUpstream> {
+    this.upstream ??= (async () => {
+      const started = Date.now();
+      const artifact = await generateArtifact({
+        kind: 'trivy-java-db',
+        dbBytes: Math.round(this.options.layerBytes * JAVA_DB_LAYER_FACTOR),
+        compressionRatio: JAVA_DB_RATIO,
+        seed: 'bench',
+        updatedAt: new Date('2026-01-01T00:00:00Z'),
+        workDir: this.options.artifactDir,
+      });
+      this.log(`java-db artifact: layer ${artifact.layer.size} bytes (${Date.now() - started} ms)`);
+      const registry = await this.startRegistry();
+      const pushStarted = Date.now();
+      await pushArtifact(registry.url, 'aquasec/trivy-java-db', '1', artifact);
+      this.log(`pushed to upstream ${registry.host} (${Date.now() - pushStarted} ms)`);
+      return { registry, repository: 'aquasec/trivy-java-db', tag: '1', artifact };
+    })();
+    return this.upstream;
+  }
+
+  /** URL of a local VEX repository (for the daemon's vexhub-mirror plugin), started once. */
+  vexUrl(): Promise<string> {
+    this.vex ??= (async () => {
+      const server = await startVexServer(await this.tempDir('vex'));
+      this.onCleanup(() => server.close());
+      return server.url;
+    })();
+    return this.vex;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        process.stderr.write(`cleanup failed: ${(err as Error).message}\n`);
+      }
+    }
+    this.cleanups.length = 0;
+  }
+}
+
+export interface Benchmark {
+  name: string;
+  /** One line for --help and the README. */
+  description: string;
+  run(ctx: BenchContext): Promise<BenchResult>;
+}
+
+/** Builds a result whose status follows its checks (PASS only if every goal is met). */
+export function result(
+  name: string,
+  line: string,
+  checks: GoalCheck[],
+  metrics: BenchResult['metrics'],
+  notes: string[] = [],
+): BenchResult {
+  const status: BenchStatus = checks.every((c) => c.ok) ? 'PASS' : 'FAIL';
+  return { name, status, line: `${line}  ${status}`, checks, metrics, notes };
+}
+
+/** A benchmark whose trivy-mirror side could not run: the peer figures are still reported. */
+export function skipped(
+  name: string,
+  line: string,
+  reason: string,
+  metrics: BenchResult['metrics'],
+): BenchResult {
+  return {
+    name,
+    status: 'SKIP',
+    line: `${line}  SKIP (${reason})`,
+    checks: [],
+    metrics,
+    notes: [reason],
+  };
+}
