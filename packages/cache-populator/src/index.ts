@@ -54,7 +54,7 @@ export default definePlugin<CachePopulatorConfig>({
   id: 'cache-populator',
   description:
     'Populates Trivy cache directories (db, java-db, checks, VEX) from the local store, atomically; repairs them',
-  configSchema: CachePopulatorConfigSchema as never,
+  configSchema: CachePopulatorConfigSchema,
   exampleConfig: [
     'cache-populator:',
     '  targets:',

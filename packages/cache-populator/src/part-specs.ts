@@ -52,9 +52,3 @@ export function partForRepository(repository: string): ArtifactPart | undefined 
   for (const spec of Object.values(PART_SPECS)) if (spec.repository === repository) return spec.part;
   return undefined;
 }
-
-/** Trivy reads checks from `policy/`, the rest from a directory named like the part. */
-export function linkNameOf(part: CachePart, vexRepository?: string): string {
-  if (part === 'vex') return `vex/repositories/${vexRepository ?? ''}`;
-  return PART_SPECS[part].linkName;
-}

@@ -1,5 +1,7 @@
 // One artifact/tag through the pipeline: upstream (with fallback) → local layout → destinations.
-// Cheap when nothing changed: one manifest HEAD per source, one per destination.
+// Cheap when nothing changed: one manifest HEAD per source, one per destination. When another
+// source serves the same layer under a different manifest digest, the stored manifest is KEPT
+// (no new version, no re-push to destinations, `changed: false`); only a new layer is a new version.
 import { readFile, utimes } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {

@@ -43,11 +43,23 @@ export class AuthManager {
     private readonly clientId = 'trivy-mirror',
   ) {}
 
-  /** Credentials for `host`, asked once and kept for a few minutes (failures count as none). */
+  /**
+   * Credentials for `host`, asked once and kept for a few minutes. A lookup that fails (unreadable
+   * secret file, broken credential helper) is not cached and surfaces as UNAUTHORIZED with its cause,
+   * so the operator sees why instead of an anonymous 401.
+   */
   credentials(host: string): Promise<RegistryCredential | undefined> {
     const hit = this.credentialCache.get(host);
     if (hit && Date.now() - hit.at < CREDENTIAL_TTL_MS) return hit.value;
-    const value = this.resolver ? this.resolver(host).catch(() => undefined) : Promise.resolve(undefined);
+    if (!this.resolver) return Promise.resolve(undefined);
+    const value = this.resolver(host).catch((err: unknown) => {
+      this.credentialCache.delete(host);
+      const why = err instanceof Error ? err.message : String(err);
+      throw new OciError(OciErrorCode.UNAUTHORIZED, `credentials for ${host} could not be read: ${why}`, {
+        cause: err,
+        target: host,
+      });
+    });
     this.credentialCache.set(host, { at: Date.now(), value });
     return value;
   }

@@ -44,7 +44,7 @@ import { createLogger } from './logger.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 import { fromContributions, type RouteEntry } from './router.js';
-import { Scheduler } from './scheduler.js';
+import { jobProblems, Scheduler } from './scheduler.js';
 import { createServeListener } from './serve-server.js';
 import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
 import { systemdNotify } from './systemd-notify.js';
@@ -262,7 +262,13 @@ export class Runtime {
     const onStop = () => controller.abort(new Error('runtime stopping'));
     this.#startAbort.signal.addEventListener('abort', onStop, { once: true });
     try {
-      const jobs = built.contributions<Job>(JobToken).map((c) => c.value);
+      const jobContributions = built.contributions<Job>(JobToken);
+      const jobs = jobContributions.map((c) => c.value);
+      // Bad job definitions (duplicate ids, invalid cron) stop start-up before any hook runs.
+      const problems = jobProblems(jobs, (job) => jobContributions.find((c) => c.value === job)?.plugin);
+      if (problems.length > 0) {
+        throw new MirrorError('JOB_INVALID', `invalid jobs:\n  - ${problems.join('\n  - ')}`);
+      }
       const routes = built.contributions<HttpRoute>(HttpRoute).map((c) => c.value);
       gen.adminRoutes = fromContributions(routes, 'admin');
       gen.serveRoutes = fromContributions(routes, 'serve');

@@ -11,18 +11,28 @@ export interface SchedulerOptions {
 }
 
 /** Problems with job definitions (duplicate ids, invalid cron), checked before anything is scheduled. */
-export function jobProblems(jobs: Job[]): string[] {
+export function jobProblems(
+  jobs: Job[],
+  ownerOf: (job: Job) => string | undefined = () => undefined,
+): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
+  const who = (job: Job) => {
+    const owner = ownerOf(job);
+    return owner ? `plugin ${owner}: ` : '';
+  };
   for (const job of jobs) {
-    if (!job.id || typeof job.run !== 'function') problems.push(`job "${job.id ?? '?'}" has no id or run()`);
-    if (seen.has(job.id)) problems.push(`job id "${job.id}" is contributed twice`);
+    if (!job.id || typeof job.run !== 'function')
+      problems.push(`${who(job)}job "${job.id ?? '?'}" has no id or run()`);
+    if (seen.has(job.id)) problems.push(`${who(job)}job id "${job.id}" is contributed twice`);
     seen.add(job.id);
     if (job.schedule !== undefined) {
       const detail = cron.validateDetailed(job.schedule);
       if (!detail.valid) {
         const why = detail.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-        problems.push(`job "${job.id}": invalid cron expression "${job.schedule}" (${why || 'invalid'})`);
+        problems.push(
+          `${who(job)}job "${job.id}": invalid cron expression "${job.schedule}" (${why || 'invalid'})`,
+        );
       }
     }
   }

@@ -1,6 +1,7 @@
 // systemd readiness (Type=notify): when NOTIFY_SOCKET is set we run `systemd-notify` (READY=1 after
 // start-up, STOPPING=1 at shutdown). Node has no unix datagram sockets, so a helper binary is the simple
 // way; when it is not on PATH (or NOTIFY_SOCKET is unset) we skip silently. Use Type=simple otherwise.
+// The message comes from a child process, so the unit needs `NotifyAccess=all` with `Type=notify`.
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';

@@ -96,6 +96,28 @@ describe('runDaemon', () => {
     }
   });
 
+  test('a hanging stop hook does not keep the process: exit 0 in time, the hook is logged', async () => {
+    const config = join(dir, 'hang.yaml');
+    await writeFile(
+      config,
+      `stateDir: ${dir}/state\nadmin: { listen: "127.0.0.1:0" }\nplugins: { tick: { hangStop: true } }\n`,
+    );
+    const d = startDaemon(config);
+    try {
+      await waitFor(() => d.lines.find((l) => l.msg === 'started'), 20_000);
+      const t = Date.now();
+      d.child.kill('SIGTERM');
+      assert.equal(await d.exited, 0);
+      assert.ok(Date.now() - t < 6000, `took ${Date.now() - t} ms`);
+      const warn = d.lines.find((l) => String(l.msg).includes('did not stop in time')) as {
+        pending?: string[];
+      };
+      assert.deepEqual(warn?.pending, ['stop hook tick-hook']);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+  });
+
   test('a failing start hook exits 1 with the plugin name and cause', async () => {
     const config = join(dir, 'fail.yaml');
     await writeFile(

@@ -264,6 +264,22 @@ describe('runtime', () => {
     );
     assert.equal((await http(`${admin}/readyz`)).status, 200);
   });
+
+  test('a reload whose plugins fail to start restores the previous generation', async () => {
+    const bad = [counterPlugin, failingPlugin('gamma', 'cannot bind')] as never[];
+    const config = testConfig(dir, { plugins: { counter: { label: 'count3' } } }, bad);
+    await assert.rejects(
+      runtime.reload(config, asLoaded(config, bad)),
+      /plugin gamma: start of gamma-hook failed: cannot bind/,
+    );
+    const list = (await http(`${admin}/jobs`)).json() as { jobs: { id: string }[] };
+    assert.deepEqual(
+      list.jobs.map((j) => j.id),
+      ['count2'],
+    );
+    assert.equal(runtime.phase, 'running');
+    assert.equal((await http(`${admin}/readyz`)).status, 200);
+  });
 });
 
 describe('runtime stop', () => {
@@ -345,6 +361,42 @@ describe('runtime stop', () => {
       await assert.rejects(starting);
       assert.equal(runtime.phase, 'stopped');
       assert.equal(runtime.adminUrl, undefined);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('an invalid cron schedule stops start-up before any start hook, naming plugin and job', async () => {
+    const { dir, cleanup } = await tempDir('rt-cron-');
+    try {
+      const badCron = definePlugin({
+        id: 'bad-cron',
+        description: 'a job with a broken schedule',
+        configSchema: z.object({}),
+        module: () =>
+          new ContainerModule(({ bind }) => {
+            bind<Job>(Job).toConstantValue({
+              id: 'broken-schedule',
+              description: '',
+              schedule: '61 * * * *',
+              run: async () => ({ status: 'success', summary: '' }),
+            });
+          }),
+      });
+      const plugins = [counterPlugin, badCron] as never[];
+      const config = testConfig(dir, {}, plugins);
+      const runtime = createRuntime({
+        config,
+        plugins: asLoaded(config, plugins),
+        logger: captureLogger().logger,
+      });
+      const hooks = probe.startedHooks;
+      await assert.rejects(
+        runtime.start(),
+        /plugin bad-cron: job "broken-schedule": invalid cron expression "61 \* \* \* \*"/,
+      );
+      assert.equal(probe.startedHooks, hooks);
+      assert.equal(runtime.phase, 'stopped');
     } finally {
       await cleanup();
     }

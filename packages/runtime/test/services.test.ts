@@ -2,7 +2,7 @@
 // artifact store paths, listen addresses.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import {
   parseListen,
   ProviderCredentialStore,
   sweepTempFiles,
+  systemdNotify,
   UndiciHttpClient,
 } from '../src/index.js';
 import { captureLogger, tempDir } from './helpers.js';
@@ -199,6 +200,25 @@ describe('addresses and store paths', () => {
       }
       await mkdir(join(dir, 'oci', 'empty'), { recursive: true });
       assert.deepEqual(await store.repositories(), ['aquasec/trivy-java-db', 'trivy-db']);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('systemdNotify', () => {
+  test('runs systemd-notify from PATH when NOTIFY_SOCKET is set, and nothing otherwise', async () => {
+    const { dir, cleanup } = await tempDir('rt-notify-');
+    try {
+      const out = join(dir, 'calls');
+      await writeFile(join(dir, 'systemd-notify'), `#!/bin/sh\necho "$NOTIFY_SOCKET $*" >> ${out}\n`);
+      await chmod(join(dir, 'systemd-notify'), 0o755);
+      const { logger } = captureLogger();
+      await systemdNotify('READY=1', logger, { PATH: dir });
+      await systemdNotify('READY=1', logger, { PATH: dir, NOTIFY_SOCKET: '/run/test.sock' });
+      await systemdNotify('STOPPING=1', logger, { PATH: dir, NOTIFY_SOCKET: '/run/test.sock' });
+      await systemdNotify('READY=1', logger, { PATH: join(dir, 'empty'), NOTIFY_SOCKET: '/run/test.sock' });
+      assert.equal(await readFile(out, 'utf8'), '/run/test.sock --ready\n/run/test.sock STOPPING=1\n');
     } finally {
       await cleanup();
     }

@@ -45,12 +45,10 @@ export interface MirrorResult {
 /** Prefixes an error with the repository and URL, keeping its class and code. */
 function inContext(err: unknown, repo: string, url: string): Error {
   const prefix = `vex repository ${repo}: ${url}: `;
-  if (err instanceof ArchiveInvalidError) {
-    const wrapped = new ArchiveInvalidError(prefix + err.message, err.cause ?? err);
-    return wrapped;
-  }
+  // The original's cause is kept, not the original: its message would be repeated in the chain.
+  if (err instanceof ArchiveInvalidError) return new ArchiveInvalidError(prefix + err.message, err.cause);
   if (err instanceof MirrorError)
-    return new MirrorError(err.code, prefix + err.message, { cause: err.cause ?? err });
+    return new MirrorError(err.code, prefix + err.message, { cause: err.cause });
   return new MirrorError('VEX_MIRROR_FAILED', prefix + (err instanceof Error ? err.message : String(err)), {
     cause: err,
   });
@@ -150,7 +148,7 @@ export async function mirrorRepository(run: MirrorRun): Promise<MirrorResult> {
     } catch (err) {
       if (signal?.aborted) throw err;
       const e = inContext(err, repo.name, c.loc.url);
-      log.warn({ err: e, url: c.loc.url }, 'location failed');
+      if (candidates.length > 1) log.warn({ err: e, url: c.loc.url }, 'location failed, trying the next');
       errors.push(e);
     }
   }
@@ -158,7 +156,7 @@ export async function mirrorRepository(run: MirrorRun): Promise<MirrorResult> {
   throw new MirrorError(
     errors.every((e) => e instanceof ArchiveInvalidError) ? 'ARCHIVE_INVALID' : 'VEX_MIRROR_FAILED',
     `vex repository ${repo.name}: every location failed: ${errors.map((e) => e.message).join('; ')}`,
-    { cause: errors[0] },
+    { cause: errors[0].cause },
   );
 }
 

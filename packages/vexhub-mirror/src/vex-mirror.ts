@@ -167,7 +167,7 @@ export class VexMirror {
       throw new MirrorError(
         'VEX_MIRROR_FAILED',
         `${failures.length} of ${this.repos.size} vex repositories failed: ${failures.map((f) => f.message).join('; ')}`,
-        { cause: failures[0] },
+        // No cause: every message is in this one already.
       );
     }
     const names = [...this.repos.keys()].join(', ');

@@ -166,7 +166,20 @@ describe('spec repository (/.well-known) with a tar.gz location and //SUBDIR', (
     ];
     up.set('/spec/.well-known/vex-repository.json', JSON.stringify(manifest), 'application/json');
     up.set('/spec/archives/vex.tgz', await fixture('vexhub-main.tar.gz'), 'application/gzip');
-    h = await startHarness({ repositories: [{ name: 'corp', url: `${up.url}/spec` }] });
+    // A location without a suffix: go-getter's ?archive=zip, with //SUBDIR before the query.
+    const zipManifest = JSON.parse((await fixture('vex-repository.json')).toString());
+    zipManifest.versions[0].locations = [
+      { url: `${up.url}/missing.zip//vexhub-main` },
+      { url: `${up.url}/download//vexhub-main?id=7&archive=zip` },
+    ];
+    up.set('/zipped/.well-known/vex-repository.json', JSON.stringify(zipManifest), 'application/json');
+    up.set('/download', await fixture('vexhub-main.zip'), 'application/octet-stream');
+    h = await startHarness({
+      repositories: [
+        { name: 'corp', url: `${up.url}/spec` },
+        { name: 'zipped', url: `${up.url}/zipped` },
+      ],
+    });
   });
   after(() => h.stop());
 
@@ -176,5 +189,14 @@ describe('spec repository (/.well-known) with a tar.gz location and //SUBDIR', (
     assert.equal(r.location, `${h.serveUrl}/vex/corp/archive.tar.gz//vexhub-main`);
     assert.equal(r.packages, 57);
     assert.equal(r.manifest.versions[0].locations[0].url, `${up.url}/nowhere.zip`);
+  });
+
+  test('?archive=zip locations are honoured and a failing first location falls through to the next', async () => {
+    const r = await trivyFetch(`${h.serveUrl}/zipped`, path.join(work, 'zipped'));
+    assert.equal(r.location, `${h.serveUrl}/vex/zipped/archive.zip//vexhub-main`);
+    assert.ok(r.archive.equals(await fixture('vexhub-main.zip')));
+    const download = up.requests.find((q) => q.path === '/download');
+    assert.ok(download, 'the second location was fetched');
+    assert.equal(up.count('/missing.zip'), 1);
   });
 });

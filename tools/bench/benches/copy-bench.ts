@@ -38,7 +38,10 @@ export const copyBench: Benchmark = {
         const dst = await ctx.startRegistry();
         const dstRef = `${dst.host}/mirror/trivy-java-db:1`;
         await flushDisks();
-        const m = who === 'skopeo' ? await skopeoCopy(src, dstRef, timeoutMs) : await trivyMirror(['copy', src, dstRef], timeoutMs);
+        const m =
+          who === 'skopeo'
+            ? await skopeoCopy(src, dstRef, timeoutMs)
+            : await trivyMirror(['copy', src, dstRef], timeoutMs);
         if (m.exitCode !== 0) {
           if (who === 'skopeo') throw new Error(describeFailure(m));
           appError = describeFailure(m);
@@ -46,7 +49,9 @@ export const copyBench: Benchmark = {
         } else {
           await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
           (who === 'skopeo' ? skopeo : ours).push({ wallMs: m.wallMs, rss: m.peakRssBytes });
-          ctx.log(`${who} copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`);
+          ctx.log(
+            `${who} copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
+          );
         }
         await dst.stop();
       }
@@ -73,11 +78,21 @@ export const copyBench: Benchmark = {
     const floorText = floorWall !== undefined ? `  (curl floor ${formatSeconds(floorWall)})` : '';
     const head = `copy      ${formatBytes(size)}`;
     if (!built) {
-      return skipped('copy', `${head}  skopeo ${formatSeconds(skopeoWall)}, RSS ${formatMb(skopeoRss)}${floorText}`, 'daemon not built', metrics);
+      return skipped(
+        'copy',
+        `${head}  skopeo ${formatSeconds(skopeoWall)}, RSS ${formatMb(skopeoRss)}${floorText}`,
+        'daemon not built',
+        metrics,
+      );
     }
     if (appError || ours.length === 0) {
       return {
-        ...skipped('copy', `${head}  skopeo ${formatSeconds(skopeoWall)}${floorText}`, 'trivy-mirror copy failed', metrics),
+        ...skipped(
+          'copy',
+          `${head}  skopeo ${formatSeconds(skopeoWall)}${floorText}`,
+          'trivy-mirror copy failed',
+          metrics,
+        ),
         status: 'ERROR',
         error: appError,
       };

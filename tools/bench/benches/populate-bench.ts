@@ -55,7 +55,10 @@ export const populateBench: Benchmark = {
           tarRuns.push({ wallMs: m.wallMs, rss: m.peakRssBytes });
           ctx.log(`tar -xzf: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}`);
         } else {
-          const m = await trivyMirror(['populate', '--cache-dir', out, '--from-store', store, '--only', 'db'], timeoutMs);
+          const m = await trivyMirror(
+            ['populate', '--cache-dir', out, '--from-store', store, '--only', 'db'],
+            timeoutMs,
+          );
           if (m.exitCode !== 0) {
             appError = describeFailure(m);
             ctx.log(`trivy-mirror populate failed: ${appError}`);
@@ -63,7 +66,9 @@ export const populateBench: Benchmark = {
             try {
               await checkPopulated(out, dbBytes);
               ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes });
-              ctx.log(`trivy-mirror populate: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`);
+              ctx.log(
+                `trivy-mirror populate: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
+              );
             } catch (err) {
               appError = `populate exited 0 but: ${(err as Error).message}`;
             }
@@ -83,10 +88,16 @@ export const populateBench: Benchmark = {
       runs: ctx.options.repeat,
     };
     const head = `populate  ${formatBytes(artifact.layer.size)} → ${formatBytes(dbBytes)}`;
-    if (!built) return skipped('populate', `${head}  tar ${formatSeconds(tarWall)}`, 'daemon not built', metrics);
+    if (!built)
+      return skipped('populate', `${head}  tar ${formatSeconds(tarWall)}`, 'daemon not built', metrics);
     if (appError || ours.length === 0) {
       return {
-        ...skipped('populate', `${head}  tar ${formatSeconds(tarWall)}`, 'trivy-mirror populate failed', metrics),
+        ...skipped(
+          'populate',
+          `${head}  tar ${formatSeconds(tarWall)}`,
+          'trivy-mirror populate failed',
+          metrics,
+        ),
         status: 'ERROR',
         error: appError,
       };

@@ -35,7 +35,8 @@ async function measureServer(
   timeoutMs: number,
 ): Promise<ServeRun> {
   const sampler = serverPid ? new TreeSampler(serverPid).start() : undefined;
-  const cpuBefore = sampler ? (await sampler.poll(), sampler.snapshot().cpuMs) : 0;
+  await sampler?.poll();
+  const cpuBefore = sampler?.snapshot().cpuMs ?? 0;
   const got = await parallelGet(url, clients, size, timeoutMs);
   const s = sampler ? await sampler.stop() : undefined;
   return {
@@ -132,10 +133,16 @@ export const serveBench: Benchmark = {
       runs: ctx.options.repeat,
     };
     const head = `serve     ${formatBytes(size)} × ${clients}`;
-    if (!cliBuilt()) return skipped('serve', `${head}  registry ${formatRate(peerRate)}`, 'daemon not built', metrics);
+    if (!cliBuilt())
+      return skipped('serve', `${head}  registry ${formatRate(peerRate)}`, 'daemon not built', metrics);
     if (appError || ours.length === 0) {
       return {
-        ...skipped('serve', `${head}  registry ${formatRate(peerRate)}`, 'trivy-mirror serve failed', metrics),
+        ...skipped(
+          'serve',
+          `${head}  registry ${formatRate(peerRate)}`,
+          'trivy-mirror serve failed',
+          metrics,
+        ),
         status: 'ERROR',
         error: appError,
       };

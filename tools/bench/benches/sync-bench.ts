@@ -23,7 +23,10 @@ export const syncBench: Benchmark = {
     const timeoutMs = Math.max(120_000, (size / 4e6) * 1000);
     const built = cliBuilt();
     const vexUrl = built ? await ctx.vexUrl() : '';
-    const warm = await curlGet(`${up.registry.url}/v2/${up.repository}/blobs/${up.artifact.layer.digest}`, timeoutMs);
+    const warm = await curlGet(
+      `${up.registry.url}/v2/${up.repository}/blobs/${up.artifact.layer.digest}`,
+      timeoutMs,
+    );
     if (warm.exitCode !== 0) throw new Error(describeFailure(warm));
 
     const skopeo: { wallMs: number; rss: number }[] = [];
@@ -58,7 +61,9 @@ export const syncBench: Benchmark = {
           } else {
             await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
             ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes });
-            ctx.log(`trivy-mirror sync: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`);
+            ctx.log(
+              `trivy-mirror sync: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
+            );
           }
         }
         await dst.stop();
@@ -73,10 +78,16 @@ export const syncBench: Benchmark = {
       runs: ctx.options.repeat,
     };
     const head = `sync      ${formatBytes(size)}`;
-    if (!built) return skipped('sync', `${head}  skopeo ${formatSeconds(skopeoWall)}`, 'daemon not built', metrics);
+    if (!built)
+      return skipped('sync', `${head}  skopeo ${formatSeconds(skopeoWall)}`, 'daemon not built', metrics);
     if (appError || ours.length === 0) {
       return {
-        ...skipped('sync', `${head}  skopeo ${formatSeconds(skopeoWall)}`, 'trivy-mirror sync failed', metrics),
+        ...skipped(
+          'sync',
+          `${head}  skopeo ${formatSeconds(skopeoWall)}`,
+          'trivy-mirror sync failed',
+          metrics,
+        ),
         status: 'ERROR',
         error: appError,
       };

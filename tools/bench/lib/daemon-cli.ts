@@ -163,7 +163,11 @@ export async function startDaemon(
  * Waits until the daemon uses less than `maxCpuPercent` of one core over a 1 s window (start-up jobs
  * done), at most `maxMs`. Returns how long it waited.
  */
-export async function waitUntilQuiet(daemon: RunningDaemon, maxMs: number, maxCpuPercent = 5): Promise<number> {
+export async function waitUntilQuiet(
+  daemon: RunningDaemon,
+  maxMs: number,
+  maxCpuPercent = 5,
+): Promise<number> {
   const started = Date.now();
   let before = await daemon.cpuMs();
   while (Date.now() - started < maxMs && !daemon.exited()) {

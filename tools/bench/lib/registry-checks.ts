@@ -9,7 +9,11 @@ const MANIFEST_ACCEPT = [
 ].join(', ');
 
 /** The digest the registry answers for REPO:TAG (HEAD, Docker-Content-Digest), or undefined if absent. */
-export async function manifestDigest(registryUrl: string, repository: string, tag: string): Promise<string | undefined> {
+export async function manifestDigest(
+  registryUrl: string,
+  repository: string,
+  tag: string,
+): Promise<string | undefined> {
   const res = await fetch(`${registryUrl}/v2/${repository}/manifests/${tag}`, {
     method: 'HEAD',
     headers: { accept: MANIFEST_ACCEPT },
@@ -28,7 +32,9 @@ export async function assertManifest(
 ): Promise<void> {
   const got = await manifestDigest(registryUrl, repository, tag);
   if (got !== expected) {
-    throw new Error(`${registryUrl}/${repository}:${tag} has manifest ${got ?? '(none)'}, expected ${expected}`);
+    throw new Error(
+      `${registryUrl}/${repository}:${tag} has manifest ${got ?? '(none)'}, expected ${expected}`,
+    );
   }
 }
 

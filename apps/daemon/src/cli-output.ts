@@ -1,0 +1,45 @@
+// Small helpers for CLI output: errors with their causes and config issues, sizes, durations.
+import { ConfigError, describeError } from '@trivy-mirror/plugin-api';
+
+export class CliExit extends Error {
+  constructor(
+    readonly exitCode: number,
+    message = '',
+  ) {
+    super(message);
+  }
+}
+
+/** One message for the terminal: config issues one per line, else the error and its causes. */
+export function formatCliError(err: unknown): string {
+  if (err instanceof ConfigError && err.issues.length > 0) {
+    const lines = err.issues.map((i) => `  ${i.path}${i.line ? ` (line ${i.line})` : ''}: ${i.message}`);
+    return `${err.message}\n${lines.join('\n')}`;
+  }
+  return describeError(err);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = -1;
+  do {
+    v /= 1024;
+    u++;
+  } while (v >= 1024 && u < units.length - 1);
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+export function formatAge(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(s)) return '-';
+  const abs = Math.abs(s);
+  const txt = abs < 120 ? `${abs}s` : abs < 7200 ? `${Math.round(abs / 60)}m` : abs < 172800 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
+  return s >= 0 ? `${txt} ago` : `in ${txt}`;
+}

@@ -1,0 +1,24 @@
+// `trivy-mirror run`: the daemon (what systemd starts).
+import { runDaemon } from '@trivy-mirror/runtime';
+import type { Command } from 'commander';
+import { builtinPlugins } from '../builtins.js';
+import { version } from '../version.js';
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run the daemon: sync on schedule, populate cache dirs, mirror VEX, serve (what systemd starts)')
+    .option('-c, --config <file>', 'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)')
+    .addHelpText(
+      'after',
+      `
+Without a config file the defaults mirror the official sources into /var/lib/trivy-mirror.
+Admin endpoints (127.0.0.1:9180 by default): /healthz /readyz /status /metrics, POST /jobs/NAME/run.
+Signals: SIGTERM/SIGINT stop gracefully (exit 0 within 10 s); SIGHUP reloads the config (an invalid
+config is logged and the running one kept).
+Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TRIVY_MIRROR_LOG_LEVEL.`,
+    )
+    .action(async (opts: { config?: string }) => {
+      return runDaemon({ configPath: opts.config, builtins: builtinPlugins, version, mode: 'daemon' });
+    });
+}

@@ -1,0 +1,189 @@
+// Benchmark entry (`npm run bench [-- --quick] [-- --only copy,sync] [-- --size 1GB]`): runs each
+// benchmark against its peer tool in the same run, prints one result line per benchmark and writes
+// the figures to .bench/results-<timestamp>.json. Not a test: a missed goal prints FAIL, exits 0.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseByteSize } from '@trivy-mirror/fixtures';
+import { copyBench } from './benches/copy-bench.js';
+import { idleBench } from './benches/idle-bench.js';
+import { populateBench } from './benches/populate-bench.js';
+import { serveBench } from './benches/serve-bench.js';
+import { syncBench } from './benches/sync-bench.js';
+import { BenchContext, type BenchOptions, type BenchResult, type Benchmark } from './lib/bench-context.js';
+import { cliBuilt, REPO_ROOT } from './lib/daemon-cli.js';
+import { hasGnuTime } from './lib/measure.js';
+import { toolVersion } from './lib/system.js';
+
+const BENCHMARKS: Benchmark[] = [copyBench, syncBench, serveBench, populateBench, idleBench];
+
+const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--size 1GB] [--repeat N] [--clients N]
+                       [--idle-seconds N] [--keep-artifacts]
+
+  --quick           ~50 MB artifacts, 4 clients, 8 s idle window: a smoke check (about 2 min)
+  --only NAMES      run these only: ${BENCHMARKS.map((b) => b.name).join(', ')}
+  --size SIZE       layer size for copy/sync/serve (default 1GB); populate uses a trivy.db of 1.1 × SIZE
+  --repeat N        runs per contender, median reported (default 1)
+  --clients N       concurrent clients in serve (default 16, quick 4)
+  --idle-seconds N  idle sampling window (default 20, quick 8)
+  --keep-artifacts  generate layers into .bench/artifacts and reuse them next time
+
+benchmarks:
+${BENCHMARKS.map((b) => `  ${b.name.padEnd(9)} ${b.description}`).join('\n')}
+`;
+
+function parseOptions(argv: string[]): { options: BenchOptions; only: string[]; keep: boolean } | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+      size: { type: 'string' },
+      repeat: { type: 'string' },
+      clients: { type: 'string' },
+      'idle-seconds': { type: 'string' },
+      'keep-artifacts': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return undefined;
+  }
+  const quick = values.quick ?? false;
+  const layerBytes = values.size ? parseByteSize(values.size) : quick ? 50e6 : 1e9;
+  const int = (v: string | undefined, fallback: number, name: string) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`--${name} expects a whole number ≥ 1`);
+    return n;
+  };
+  const only = (values.only ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const name of only) {
+    if (!BENCHMARKS.some((b) => b.name === name)) {
+      throw new Error(`unknown benchmark "${name}" (have: ${BENCHMARKS.map((b) => b.name).join(', ')})`);
+    }
+  }
+  return {
+    only,
+    keep: values['keep-artifacts'] ?? false,
+    options: {
+      quick,
+      layerBytes,
+      populateDbBytes: Math.round(layerBytes * 1.1),
+      clients: int(values.clients, quick ? 4 : 16, 'clients'),
+      repeat: int(values.repeat, 1, 'repeat'),
+      idleSeconds: int(values['idle-seconds'], quick ? 8 : 20, 'idle-seconds'),
+      artifactDir: '',
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!parsed) return 0;
+  const { options, only, keep } = parsed;
+  const selected = only.length ? BENCHMARKS.filter((b) => only.includes(b.name)) : BENCHMARKS;
+  const tempRoot = await mkdtemp(join(tmpdir(), 'trivy-mirror-bench-'));
+  options.artifactDir = keep ? join(REPO_ROOT, '.bench', 'artifacts') : join(tempRoot, 'artifacts');
+  const ctx = new BenchContext(options, tempRoot);
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write('\ninterrupted: cleaning up (again to force)\n');
+    void ctx
+      .cleanup()
+      .finally(() => rm(tempRoot, { recursive: true, force: true }).finally(() => process.exit(130)));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const built = cliBuilt();
+  process.stdout.write(
+    `trivy-mirror benchmarks${options.quick ? ' (quick)' : ''}: ${selected.map((b) => b.name).join(', ')}; ` +
+      `${cpus().length} CPUs, node ${process.version}, peak RSS via ${hasGnuTime ? '/usr/bin/time + /proc' : '/proc'}\n`,
+  );
+  if (!built)
+    process.stdout.write('apps/daemon/dist/main.js is missing: only the peers run (npm run build)\n');
+
+  const startedAt = new Date();
+  const results: BenchResult[] = [];
+  try {
+    for (const bench of selected) {
+      process.stderr.write(`▶ ${bench.name}\n`);
+      const t = Date.now();
+      let r: BenchResult;
+      try {
+        r = await bench.run(ctx);
+      } catch (err) {
+        const message = (err as Error).message;
+        r = {
+          name: bench.name,
+          status: 'ERROR',
+          line: `${bench.name.padEnd(9)} ERROR`,
+          checks: [],
+          metrics: {},
+          notes: [],
+          error: message,
+        };
+      }
+      r.metrics.benchMs = Date.now() - t;
+      results.push(r);
+      process.stdout.write(`${r.line}\n`);
+      if (r.error) process.stdout.write(`          ${r.error.split('\n').join('\n          ')}\n`);
+    }
+  } finally {
+    await ctx.cleanup();
+    await rm(tempRoot, { recursive: true, force: true });
+  }
+
+  const outDir = join(REPO_ROOT, '.bench');
+  await mkdir(outDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const file = join(outDir, `results-${stamp}.json`);
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    options: { ...options, artifactDir: undefined, only },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryBytes: totalmem(),
+      node: process.version,
+      skopeo: await toolVersion('skopeo'),
+      curl: await toolVersion('curl'),
+      tar: await toolVersion('tar'),
+      daemonBuilt: built,
+      rssMethod: hasGnuTime ? 'gnu-time+proc' : 'proc',
+    },
+    results,
+  };
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+
+  process.stdout.write('\nsummary\n');
+  for (const r of results) process.stdout.write(`  ${r.status.padEnd(5)} ${r.name}\n`);
+  process.stdout.write(`results: ${file}\n`);
+  return results.some((r) => r.status === 'ERROR') ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);
