@@ -43,3 +43,16 @@ export function formatAge(iso: string | undefined, now = Date.now()): string {
   const txt = abs < 120 ? `${abs}s` : abs < 7200 ? `${Math.round(abs / 60)}m` : abs < 172800 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
   return s >= 0 ? `${txt} ago` : `in ${txt}`;
 }
+
+/** The exit code an action asked for (actions return a number; commander drops return values). */
+export const exitState = { code: 0 };
+
+/** Wraps a command action so its numeric result becomes the process exit code. */
+export function exitWith<A extends unknown[]>(
+  fn: (...args: A) => Promise<number | undefined | void> | number | undefined | void,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const r = await fn(...args);
+    if (typeof r === 'number') exitState.code = r;
+  };
+}

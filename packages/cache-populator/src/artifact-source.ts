@@ -1,6 +1,7 @@
 // Where populate reads artifacts from: the local store (one OCI layout per repository) or any
 // Transport (e.g. a RegistryClient for `populate --from-registry PREFIX`). Checks the shape Trivy
 // requires and hands back a verified layer stream.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -79,6 +80,10 @@ export async function openArtifact(
 ): Promise<OpenedArtifact> {
   if (source.kind !== 'transport') {
     const dir = layoutDir(source, repository);
+    if (!existsSync(path.join(dir, 'oci-layout'))) {
+      // Not synced yet: a normal state at first start, not a failure.
+      throw new MirrorError('ARTIFACT_MISSING', `store has no ${repository} yet (${dir})`);
+    }
     const layout = await OciLayout.open(dir);
     const manifest = await layout.manifestGet(tag);
     if (!manifest) throw new MirrorError('ARTIFACT_MISSING', `store has no ${repository}:${tag} (${dir})`);

@@ -423,6 +423,7 @@ export class CachePopulatorService {
         const updatedAt = parseGoTime(meta?.UpdatedAt);
         const downloadedAt = parseGoTime(meta?.DownloadedAt);
         const ref = updatedAt ?? downloadedAt;
+        if (!state && key !== 'vex') problems.push(`${target.dir} ${key} not populated yet`);
         if (h.stale) problems.push(`${target.dir} ${key} is stale (NextUpdate ${String(meta?.NextUpdate)})`);
         if (h.lastError && !state) problems.push(`${target.dir} ${key}: ${h.lastError.message}`);
         parts[key] = {

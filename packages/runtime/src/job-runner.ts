@@ -123,13 +123,16 @@ export class JobRunnerService implements JobRunner {
         reason: record.reason,
         runId: record.runId,
       })) as JobOutcome | undefined;
+      // JavaScript plugins may return 'failure' instead of throwing: honour it.
+      const returned = (outcome as { status?: string } | undefined)?.status;
       final = {
         ...record,
-        status: outcome?.status === 'skipped' ? 'skipped' : 'success',
+        status: returned === 'skipped' ? 'skipped' : returned === 'failure' ? 'failure' : 'success',
         summary: outcome?.summary ?? '',
         bytes: outcome?.bytes,
         details: outcome?.details,
       };
+      if (final.status === 'failure') final.error = { message: final.summary || 'job reported failure' };
     } catch (err) {
       const aborted = controller.signal.aborted;
       const why = aborted ? describeError(controller.signal.reason) : undefined;

@@ -1,6 +1,12 @@
 // One chokidar watcher per CacheWatch contribution: events are batched for `debounceMs` and handed to
 // onChange(), never concurrently for one contribution (changes that arrive meanwhile form one follow-up batch).
-import type { CacheWatch, Logger, WatchChange } from '@trivy-mirror/plugin-api';
+import {
+  type CacheWatch,
+  describeError,
+  type Logger,
+  MirrorError,
+  type WatchChange,
+} from '@trivy-mirror/plugin-api';
 import { type FSWatcher, watch } from 'chokidar';
 
 const DEFAULT_DEBOUNCE_MS = 300;
@@ -8,6 +14,8 @@ const DEFAULT_DEBOUNCE_MS = 300;
 class WatchEntry {
   watcher?: FSWatcher;
   pending: WatchChange[] = [];
+  /** `event\0path` of what is in `pending`, so large bursts stay linear. */
+  pendingKeys = new Set<string>();
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
 
@@ -19,8 +27,11 @@ class WatchEntry {
 
   push(change: WatchChange): void {
     if (this.signal.aborted) return;
-    if (!this.pending.some((c) => c.event === change.event && c.path === change.path))
+    const key = `${change.event}\0${change.path}`;
+    if (!this.pendingKeys.has(key)) {
+      this.pendingKeys.add(key);
       this.pending.push(change);
+    }
     // The window opens with the first event, so a steady trickle cannot postpone the batch forever.
     if (!this.timer && !this.running) this.#arm();
   }
@@ -36,6 +47,7 @@ class WatchEntry {
     if (this.running || this.pending.length === 0 || this.signal.aborted) return;
     const batch = this.pending;
     this.pending = [];
+    this.pendingKeys = new Set();
     const started = performance.now();
     this.running = (async () => {
       try {
@@ -66,13 +78,30 @@ export class WatcherService {
     const ready: Promise<void>[] = [];
     for (const c of contributions) {
       const entry = new WatchEntry(c, this.log, this.#controller.signal);
-      const paths = c.paths();
+      let paths: string[];
+      try {
+        paths = c.paths();
+      } catch (err) {
+        throw new MirrorError('WATCH_FAILED', `watch ${c.id}: paths() failed: ${describeError(err)}`, {
+          cause: err,
+        });
+      }
       if (paths.length === 0) continue;
+      const ignored = c.ignored?.bind(c);
       const watcher = watch(paths, {
         ignoreInitial: true,
         awaitWriteFinish: false,
         persistent: true,
-        ignored: c.ignored ? (p: string) => c.ignored!(p) : undefined,
+        // A throwing ignored() must not break chokidar's scan: treat the path as watched.
+        ignored: ignored
+          ? (p: string) => {
+              try {
+                return ignored(p);
+              } catch {
+                return false;
+              }
+            }
+          : undefined,
       });
       entry.watcher = watcher;
       watcher.on('all', (event, path) => entry.push({ event: event as WatchChange['event'], path }));

@@ -32,6 +32,14 @@ const routesPlugin = definePlugin({
         handle: (_req, res, url) => {
           if (url.pathname === '/v2/fallthrough') return false;
           if (url.pathname === '/v2/boom') throw new Error('secret internal detail');
+          if (url.pathname === '/v2/slow') {
+            return new Promise<boolean>((resolve) =>
+              setTimeout(() => {
+                res.end('slow');
+                resolve(true);
+              }, 400),
+            );
+          }
           res.end('v2');
           return true;
         },
@@ -107,6 +115,17 @@ describe('serve listener', () => {
     const ok = await http(`${base}/v2/x`, { headers: { authorization: 'Bearer letmein' } });
     assert.equal(ok.status, 200);
     assert.equal(ok.text, 'v2');
+  });
+
+  test('stop() drains an in-flight request before closing', async () => {
+    const runtime = await start(dir, {});
+    const pending = http(`${runtime.serveUrl}/v2/slow`);
+    await new Promise((r) => setTimeout(r, 50));
+    const result = await runtime.stop('test');
+    const r = await pending;
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'slow');
+    assert.equal(result.clean, true);
   });
 
   test('TLS: serves https with the configured files; missing files are named', async () => {

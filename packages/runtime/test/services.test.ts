@@ -6,9 +6,11 @@ import { chmod, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/prom
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { CredentialProvider } from '@trivy-mirror/plugin-api';
 import {
+  createLogger,
   isLoopbackHost,
   LayoutArtifactStore,
   parseListen,
@@ -171,6 +173,26 @@ describe('logger', () => {
     for (const secret of ['hunter2', 'idt', 'Basic abc', '"t"']) assert.ok(!text.includes(secret), secret);
     assert.equal((lines[0].credential as { username: string }).username, 'bot');
     assert.equal((lines[1].err as { message: string }).message, 'bad thing');
+  });
+});
+
+describe('pretty logger', () => {
+  test('format pretty writes human-readable lines and still redacts', async () => {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    });
+    const logger = createLogger({ format: 'pretty', destination: stream });
+    logger.info({ job: 'oci-sync', password: 'hunter2' }, 'job finished');
+    await new Promise((r) => setTimeout(r, 50));
+    const text = chunks.join('');
+    assert.match(text, /INFO/);
+    assert.match(text, /job finished/);
+    assert.doesNotMatch(text, /hunter2/);
+    assert.doesNotMatch(text, /^\{/);
   });
 });
 

@@ -41,7 +41,7 @@ export const copyBench: Benchmark = {
         const m =
           who === 'skopeo'
             ? await skopeoCopy(src, dstRef, timeoutMs)
-            : await trivyMirror(['copy', src, dstRef], timeoutMs);
+            : await trivyMirror(['copy', '--quiet', src, dstRef], timeoutMs);
         if (m.exitCode !== 0) {
           if (who === 'skopeo') throw new Error(describeFailure(m));
           appError = describeFailure(m);

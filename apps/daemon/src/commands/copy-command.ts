@@ -9,7 +9,7 @@ import {
 } from '@trivy-mirror/oci';
 import type { Command } from 'commander';
 import { cliLogger, registryAccess } from '../cli-context.js';
-import { formatBytes, formatMs } from '../cli-output.js';
+import { formatBytes, formatMs, exitWith } from '../cli-output.js';
 import { ProgressLine } from '../progress-line.js';
 
 export function registerCopyCommand(program: Command): void {
@@ -37,7 +37,7 @@ Examples:
   trivy-mirror copy mirror.gcr.io/aquasec/trivy-java-db:1 oci-layout:/srv/transfer/trivy-java-db:1
   trivy-mirror copy oci-layout:/srv/transfer/trivy-java-db:1 registry.internal:5000/trivy/trivy-java-db:1`,
     )
-    .action(async (src: string, dst: string, opts: { plainHttp: string[]; config?: string; verbose?: boolean; quiet?: boolean }) => {
+    .action(exitWith(async (src: string, dst: string, opts: { plainHttp: string[]; config?: string; verbose?: boolean; quiet?: boolean }) => {
       const logger = cliLogger(opts);
       const srcRef = parseReference(src);
       const dstRef = parseReference(dst);
@@ -73,7 +73,7 @@ Examples:
         process.off('SIGTERM', onSignal);
         await registry.close();
       }
-    });
+    }));
 }
 
 function collect(value: string, previous: string[]): string[] {

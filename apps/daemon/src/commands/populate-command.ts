@@ -4,7 +4,7 @@ import { CACHE_PARTS, type CachePart, type PopulateSource, populateCacheDir } fr
 import { parseReference, RegistryClient } from '@trivy-mirror/oci';
 import type { Command } from 'commander';
 import { cliLogger, loadCliConfig, registryAccess } from '../cli-context.js';
-import { formatBytes, formatMs } from '../cli-output.js';
+import { formatBytes, formatMs, exitWith } from '../cli-output.js';
 
 interface PopulateOpts {
   cacheDir: string;
@@ -46,7 +46,7 @@ Examples:
   trivy-mirror populate --cache-dir /var/cache/trivy --from-store /media/usb/trivy-store
   trivy-mirror populate --cache-dir ./cache --from-registry registry.internal:5000/trivy --only db,checks`,
     )
-    .action(async (opts: PopulateOpts) => {
+    .action(exitWith(async (opts: PopulateOpts) => {
       const logger = cliLogger({ verbose: opts.verbose });
       if (opts.fromStore && opts.fromRegistry) throw new Error('give either --from-store or --from-registry, not both');
       const parts = (opts.only ?? 'db,java-db,checks').split(',').filter(Boolean) as CachePart[];
@@ -100,7 +100,7 @@ Examples:
         process.off('SIGINT', onSignal);
         await close();
       }
-    });
+    }));
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,6 +1,7 @@
 // `trivy-mirror run`: the daemon (what systemd starts).
 import { runDaemon } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
+import { exitWith } from '../cli-output.js';
 import { builtinPlugins } from '../builtins.js';
 import { version } from '../version.js';
 
@@ -18,7 +19,7 @@ Signals: SIGTERM/SIGINT stop gracefully (exit 0 within 10 s); SIGHUP reloads the
 config is logged and the running one kept).
 Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TRIVY_MIRROR_LOG_LEVEL.`,
     )
-    .action(async (opts: { config?: string }) => {
+    .action(exitWith(async (opts: { config?: string }) => {
       return runDaemon({ configPath: opts.config, builtins: builtinPlugins, version, mode: 'daemon' });
-    });
+    }));
 }

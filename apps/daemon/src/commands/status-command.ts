@@ -1,7 +1,7 @@
 // `trivy-mirror status`: what the running daemon holds, from its admin endpoint.
 import type { Command } from 'commander';
 import { loadCliConfig } from '../cli-context.js';
-import { formatAge } from '../cli-output.js';
+import { formatAge, exitWith } from '../cli-output.js';
 
 interface StatusJob {
   id: string;
@@ -18,7 +18,7 @@ export function registerStatusCommand(program: Command): void {
     .option('-c, --config <file>', 'config naming admin.listen')
     .option('--admin <url>', 'admin base URL (default: http://<admin.listen>)')
     .option('--json', 'print /status as JSON')
-    .action(async (opts: { config?: string; admin?: string; json?: boolean }) => {
+    .action(exitWith(async (opts: { config?: string; admin?: string; json?: boolean }) => {
       let base = opts.admin;
       if (!base) {
         const loaded = await loadCliConfig(opts.config);
@@ -50,7 +50,7 @@ export function registerStatusCommand(program: Command): void {
         process.stdout.write(indent(JSON.stringify(c, null, 2)));
       }
       return ready ? 0 : 3;
-    });
+    }));
 }
 
 function indent(text: string): string {

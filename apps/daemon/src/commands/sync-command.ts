@@ -1,7 +1,7 @@
 // `trivy-mirror sync`: one pass of the sync jobs without the daemon; exit 1 when any failed.
 import type { Command } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
-import { formatBytes, formatMs } from '../cli-output.js';
+import { formatBytes, formatMs, exitWith } from '../cli-output.js';
 
 export function registerSyncCommand(program: Command): void {
   program
@@ -17,7 +17,7 @@ export function registerSyncCommand(program: Command): void {
 Exit code 0 when every job succeeded or had nothing to do, 1 when any failed.
 Runs while a daemon is running are safe: every write is atomic and compares digests first.`,
     )
-    .action(async (opts: { config?: string; only: string[]; json?: boolean; verbose?: boolean }) => {
+    .action(exitWith(async (opts: { config?: string; only: string[]; json?: boolean; verbose?: boolean }) => {
       const logger = cliLogger({ verbose: opts.verbose });
       const runtime = await startCliRuntime(opts.config, logger);
       const abort = () => void runtime.stop('SIGINT');
@@ -39,7 +39,7 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
         process.off('SIGINT', abort);
         await runtime.stop('sync finished');
       }
-    });
+    }));
 }
 
 function collect(value: string, previous: string[]): string[] {

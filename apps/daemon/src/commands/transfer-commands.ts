@@ -2,7 +2,7 @@
 import { exportStore, importStore, type TransferReport } from '@trivy-mirror/oci-sync';
 import type { Command } from 'commander';
 import { loadCliConfig } from '../cli-context.js';
-import { formatBytes } from '../cli-output.js';
+import { formatBytes, exitWith } from '../cli-output.js';
 
 async function storeRoot(opts: { config?: string; store?: string }): Promise<string> {
   if (opts.store) return opts.store;
@@ -36,10 +36,10 @@ export function registerTransferCommands(program: Command): void {
 The output is readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
 Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest first).`,
     )
-    .action(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
+    .action(exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
       const report = await exportStore({ storeRoot: await storeRoot(opts), outDir: opts.out });
       printReport('exported', report, opts.json);
-    });
+    }));
   program
     .command('import')
     .description('import an `export` tree into the store, verifying every digest; a bad tree changes nothing')
@@ -47,8 +47,8 @@ Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest fir
     .option('-c, --config <file>', 'config naming stateDir')
     .option('--store <dir>', 'store tree to import into (default: stateDir/oci)')
     .option('--json', 'print the report as JSON')
-    .action(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
+    .action(exitWith(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
       const report = await importStore({ storeRoot: await storeRoot(opts), inDir: dir });
       printReport('imported', report, opts.json);
-    });
+    }));
 }

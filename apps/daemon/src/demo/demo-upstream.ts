@@ -1,0 +1,84 @@
+// The demo's stand-in for the public internet: synthetic Trivy artifacts served by a read-only
+// registry on loopback (like mirror.gcr.io/aquasec/…) and a synthetic VEX repository (spec layout).
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { generateVexRepository, seedUpstream } from '@trivy-mirror/fixtures';
+import { createRegistryHandler, OciLayout } from '@trivy-mirror/oci';
+
+export interface DemoUpstream {
+  /** host:port of the registry, artifacts under `aquasec/`. */
+  registryHost: string;
+  /** Spec VEX repository URL (serves /.well-known/vex-repository.json). */
+  vexUrl: string;
+  digests: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startDemoUpstream(root: string, options: { dbBytes: number }): Promise<DemoUpstream> {
+  const layoutRoot = join(root, 'layouts');
+  const seeded = await seedUpstream({
+    layoutRoot,
+    workDir: join(root, 'work'),
+    dbBytes: options.dbBytes,
+    javaDbBytes: options.dbBytes,
+    seed: 'trivy-mirror-demo',
+  });
+  const known = new Set(seeded.artifacts.map((a) => a.name as string));
+  const registry = createRegistryHandler({
+    pathPrefix: 'aquasec',
+    repositories: async () => [...known],
+    resolveLayout: async (repo) => (known.has(repo) ? OciLayout.open(join(layoutRoot, repo)) : undefined),
+  });
+  let base = '';
+  let vex: { manifestPath: string; archivePath: string } | undefined;
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const send = async (file: string, type: string) => {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': type, 'content-length': body.length });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const fail = (err: unknown) => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(String(err));
+    };
+    if (vex && path === '/vexhub/.well-known/vex-repository.json') {
+      send(vex.manifestPath, 'application/json').catch(fail);
+      return;
+    }
+    if (vex && path === '/vexhub/archive/main.zip') {
+      send(vex.archivePath, 'application/zip').catch(fail);
+      return;
+    }
+    registry(req, res).then((handled) => {
+      if (!handled) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found');
+      }
+    }, fail);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  base = `http://127.0.0.1:${port}`;
+  const generated = await generateVexRepository({
+    dir: join(root, 'vex'),
+    name: 'vexhub',
+    packages: 8,
+    format: 'zip',
+    archiveUrl: `${base}/vexhub/archive/main.zip`,
+  });
+  vex = { manifestPath: generated.manifestPath, archivePath: generated.archivePath };
+  return {
+    registryHost: `127.0.0.1:${port}`,
+    vexUrl: `${base}/vexhub`,
+    digests: seeded.digests,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close').catch(() => {});
+    },
+  };
+}
