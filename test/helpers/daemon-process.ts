@@ -26,7 +26,10 @@ export interface DaemonProcess {
   /** Parsed JSON log lines. */
   logs(): Record<string, unknown>[];
   /** Resolves with the first log line matching `pred`. */
-  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** SIGTERM (or another signal); resolves with the exit code and how long it took. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -71,8 +74,10 @@ export async function startDaemon(options: StartOptions): Promise<DaemonProcess>
   let out = '';
   let err = '';
   const lines: Record<string, unknown>[] = [];
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
-    [];
+  const waiters: {
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
   let partial = '';
   child.stdout!.on('data', (d: Buffer) => {
     out += d;
@@ -165,7 +170,11 @@ export async function waitForHttp(
 }
 
 /** Polls `fn` until it returns a truthy value. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const t0 = Date.now();
   let last: unknown;
   while (Date.now() - t0 < timeoutMs) {

@@ -40,7 +40,10 @@ export async function startVexServer(): Promise<VexServer> {
       return send(200, body, { etag, 'content-type': type, 'last-modified': new Date(0).toUTCString() });
     };
     // spec repository: /vexhub/.well-known/vex-repository.json → archive on this server
-    if (path === '/vexhub/.well-known/vex-repository.json' || path === '/vexhub-tgz/.well-known/vex-repository.json') {
+    if (
+      path === '/vexhub/.well-known/vex-repository.json' ||
+      path === '/vexhub-tgz/.well-known/vex-repository.json'
+    ) {
       const kind = path.startsWith('/vexhub-tgz') ? 'tar.gz' : 'zip';
       const m = structuredClone(upstreamManifest);
       m.versions[0].locations = [{ url: `${base}/archives/main.${kind}//vexhub-main` }];

@@ -33,6 +33,8 @@ module.exports = async function pluginGenerator(tree, options) {
   }
   await formatFiles(tree);
   return () => {
-    console.log(`\nCreated ${dir}. Next:\n  npm install\n  npm run build\n  add to your config:\n    plugins:\n      external:\n        - { module: "${options.scope || '@trivy-mirror'}/${options.name}", options: {} }\n`);
+    console.log(
+      `\nCreated ${dir}. Next:\n  npm install\n  npm run build\n  add to your config:\n    plugins:\n      external:\n        - { module: "${options.scope || '@trivy-mirror'}/${options.name}", options: {} }\n`,
+    );
   };
 };

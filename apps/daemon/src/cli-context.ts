@@ -2,7 +2,14 @@
 import authProviders, { createAuthProviders, createCredentialResolver } from '@trivy-mirror/auth-providers';
 import type { CredentialResolver, HostOptions } from '@trivy-mirror/oci';
 import type { Logger } from '@trivy-mirror/plugin-api';
-import { createLogger, createRuntime, type LoadedConfig, loadConfig, loadPlugins, type Runtime } from '@trivy-mirror/runtime';
+import {
+  createLogger,
+  createRuntime,
+  type LoadedConfig,
+  loadConfig,
+  loadPlugins,
+  type Runtime,
+} from '@trivy-mirror/runtime';
 import { builtinPlugins } from './builtins.js';
 import { version } from './version.js';
 
@@ -14,7 +21,12 @@ export interface CliLogOptions {
 /** Logs for one-shot commands go to stderr so stdout stays for results. */
 export function cliLogger(options: CliLogOptions = {}): Logger {
   const level = options.verbose ? 'debug' : options.quiet ? 'error' : 'warn';
-  return createLogger({ level, format: 'auto', destination: process.stderr, isTty: process.stderr.isTTY === true });
+  return createLogger({
+    level,
+    format: 'auto',
+    destination: process.stderr,
+    isTty: process.stderr.isTTY === true,
+  });
 }
 
 export async function loadCliConfig(configPath: string | undefined): Promise<LoadedConfig> {
@@ -31,7 +43,14 @@ export async function startCliRuntime(configPath: string | undefined, logger: Lo
     config: loaded.config,
     locate: loaded.locate,
   });
-  const runtime = createRuntime({ config: loaded.config, plugins, logger, mode: 'cli', version, warnings: [] });
+  const runtime = createRuntime({
+    config: loaded.config,
+    plugins,
+    logger,
+    mode: 'cli',
+    version,
+    warnings: [],
+  });
   await runtime.start({ admin: false, serve: false, scheduler: false, watcher: false, runOnStart: false });
   return runtime;
 }

@@ -40,7 +40,14 @@ export function formatAge(iso: string | undefined, now = Date.now()): string {
   const s = Math.round((now - Date.parse(iso)) / 1000);
   if (!Number.isFinite(s)) return '-';
   const abs = Math.abs(s);
-  const txt = abs < 120 ? `${abs}s` : abs < 7200 ? `${Math.round(abs / 60)}m` : abs < 172800 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
+  const txt =
+    abs < 120
+      ? `${abs}s`
+      : abs < 7200
+        ? `${Math.round(abs / 60)}m`
+        : abs < 172800
+          ? `${Math.round(abs / 3600)}h`
+          : `${Math.round(abs / 86400)}d`;
   return s >= 0 ? `${txt} ago` : `in ${txt}`;
 }
 
@@ -49,7 +56,7 @@ export const exitState = { code: 0 };
 
 /** Wraps a command action so its numeric result becomes the process exit code. */
 export function exitWith<A extends unknown[]>(
-  fn: (...args: A) => Promise<number | undefined | void> | number | undefined | void,
+  fn: (...args: A) => Promise<unknown> | unknown,
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const r = await fn(...args);

@@ -40,7 +40,10 @@ export function webhookModule(config: WebhookConfig, context: PluginContext): Co
     bind(HealthCheck).toResolvedValue(
       (sender: WebhookSender): HealthCheck => ({
         id: context.id,
-        check: () => ({ ready: true, status: { url: new URL(config.url).origin, sent: sender.sent, failed: sender.failed } }),
+        check: () => ({
+          ready: true,
+          status: { url: new URL(config.url).origin, sent: sender.sent, failed: sender.failed },
+        }),
       }),
       [Sender],
     );

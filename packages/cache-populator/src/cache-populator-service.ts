@@ -1,6 +1,7 @@
 // The daemon side of the plugin: populates every target from the store on start and on events,
 // repairs damaged parts (watch and periodic check), requests a sync when a part goes stale, and
 // reports versions and ages to /status, /readyz and /metrics.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isOciError } from '@trivy-mirror/oci';
 import {
@@ -29,7 +30,7 @@ import type { CachePart, CachePopulatorConfig, CacheTarget } from './config-sche
 import { ensureDir, readJsonFile, writeFileAtomic } from './durable-fs.js';
 import { withKeyLock } from './keyed-mutex.js';
 import { type PartState, checkIntegrity, readPartState, recordedKeys } from './part-state.js';
-import { partForRepository } from './part-specs.js';
+import { PART_SPECS, partForRepository } from './part-specs.js';
 import { type PartResult, populateCacheDir } from './populate-cache-dir.js';
 import { parseGoTime } from './trivy-metadata.js';
 import { cleanupCacheDir, STATE_DIR, LINK_PREFIX, STAGING_PREFIX } from './version-swap.js';
@@ -403,6 +404,10 @@ export class CachePopulatorService {
 
   // ---- health -------------------------------------------------------------------------------------
 
+  #storeHas(repository: string): boolean {
+    return existsSync(path.join(this.#deps.store.layoutPath(repository), 'oci-layout'));
+  }
+
   async health(): Promise<HealthReport> {
     const now = this.#deps.clock.now();
     const problems: string[] = [];
@@ -423,7 +428,14 @@ export class CachePopulatorService {
         const updatedAt = parseGoTime(meta?.UpdatedAt);
         const downloadedAt = parseGoTime(meta?.DownloadedAt);
         const ref = updatedAt ?? downloadedAt;
-        if (!state && key !== 'vex') problems.push(`${target.dir} ${key} not populated yet`);
+        // Ready needs every part the store holds; what the store lacks is oci-sync's readiness to report.
+        if (
+          !state &&
+          key in PART_SPECS &&
+          this.#storeHas(PART_SPECS[key as keyof typeof PART_SPECS].repository)
+        ) {
+          problems.push(`${target.dir} ${key} not populated yet`);
+        }
         if (h.stale) problems.push(`${target.dir} ${key} is stale (NextUpdate ${String(meta?.NextUpdate)})`);
         if (h.lastError && !state) problems.push(`${target.dir} ${key}: ${h.lastError.message}`);
         parts[key] = {

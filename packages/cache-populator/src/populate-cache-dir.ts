@@ -139,7 +139,10 @@ async function guarded(
   } catch (err) {
     if (r.signal?.aborted) throw err;
     if (errorCode(err) === 'ARTIFACT_MISSING') {
-      r.logger.info({ cacheDir: r.cacheDir, part: key, reason: describeError(err) }, 'nothing to populate yet');
+      r.logger.info(
+        { cacheDir: r.cacheDir, part: key, reason: describeError(err) },
+        'nothing to populate yet',
+      );
       return { part, key, status: 'skipped', reason: describeError(err), bytes: 0, ms: Date.now() - started };
     }
     const error = err instanceof Error ? err : new Error(String(err));

@@ -9,31 +9,41 @@ import { cliLogger, startCliRuntime } from '../cli-context.js';
 export function registerClientConfigCommand(program: Command): void {
   program
     .command('client-config')
-    .description('print what Trivy clients need: flags, env vars, trivy.yaml, VEX repository.yaml, offline flags')
+    .description(
+      'print what Trivy clients need: flags, env vars, trivy.yaml, VEX repository.yaml, offline flags',
+    )
     .option('-c, --config <file>', 'config file (serve.publicUrl and cache dirs come from it)')
     .option('--public-url <url>', 'the URL clients reach the mirror at (default: serve.publicUrl)')
     .option('--cache-dir <dir>', 'cache dir offline clients use (default: the first cache-populator target)')
     .option('--json', 'print the sections as JSON')
-    .action(exitWith(async (opts: { config?: string; publicUrl?: string; cacheDir?: string; json?: boolean }) => {
-      const logger = cliLogger({ quiet: true });
-      const runtime = await startCliRuntime(opts.config, logger);
-      try {
-        const publicUrl = (opts.publicUrl ?? publicUrlOf(runtime.config))?.replace(/\/+$/, '');
-        if (!publicUrl) {
-          throw new Error('no public URL: set serve.publicUrl (or serve.listen) in the config, or pass --public-url');
+    .action(
+      exitWith(async (opts: { config?: string; publicUrl?: string; cacheDir?: string; json?: boolean }) => {
+        const logger = cliLogger({ quiet: true });
+        const runtime = await startCliRuntime(opts.config, logger);
+        try {
+          const publicUrl = (opts.publicUrl ?? publicUrlOf(runtime.config))?.replace(/\/+$/, '');
+          if (!publicUrl) {
+            throw new Error(
+              'no public URL: set serve.publicUrl (or serve.listen) in the config, or pass --public-url',
+            );
+          }
+          const targets = (runtime.config.plugins as Record<string, { targets?: { dir: string }[] }>)[
+            'cache-populator'
+          ]?.targets;
+          const cacheDir = opts.cacheDir ?? targets?.[0]?.dir;
+          const contributions =
+            runtime.container?.getAll<ClientConfigContribution>(ClientConfigContribution, {
+              optional: true,
+            }) ?? [];
+          const sections = contributions.map((c) => c.render({ publicUrl, cacheDir }));
+          if (opts.json) process.stdout.write(`${JSON.stringify(sections, null, 2)}\n`);
+          else process.stdout.write(renderSections(sections));
+          return 0;
+        } finally {
+          await runtime.stop('client-config done');
         }
-        const targets = (runtime.config.plugins as Record<string, { targets?: { dir: string }[] }>)['cache-populator']
-          ?.targets;
-        const cacheDir = opts.cacheDir ?? targets?.[0]?.dir;
-        const contributions = runtime.container?.getAll<ClientConfigContribution>(ClientConfigContribution, { optional: true }) ?? [];
-        const sections = contributions.map((c) => c.render({ publicUrl, cacheDir }));
-        if (opts.json) process.stdout.write(`${JSON.stringify(sections, null, 2)}\n`);
-        else process.stdout.write(renderSections(sections));
-        return 0;
-      } finally {
-        await runtime.stop('client-config done');
-      }
-    }));
+      }),
+    );
 }
 
 export function renderSections(sections: ClientConfigSection[]): string {
@@ -44,8 +54,24 @@ export function renderSections(sections: ClientConfigSection[]): string {
     if (s.env && Object.keys(s.env).length) {
       out.push('Environment:', ...Object.entries(s.env).map(([k, v]) => `  export ${k}=${v}`), '');
     }
-    if (s.trivyYaml) out.push('trivy.yaml:', ...s.trivyYaml.trimEnd().split('\n').map((l) => `  ${l}`), '');
-    for (const f of s.files ?? []) out.push(`${f.path}:`, ...f.content.trimEnd().split('\n').map((l) => `  ${l}`), '');
+    if (s.trivyYaml)
+      out.push(
+        'trivy.yaml:',
+        ...s.trivyYaml
+          .trimEnd()
+          .split('\n')
+          .map((l) => `  ${l}`),
+        '',
+      );
+    for (const f of s.files ?? [])
+      out.push(
+        `${f.path}:`,
+        ...f.content
+          .trimEnd()
+          .split('\n')
+          .map((l) => `  ${l}`),
+        '',
+      );
     for (const n of s.notes ?? []) out.push(`Note: ${n}`);
     if (s.notes?.length) out.push('');
   }

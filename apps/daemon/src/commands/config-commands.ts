@@ -12,31 +12,40 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('check')
     .description('validate a config file and every plugin it names (errors name the YAML path and line)')
-    .option('-c, --config <file>', 'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)')
-    .action(exitWith(async (opts: { config?: string }) => {
-      const loaded = await loadCliConfig(opts.config);
-      const plugins = await loadPlugins({
-        builtins: builtinPlugins,
-        baseDir: loaded.baseDir,
-        config: loaded.config,
-        locate: loaded.locate,
-      });
-      for (const w of loaded.warnings) process.stdout.write(`warning: ${w}\n`);
-      process.stdout.write(
-        `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ')})\n`,
-      );
-      return 0;
-    }));
+    .option(
+      '-c, --config <file>',
+      'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
+    )
+    .action(
+      exitWith(async (opts: { config?: string }) => {
+        const loaded = await loadCliConfig(opts.config);
+        const plugins = await loadPlugins({
+          builtins: builtinPlugins,
+          baseDir: loaded.baseDir,
+          config: loaded.config,
+          locate: loaded.locate,
+        });
+        for (const w of loaded.warnings) process.stdout.write(`warning: ${w}\n`);
+        process.stdout.write(
+          `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ')})\n`,
+        );
+        return 0;
+      }),
+    );
   config
     .command('schema')
     .description('print the JSON Schema of the config file (for editors: yaml-language-server)')
-    .action(exitWith(() => {
-      process.stdout.write(`${JSON.stringify(configJsonSchema(builtinPlugins), null, 2)}\n`);
-    }));
+    .action(
+      exitWith(() => {
+        process.stdout.write(`${JSON.stringify(configJsonSchema(builtinPlugins), null, 2)}\n`);
+      }),
+    );
   config
     .command('example')
     .description('print an annotated example config')
-    .action(exitWith(() => {
-      process.stdout.write(`${configExample(builtinPlugins)}\n`);
-    }));
+    .action(
+      exitWith(() => {
+        process.stdout.write(`${configExample(builtinPlugins)}\n`);
+      }),
+    );
 }

@@ -18,7 +18,12 @@ export function registerCopyCommand(program: Command): void {
     .description('copy one artifact byte-identically between registries and OCI layouts')
     .argument('<src>', 'HOST/REPO:TAG, HOST/REPO@sha256:…, or oci-layout:DIR:TAG')
     .argument('<dst>', 'same forms; a layout is created when missing')
-    .option('--plain-http <host>', 'use http:// for this registry host (repeatable; loopback hosts always may)', collect, [])
+    .option(
+      '--plain-http <host>',
+      'use http:// for this registry host (repeatable; loopback hosts always may)',
+      collect,
+      [],
+    )
     .option('-c, --config <file>', 'read credentials and registries: from this config')
     .option('-v, --verbose', 'debug logs on stderr')
     .option('-q, --quiet', 'only errors')
@@ -37,43 +42,57 @@ Examples:
   trivy-mirror copy mirror.gcr.io/aquasec/trivy-java-db:1 oci-layout:/srv/transfer/trivy-java-db:1
   trivy-mirror copy oci-layout:/srv/transfer/trivy-java-db:1 registry.internal:5000/trivy/trivy-java-db:1`,
     )
-    .action(exitWith(async (src: string, dst: string, opts: { plainHttp: string[]; config?: string; verbose?: boolean; quiet?: boolean }) => {
-      const logger = cliLogger(opts);
-      const srcRef = parseReference(src);
-      const dstRef = parseReference(dst);
-      if (!srcRef.tag && !srcRef.digest) throw new Error(`${src}: name a tag or a digest to copy`);
-      const access = await registryAccess(opts.config, opts.plainHttp, logger);
-      const registry = new RegistryClient({ hosts: access.hosts, credentials: access.credentials, logger });
-      const layout = new LayoutTransport();
-      const pick = (ref: Reference): Transport => (ref.kind === 'layout' ? layout : registry);
-      const target = dstRef.tag || dstRef.digest ? dstRef : { ...dstRef, tag: srcRef.tag };
-      const progress = opts.quiet ? undefined : new ProgressLine(process.stderr);
-      const abort = new AbortController();
-      const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      const t0 = Date.now();
-      try {
-        const r = await artifactCopy({
-          src: pick(srcRef),
-          srcRef,
-          dst: pick(target),
-          dstRef: target,
-          signal: abort.signal,
-          logger,
-          onProgress: progress ? (p) => progress.update(p.digest.slice(7, 19), p.bytes, p.total) : undefined,
-        });
-        progress?.done();
-        process.stdout.write(
-          `copied ${src} -> ${dst}\n  digest ${r.digest}\n  blobs: ${r.blobsCopied} copied, ${r.blobsMounted} mounted, ${r.blobsSkipped} already there; ${formatBytes(r.bytes)} in ${formatMs(Date.now() - t0)}\n`,
-        );
-      } finally {
-        progress?.done();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        await registry.close();
-      }
-    }));
+    .action(
+      exitWith(
+        async (
+          src: string,
+          dst: string,
+          opts: { plainHttp: string[]; config?: string; verbose?: boolean; quiet?: boolean },
+        ) => {
+          const logger = cliLogger(opts);
+          const srcRef = parseReference(src);
+          const dstRef = parseReference(dst);
+          if (!srcRef.tag && !srcRef.digest) throw new Error(`${src}: name a tag or a digest to copy`);
+          const access = await registryAccess(opts.config, opts.plainHttp, logger);
+          const registry = new RegistryClient({
+            hosts: access.hosts,
+            credentials: access.credentials,
+            logger,
+          });
+          const layout = new LayoutTransport();
+          const pick = (ref: Reference): Transport => (ref.kind === 'layout' ? layout : registry);
+          const target = dstRef.tag || dstRef.digest ? dstRef : { ...dstRef, tag: srcRef.tag };
+          const progress = opts.quiet ? undefined : new ProgressLine(process.stderr);
+          const abort = new AbortController();
+          const onSignal = () => abort.abort(new Error('interrupted'));
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          const t0 = Date.now();
+          try {
+            const r = await artifactCopy({
+              src: pick(srcRef),
+              srcRef,
+              dst: pick(target),
+              dstRef: target,
+              signal: abort.signal,
+              logger,
+              onProgress: progress
+                ? (p) => progress.update(p.digest.slice(7, 19), p.bytes, p.total)
+                : undefined,
+            });
+            progress?.done();
+            process.stdout.write(
+              `copied ${src} -> ${dst}\n  digest ${r.digest}\n  blobs: ${r.blobsCopied} copied, ${r.blobsMounted} mounted, ${r.blobsSkipped} already there; ${formatBytes(r.bytes)} in ${formatMs(Date.now() - t0)}\n`,
+            );
+          } finally {
+            progress?.done();
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+            await registry.close();
+          }
+        },
+      ),
+    );
 }
 
 function collect(value: string, previous: string[]): string[] {

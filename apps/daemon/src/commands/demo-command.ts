@@ -25,7 +25,9 @@ interface DemoOpts {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the whole mirror offline in temp dirs against a local fixture upstream; prints what to point Trivy at')
+    .description(
+      'run the whole mirror offline in temp dirs against a local fixture upstream; prints what to point Trivy at',
+    )
     .option('--dir <dir>', 'work dir (default: a new temp dir, removed at exit unless --keep)')
     .option('--keep', 'keep the work dir at exit')
     .option('--exit-when-ready', 'stop once everything is synced, populated and ready (for scripts and CI)')
@@ -33,73 +35,83 @@ export function registerDemoCommand(program: Command): void {
     .option('--admin-port <port>', 'admin listener port on 127.0.0.1 (0 = any free port)', '0')
     .option('--serve-port <port>', 'serving listener port on 127.0.0.1 (0 = any free port)', '0')
     .option('-v, --verbose', 'show the daemon logs')
-    .action(exitWith(async (opts: DemoOpts) => {
-      const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'trivy-mirror-demo-')));
-      const out = (s = '') => process.stdout.write(`${s}\n`);
-      out(`trivy-mirror demo — work dir ${dir}`);
-      out('1. generating a synthetic upstream (trivy-db:2, trivy-java-db:1, trivy-checks:1/:2, a VEX repository)…');
-      const mib = Number(opts.dbSize);
-      if (!Number.isFinite(mib) || mib <= 0) throw new Error(`--db-size: expected MiB, got ${opts.dbSize}`);
-      const upstream = await startDemoUpstream(join(dir, 'upstream'), { dbBytes: Math.round(mib * 1024 * 1024) });
-      out(`   upstream registry http://${upstream.registryHost}/v2/aquasec/…, VEX repository ${upstream.vexUrl}`);
-      const adminPort = await pickPort(Number(opts.adminPort));
-      const servePort = await pickPort(Number(opts.servePort));
-      const cacheDir = join(dir, 'trivy-cache');
-      const configPath = join(dir, 'config.yaml');
-      await writeFile(
-        configPath,
-        [
-          '# Written by `trivy-mirror demo`: the same config shape you would use on a bastion host.',
-          `stateDir: ${join(dir, 'state')}`,
-          `admin: { listen: 127.0.0.1:${adminPort} }`,
-          `serve: { listen: 127.0.0.1:${servePort}, publicUrl: http://127.0.0.1:${servePort} }`,
-          `log: { level: ${opts.verbose ? 'info' : 'warn'}, format: json }`,
-          'plugins:',
-          '  auth-providers: { dockerConfig: false }',
-          '  oci-sync:',
-          `    sources: [${upstream.registryHost}/aquasec]`,
-          '  cache-populator:',
-          `    targets: [{ dir: ${cacheDir} }]`,
-          '  vexhub-mirror:',
-          `    repositories: [{ name: vexhub, url: ${upstream.vexUrl} }]`,
-          '',
-        ].join('\n'),
-      );
-      out(`2. starting the daemon (config ${configPath})…`);
-      const logger = createLogger({ level: opts.verbose ? 'info' : 'warn', format: 'auto' });
-      const t0 = Date.now();
-      let code = 0;
-      try {
-        code = await runDaemon({
-          configPath,
-          builtins: builtinPlugins,
-          version,
-          mode: 'demo',
-          logger,
-          exit: () => {},
-          onStarted: (runtime) => {
-            void whenReady(runtime, 120_000).then(
-              async () => {
-                out(`3. ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: synced, populated, VEX mirrored.\n`);
-                await printSummary(runtime, cacheDir, out);
-                if (opts.exitWhenReady) await runtime.stop('demo done');
-                else out('Running; press Ctrl-C to stop.');
-              },
-              async (err: Error) => {
-                process.stderr.write(`demo: ${err.message}\n`);
-                code = 1;
-                await runtime.stop('demo failed');
-              },
-            );
-          },
+    .action(
+      exitWith(async (opts: DemoOpts) => {
+        const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'trivy-mirror-demo-')));
+        const out = (s = '') => process.stdout.write(`${s}\n`);
+        out(`trivy-mirror demo — work dir ${dir}`);
+        out(
+          '1. generating a synthetic upstream (trivy-db:2, trivy-java-db:1, trivy-checks:1/:2, a VEX repository)…',
+        );
+        const mib = Number(opts.dbSize);
+        if (!Number.isFinite(mib) || mib <= 0) throw new Error(`--db-size: expected MiB, got ${opts.dbSize}`);
+        const upstream = await startDemoUpstream(join(dir, 'upstream'), {
+          dbBytes: Math.round(mib * 1024 * 1024),
         });
-      } finally {
-        await upstream.close();
-        if (!opts.keep && !opts.dir) await rm(dir, { recursive: true, force: true });
-        else out(`kept ${dir}`);
-      }
-      return code;
-    }));
+        out(
+          `   upstream registry http://${upstream.registryHost}/v2/aquasec/…, VEX repository ${upstream.vexUrl}`,
+        );
+        const adminPort = await pickPort(Number(opts.adminPort));
+        const servePort = await pickPort(Number(opts.servePort));
+        const cacheDir = join(dir, 'trivy-cache');
+        const configPath = join(dir, 'config.yaml');
+        await writeFile(
+          configPath,
+          [
+            '# Written by `trivy-mirror demo`: the same config shape you would use on a bastion host.',
+            `stateDir: ${join(dir, 'state')}`,
+            `admin: { listen: 127.0.0.1:${adminPort} }`,
+            `serve: { listen: 127.0.0.1:${servePort}, publicUrl: http://127.0.0.1:${servePort} }`,
+            `log: { level: ${opts.verbose ? 'info' : 'warn'}, format: json }`,
+            'plugins:',
+            '  auth-providers: { dockerConfig: false }',
+            '  oci-sync:',
+            `    sources: [${upstream.registryHost}/aquasec]`,
+            '  cache-populator:',
+            `    targets: [{ dir: ${cacheDir} }]`,
+            '  vexhub-mirror:',
+            `    repositories: [{ name: vexhub, url: ${upstream.vexUrl} }]`,
+            '',
+          ].join('\n'),
+        );
+        out(`2. starting the daemon (config ${configPath})…`);
+        const logger = createLogger({ level: opts.verbose ? 'info' : 'warn', format: 'auto' });
+        const t0 = Date.now();
+        let code = 0;
+        try {
+          code = await runDaemon({
+            configPath,
+            builtins: builtinPlugins,
+            version,
+            mode: 'demo',
+            logger,
+            exit: () => {},
+            onStarted: (runtime) => {
+              void whenReady(runtime, 120_000).then(
+                async () => {
+                  out(
+                    `3. ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: synced, populated, VEX mirrored.\n`,
+                  );
+                  await printSummary(runtime, cacheDir, out);
+                  if (opts.exitWhenReady) await runtime.stop('demo done');
+                  else out('Running; press Ctrl-C to stop.');
+                },
+                async (err: Error) => {
+                  process.stderr.write(`demo: ${err.message}\n`);
+                  code = 1;
+                  await runtime.stop('demo failed');
+                },
+              );
+            },
+          });
+        } finally {
+          await upstream.close();
+          if (!opts.keep && !opts.dir) await rm(dir, { recursive: true, force: true });
+          else out(`kept ${dir}`);
+        }
+        return code;
+      }),
+    );
 }
 
 async function whenReady(runtime: Runtime, timeoutMs: number): Promise<void> {
@@ -121,7 +133,9 @@ async function printSummary(runtime: Runtime, cacheDir: string, out: (s?: string
   };
   out('Jobs:');
   for (const j of status.jobs) {
-    out(`  ${j.id.padEnd(16)} ${j.lastRun ? `${j.lastRun.status}, ${formatAge(j.lastRun.endedAt)}: ${j.lastRun.summary ?? ''}` : 'not run'}`);
+    out(
+      `  ${j.id.padEnd(16)} ${j.lastRun ? `${j.lastRun.status}, ${formatAge(j.lastRun.endedAt)}: ${j.lastRun.summary ?? ''}` : 'not run'}`,
+    );
   }
   out();
   out(`Admin:   ${runtime.adminUrl}/status  ${runtime.adminUrl}/metrics  ${runtime.adminUrl}/readyz`);
@@ -129,12 +143,16 @@ async function printSummary(runtime: Runtime, cacheDir: string, out: (s?: string
   out(`Cache dir for offline scanners: ${cacheDir}`);
   out();
   const publicUrl = runtime.serveUrl ?? '';
-  const sections: ClientConfigSection[] = (runtime.container?.getAll<ClientConfigContribution>(ClientConfigContribution, {
-    optional: true,
-  }) ?? []).map((c) => c.render({ publicUrl, cacheDir }));
+  const sections: ClientConfigSection[] = (
+    runtime.container?.getAll<ClientConfigContribution>(ClientConfigContribution, {
+      optional: true,
+    }) ?? []
+  ).map((c) => c.render({ publicUrl, cacheDir }));
   out(renderSections(sections).trimEnd());
   out();
-  out('(The demo databases are synthetic: Trivy accepts the layout and metadata, but a real scan needs the real DB.)');
+  out(
+    '(The demo databases are synthetic: Trivy accepts the layout and metadata, but a real scan needs the real DB.)',
+  );
 }
 
 async function pickPort(port: number): Promise<number> {

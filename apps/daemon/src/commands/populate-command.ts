@@ -1,6 +1,11 @@
 // `trivy-mirror populate`: write a Trivy cache dir once, without the daemon (replaces the air-gap
 // guide's manual `tar -xzf db.tar.gz` steps, atomically and with the metadata Trivy expects).
-import { CACHE_PARTS, type CachePart, type PopulateSource, populateCacheDir } from '@trivy-mirror/cache-populator';
+import {
+  CACHE_PARTS,
+  type CachePart,
+  type PopulateSource,
+  populateCacheDir,
+} from '@trivy-mirror/cache-populator';
 import { parseReference, RegistryClient } from '@trivy-mirror/oci';
 import type { Command } from 'commander';
 import { cliLogger, loadCliConfig, registryAccess } from '../cli-context.js';
@@ -22,12 +27,23 @@ interface PopulateOpts {
 export function registerPopulateCommand(program: Command): void {
   program
     .command('populate')
-    .description('write a Trivy cache dir (db, java-db, checks) once, atomically, from the store or a registry')
+    .description(
+      'write a Trivy cache dir (db, java-db, checks) once, atomically, from the store or a registry',
+    )
     .requiredOption('--cache-dir <dir>', 'the Trivy cache dir to fill (what clients pass as --cache-dir)')
-    .option('--from-store <dir>', 'a store tree (stateDir/oci, or an `export` output): one OCI layout per repository')
-    .option('--from-registry <prefix>', 'a registry prefix holding trivy-db, trivy-java-db, trivy-checks (e.g. registry.internal:5000/trivy)')
+    .option(
+      '--from-store <dir>',
+      'a store tree (stateDir/oci, or an `export` output): one OCI layout per repository',
+    )
+    .option(
+      '--from-registry <prefix>',
+      'a registry prefix holding trivy-db, trivy-java-db, trivy-checks (e.g. registry.internal:5000/trivy)',
+    )
     .option('--only <parts>', `comma-separated parts: ${CACHE_PARTS.filter((p) => p !== 'vex').join(',')}`)
-    .option('--checks-tag <tag>', 'trivy-checks tag: 2 for current Trivy, 1 for older releases (default: newest)')
+    .option(
+      '--checks-tag <tag>',
+      'trivy-checks tag: 2 for current Trivy, 1 for older releases (default: newest)',
+    )
     .option('--plain-http <host>', 'use http:// for this registry host (repeatable)', collect, [])
     .option('-c, --config <file>', 'config for credentials and the default store (stateDir/oci)')
     .option('--force', 'rewrite parts even when they already hold the same content')
@@ -46,61 +62,73 @@ Examples:
   trivy-mirror populate --cache-dir /var/cache/trivy --from-store /media/usb/trivy-store
   trivy-mirror populate --cache-dir ./cache --from-registry registry.internal:5000/trivy --only db,checks`,
     )
-    .action(exitWith(async (opts: PopulateOpts) => {
-      const logger = cliLogger({ verbose: opts.verbose });
-      if (opts.fromStore && opts.fromRegistry) throw new Error('give either --from-store or --from-registry, not both');
-      const parts = (opts.only ?? 'db,java-db,checks').split(',').filter(Boolean) as CachePart[];
-      const bad = parts.filter((p) => !CACHE_PARTS.includes(p) || p === 'vex');
-      if (bad.length) throw new Error(`--only: unknown part ${bad.join(', ')} (db, java-db, checks)`);
-      let source: PopulateSource;
-      let close = async () => {};
-      if (opts.fromRegistry) {
-        const prefix = opts.fromRegistry.replace(/\/+$/, '');
-        parseReference(`${prefix}/trivy-db:2`); // validates the prefix early, with a clear error
-        const access = await registryAccess(opts.config, opts.plainHttp, logger);
-        const client = new RegistryClient({ hosts: access.hosts, credentials: access.credentials, logger });
-        close = () => client.close();
-        source = { kind: 'transport', transport: client, refFor: (repo, tag) => parseReference(`${prefix}/${repo}:${tag}`) };
-      } else {
-        let root = opts.fromStore;
-        if (!root) {
-          const loaded = await loadCliConfig(opts.config);
-          root = `${loaded.config.stateDir}/oci`;
-        }
-        source = { kind: 'layout', root };
-      }
-      const abort = new AbortController();
-      const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      const t0 = Date.now();
-      try {
-        const result = await populateCacheDir({
-          cacheDir: opts.cacheDir,
-          parts,
-          source,
-          checksTag: opts.checksTag,
-          force: opts.force,
-          signal: abort.signal,
-          logger,
-        });
-        if (opts.json) {
-          const plain = result.parts.map(({ error, ...rest }) => ({ ...rest, error: error?.message }));
-          process.stdout.write(`${JSON.stringify({ cacheDir: result.cacheDir, ok: result.ok, parts: plain }, null, 2)}\n`);
+    .action(
+      exitWith(async (opts: PopulateOpts) => {
+        const logger = cliLogger({ verbose: opts.verbose });
+        if (opts.fromStore && opts.fromRegistry)
+          throw new Error('give either --from-store or --from-registry, not both');
+        const parts = (opts.only ?? 'db,java-db,checks').split(',').filter(Boolean) as CachePart[];
+        const bad = parts.filter((p) => !CACHE_PARTS.includes(p) || p === 'vex');
+        if (bad.length) throw new Error(`--only: unknown part ${bad.join(', ')} (db, java-db, checks)`);
+        let source: PopulateSource;
+        let close = async () => {};
+        if (opts.fromRegistry) {
+          const prefix = opts.fromRegistry.replace(/\/+$/, '');
+          parseReference(`${prefix}/trivy-db:2`); // validates the prefix early, with a clear error
+          const access = await registryAccess(opts.config, opts.plainHttp, logger);
+          const client = new RegistryClient({ hosts: access.hosts, credentials: access.credentials, logger });
+          close = () => client.close();
+          source = {
+            kind: 'transport',
+            transport: client,
+            refFor: (repo, tag) => parseReference(`${prefix}/${repo}:${tag}`),
+          };
         } else {
-          for (const p of result.parts) {
-            const what = p.status === 'failed' ? (p.error?.message ?? p.reason ?? '') : (p.reason ?? p.version ?? '');
+          let root = opts.fromStore;
+          if (!root) {
+            const loaded = await loadCliConfig(opts.config);
+            root = `${loaded.config.stateDir}/oci`;
+          }
+          source = { kind: 'layout', root };
+        }
+        const abort = new AbortController();
+        const onSignal = () => abort.abort(new Error('interrupted'));
+        process.once('SIGINT', onSignal);
+        const t0 = Date.now();
+        try {
+          const result = await populateCacheDir({
+            cacheDir: opts.cacheDir,
+            parts,
+            source,
+            checksTag: opts.checksTag,
+            force: opts.force,
+            signal: abort.signal,
+            logger,
+          });
+          if (opts.json) {
+            const plain = result.parts.map(({ error, ...rest }) => ({ ...rest, error: error?.message }));
             process.stdout.write(
-              `${p.status.padEnd(10)} ${p.key.padEnd(8)} ${formatBytes(p.bytes).padStart(10)} ${formatMs(p.ms).padStart(8)}  ${what}\n`,
+              `${JSON.stringify({ cacheDir: result.cacheDir, ok: result.ok, parts: plain }, null, 2)}\n`,
+            );
+          } else {
+            for (const p of result.parts) {
+              const what =
+                p.status === 'failed' ? (p.error?.message ?? p.reason ?? '') : (p.reason ?? p.version ?? '');
+              process.stdout.write(
+                `${p.status.padEnd(10)} ${p.key.padEnd(8)} ${formatBytes(p.bytes).padStart(10)} ${formatMs(p.ms).padStart(8)}  ${what}\n`,
+              );
+            }
+            process.stdout.write(
+              `${result.ok ? 'done' : 'failed'}: ${result.cacheDir} in ${formatMs(Date.now() - t0)}\n`,
             );
           }
-          process.stdout.write(`${result.ok ? 'done' : 'failed'}: ${result.cacheDir} in ${formatMs(Date.now() - t0)}\n`);
+          return result.ok ? 0 : 1;
+        } finally {
+          process.off('SIGINT', onSignal);
+          await close();
         }
-        return result.ok ? 0 : 1;
-      } finally {
-        process.off('SIGINT', onSignal);
-        await close();
-      }
-    }));
+      }),
+    );
 }
 
 function collect(value: string, previous: string[]): string[] {

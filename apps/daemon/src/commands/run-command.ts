@@ -8,8 +8,13 @@ import { version } from '../version.js';
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('run the daemon: sync on schedule, populate cache dirs, mirror VEX, serve (what systemd starts)')
-    .option('-c, --config <file>', 'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)')
+    .description(
+      'run the daemon: sync on schedule, populate cache dirs, mirror VEX, serve (what systemd starts)',
+    )
+    .option(
+      '-c, --config <file>',
+      'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
+    )
     .addHelpText(
       'after',
       `
@@ -19,7 +24,9 @@ Signals: SIGTERM/SIGINT stop gracefully (exit 0 within 10 s); SIGHUP reloads the
 config is logged and the running one kept).
 Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TRIVY_MIRROR_LOG_LEVEL.`,
     )
-    .action(exitWith(async (opts: { config?: string }) => {
-      return runDaemon({ configPath: opts.config, builtins: builtinPlugins, version, mode: 'daemon' });
-    }));
+    .action(
+      exitWith(async (opts: { config?: string }) => {
+        return runDaemon({ configPath: opts.config, builtins: builtinPlugins, version, mode: 'daemon' });
+      }),
+    );
 }

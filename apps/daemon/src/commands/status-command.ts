@@ -8,49 +8,68 @@ interface StatusJob {
   schedule?: string;
   nextRun?: string;
   running?: boolean;
-  lastRun?: { status: string; endedAt?: string; startedAt: string; summary?: string; error?: { message: string } };
+  lastRun?: {
+    status: string;
+    endedAt?: string;
+    startedAt: string;
+    summary?: string;
+    error?: { message: string };
+  };
 }
 
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description("show what the running daemon holds: versions, ages, last runs, errors (from its admin endpoint)")
+    .description(
+      'show what the running daemon holds: versions, ages, last runs, errors (from its admin endpoint)',
+    )
     .option('-c, --config <file>', 'config naming admin.listen')
     .option('--admin <url>', 'admin base URL (default: http://<admin.listen>)')
     .option('--json', 'print /status as JSON')
-    .action(exitWith(async (opts: { config?: string; admin?: string; json?: boolean }) => {
-      let base = opts.admin;
-      if (!base) {
-        const loaded = await loadCliConfig(opts.config);
-        base = `http://${loaded.config.admin.listen}`;
-      }
-      let res: Response;
-      try {
-        res = await fetch(`${base.replace(/\/+$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
-      } catch (err) {
-        throw new Error(`no daemon answering at ${base} (is \`trivy-mirror run\` running? --admin URL)`, { cause: err });
-      }
-      const body = (await res.json()) as Record<string, unknown>;
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-        return 0;
-      }
-      const ready = body.ready === true;
-      process.stdout.write(`trivy-mirror ${body.version ?? ''}  ${ready ? 'READY' : 'NOT READY'}  up ${body.uptimeSeconds ?? '?'}s\n`);
-      for (const r of (body.reasons as string[] | undefined) ?? []) process.stdout.write(`  not ready: ${r}\n`);
-      process.stdout.write('\njobs\n');
-      for (const j of (body.jobs as StatusJob[] | undefined) ?? []) {
-        const last = j.lastRun;
-        const lastTxt = last ? `${last.status} ${formatAge(last.endedAt ?? last.startedAt)}${last.error ? `: ${last.error.message}` : last.summary ? `: ${last.summary}` : ''}` : 'never ran';
-        process.stdout.write(`  ${j.id.padEnd(16)} ${j.running ? 'running ' : ''}next ${j.nextRun ? formatAge(j.nextRun) : '-'}  last ${lastTxt}\n`);
-      }
-      const components = (body.components as Record<string, Record<string, unknown>> | undefined) ?? {};
-      for (const [id, c] of Object.entries(components)) {
-        process.stdout.write(`\n${id}\n`);
-        process.stdout.write(indent(JSON.stringify(c, null, 2)));
-      }
-      return ready ? 0 : 3;
-    }));
+    .action(
+      exitWith(async (opts: { config?: string; admin?: string; json?: boolean }) => {
+        let base = opts.admin;
+        if (!base) {
+          const loaded = await loadCliConfig(opts.config);
+          base = `http://${loaded.config.admin.listen}`;
+        }
+        let res: Response;
+        try {
+          res = await fetch(`${base.replace(/\/+$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
+        } catch (err) {
+          throw new Error(`no daemon answering at ${base} (is \`trivy-mirror run\` running? --admin URL)`, {
+            cause: err,
+          });
+        }
+        const body = (await res.json()) as Record<string, unknown>;
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+          return 0;
+        }
+        const ready = body.ready === true;
+        process.stdout.write(
+          `trivy-mirror ${body.version ?? ''}  ${ready ? 'READY' : 'NOT READY'}  up ${body.uptimeSeconds ?? '?'}s\n`,
+        );
+        for (const r of (body.reasons as string[] | undefined) ?? [])
+          process.stdout.write(`  not ready: ${r}\n`);
+        process.stdout.write('\njobs\n');
+        for (const j of (body.jobs as StatusJob[] | undefined) ?? []) {
+          const last = j.lastRun;
+          const lastTxt = last
+            ? `${last.status} ${formatAge(last.endedAt ?? last.startedAt)}${last.error ? `: ${last.error.message}` : last.summary ? `: ${last.summary}` : ''}`
+            : 'never ran';
+          process.stdout.write(
+            `  ${j.id.padEnd(16)} ${j.running ? 'running ' : ''}next ${j.nextRun ? formatAge(j.nextRun) : '-'}  last ${lastTxt}\n`,
+          );
+        }
+        const components = (body.components as Record<string, Record<string, unknown>> | undefined) ?? {};
+        for (const [id, c] of Object.entries(components)) {
+          process.stdout.write(`\n${id}\n`);
+          process.stdout.write(indent(JSON.stringify(c, null, 2)));
+        }
+        return ready ? 0 : 3;
+      }),
+    );
 }
 
 function indent(text: string): string {

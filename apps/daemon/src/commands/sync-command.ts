@@ -7,8 +7,16 @@ export function registerSyncCommand(program: Command): void {
   program
     .command('sync')
     .description('run one pass of the sync jobs (oci-sync, vexhub-mirror, then cache population) and exit')
-    .option('-c, --config <file>', 'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)')
-    .option('--only <job>', 'run only this job (repeatable): oci-sync, vexhub-mirror, cache-populator, …', collect, [])
+    .option(
+      '-c, --config <file>',
+      'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
+    )
+    .option(
+      '--only <job>',
+      'run only this job (repeatable): oci-sync, vexhub-mirror, cache-populator, …',
+      collect,
+      [],
+    )
     .option('--json', 'print the run records as JSON')
     .option('-v, --verbose', 'show progress logs on stderr')
     .addHelpText(
@@ -17,29 +25,34 @@ export function registerSyncCommand(program: Command): void {
 Exit code 0 when every job succeeded or had nothing to do, 1 when any failed.
 Runs while a daemon is running are safe: every write is atomic and compares digests first.`,
     )
-    .action(exitWith(async (opts: { config?: string; only: string[]; json?: boolean; verbose?: boolean }) => {
-      const logger = cliLogger({ verbose: opts.verbose });
-      const runtime = await startCliRuntime(opts.config, logger);
-      const abort = () => void runtime.stop('SIGINT');
-      process.once('SIGINT', abort);
-      try {
-        const records = await runtime.runOnce({ only: opts.only.length ? opts.only : undefined, reason: 'cli' });
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-        } else {
-          for (const r of records) {
-            const head = `${r.status.padEnd(8)} ${r.jobId.padEnd(16)} ${formatMs(r.durationMs ?? 0).padStart(8)}`;
-            const bytes = r.bytes ? `  ${formatBytes(r.bytes)}` : '';
-            const why = r.status === 'failure' ? `  ${r.error?.message ?? ''}` : `  ${r.summary ?? ''}`;
-            process.stdout.write(`${head}${bytes}${why}\n`);
+    .action(
+      exitWith(async (opts: { config?: string; only: string[]; json?: boolean; verbose?: boolean }) => {
+        const logger = cliLogger({ verbose: opts.verbose });
+        const runtime = await startCliRuntime(opts.config, logger);
+        const abort = () => void runtime.stop('SIGINT');
+        process.once('SIGINT', abort);
+        try {
+          const records = await runtime.runOnce({
+            only: opts.only.length ? opts.only : undefined,
+            reason: 'cli',
+          });
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+          } else {
+            for (const r of records) {
+              const head = `${r.status.padEnd(8)} ${r.jobId.padEnd(16)} ${formatMs(r.durationMs ?? 0).padStart(8)}`;
+              const bytes = r.bytes ? `  ${formatBytes(r.bytes)}` : '';
+              const why = r.status === 'failure' ? `  ${r.error?.message ?? ''}` : `  ${r.summary ?? ''}`;
+              process.stdout.write(`${head}${bytes}${why}\n`);
+            }
           }
+          return records.some((r) => r.status === 'failure') ? 1 : 0;
+        } finally {
+          process.off('SIGINT', abort);
+          await runtime.stop('sync finished');
         }
-        return records.some((r) => r.status === 'failure') ? 1 : 0;
-      } finally {
-        process.off('SIGINT', abort);
-        await runtime.stop('sync finished');
-      }
-    }));
+      }),
+    );
 }
 
 function collect(value: string, previous: string[]): string[] {

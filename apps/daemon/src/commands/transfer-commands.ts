@@ -26,7 +26,10 @@ export function registerTransferCommands(program: Command): void {
   program
     .command('export')
     .description('write the store as OCI layouts (one per repository) for transfer into an air-gapped site')
-    .requiredOption('--out <dir>', 'target directory (created; existing blobs are kept, so re-exports are incremental)')
+    .requiredOption(
+      '--out <dir>',
+      'target directory (created; existing blobs are kept, so re-exports are incremental)',
+    )
     .option('-c, --config <file>', 'config naming stateDir')
     .option('--store <dir>', 'store tree to export (default: stateDir/oci)')
     .option('--json', 'print the report as JSON')
@@ -36,10 +39,12 @@ export function registerTransferCommands(program: Command): void {
 The output is readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
 Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest first).`,
     )
-    .action(exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
-      const report = await exportStore({ storeRoot: await storeRoot(opts), outDir: opts.out });
-      printReport('exported', report, opts.json);
-    }));
+    .action(
+      exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
+        const report = await exportStore({ storeRoot: await storeRoot(opts), outDir: opts.out });
+        printReport('exported', report, opts.json);
+      }),
+    );
   program
     .command('import')
     .description('import an `export` tree into the store, verifying every digest; a bad tree changes nothing')
@@ -47,8 +52,10 @@ Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest fir
     .option('-c, --config <file>', 'config naming stateDir')
     .option('--store <dir>', 'store tree to import into (default: stateDir/oci)')
     .option('--json', 'print the report as JSON')
-    .action(exitWith(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
-      const report = await importStore({ storeRoot: await storeRoot(opts), inDir: dir });
-      printReport('imported', report, opts.json);
-    }));
+    .action(
+      exitWith(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
+        const report = await importStore({ storeRoot: await storeRoot(opts), inDir: dir });
+        printReport('imported', report, opts.json);
+      }),
+    );
 }
