@@ -16,9 +16,9 @@ export function buildProgram(): Command {
   const program = new Command('trivy-mirror')
     .version(version)
     .description(
-      "Keeps Trivy's databases (trivy-db, trivy-java-db), the checks bundle and VEX Hub inside a private network:\n" +
-        'syncs them into a local store and on into private registries, fills Trivy cache dirs for offline hosts,\n' +
-        'mirrors VEX Hub, and serves it all read-only with health, status and metrics.',
+      "Keeps Trivy's databases, checks bundle and VEX Hub inside a private network: syncs them into a local " +
+        'store and on into private registries, fills Trivy cache dirs for offline hosts, and serves it all ' +
+        'read-only with health, status and metrics.',
     )
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();

@@ -7,6 +7,7 @@ import { ConfigError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { type Document, isMap, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { buildConfigSchema, DEFAULT_CONFIG_PATH, type RuntimeConfig } from './config-schema.js';
+import { applyConfigAliases } from './config-aliases.js';
 import { type AppliedOverride, applyEnvOverrides } from './env-overrides.js';
 import { isLoopbackHost, parseListen } from './listen-address.js';
 
@@ -180,7 +181,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   }
   const locate = makeLocator(doc, lines);
   const schema = buildConfigSchema(options.plugins);
-  const { value, applied } = applyEnvOverrides(raw, env, schema);
+  const { value, applied } = applyEnvOverrides(applyConfigAliases(raw, source), env, schema);
   const result = schema.safeParse(value);
   if (!result.success)
     throw configErrorFrom(source, zodIssuesToConfigIssues(result.error.issues, locate, applied));
@@ -194,7 +195,7 @@ export function parseConfig(
   plugins: readonly PluginDefinition<unknown>[],
   baseDir = process.cwd(),
 ): RuntimeConfig {
-  const result = buildConfigSchema(plugins).safeParse(value);
+  const result = buildConfigSchema(plugins).safeParse(applyConfigAliases(value, '(object)'));
   if (!result.success)
     throw configErrorFrom(
       '(object)',

@@ -185,3 +185,38 @@ describe('configExample', () => {
     }
   });
 });
+
+test('serve.auth is an alias of plugins.auth-providers.serve; both at once is an error', async () => {
+  const { parseConfig } = await import('../src/config-loader.js');
+  const { definePlugin } = await import('@trivy-mirror/plugin-api');
+  const { z } = await import('zod');
+  const auth = definePlugin({
+    id: 'auth-providers',
+    description: 'test stand-in',
+    configSchema: z.strictObject({ serve: z.strictObject({ htpasswd: z.string() }).optional() }).prefault({}),
+    module: () => {
+      throw new Error('not used');
+    },
+  });
+  const config = parseConfig({ serve: { listen: '127.0.0.1:8443', auth: { htpasswd: '/etc/htpasswd' } } }, [
+    auth as never,
+  ]);
+  assert.deepEqual((config.plugins as Record<string, unknown>)['auth-providers'], {
+    serve: { htpasswd: '/etc/htpasswd' },
+  });
+  assert.equal((config.serve as Record<string, unknown>).auth, undefined);
+  assert.throws(
+    () =>
+      parseConfig(
+        {
+          serve: { listen: '127.0.0.1:8443', auth: { htpasswd: '/a' } },
+          plugins: { 'auth-providers': { serve: { htpasswd: '/b' } } },
+        },
+        [auth as never],
+      ),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.issues[0]?.path === 'serve.auth' &&
+      /either/.test(err.issues[0].message),
+  );
+});
