@@ -75,6 +75,8 @@ export class HttpTransport {
   async request(req: HttpRequest): Promise<Dispatcher.ResponseData> {
     this.assertSchemeAllowed(req.url);
     const pool = this.pool(req.url);
+    // A per-host timeout (registries[].timeoutSeconds) overrides the client-wide ones.
+    const hostTimeoutMs = (this.hostOptions(req.url.host)?.timeoutSeconds ?? 0) * 1000 || undefined;
     const headers: Record<string, string> = { ...req.headers };
     if (this.options.userAgent && !headers['user-agent']) headers['user-agent'] = this.options.userAgent;
     return pool.request({
@@ -83,8 +85,8 @@ export class HttpTransport {
       headers,
       body: req.body as Dispatcher.DispatchOptions['body'],
       signal: req.signal,
-      headersTimeout: this.options.headersTimeoutMs ?? 60_000,
-      bodyTimeout: this.options.bodyTimeoutMs ?? 60_000,
+      headersTimeout: hostTimeoutMs ?? this.options.headersTimeoutMs ?? 60_000,
+      bodyTimeout: hostTimeoutMs ?? this.options.bodyTimeoutMs ?? 60_000,
     });
   }
 

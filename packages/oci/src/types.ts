@@ -146,4 +146,6 @@ export interface HostOptions {
   maxConcurrency?: number;
   /** Upload blobs in PATCH chunks instead of one monolithic PUT (some registries need it). */
   chunkedUpload?: boolean;
+  /** Time to response headers and maximum body silence for this host, in seconds (a stalled peer fails after it). */
+  timeoutSeconds?: number;
 }

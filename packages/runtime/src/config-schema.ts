@@ -16,6 +16,12 @@ export const hostOptionsSchema = z.strictObject({
   caFile: z.string().optional().describe('PEM file with extra CA certificates for this host'),
   insecureSkipVerify: z.boolean().optional().describe('skip TLS verification (discouraged)'),
   maxConcurrency: z.number().int().positive().optional().describe('concurrent requests to this host'),
+  timeoutSeconds: z
+    .number()
+    .positive()
+    .max(3600)
+    .optional()
+    .describe('time to response headers and maximum body silence (default 60 s registries, 30/120 s HTTP)'),
 });
 
 export const externalPluginSchema = z.strictObject({

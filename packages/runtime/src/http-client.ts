@@ -52,10 +52,11 @@ export class UndiciHttpClient implements HttpClient {
           'TLS verification disabled for host (insecureSkipVerify)',
         );
       }
+      const hostTimeoutMs = (h?.timeoutSeconds ?? 0) * 1000 || undefined;
       agent = new Agent({
         connect,
-        headersTimeout: this.options.headersTimeoutMs ?? 30_000,
-        bodyTimeout: this.options.bodyTimeoutMs ?? 120_000,
+        headersTimeout: hostTimeoutMs ?? this.options.headersTimeoutMs ?? 30_000,
+        bodyTimeout: hostTimeoutMs ?? this.options.bodyTimeoutMs ?? 120_000,
         connections: h?.maxConcurrency ?? 6,
       });
       this.#agents.set(key, agent);

@@ -54,7 +54,7 @@ export const syncBench: Benchmark = {
             vexUrl,
           });
           await flushDisks();
-          const m = await trivyMirror(['sync', '--config', config], timeoutMs);
+          const m = await trivyMirror(['sync', '--config', config, '--only', 'oci-sync'], timeoutMs);
           if (m.exitCode !== 0) {
             appError = describeFailure(m);
             ctx.log(`trivy-mirror sync failed: ${appError}`);

@@ -58,7 +58,11 @@ export async function writeDaemonConfig(path: string, o: DaemonConfigOptions): P
       },
       'cache-populator': { targets: o.cacheTargets ?? [] },
       // vexhub-mirror needs at least one repository; a local one keeps the run offline.
-      'vexhub-mirror': { repositories: [{ name: 'vexhub', url: o.vexUrl }] },
+      'vexhub-mirror': {
+        repositories: [{ name: 'vexhub', url: o.vexUrl }],
+        // Without a serve listener it still needs a base URL to write into the mirrored manifest.
+        ...(o.servePort ? {} : { publishBaseUrl: 'http://127.0.0.1:9' }),
+      },
     },
   };
   await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);

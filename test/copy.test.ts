@@ -1,0 +1,291 @@
+// End to end: `trivy-mirror copy` (the built CLI) between real Debian docker-registry instances and
+// OCI layouts, with skopeo as the independent reader; faults injected by the fault proxy.
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  type GeneratedArtifact,
+  generateArtifact,
+  pushArtifact,
+  type RunningRegistry,
+  startFaultProxy,
+  startRegistry,
+} from '@trivy-mirror/fixtures';
+import { freePort, runCli } from './helpers/daemon-process.js';
+import { fileDigest, headStatus, sha256, skopeoCopy, skopeoRaw, tempDir } from './helpers/oci-e2e.js';
+
+const MiB = 1024 * 1024;
+
+interface Pushed {
+  /** Repository in the source registry, e.g. 'aquasec/trivy-db'. */
+  repo: string;
+  tag: string;
+  artifact: GeneratedArtifact;
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
+}
+
+describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
+  let src: RunningRegistry;
+  let dst: RunningRegistry;
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  /** The 200 MiB trivy-db and a java-db in the OCI 1.1 shape; a smaller pair in the legacy shape. */
+  const sets: Record<'oci-1.1' | 'legacy', Pushed[]> = { 'oci-1.1': [], legacy: [] };
+  /** A 16 MiB incompressible trivy-db for the fault cases. */
+  let mid: Pushed;
+
+  before(async () => {
+    work = await tempDir('copy');
+    [src, dst] = await Promise.all([startRegistry(), startRegistry()]);
+    const updatedAt = new Date('2026-11-01T00:00:00Z');
+    const plan: Array<{ set: 'oci-1.1' | 'legacy'; kind: 'trivy-db' | 'trivy-java-db'; dbBytes: number }> = [
+      { set: 'oci-1.1', kind: 'trivy-db', dbBytes: 200 * MiB },
+      { set: 'oci-1.1', kind: 'trivy-java-db', dbBytes: 4 * MiB },
+      { set: 'legacy', kind: 'trivy-db', dbBytes: 8 * MiB },
+      { set: 'legacy', kind: 'trivy-java-db', dbBytes: 4 * MiB },
+    ];
+    for (const p of plan) {
+      const artifact = await generateArtifact({
+        kind: p.kind,
+        shape: p.set,
+        dbBytes: p.dbBytes,
+        // incompressible: the 200 MiB db gives a ~190 MB layer
+        compressionRatio: p.kind === 'trivy-db' ? 1.05 : undefined,
+        seed: `copy-${p.set}`,
+        updatedAt,
+        workDir: join(work.dir, 'gen', p.set, p.kind),
+      });
+      const repo = `${p.set === 'legacy' ? 'legacy' : 'aquasec'}/${p.kind}`;
+      const tag = p.kind === 'trivy-db' ? '2' : '1';
+      await pushArtifact(src.url, repo, tag, artifact);
+      sets[p.set].push({ repo, tag, artifact });
+    }
+    const midArtifact = await generateArtifact({
+      kind: 'trivy-db',
+      dbBytes: 16 * MiB,
+      compressionRatio: 1.05,
+      seed: 'copy-faults',
+      updatedAt,
+      workDir: join(work.dir, 'gen', 'mid'),
+    });
+    mid = { repo: 'faults/trivy-db', tag: '2', artifact: midArtifact };
+    await pushArtifact(src.url, mid.repo, mid.tag, midArtifact);
+  });
+
+  after(async () => {
+    await Promise.all([src?.stop(), dst?.stop()]);
+    await work?.remove();
+  });
+
+  for (const shape of ['oci-1.1', 'legacy'] as const) {
+    test(`registry -> registry keeps the manifest digest (${shape})`, async () => {
+      for (const p of sets[shape]) {
+        const from = `${src.host}/${p.repo}:${p.tag}`;
+        const to = `${dst.host}/mirror/${p.repo}:${p.tag}`;
+        const r = await runCli(['copy', '--quiet', from, to]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, new RegExp(`digest ${p.artifact.manifestDigest}`));
+        assert.match(r.stdout, /blobs: 2 copied, 0 mounted, 0 already there/);
+        const upstream = await skopeoRaw(`docker://${from}`);
+        const copied = await skopeoRaw(`docker://${to}`);
+        assert.equal(upstream.digest, p.artifact.manifestDigest);
+        assert.equal(copied.digest, upstream.digest, `${to} differs from ${from}`);
+        assert.deepEqual(copied.bytes, p.artifact.manifestBytes);
+      }
+    });
+
+    test(`registry -> oci-layout -> registry keeps the digest; skopeo reads the layout (${shape})`, async () => {
+      for (const p of sets[shape]) {
+        const from = `${src.host}/${p.repo}:${p.tag}`;
+        const layoutDir = join(work.dir, 'layouts', shape, p.repo.split('/')[1] ?? p.repo);
+        const viaLayout = `oci-layout:${layoutDir}:${p.tag}`;
+        const to = `${dst.host}/via-layout/${p.repo}:${p.tag}`;
+
+        const down = await runCli(['copy', '--quiet', from, viaLayout]);
+        assert.equal(down.code, 0, down.stderr);
+        const inLayout = await skopeoRaw(`oci:${layoutDir}:${p.tag}`);
+        assert.equal(inLayout.digest, p.artifact.manifestDigest);
+
+        // skopeo copies out of the layout byte-identically (dir: keeps each blob as a file)
+        const out = join(work.dir, 'skopeo-out', shape, p.repo.replace('/', '-'));
+        await skopeoCopy(`oci:${layoutDir}:${p.tag}`, `dir:${out}`);
+        assert.deepEqual(await readFile(join(out, 'manifest.json')), p.artifact.manifestBytes);
+        const layerFile = join(out, p.artifact.layer.digest.slice('sha256:'.length));
+        assert.equal(await fileDigest(layerFile), p.artifact.layer.digest);
+        assert.deepEqual(
+          (await readdir(out)).sort(),
+          [
+            p.artifact.configDescriptor.digest.slice(7),
+            p.artifact.layer.digest.slice(7),
+            'manifest.json',
+            'version',
+          ].sort(),
+        );
+
+        const up = await runCli(['copy', '--quiet', viaLayout, to]);
+        assert.equal(up.code, 0, up.stderr);
+        const copied = await skopeoRaw(`docker://${to}`);
+        assert.equal(copied.digest, p.artifact.manifestDigest, `${to} differs from ${from}`);
+      }
+    });
+  }
+
+  test('a second copy skips every blob; a copy between repositories of one registry mounts', async () => {
+    const big = sets['oci-1.1'][0]!;
+    const from = `${src.host}/${big.repo}:${big.tag}`;
+    const to = `${dst.host}/mirror/${big.repo}:${big.tag}`;
+    // the first copy is idempotent to repeat (the shape test may not have run first)
+    const first = await runCli(['copy', '--quiet', from, to]);
+    assert.equal(first.code, 0, first.stderr);
+    const again = await runCli(['copy', '--quiet', from, to]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /blobs: 0 copied, 0 mounted, 2 already there; 0 B/);
+
+    const other = `${dst.host}/other/trivy-db:${big.tag}`;
+    const t0 = Date.now();
+    const mounted = await runCli(['copy', '--quiet', to, other]);
+    assert.equal(mounted.code, 0, mounted.stderr);
+    assert.match(mounted.stdout, /blobs: 0 copied, [12] mounted/);
+    assert.ok(Date.now() - t0 < 15_000, 'a mount moves no bytes');
+    assert.equal((await skopeoRaw(`docker://${other}`)).digest, big.artifact.manifestDigest);
+  });
+
+  test('a blob altered in flight fails the copy and leaves nothing behind', async () => {
+    const layer = mid.artifact.layer.digest;
+    const proxy = await startFaultProxy({
+      upstream: src.url,
+      fault: (req) =>
+        req.method === 'GET' && req.url?.includes(`/blobs/${layer}`)
+          ? { kind: 'flip-byte', offset: 1_000_000 }
+          : undefined,
+    });
+    try {
+      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/flip/trivy-db:2`]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /digest/i);
+      assert.match(r.stderr, /mismatch/i);
+      assert.ok(r.stderr.includes(layer.slice(7, 19)), `stderr names ${layer}: ${r.stderr}`);
+      assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/blobs/${layer}`), 404);
+      assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/2`), 404);
+      assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/${mid.artifact.manifestDigest}`), 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('a connection dropped mid-blob resumes and the copy succeeds', async () => {
+    const layer = mid.artifact.layer.digest;
+    const ranges: (string | undefined)[] = [];
+    let dropped = false;
+    const proxy = await startFaultProxy({
+      upstream: src.url,
+      fault: (req) => {
+        if (req.method !== 'GET' || !req.url?.includes(`/blobs/${layer}`)) return undefined;
+        ranges.push(req.headers.range);
+        if (dropped) return undefined;
+        dropped = true;
+        return { kind: 'reset-after', bytes: 6 * MiB };
+      },
+    });
+    try {
+      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/resume/trivy-db:2`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(ranges.length >= 2, `the blob was fetched again: ${JSON.stringify(ranges)}`);
+      assert.match(ranges[1] ?? '', /^bytes=[1-9]\d*-/, `the second GET resumes with a Range: ${ranges[1]}`);
+      const copied = await skopeoRaw(`docker://${dst.host}/resume/trivy-db:2`);
+      assert.equal(copied.digest, mid.artifact.manifestDigest);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('429 with Retry-After: 1 is waited out', async () => {
+    let limited = 0;
+    const proxy = await startFaultProxy({
+      upstream: src.url,
+      fault: (req) => {
+        if (limited > 0 || !req.url?.includes('/manifests/')) return undefined;
+        limited++;
+        return {
+          kind: 'status',
+          status: 429,
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+          body: JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }),
+        };
+      },
+    });
+    try {
+      const t0 = Date.now();
+      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/limited/trivy-db:2`]);
+      const ms = Date.now() - t0;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(limited, 1);
+      assert.ok(ms >= 1000, `waited ${ms} ms`);
+      assert.ok(proxy.log.some((e) => e.status === 429));
+      assert.equal((await skopeoRaw(`docker://${dst.host}/limited/trivy-db:2`)).digest, mid.artifact.manifestDigest);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('a manifest over 4 MiB is refused with a clear message', async () => {
+    const huge = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        annotations: { padding: 'x'.repeat(5 * MiB) },
+      }),
+    );
+    const proxy = await startFaultProxy({
+      upstream: src.url,
+      fault: (req) =>
+        req.url?.includes('/manifests/')
+          ? {
+              kind: 'status',
+              status: 200,
+              headers: {
+                'content-type': 'application/vnd.oci.image.manifest.v1+json',
+                'docker-content-digest': sha256(huge),
+              },
+              body: huge,
+            }
+          : undefined,
+    });
+    try {
+      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/huge/trivy-db:2`]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /manifest/i);
+      assert.match(r.stderr, /4 ?MiB|4194304|too large|exceeds/i);
+      assert.ok(r.stderr.trim().split('\n').length <= 2, `a short message: ${r.stderr}`);
+      assert.equal(await headStatus(`${dst.url}/v2/huge/trivy-db/manifests/2`), 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('bad input: unparsable reference, missing tag, unreachable host', async () => {
+    const unparsable = await runCli(['copy', 'Not A Ref!!', `${dst.host}/x/trivy-db:2`]);
+    assert.equal(unparsable.code, 1);
+    assert.ok(lastLine(unparsable.stderr).includes('Not A Ref!!'), unparsable.stderr);
+    assert.equal(unparsable.stderr.trim().split('\n').length, 1, unparsable.stderr);
+
+    const missing = await runCli(['copy', '--quiet', `${src.host}/aquasec/trivy-db:nope`, `${dst.host}/x/trivy-db:2`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /aquasec\/trivy-db:nope/);
+    assert.match(missing.stderr, /not found|unknown/i);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+
+    const closed = await freePort();
+    const t0 = Date.now();
+    const unreachable = await runCli(['copy', '--quiet', `127.0.0.1:${closed}/aquasec/trivy-db:2`, `${dst.host}/x/trivy-db:2`]);
+    assert.equal(unreachable.code, 1);
+    assert.ok(unreachable.stderr.includes(`127.0.0.1:${closed}`), unreachable.stderr);
+    assert.match(unreachable.stderr, /refused|unreachable|connect/i);
+    assert.equal(unreachable.stderr.trim().split('\n').length, 1, unreachable.stderr);
+    assert.ok(Date.now() - t0 < 30_000);
+    assert.equal(await headStatus(`${dst.url}/v2/x/trivy-db/manifests/2`), 404);
+  });
+});
