@@ -11,7 +11,7 @@ export async function findTempLeftovers(...roots: string[]): Promise<string[]> {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const path = join(dir, e.name);
-      if (insideTmp || TEMP_NAME.test(e.name)) {
+      if (insideTmp || (e.name !== '.tmp' && TEMP_NAME.test(e.name))) {
         found.push(path);
         continue;
       }

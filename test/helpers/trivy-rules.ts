@@ -41,9 +41,11 @@ export function dbVerdict(
   kind: 'db' | 'java-db',
 ): Verdict {
   const schema = kind === 'db' ? 2 : 1;
-  if (!meta || !dbFilePresent) return { download: true, skipValid: false, reason: 'first run: files missing' };
+  if (!meta || !dbFilePresent)
+    return { download: true, skipValid: false, reason: 'first run: files missing' };
   const skipValid = meta.Version === schema;
-  if (!skipValid) return { download: true, skipValid, reason: `Version ${String(meta.Version)} != ${schema}` };
+  if (!skipValid)
+    return { download: true, skipValid, reason: `Version ${String(meta.Version)} != ${schema}` };
   const downloadedAt = goTime(meta.DownloadedAt);
   if (downloadedAt === undefined) return { download: true, skipValid, reason: 'zero DownloadedAt' };
   const next = goTime(meta.NextUpdate);
@@ -169,7 +171,10 @@ export async function assertTrivyCache(
     assert.equal(meta.UpdatedAt, upstreamMeta.UpdatedAt, `${dir} UpdatedAt copied from the tarball`);
     assert.equal(meta.NextUpdate, upstreamMeta.NextUpdate, `${dir} NextUpdate copied from the tarball`);
     const downloadedAt = goTime(meta.DownloadedAt);
-    assert.ok(downloadedAt !== undefined, `${dir} DownloadedAt is a non-zero RFC 3339 time: ${meta.DownloadedAt}`);
+    assert.ok(
+      downloadedAt !== undefined,
+      `${dir} DownloadedAt is a non-zero RFC 3339 time: ${meta.DownloadedAt}`,
+    );
     assert.ok(
       downloadedAt >= expect.from - 1000 && downloadedAt <= expect.to + 1000,
       `${dir} DownloadedAt ${meta.DownloadedAt} within the test window`,
@@ -194,13 +199,20 @@ export async function assertTrivyCache(
     assert.equal(meta.MajorVersion, exp.major, 'policy MajorVersion');
     const downloadedAt = goTime(meta.DownloadedAt);
     assert.ok(downloadedAt !== undefined, 'policy DownloadedAt non-zero');
-    assert.ok(downloadedAt >= expect.from - 1000 && downloadedAt <= expect.to + 1000, 'policy DownloadedAt in window');
+    assert.ok(
+      downloadedAt >= expect.from - 1000 && downloadedAt <= expect.to + 1000,
+      'policy DownloadedAt in window',
+    );
     const layer = await tarGzFiles(exp.layerPath);
     const content = await listFiles(path.join(cacheDir, 'policy', 'content'));
     assert.deepEqual(content, [...layer.keys()].sort(), 'policy/content holds exactly the bundle files');
     for (const [name, f] of layer) {
       const bytes = await fs.readFile(path.join(cacheDir, 'policy', 'content', name));
-      assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, f.sha256, `policy/content/${name}`);
+      assert.equal(
+        `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+        f.sha256,
+        `policy/content/${name}`,
+      );
     }
     const v = checksVerdict(meta, now, exp.major);
     assert.equal(v.download, false, `checks: no download needed (${v.reason})`);

@@ -55,7 +55,7 @@ export function createVerifyStream(expected: Descriptor): Transform {
         cb(
           new OciError(
             OciErrorCode.DIGEST_MISMATCH,
-            `content of ${expected.digest} hashed to ${actual} (${seen} bytes)`,
+            `digest mismatch: content of ${expected.digest} hashed to ${actual} (${seen} bytes)`,
             { target: expected.digest },
           ),
         );

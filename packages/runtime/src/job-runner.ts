@@ -146,7 +146,7 @@ export class JobRunnerService implements JobRunner {
         summary: message,
         error: { code: errorCode(err) ?? (aborted ? 'ABORTED' : undefined), message },
       };
-      logger.error({ err, job: job.id }, 'job failed');
+      logger.error({ err }, 'job failed');
     } finally {
       clearTimeout(timer);
     }
@@ -156,10 +156,7 @@ export class JobRunnerService implements JobRunner {
     this.#last.set(job.id, final);
     this.#running.delete(job.id);
     this.#count(final);
-    logger.info(
-      { job: job.id, runId: record.runId, status: final.status, ms, summary: final.summary },
-      'job finished',
-    );
+    logger.info({ status: final.status, ms, summary: final.summary }, 'job finished');
     return final;
   }
 

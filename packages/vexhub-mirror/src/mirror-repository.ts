@@ -29,7 +29,8 @@ export interface MirrorRun {
   http: HttpClient;
   logger: Logger;
   /** Base URL clients use to reach the serve listener (no trailing slash). */
-  baseUrl: string;
+  /** Where clients reach the mirror; undefined: not served, the manifest keeps the upstream location. */
+  baseUrl: string | undefined;
   now: () => Date;
   signal?: AbortSignal;
 }
@@ -56,11 +57,12 @@ function inContext(err: unknown, repo: string, url: string): Error {
 
 /** The archive URL clients get in the rewritten manifest. */
 export function servedArchiveUrl(
-  baseUrl: string,
+  baseUrl: string | undefined,
   pathPrefix: string,
   repo: string,
   loc: ArchiveLocation,
 ): string {
+  if (baseUrl === undefined) return loc.url;
   return `${baseUrl}${pathPrefix}/${repo}/${archiveFileName(loc.type)}`;
 }
 

@@ -104,13 +104,8 @@ export class VexMirror {
 
   async run(ctx: JobContext): Promise<JobOutcome> {
     await this.load();
+    // No public URL (nothing serves VEX): mirror anyway for cache dirs; manifests keep the upstream location.
     const baseUrl = this.publicUrl ?? this.config.publishBaseUrl;
-    if (!baseUrl) {
-      throw new MirrorError(
-        'VEX_NO_PUBLIC_URL',
-        'vexhub-mirror needs serve.publicUrl (or plugins.vexhub-mirror.publishBaseUrl) to write the mirrored location into vex-repository.json',
-      );
-    }
     const results: Record<string, unknown> = {};
     const failures: Error[] = [];
     let changed = 0;

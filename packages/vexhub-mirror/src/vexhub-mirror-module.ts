@@ -10,7 +10,6 @@ import {
   LifecycleContribution,
   Metrics,
   type PluginContext,
-  PluginError,
   RuntimeSettings,
 } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
@@ -28,12 +27,12 @@ export const VexMirrorService: unique symbol = Symbol.for('trivy-mirror.vexhub-m
 const VexRoutes: unique symbol = Symbol.for('trivy-mirror.vexhub-mirror.routes');
 
 export function vexhubMirrorModule(config: VexhubMirrorConfig, context: PluginContext): ContainerModule {
-  // Clients can only be pointed at the mirror through an absolute URL in the rewritten manifest.
+  // Clients can only be pointed at the mirror through an absolute URL in the rewritten manifest; without
+  // one the repositories are still mirrored (for cache dirs) but not served.
   if (context.mode === 'daemon' && !context.publicUrl && !config.publishBaseUrl) {
-    throw new PluginError(
-      PLUGIN_ID,
-      'serving VEX needs serve.publicUrl (the rewritten vex-repository.json must name an absolute URL); ' +
-        'set it, or set plugins.vexhub-mirror.publishBaseUrl when only publishDir is used',
+    context.logger.warn(
+      'no serve.publicUrl: VEX repositories are mirrored for cache dirs but not served; set serve (listen, publicUrl) ' +
+        'or plugins.vexhub-mirror.publishBaseUrl to point clients at the mirror',
     );
   }
   return new ContainerModule(({ bind }) => {

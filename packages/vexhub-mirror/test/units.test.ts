@@ -118,8 +118,9 @@ describe('sources and config', () => {
     );
   });
 
-  test('daemon mode without publicUrl stops start-up with a clear error', () => {
-    const logger = pino({ level: 'silent' });
+  test('daemon mode without publicUrl mirrors without serving: a warning, and manifests keep the upstream location', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
     const context = {
       id: 'vexhub-mirror',
       stateDir: '/tmp/x',
@@ -127,8 +128,21 @@ describe('sources and config', () => {
       logger,
       mode: 'daemon' as const,
     };
-    assert.throws(() => plugin.module(config, context), /serving VEX needs serve\.publicUrl/);
-    assert.doesNotThrow(() => plugin.module(config, { ...context, mode: 'cli' }));
+    assert.doesNotThrow(() => plugin.module(config, context));
+    assert.match(
+      lines.join(''),
+      /no serve\.publicUrl: VEX repositories are mirrored for cache dirs but not served/,
+    );
+    const { servedArchiveUrl } = await import('../src/mirror-repository.js');
+    const loc = {
+      url: 'https://github.com/aquasecurity/vexhub/archive/refs/heads/main.zip',
+      type: 'zip' as const,
+    };
+    assert.equal(servedArchiveUrl(undefined, '/vex', 'vexhub', loc), loc.url);
+    assert.equal(
+      servedArchiveUrl('https://m.example', '/vex', 'vexhub', loc),
+      'https://m.example/vex/vexhub/archive.zip',
+    );
   });
 });
 

@@ -3,6 +3,9 @@
 import {
   CACHE_PARTS,
   type CachePart,
+  cleanupCacheDir,
+  DEFAULT_MAX_UNPACKED_BYTES,
+  OLD_VERSION_GRACE_MS,
   type PopulateSource,
   populateCacheDir,
 } from '@trivy-mirror/cache-populator';
@@ -20,6 +23,7 @@ interface PopulateOpts {
   plainHttp: string[];
   config?: string;
   force?: boolean;
+  maxUnpackedBytes?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -47,6 +51,10 @@ export function registerPopulateCommand(program: Command): void {
     .option('--plain-http <host>', 'use http:// for this registry host (repeatable)', collect, [])
     .option('-c, --config <file>', 'config for credentials and the default store (stateDir/oci)')
     .option('--force', 'rewrite parts even when they already hold the same content')
+    .option(
+      '--max-unpacked-bytes <n>',
+      `cap on the decompressed size of one layer (gzip bombs; default ${DEFAULT_MAX_UNPACKED_BYTES})`,
+    )
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'debug logs on stderr')
     .addHelpText(
@@ -70,6 +78,15 @@ Examples:
         const parts = (opts.only ?? 'db,java-db,checks').split(',').filter(Boolean) as CachePart[];
         const bad = parts.filter((p) => !CACHE_PARTS.includes(p) || p === 'vex');
         if (bad.length) throw new Error(`--only: unknown part ${bad.join(', ')} (db, java-db, checks)`);
+        const maxUnpackedBytes =
+          opts.maxUnpackedBytes === undefined ? undefined : Number(opts.maxUnpackedBytes);
+        if (
+          maxUnpackedBytes !== undefined &&
+          !(Number.isSafeInteger(maxUnpackedBytes) && maxUnpackedBytes > 0)
+        )
+          throw new Error(
+            `--max-unpacked-bytes: expected a positive number of bytes, got ${opts.maxUnpackedBytes}`,
+          );
         let source: PopulateSource;
         let close = async () => {};
         if (opts.fromRegistry) {
@@ -96,12 +113,16 @@ Examples:
         process.once('SIGINT', onSignal);
         const t0 = Date.now();
         try {
+          // Staging dirs and temp links of an interrupted (killed) populate or daemon, and versions
+          // retired long enough ago; live processes' staging dirs are kept (pid check).
+          await cleanupCacheDir(opts.cacheDir, { graceMs: OLD_VERSION_GRACE_MS, logger });
           const result = await populateCacheDir({
             cacheDir: opts.cacheDir,
             parts,
             source,
             checksTag: opts.checksTag,
             force: opts.force,
+            maxUnpackedBytes,
             signal: abort.signal,
             logger,
           });
