@@ -37,6 +37,8 @@ export interface ArtifactSyncDeps {
   logger: Logger;
   now: () => Date;
   signal: AbortSignal;
+  /** Bytes of one blob moved so far (for progress displays). */
+  onProgress?: (item: string, bytes: number, total: number) => void;
 }
 
 export interface DestinationResult {
@@ -281,7 +283,11 @@ async function storeVersionPinned(
   let bytes = 0;
   for (const desc of [fetched.manifest.config, ...fetched.manifest.layers]) {
     if (await layout.blobHas(desc.digest)) continue;
-    const stream = await registry.blobGet(ref, desc, { signal });
+    const item = `${tag} ${desc === fetched.manifest.config ? 'config' : 'layer'}`;
+    const onProgress = deps.onProgress
+      ? (p: { bytes: number; total: number }) => deps.onProgress?.(item, p.bytes, p.total)
+      : undefined;
+    const stream = await registry.blobGet(ref, desc, { signal, onProgress });
     await layout.blobWrite(desc, stream, { signal });
     bytes += desc.size;
   }
@@ -388,6 +394,9 @@ async function pushDestinations(
           dstRef: dref,
           signal,
           logger,
+          onProgress: deps.onProgress
+            ? (p) => deps.onProgress?.(`${tag} -> ${destination}`, p.bytes, p.total)
+            : undefined,
         });
         const after = await headOrUndefined(registry, dref, signal);
         if (after?.digest !== digest) {

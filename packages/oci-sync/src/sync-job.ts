@@ -112,6 +112,14 @@ export class OciSyncJob implements Job {
         logger: log,
         now: deps.now,
         signal: ctx.signal,
+        onProgress: throttledProgress((item, bytes, total) =>
+          deps.events.emit('job.progress', {
+            job: 'oci-sync',
+            item: `${artifact.name}:${item}`,
+            bytes,
+            total,
+          }),
+        ),
       },
       artifact,
       tag,
@@ -167,4 +175,17 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   });
   await Promise.all(workers);
   return out;
+}
+
+/** At most ~10 progress events a second per item, plus the last one. */
+function throttledProgress(
+  emit: (item: string, bytes: number, total: number) => void,
+): (item: string, bytes: number, total: number) => void {
+  const last = new Map<string, number>();
+  return (item, bytes, total) => {
+    const now = Date.now();
+    if (bytes < total && now - (last.get(item) ?? 0) < 100) return;
+    last.set(item, now);
+    emit(item, bytes, total);
+  };
 }

@@ -40,11 +40,21 @@ export interface SyncRequestedEvent {
   repository?: string;
 }
 
+/** Bytes moved by a running job, for progress displays (throttled by the emitter). */
+export interface JobProgressEvent {
+  job: string;
+  /** What moves, e.g. 'trivy-db:2 layer' or 'trivy-db:2 -> registry.internal/trivy'. */
+  item: string;
+  bytes: number;
+  total: number;
+}
+
 export interface MirrorEvents {
   'artifact.stored': ArtifactStoredEvent;
   'vex.stored': VexStoredEvent;
   'cache.populated': CachePopulatedEvent;
   'sync.requested': SyncRequestedEvent;
+  'job.progress': JobProgressEvent;
   /** Free-form events for external plugins. */
   [name: `x.${string}`]: Record<string, unknown>;
 }

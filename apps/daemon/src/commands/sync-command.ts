@@ -1,7 +1,8 @@
 // `trivy-mirror sync`: one pass of the sync jobs without the daemon; exit 1 when any failed.
 import type { Command } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
-import { formatBytes, formatMs, exitWith } from '../cli-output.js';
+import { exitWith, formatBytes, formatMs } from '../cli-output.js';
+import { ProgressLine } from '../progress-line.js';
 
 export function registerSyncCommand(program: Command): void {
   program
