@@ -32,11 +32,17 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
         const runtime = await startCliRuntime(opts.config, logger);
         const abort = () => void runtime.stop('SIGINT');
         process.once('SIGINT', abort);
+        // Progress bars on a terminal; plain summary lines otherwise (journald, CI).
+        const bar = process.stderr.isTTY && !opts.json ? new ProgressLine(process.stderr) : undefined;
+        const off = bar
+          ? runtime.services?.events.on('job.progress', (p) => bar.update(p.item, p.bytes, p.total))
+          : undefined;
         try {
           const records = await runtime.runOnce({
             only: opts.only.length ? opts.only : undefined,
             reason: 'cli',
           });
+          bar?.done();
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
           } else {
@@ -49,6 +55,8 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
           }
           return records.some((r) => r.status === 'failure') ? 1 : 0;
         } finally {
+          off?.();
+          bar?.done();
           process.off('SIGINT', abort);
           await runtime.stop('sync finished');
         }
