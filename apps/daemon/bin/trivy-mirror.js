@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// trivy-mirror CLI entry: runs the built app (npm run build first).
-import { main } from '../dist/main.js';
+// trivy-mirror CLI entry: runs the built app (npm run build first). For `run`, a stand-in /healthz
+// listens before the app's modules load, so health probes answer within moments of the start.
+import { startEarlyHealth } from '../dist/early-health.js';
+
+await startEarlyHealth(process.argv);
+const { main } = await import('../dist/main.js');
 
 main(process.argv).then(
   (code) => {

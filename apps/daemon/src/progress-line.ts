@@ -3,7 +3,8 @@ import { formatBytes } from './cli-output.js';
 
 export class ProgressLine {
   private last = 0;
-  private readonly t0 = Date.now();
+  private label = '';
+  private t0 = Date.now();
   private active = false;
 
   constructor(private readonly out: NodeJS.WriteStream) {}
@@ -11,6 +12,10 @@ export class ProgressLine {
   update(label: string, bytes: number, total: number): void {
     if (!this.out.isTTY) return;
     const now = Date.now();
+    if (label !== this.label) {
+      this.label = label;
+      this.t0 = now;
+    }
     if (now - this.last < 100 && bytes < total) return;
     this.last = now;
     this.active = true;

@@ -3,6 +3,7 @@ import { runDaemon } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { builtinPlugins } from '../builtins.js';
+import { closeEarlyHealth } from '../early-health.js';
 import { version } from '../version.js';
 
 export function registerRunCommand(program: Command): void {
@@ -26,6 +27,8 @@ Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TR
     )
     .action(
       exitWith(async (opts: { config?: string }) => {
+        // The stand-in /healthz of bin/trivy-mirror.js hands the admin address over to the runtime.
+        await closeEarlyHealth();
         return runDaemon({ configPath: opts.config, builtins: builtinPlugins, version, mode: 'daemon' });
       }),
     );

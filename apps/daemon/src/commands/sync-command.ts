@@ -51,6 +51,7 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
               const bytes = r.bytes ? `  ${formatBytes(r.bytes)}` : '';
               const why = r.status === 'failure' ? `  ${r.error?.message ?? ''}` : `  ${r.summary ?? ''}`;
               process.stdout.write(`${head}${bytes}${why}\n`);
+              for (const line of artifactLines(r.details)) process.stdout.write(`  ${line}\n`);
             }
           }
           return records.some((r) => r.status === 'failure') ? 1 : 0;
@@ -62,6 +63,40 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
         }
       }),
     );
+}
+
+interface ArtifactDetail {
+  artifact?: string;
+  tag?: string;
+  ok?: boolean;
+  changed?: boolean;
+  source?: string;
+  digest?: string;
+  bytesDownloaded?: number;
+  bytesPushed?: number;
+  pushed?: string[];
+  error?: string;
+}
+
+/** One line per artifact tag from a job's `details.artifacts` (oci-sync reports them), so the
+ * operator sees what each tag did, not only the job's total. */
+function artifactLines(details: Record<string, unknown> | undefined): string[] {
+  const list = details?.artifacts;
+  if (!Array.isArray(list)) return [];
+  return (list as ArtifactDetail[])
+    .filter((a) => typeof a?.artifact === 'string')
+    .map((a) => {
+      const name = `${a.artifact}:${a.tag ?? ''}`.padEnd(18);
+      if (a.ok === false) return `${name} failed      ${a.error ?? ''}`;
+      const state = (a.changed ? 'updated' : 'up to date').padEnd(11);
+      const digest = a.digest ? ` ${a.digest.slice(0, 19)}` : '';
+      const from = a.changed && a.source ? ` from ${a.source}` : '';
+      const down = a.bytesDownloaded ? `, ${formatBytes(a.bytesDownloaded)} downloaded` : '';
+      const pushed = a.pushed?.length
+        ? `, pushed to ${a.pushed.length} destination(s)${a.bytesPushed ? ` (${formatBytes(a.bytesPushed)})` : ''}`
+        : '';
+      return `${name} ${state}${digest}${from}${down}${pushed}${a.changed || down || pushed ? '' : ', 0 B moved'}`;
+    });
 }
 
 function collect(value: string, previous: string[]): string[] {
