@@ -131,9 +131,18 @@ plugins:
     assert.ok(healthyAfter < 1000, `/healthz answered ${healthyAfter} ms after spawn`);
 
     const early = await fetch(`${adminUrl}/readyz`);
-    const earlyBody = await early.text();
-    assert.equal(early.status, 503, earlyBody);
-    assert.match(earlyBody, /oci-sync/);
+    assert.equal(early.status, 503, await early.text());
+    // Once the runtime is up, /readyz says what it is waiting for.
+    await eventually(
+      async () => {
+        const res = await fetch(`${adminUrl}/readyz`);
+        const body = await res.text();
+        assert.equal(res.status, 503, body);
+        return /oci-sync: not stored yet: trivy-db:2/.test(body);
+      },
+      10_000,
+      '/readyz 503 naming what oci-sync has not stored yet',
+    );
 
     await eventually(async () => (await fetch(`${adminUrl}/readyz`)).status === 200, 30_000, '/readyz 200');
     slowManifests.on = false;
@@ -337,7 +346,7 @@ plugins:
   oci-sync:
     sources: [${slow.host}/big]
     artifacts: [{ name: trivy-db, tags: ["2"] }]
-  vexhub-mirror: { repositories: [] }
+  vexhub-mirror: { repositories: [{ name: vexhub, url: ${vex.url}/vexhub }] }
   cache-populator: { targets: [{ dir: ${work}/cache }] }
 `,
       );

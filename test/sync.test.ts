@@ -131,9 +131,13 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     for (const nameTag of ARTIFACT_TAGS) {
       const [name, tag] = nameTag.split(':') as [string, string];
-      // a summary line per artifact
-      assert.match(r.stdout, new RegExp(`${name}:${tag}\\b.*(updated|synced|stored)`), `summary for ${nameTag}`);
       const want = seeded.digests[nameTag];
+      // a summary line per artifact
+      assert.match(
+        r.stdout,
+        new RegExp(`^\\s+${nameTag}\\s+updated\\s+${want?.slice(0, 19)}.*pushed to 2 destination`, 'm'),
+        `summary line for ${nameTag}`,
+      );
       const up = await skopeoRaw(`docker://${upstream.host}/aquasec/${nameTag}`);
       assert.equal(up.digest, want);
       for (const ref of [`${dst1.host}/mirror/${nameTag}`, `${dst2.host}/trivy/internal/${nameTag}`]) {
@@ -156,7 +160,10 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     t.diagnostic(r.stdout.trim());
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /skipped\s+oci-sync/);
-    assert.match(r.stdout, /up to date/);
+    assert.match(r.stdout, /4 artifact tags up to date/);
+    for (const nameTag of ARTIFACT_TAGS) {
+      assert.match(r.stdout, new RegExp(`^\\s+${nameTag}\\s+up to date\\s+sha256:.*0 B moved$`, 'm'), nameTag);
+    }
     const blobGets = counting.log.slice(before).filter((e) => e.method === 'GET' && e.path.includes('/blobs/'));
     assert.deepEqual(blobGets, [], 'no upstream blob was downloaded');
     // nothing was pushed either: the destinations' upload endpoints were not used (HEADs only)

@@ -29,7 +29,7 @@ import type { PopulateSource } from './artifact-source.js';
 import type { CachePart, CachePopulatorConfig, CacheTarget } from './config-schema.js';
 import { ensureDir, readJsonFile, writeFileAtomic } from './durable-fs.js';
 import { withKeyLock } from './keyed-mutex.js';
-import { type PartState, checkIntegrity, readPartState, recordedKeys } from './part-state.js';
+import { type PartState, checkIntegrity, partOfKey, readPartState, recordedKeys } from './part-state.js';
 import { PART_SPECS, partForRepository } from './part-specs.js';
 import { type PartResult, populateCacheDir } from './populate-cache-dir.js';
 import { parseGoTime } from './trivy-metadata.js';
@@ -39,6 +39,8 @@ import type { VexInput } from './vex-populate.js';
 export const JOB_ID = 'cache-populator';
 /** Retired versions stay this long so readers that resolved the old link can finish. */
 export const OLD_VERSION_GRACE_MS = 15 * 60_000;
+/** A version dir's name as commitVersion makes it: `<key>-<base36 time>-<8 hex>`; group 1 is the key. */
+const VERSION_DIR_RE = /^(db|java-db|checks|vex-[A-Za-z0-9][A-Za-z0-9._-]*)-[0-9a-z]+-[0-9a-f]{8}$/;
 /** Watch events this soon after our own swap of a part are our own. */
 const SUPPRESS_MS = 1500;
 
@@ -240,13 +242,19 @@ export class CachePopulatorService {
 
   // ---- watch and repair -------------------------------------------------------------------------
 
-  /** Paths under a cache dir that are ours to write and never a reason to repair. */
+  /**
+   * Paths under a cache dir that are ours to write and never a reason to repair: staging dirs, temp
+   * links, and everything in `.trivy-mirror/` except the version dirs. Those are watched at their real
+   * path on purpose: chokidar loses track of the files behind a symlink that is replaced a few times
+   * (`db` -> a new version), so `rm db/trivy.db` after some updates is only seen as
+   * `.trivy-mirror/db-…/trivy.db`.
+   */
   ignored(p: string): boolean {
-    return p
-      .split(path.sep)
-      .some(
-        (seg) => seg.startsWith(STATE_DIR) || seg.startsWith(STAGING_PREFIX) || seg.startsWith(LINK_PREFIX),
-      );
+    const segs = p.split(path.sep);
+    if (segs.some((seg) => seg.startsWith(STAGING_PREFIX) || seg.startsWith(LINK_PREFIX))) return true;
+    const i = segs.lastIndexOf(STATE_DIR);
+    if (i < 0 || i === segs.length - 1) return false;
+    return !VERSION_DIR_RE.test(segs[i + 1]);
   }
 
   /** Which target and part a changed path belongs to ('vex-NAME' for VEX repositories). */
@@ -255,6 +263,13 @@ export class CachePopulatorService {
       const rel = path.relative(target.dir, p);
       if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
       const [first, second, third] = rel.split(path.sep);
+      if (first === STATE_DIR) {
+        // A version dir at its real path: its name starts with the part key.
+        const key = second ? VERSION_DIR_RE.exec(second)?.[1] : undefined;
+        const part = key ? partOfKey(key) : undefined;
+        if (!key || !part || !target.include.includes(part)) return undefined;
+        return { target, key, part };
+      }
       const part: CachePart | undefined =
         first === 'db'
           ? 'db'
@@ -277,6 +292,8 @@ export class CachePopulatorService {
     const todo = new Map<string, { target: CacheTarget; key: string; part: CachePart }>();
     for (const c of changes) {
       if (this.ignored(c.path)) continue;
+      // Files appearing in version dirs are our own writes; removals and edits are damage.
+      if ((c.event === 'add' || c.event === 'addDir') && c.path.split(path.sep).includes(STATE_DIR)) continue;
       const hit = this.classify(c.path);
       if (hit) todo.set(`${hit.target.dir}\0${hit.key}`, hit);
     }

@@ -11,7 +11,7 @@ import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
 import { OciError, OciErrorCode } from './errors.js';
 import { parseManifest } from './manifest.js';
 import { mutexFor } from './mutex.js';
-import { Annotation, type Descriptor, MediaType, type ManifestBytes } from './types.js';
+import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, MediaType, type ManifestBytes } from './types.js';
 
 export const LAYOUT_VERSION_BYTES = '{"imageLayoutVersion":"1.0.0"}';
 const TMP_DIR = '.tmp';
@@ -353,11 +353,14 @@ export class OciLayout {
         subject?: Descriptor;
       };
       try {
+        if ((await stat(this.blobPath(digest))).size > MANIFEST_MAX_BYTES) continue; // not a manifest
         json = JSON.parse(await readFile(this.blobPath(digest), 'utf8'));
       } catch {
         continue; // missing or not JSON: a leaf
       }
-      for (const d of [...(json.manifests ?? []), ...(json.layers ?? [])]) queue.push(d.digest);
+      // Only manifests are read; layers and configs are leaves (and layers can be gigabytes).
+      for (const d of json.manifests ?? []) queue.push(d.digest);
+      for (const d of json.layers ?? []) seen.add(d.digest);
       if (json.config) seen.add(json.config.digest);
       if (json.subject) queue.push(json.subject.digest);
     }

@@ -303,13 +303,13 @@ export async function checkNoTempFiles(roots: string[]): Promise<Violations> {
     }
     for (const e of entries) {
       const full = join(dir, e.name);
-      if (TEMP_PATTERNS.some((re) => re.test(e.name))) {
-        out.push(`temp leftover: ${full}`);
-        continue;
-      }
       // temp folders that must be empty when nothing runs: a layout's .tmp/, vexhub-mirror's tmp/
       if (e.isDirectory() && (e.name === '.tmp' || (e.name === 'tmp' && dir.includes('vexhub-mirror')))) {
         for (const inner of await list(full)) out.push(`temp leftover: ${join(full, inner)}`);
+        continue;
+      }
+      if (TEMP_PATTERNS.some((re) => re.test(e.name))) {
+        out.push(`temp leftover: ${full}`);
         continue;
       }
       if (e.isDirectory()) await walk(full, depth + 1);
