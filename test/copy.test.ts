@@ -82,7 +82,8 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
 
   for (const shape of ['oci-1.1', 'legacy'] as const) {
     test(`registry -> registry keeps the manifest digest (${shape})`, async () => {
-      if (shape === 'oci-1.1') assert.ok(sets[shape][0]!.artifact.layer.size > 180_000_000, 'a ~200 MB layer');
+      if (shape === 'oci-1.1')
+        assert.ok(sets[shape][0]!.artifact.layer.size > 180_000_000, 'a ~200 MB layer');
       for (const p of sets[shape]) {
         const from = `${src.host}/${p.repo}:${p.tag}`;
         const to = `${dst.host}/mirror/${p.repo}:${p.tag}`;
@@ -165,14 +166,22 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
           : undefined,
     });
     try {
-      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/flip/trivy-db:2`]);
+      const r = await runCli([
+        'copy',
+        '--quiet',
+        `${proxy.host}/${mid.repo}:2`,
+        `${dst.host}/flip/trivy-db:2`,
+      ]);
       assert.equal(r.code, 1, r.stdout);
       t.diagnostic(r.stderr.trim());
       assert.match(r.stderr, /digest mismatch/i);
       assert.ok(r.stderr.includes(layer.slice(7, 19)), `stderr names ${layer}: ${r.stderr}`);
       assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/blobs/${layer}`), 404);
       assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/2`), 404);
-      assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/${mid.artifact.manifestDigest}`), 404);
+      assert.equal(
+        await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/${mid.artifact.manifestDigest}`),
+        404,
+      );
     } finally {
       await proxy.stop();
     }
@@ -193,7 +202,12 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
       },
     });
     try {
-      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/resume/trivy-db:2`]);
+      const r = await runCli([
+        'copy',
+        '--quiet',
+        `${proxy.host}/${mid.repo}:2`,
+        `${dst.host}/resume/trivy-db:2`,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(ranges.length >= 2, `the blob was fetched again: ${JSON.stringify(ranges)}`);
       assert.match(ranges[1] ?? '', /^bytes=[1-9]\d*-/, `the second GET resumes with a Range: ${ranges[1]}`);
@@ -221,13 +235,21 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
     });
     try {
       const t0 = Date.now();
-      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/limited/trivy-db:2`]);
+      const r = await runCli([
+        'copy',
+        '--quiet',
+        `${proxy.host}/${mid.repo}:2`,
+        `${dst.host}/limited/trivy-db:2`,
+      ]);
       const ms = Date.now() - t0;
       assert.equal(r.code, 0, r.stderr);
       assert.equal(limited, 1);
       assert.ok(ms >= 1000, `waited ${ms} ms`);
       assert.ok(proxy.log.some((e) => e.status === 429));
-      assert.equal((await skopeoRaw(`docker://${dst.host}/limited/trivy-db:2`)).digest, mid.artifact.manifestDigest);
+      assert.equal(
+        (await skopeoRaw(`docker://${dst.host}/limited/trivy-db:2`)).digest,
+        mid.artifact.manifestDigest,
+      );
     } finally {
       await proxy.stop();
     }
@@ -257,7 +279,12 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
           : undefined,
     });
     try {
-      const r = await runCli(['copy', '--quiet', `${proxy.host}/${mid.repo}:2`, `${dst.host}/huge/trivy-db:2`]);
+      const r = await runCli([
+        'copy',
+        '--quiet',
+        `${proxy.host}/${mid.repo}:2`,
+        `${dst.host}/huge/trivy-db:2`,
+      ]);
       assert.equal(r.code, 1, r.stdout);
       t.diagnostic(r.stderr.trim());
       assert.match(r.stderr, /manifest/i);
@@ -276,7 +303,12 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
     assert.ok(lastLine(unparsable.stderr).includes('Not A Ref!!'), unparsable.stderr);
     assert.equal(unparsable.stderr.trim().split('\n').length, 1, unparsable.stderr);
 
-    const missing = await runCli(['copy', '--quiet', `${src.host}/aquasec/trivy-db:nope`, `${dst.host}/x/trivy-db:2`]);
+    const missing = await runCli([
+      'copy',
+      '--quiet',
+      `${src.host}/aquasec/trivy-db:nope`,
+      `${dst.host}/x/trivy-db:2`,
+    ]);
     assert.equal(missing.code, 1);
     t.diagnostic(missing.stderr.trim());
     assert.match(missing.stderr, /aquasec\/trivy-db:nope/);
@@ -285,7 +317,12 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
 
     const closed = await freePort();
     const t0 = Date.now();
-    const unreachable = await runCli(['copy', '--quiet', `127.0.0.1:${closed}/aquasec/trivy-db:2`, `${dst.host}/x/trivy-db:2`]);
+    const unreachable = await runCli([
+      'copy',
+      '--quiet',
+      `127.0.0.1:${closed}/aquasec/trivy-db:2`,
+      `${dst.host}/x/trivy-db:2`,
+    ]);
     assert.equal(unreachable.code, 1);
     t.diagnostic(unreachable.stderr.trim());
     assert.ok(unreachable.stderr.includes(`127.0.0.1:${closed}`), unreachable.stderr);

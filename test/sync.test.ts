@@ -18,14 +18,7 @@ import {
   startRegistry,
 } from '@trivy-mirror/fixtures';
 import { type DaemonProcess, eventually, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
-import {
-  getBlobDigest,
-  getManifest,
-  sha256,
-  skopeoCopy,
-  skopeoRaw,
-  tempDir,
-} from './helpers/oci-e2e.js';
+import { getBlobDigest, getManifest, sha256, skopeoCopy, skopeoRaw, tempDir } from './helpers/oci-e2e.js';
 import { startVexServer, type VexServer } from './helpers/vex-server.js';
 
 const MiB = 1024 * 1024;
@@ -150,7 +143,9 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     }
     // the layer blob in the store is the upstream's, byte for byte
     const db = seeded.artifacts.find((a) => a.name === 'trivy-db')!;
-    const blob = await readFile(join(mainState, 'oci', 'trivy-db', 'blobs', 'sha256', db.layerDigest.slice(7)));
+    const blob = await readFile(
+      join(mainState, 'oci', 'trivy-db', 'blobs', 'sha256', db.layerDigest.slice(7)),
+    );
     assert.equal(sha256(blob), db.layerDigest);
   });
 
@@ -162,9 +157,15 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     assert.match(r.stdout, /skipped\s+oci-sync/);
     assert.match(r.stdout, /4 artifact tags up to date/);
     for (const nameTag of ARTIFACT_TAGS) {
-      assert.match(r.stdout, new RegExp(`^\\s+${nameTag}\\s+up to date\\s+sha256:.*0 B moved$`, 'm'), nameTag);
+      assert.match(
+        r.stdout,
+        new RegExp(`^\\s+${nameTag}\\s+up to date\\s+sha256:.*0 B moved$`, 'm'),
+        nameTag,
+      );
     }
-    const blobGets = counting.log.slice(before).filter((e) => e.method === 'GET' && e.path.includes('/blobs/'));
+    const blobGets = counting.log
+      .slice(before)
+      .filter((e) => e.method === 'GET' && e.path.includes('/blobs/'));
     assert.deepEqual(blobGets, [], 'no upstream blob was downloaded');
     // nothing was pushed either: the destinations' upload endpoints were not used (HEADs only)
     assert.doesNotMatch(r.stdout, /\d+ pushed/);
@@ -184,7 +185,10 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     });
     const a = await runCli(['sync', '--config', cfgA, '--only', 'oci-sync']);
     assert.equal(a.code, 0, `${a.stdout}\n${a.stderr}`);
-    assert.equal((await skopeoRaw(`oci:${join(stateA, 'oci', 'trivy-db')}:2`)).digest, seeded.digests['trivy-db:2']);
+    assert.equal(
+      (await skopeoRaw(`oci:${join(stateA, 'oci', 'trivy-db')}:2`)).digest,
+      seeded.digests['trivy-db:2'],
+    );
     assert.equal(
       (await skopeoRaw(`oci:${join(stateA, 'oci', 'trivy-checks')}:2`)).digest,
       seeded.digests['trivy-checks:2'],
@@ -330,7 +334,8 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
             continue;
           }
           const digest = sha256(m.bytes);
-          if (m.digestHeader && m.digestHeader !== digest) problems.push(`header ${m.digestHeader} vs body ${digest}`);
+          if (m.digestHeader && m.digestHeader !== digest)
+            problems.push(`header ${m.digestHeader} vs body ${digest}`);
           const layer = (JSON.parse(m.bytes.toString()) as { layers: { digest: string; size: number }[] })
             .layers[0]!;
           const b = await getBlobDigest(serveUrl, 'trivy-db', layer.digest);
@@ -386,9 +391,14 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
         await Promise.all(readers);
         counting.setFault(undefined);
       }
-      t.diagnostic(`${seen.length} downloads: ${seen.filter((d) => d === old).length} old, ${seen.filter((d) => d === next.manifestDigest).length} new`);
+      t.diagnostic(
+        `${seen.length} downloads: ${seen.filter((d) => d === old).length} old, ${seen.filter((d) => d === next.manifestDigest).length} new`,
+      );
       assert.deepEqual(problems, []);
-      assert.ok(seen.every((d) => d === old || d === next.manifestDigest), 'only whole versions');
+      assert.ok(
+        seen.every((d) => d === old || d === next.manifestDigest),
+        'only whole versions',
+      );
       assert.ok(seen.includes(old), 'readers overlapped the old version');
       assert.equal(seen.at(-1), next.manifestDigest);
       assert.equal((await skopeoRaw(`docker://${serveUrl.slice(7)}/trivy-db:2`)).digest, next.manifestDigest);
@@ -430,7 +440,10 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     const im = await runCli(['import', out, '--config', otherCfg]);
     assert.equal(im.code, 0, im.stderr);
     const repos = (await readdir(join(mainState, 'oci'))).filter((n) => !n.startsWith('.')).sort();
-    assert.deepEqual(repos.filter((r) => r.startsWith('trivy-')), ['trivy-checks', 'trivy-db', 'trivy-java-db']);
+    assert.deepEqual(
+      repos.filter((r) => r.startsWith('trivy-')),
+      ['trivy-checks', 'trivy-db', 'trivy-java-db'],
+    );
     for (const repo of repos) {
       const a = JSON.parse(await readFile(join(mainState, 'oci', repo, 'index.json'), 'utf8'));
       const b = JSON.parse(await readFile(join(otherState, 'oci', repo, 'index.json'), 'utf8'));
@@ -474,6 +487,5 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     assert.ok(bad.stderr.includes(layerDigest), `names the blob: ${bad.stderr}`);
     assert.match(bad.stderr, /digest|hash/i);
     assert.deepEqual(await listTree(emptyState), beforeTree, 'the empty store stays empty');
-
   });
 });

@@ -30,7 +30,10 @@ export async function tempDir(prefix: string): Promise<{ dir: string; remove(): 
 }
 
 /** Runs skopeo; rejects with its stderr on failure. */
-export async function skopeo(args: string[], timeoutMs = 60_000): Promise<{ stdout: Buffer; stderr: string }> {
+export async function skopeo(
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ stdout: Buffer; stderr: string }> {
   try {
     const r = await execFileP('skopeo', args, {
       encoding: 'buffer',
