@@ -22,6 +22,7 @@ import {
   freePort,
   runCli,
   startDaemon,
+  waitForRuntime,
 } from './helpers/daemon-process.js';
 import { type HookServer, startHookServer } from './helpers/hook-server.js';
 import { parsePrometheusText } from './helpers/prometheus.js';
@@ -34,7 +35,15 @@ interface JobJson {
   schedule?: string;
   nextRun?: string;
   running: boolean;
-  lastRun?: { runId: string; status: string; reason: string; bytes?: number; startedAt: string; endedAt?: string };
+  lastRun?: {
+    runId: string;
+    status: string;
+    reason: string;
+    bytes?: number;
+    startedAt: string;
+    endedAt?: string;
+    details?: { artifacts?: unknown[] };
+  };
 }
 interface StatusJson {
   ready: boolean;
@@ -87,7 +96,13 @@ describe('daemon lifecycle (built daemon, real registries)', { timeout: 85_000 }
 
   after(async () => {
     for (const d of started) await d.stop('SIGKILL').catch(() => {});
-    await Promise.allSettled([upstream?.stop(), destination?.stop(), proxy?.stop(), vex?.close(), hook?.close()]);
+    await Promise.allSettled([
+      upstream?.stop(),
+      destination?.stop(),
+      proxy?.stop(),
+      vex?.close(),
+      hook?.close(),
+    ]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -125,10 +140,23 @@ plugins:
 `;
     await writeFile(configPath, mainConfig('17 */6 * * *'));
     const t0 = Date.now();
-    main = await startDaemon({ args: ['run', '--config', configPath], adminUrl });
+    main = await startDaemon({ args: ['run', '--config', configPath], adminUrl, waitHealthy: false });
     started.push(main);
-    const healthyAfter = Date.now() - t0;
+    const healthyAfter = await eventually(
+      async () => {
+        const res = await fetch(`${adminUrl}/healthz`);
+        await res.arrayBuffer();
+        return res.status === 200 && Date.now() - t0;
+      },
+      10_000,
+      '/healthz 200',
+    );
     assert.ok(healthyAfter < 1000, `/healthz answered ${healthyAfter} ms after spawn`);
+    await waitForRuntime(adminUrl, 15_000, main.exited, () => main.stdout());
+    // ...and stays fast while the first sync is busy.
+    const h0 = Date.now();
+    assert.equal((await fetch(`${adminUrl}/healthz`)).status, 200);
+    assert.ok(Date.now() - h0 < 500, `/healthz took ${Date.now() - h0} ms during the sync`);
 
     const early = await fetch(`${adminUrl}/readyz`);
     assert.equal(early.status, 503, await early.text());
@@ -210,15 +238,21 @@ plugins:
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
     assert.equal(types.get('trivy_mirror_job_runs_total'), 'counter');
     assert.ok((one('trivy_mirror_job_runs_total', { job: 'oci-sync', status: 'success' })?.value ?? 0) >= 1);
-    assert.ok((one('trivy_mirror_job_runs_total', { job: 'vexhub-mirror', status: 'success' })?.value ?? 0) >= 1);
+    assert.ok(
+      (one('trivy_mirror_job_runs_total', { job: 'vexhub-mirror', status: 'success' })?.value ?? 0) >= 1,
+    );
     assert.equal(types.get('trivy_mirror_job_duration_seconds'), 'histogram');
     assert.ok((one('trivy_mirror_job_duration_seconds_count', { job: 'oci-sync' })?.value ?? 0) >= 1);
     assert.ok((one('trivy_mirror_job_duration_seconds_sum', { job: 'oci-sync' })?.value ?? 0) > 0);
     assert.ok((one('trivy_mirror_bytes_moved_total', { job: 'oci-sync' })?.value ?? 0) > 0);
     assert.ok((one('trivy_mirror_bytes_moved_total', { job: 'vexhub-mirror' })?.value ?? 0) > 0);
-    const lastSuccess = one('trivy_mirror_job_last_success_timestamp_seconds', { job: 'oci-sync' })?.value ?? 0;
+    const lastSuccess =
+      one('trivy_mirror_job_last_success_timestamp_seconds', { job: 'oci-sync' })?.value ?? 0;
     assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 120, `last success ${lastSuccess}`);
-    const updated = one('trivy_mirror_artifact_updated_timestamp_seconds', { artifact: 'trivy-db', tag: '2' });
+    const updated = one('trivy_mirror_artifact_updated_timestamp_seconds', {
+      artifact: 'trivy-db',
+      tag: '2',
+    });
     assert.ok(updated && updated.value > 1.7e9, 'trivy-db UpdatedAt gauge');
     const age = one('trivy_mirror_cache_db_age_seconds', { dir: join(dir, 'cache'), part: 'db' });
     assert.ok(age && age.value >= 0 && age.value < 600, `db age ${age?.value}`);
@@ -253,8 +287,18 @@ plugins:
     assert.equal(run.reason, 'admin');
     assert.equal(run.status, 'skipped');
     assert.equal(run.bytes ?? 0, 0);
+    const perArtifact = (run.details?.artifacts ?? []) as Record<string, unknown>[];
+    assert.equal(perArtifact.length, 4, JSON.stringify(run.details));
+    for (const a of perArtifact) {
+      assert.equal(a.changed, false, JSON.stringify(a));
+      assert.equal(a.bytesDownloaded ?? 0, 0, JSON.stringify(a));
+      assert.equal(a.bytesPushed ?? 0, 0, JSON.stringify(a));
+    }
     const requests = proxy.log.slice(before);
-    assert.ok(requests.some((r) => r.path.includes('/manifests/')), 'the run asked upstream');
+    assert.ok(
+      requests.some((r) => r.path.includes('/manifests/')),
+      'the run asked upstream',
+    );
     assert.deepEqual(
       requests.filter((r) => r.path.includes('/blobs/') && r.method === 'GET'),
       [],
@@ -292,7 +336,10 @@ plugins:
   });
 
   test('SIGHUP: an invalid config is refused (and said why), a valid changed one is applied', async () => {
-    await writeFile(configPath, mainConfig('17 */6 * * *').replace('schedule: "17 */6 * * *"', 'schedule: 5'));
+    await writeFile(
+      configPath,
+      mainConfig('17 */6 * * *').replace('schedule: "17 */6 * * *"', 'schedule: 5'),
+    );
     main.child.kill('SIGHUP');
     const refused = await main.waitForLog((l) => /reload failed/.test(String(l.msg)), 10_000);
     assert.match(String(refused.msg), /plugins\.oci-sync\.schedule/);
@@ -332,7 +379,10 @@ plugins:
       workDir: join(work, 'seed'),
     });
     await pushArtifact(upstream.url, 'big/trivy-db', '2', big);
-    const slow: ThrottleProxy = await startThrottleProxy({ upstream: upstream.url, bytesPerSecond: 512 * 1024 });
+    const slow: ThrottleProxy = await startThrottleProxy({
+      upstream: upstream.url,
+      bytesPerSecond: 512 * 1024,
+    });
     try {
       const adminPort = await freePort();
       const cfg = join(work, 'config.yaml');
@@ -350,7 +400,10 @@ plugins:
   cache-populator: { targets: [{ dir: ${work}/cache }] }
 `,
       );
-      const d = await startDaemon({ args: ['run', '--config', cfg], adminUrl: `http://127.0.0.1:${adminPort}` });
+      const d = await startDaemon({
+        args: ['run', '--config', cfg],
+        adminUrl: `http://127.0.0.1:${adminPort}`,
+      });
       started.push(d);
       // Wait until the layer download is under way and has written part of a temp file.
       await eventually(

@@ -236,26 +236,44 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     const bytes = Buffer.from(JSON.stringify(manifest));
     const bad: GeneratedArtifact = { ...good, manifestBytes: bytes, manifestDigest: sha256(bytes) };
     await pushArtifact(upstream.url, 'bad/trivy-db', '2', bad);
+    // one layer, but the trivy-db layer media type under the java-db name
+    const java = seeded.artifacts.find((a) => a.name === 'trivy-java-db')!.artifact;
+    const javaManifest = JSON.parse(java.manifestBytes.toString()) as { layers: { mediaType: string }[] };
+    javaManifest.layers[0]!.mediaType = 'application/vnd.aquasec.trivy.db.layer.v1.tar+gzip';
+    const javaBytes = Buffer.from(JSON.stringify(javaManifest));
+    await pushArtifact(upstream.url, 'bad/trivy-java-db', '1', {
+      ...java,
+      manifestBytes: javaBytes,
+      manifestDigest: sha256(javaBytes),
+    });
 
     const stateBad = join(work.dir, 'state-bad');
     const cfg = await writeConfig(join(work.dir, 'bad.yaml'), {
       stateDir: stateBad,
       sources: [`${upstream.host}/bad`],
       destinations: [`${dst1.host}/from-bad`],
-      artifacts: [{ name: 'trivy-db', tags: ['2'] }],
+      artifacts: [
+        { name: 'trivy-db', tags: ['2'] },
+        { name: 'trivy-java-db', tags: ['1'] },
+      ],
       adminPort: await freePort(),
     });
     const r = await runCli(['sync', '--config', cfg, '--only', 'oci-sync']);
     t.diagnostic(`${r.stdout.trim()}\n${r.stderr.trim()}`);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(`${r.stdout}${r.stderr}`, /exactly one layer required, found 2/);
+    assert.match(r.stdout, /^failure\s+oci-sync/m);
+    assert.match(r.stdout, /trivy-db:2.*exactly one layer required, found 2/);
+    assert.match(
+      r.stdout,
+      /trivy-java-db:1.*layer media type must be application\/vnd\.aquasec\.trivy\.javadb\.layer\.v1\.tar\+gzip/,
+    );
     assert.deepEqual(
       (await listTree(join(stateBad, 'oci'))).filter((f) => f.includes('blobs/')),
       [],
       'no blob in the store',
     );
-    const dstManifest = await getManifest(dst1.url, 'from-bad/trivy-db', '2');
-    assert.equal(dstManifest.status, 404);
+    assert.equal((await getManifest(dst1.url, 'from-bad/trivy-db', '2')).status, 404);
+    assert.equal((await getManifest(dst1.url, 'from-bad/trivy-java-db', '1')).status, 404);
   });
 
   describe('the embedded registry', () => {

@@ -140,9 +140,39 @@ export async function startDaemon(options: StartOptions): Promise<DaemonProcess>
     },
   };
   if (options.waitHealthy !== false && options.adminUrl) {
-    await waitForHttp(`${options.adminUrl}/healthz`, 15_000, exited, () => err);
+    await waitForRuntime(options.adminUrl, 15_000, exited, () => `${err}${out.slice(-3000)}`);
   }
   return proc;
+}
+
+/**
+ * Waits until the runtime's own admin listener answers /healthz. While the app loads, `run` answers
+ * /healthz from a stand-in listener (phase "starting") that has no /status or /metrics yet.
+ */
+export async function waitForRuntime(
+  adminUrl: string,
+  timeoutMs: number,
+  exited?: Promise<unknown>,
+  stderr?: () => string,
+): Promise<number> {
+  const t0 = Date.now();
+  let dead = false;
+  exited?.then(() => {
+    dead = true;
+  });
+  while (Date.now() - t0 < timeoutMs) {
+    if (dead)
+      throw new Error(`daemon exited before ${adminUrl}/healthz answered: ${stderr?.().slice(-3000)}`);
+    try {
+      const res = await fetch(`${adminUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+      const body = await res.text();
+      if (res.status === 200 && !body.includes('"starting"')) return Date.now() - t0;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${adminUrl}/healthz (runtime) did not answer within ${timeoutMs} ms`);
 }
 
 export async function waitForHttp(

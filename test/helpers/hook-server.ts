@@ -4,7 +4,11 @@ import { createServer } from 'node:http';
 
 export interface HookServer {
   url: string;
-  received: { path: string; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }[];
+  received: {
+    path: string;
+    headers: Record<string, string | string[] | undefined>;
+    body: Record<string, unknown>;
+  }[];
   close(): Promise<void>;
 }
 

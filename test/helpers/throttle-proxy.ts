@@ -30,7 +30,8 @@ export async function startThrottleProxy(options: {
       },
       (upRes) => {
         const headers = { ...upRes.headers };
-        if (typeof headers.location === 'string') headers.location = headers.location.replace(up.host, proxy.host);
+        if (typeof headers.location === 'string')
+          headers.location = headers.location.replace(up.host, proxy.host);
         res.writeHead(upRes.statusCode ?? 502, headers);
         const slow = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
         if (!slow) {

@@ -14,7 +14,7 @@ const dir = await ctx.tempDir('sync');
 const withDst = process.argv[2] !== 'nodst';
 const config = await writeDaemonConfig(join(dir, 'c.yaml'), { stateDir: join(dir, 'state'), adminPort: await freePort(), sources: [`${up.registry.host}/aquasec`], artifacts: [{ name: 'trivy-java-db', tags: ['1'] }], destinations: withDst ? [`${dst.host}/mirror`] : [], vexUrl: 'http://127.0.0.1:9', logLevel: 'debug' });
 const t0 = Date.now();
-const child = spawn(process.execPath, [CLI_BIN, 'sync', '--config', config, '--only', 'oci-sync'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const child = spawn(process.execPath, [CLI_BIN, 'sync', '--config', config, '--only', 'oci-sync', ...(process.env.V ? ['--verbose'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
 child.stdout.on('data', (d) => { for (const l of d.toString().split('\n')) if (l) console.log(`${Date.now() - t0}ms OUT ${l.slice(0, 300)}`); });
 child.stderr.on('data', (d) => { for (const l of d.toString().split('\n')) if (l) console.log(`${Date.now() - t0}ms ERR ${l.slice(0, 300)}`); });
 const iv = setInterval(async () => { const m = await readMemory(child.pid!); if (m) console.log(`${Date.now() - t0}ms rss ${(m.rss / 1e6).toFixed(0)} MB hwm ${(m.hwm / 1e6).toFixed(0)}`); }, 1000);

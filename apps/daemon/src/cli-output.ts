@@ -13,10 +13,18 @@ export class CliExit extends Error {
 /** One message for the terminal: config issues one per line, else the error and its causes. */
 export function formatCliError(err: unknown): string {
   if (err instanceof ConfigError && err.issues.length > 0) {
+    // The message usually lists the issues already (with columns); list them only when it does not.
+    if (err.issues.every((i) => err.message.includes(i.path))) return err.message;
     const lines = err.issues.map((i) => `  ${i.path}${i.line ? ` (line ${i.line})` : ''}: ${i.message}`);
     return `${err.message}\n${lines.join('\n')}`;
   }
-  return describeError(err);
+  const text = describeError(err);
+  // Registry errors carry the protocol code and HTTP status: show them, operators grep for them.
+  const { code, status } = (err ?? {}) as { code?: unknown; status?: unknown };
+  if (typeof code === 'string' && typeof status === 'number' && !text.includes(code)) {
+    return `${text} (${code}, HTTP ${status})`;
+  }
+  return text;
 }
 
 export function formatBytes(n: number): string {

@@ -433,6 +433,8 @@ export class CachePopulatorService {
       const parts: Record<string, unknown> = {};
       const keys = new Set<string>(await recordedKeys(target.dir));
       for (const part of target.include) if (part !== 'vex') keys.add(part);
+      // VEX repositories announced by vex.stored count like artifacts the store holds.
+      if (target.include.includes('vex')) for (const name of this.#vex.keys()) keys.add(`vex-${name}`);
       for (const key of keys) {
         const state = await readPartState(target.dir, key);
         if (state && !target.include.includes(state.part)) continue;
@@ -451,6 +453,9 @@ export class CachePopulatorService {
           key in PART_SPECS &&
           this.#storeHas(PART_SPECS[key as keyof typeof PART_SPECS].repository)
         ) {
+          problems.push(`${target.dir} ${key} not populated yet`);
+        }
+        if (!state && key.startsWith('vex-') && this.#vex.has(key.slice(4))) {
           problems.push(`${target.dir} ${key} not populated yet`);
         }
         if (h.stale) problems.push(`${target.dir} ${key} is stale (NextUpdate ${String(meta?.NextUpdate)})`);

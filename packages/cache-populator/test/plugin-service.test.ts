@@ -273,8 +273,13 @@ describe('cache-populator plugin', () => {
       changed: true,
     });
     await waitFor(async () => exists(path.join(work, 'plugin/vex-stored.json')), 2000, 'payload persisted');
+    // Announced but not written yet: not ready.
+    const pending = await service.healthCheck.check();
+    assert.equal(pending.ready, false);
+    assert.match(pending.reason ?? '', /vex-vexhub not populated yet/);
     const outcome = await service.job.run(jobContext('event:vex.stored'));
     assert.equal(outcome.status, 'success');
+    assert.doesNotMatch((await service.healthCheck.check()).reason ?? '', /vex-vexhub not populated yet/);
     const cache = JSON.parse(
       await fs.readFile(path.join(cacheDir, 'vex/repositories/vexhub/cache.json'), 'utf8'),
     );
@@ -331,6 +336,16 @@ describe('cache-populator plugin', () => {
     assert.equal(service.ignored(path.join(cacheDir, '.trivy-mirror-staging-db-1-abcd1234/trivy.db')), true);
     assert.equal(service.ignored(path.join(cacheDir, 'db/trivy.db')), false);
     assert.equal(service.ignored(path.join(cacheDir, 'fanal/fanal.db')), false);
+    // Version dirs are watched at their real path (chokidar loses files behind a replaced symlink).
+    const real = path.join(cacheDir, '.trivy-mirror/java-db-mb3k9x2a-0123abcd/trivy-java.db');
+    assert.equal(service.ignored(path.join(cacheDir, '.trivy-mirror')), false);
+    assert.equal(service.ignored(real), false);
+    assert.equal(service.classify(real)?.key, 'java-db');
+    assert.equal(
+      service.classify(path.join(cacheDir, '.trivy-mirror/vex-vexhub-tgz-mb3k9x2a-0123abcd'))?.key,
+      'vex-vexhub-tgz',
+    );
+    assert.equal(service.ignored(path.join(cacheDir, '.trivy-mirror/state-db.json')), true);
   });
 });
 

@@ -71,6 +71,16 @@ const TIMEOUT_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
+// Plain words for the common network failures, so a CLI user need not decode errno names.
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
 function rawCode(err: unknown): string | undefined {
   const c = (err as { code?: unknown } | undefined)?.code;
   return typeof c === 'string' ? c : undefined;
@@ -94,7 +104,8 @@ export function toOciError(err: unknown, target: string, signal?: AbortSignal): 
     });
   }
   const msg = (err as Error | undefined)?.message ?? String(err);
-  return new OciError(OciErrorCode.NETWORK, `request to ${target} failed: ${code ?? msg}`, {
+  const what = code && NETWORK_WORDS[code] ? `${NETWORK_WORDS[code]} (${code})` : (code ?? msg);
+  return new OciError(OciErrorCode.NETWORK, `request to ${target} failed: ${what}`, {
     target,
     cause: err,
   });

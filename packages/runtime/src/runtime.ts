@@ -322,6 +322,10 @@ export class Runtime {
     await gen.watcher.stop(this.#timeouts.jobsMs);
     const jobs = await this.jobs.stop(reason, this.#timeouts.jobsMs);
     pending.push(...jobs.map((j) => `job ${j}`));
+    // Async event listeners (e.g. a plugin persisting the last event atomically) finish before their
+    // plugin stops, so that an exit right after leaves no half-written temp file behind.
+    if (!(await within(gen.built.services.events.idle(), this.#timeouts.hooksMs)))
+      pending.push('event listeners');
     const hooks = await stopContributions(gen.lifecycle, this.#timeouts.hooksMs, this.logger);
     pending.push(...hooks.map((h) => `stop hook ${h}`));
     const { container, services } = gen.built;

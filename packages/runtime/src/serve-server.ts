@@ -8,6 +8,13 @@ import { dispatch, type RouteEntry, sendJson } from './router.js';
 
 export const AUTH_CHALLENGE = 'Basic realm="trivy-mirror"';
 
+/** The Basic challenge: the first authenticator's realm (the ServeAuthenticator contract), else the default. */
+export function authChallenge(authenticators: readonly ServeAuthenticator[]): string {
+  const realm = authenticators.find((a) => a.realm)?.realm;
+  if (!realm) return AUTH_CHALLENGE;
+  return `Basic realm="${realm.replace(/["\\\r\n]/g, '')}"`;
+}
+
 export interface ServeState {
   routes(): RouteEntry[];
   authenticators(): ServeAuthenticator[];
@@ -76,7 +83,7 @@ export async function createServeListener(options: {
           res,
           401,
           { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
-          { 'www-authenticate': AUTH_CHALLENGE },
+          { 'www-authenticate': authChallenge(options.state.authenticators()) },
         );
         return true;
       }

@@ -135,7 +135,8 @@ export async function checkRegistryStorage(storageDir: string): Promise<Violatio
       ) as ManifestLike;
       for (const d of referencedDigests(manifest)) {
         const h = d.replace(/^sha256:/, '');
-        if (!present.has(h)) out.push(`registry ${repo}:${tag}: manifest ${link} references missing blob ${d}`);
+        if (!present.has(h))
+          out.push(`registry ${repo}:${tag}: manifest ${link} references missing blob ${d}`);
         else if (!(await exists(join(repoDir, '_layers', 'sha256', h, 'link'))) && !manifest.manifests)
           out.push(`registry ${repo}:${tag}: blob ${d} not linked into the repository`);
       }
@@ -255,7 +256,10 @@ export async function checkCacheDir(cacheDir: string, stateDir: string): Promise
     if (matched) continue;
     // the store may have dropped the layer (gc): fall back to the part's own record
     const record = await readFile(join(cacheDir, '.trivy-mirror', `state-${part.key}.json`), 'utf8')
-      .then((t) => JSON.parse(t) as { metadata?: Record<string, unknown>; files?: Record<string, { size: number }> })
+      .then(
+        (t) =>
+          JSON.parse(t) as { metadata?: Record<string, unknown>; files?: Record<string, { size: number }> },
+      )
       .catch(() => undefined);
     const dbStat = await stat(dbPath);
     const recordMatches =
@@ -288,7 +292,13 @@ export async function checkCacheDir(cacheDir: string, stateDir: string): Promise
   return out;
 }
 
-const TEMP_PATTERNS = [/^\.tmp-/, /\.tmp$/, /\.tmp-[0-9a-f]+$/, /^\.trivy-mirror-staging-/, /^\.trivy-mirror-link-/];
+const TEMP_PATTERNS = [
+  /^\.tmp-/,
+  /\.tmp$/,
+  /\.tmp-[0-9a-f]+$/,
+  /^\.trivy-mirror-staging-/,
+  /^\.trivy-mirror-link-/,
+];
 
 /** Leftovers of interrupted writes anywhere under `roots` (`.tmp-*`, `*.tmp`, staging dirs, non-empty temp folders). */
 export async function checkNoTempFiles(roots: string[]): Promise<Violations> {

@@ -124,7 +124,10 @@ export class World {
       for (const tag of tags) {
         const artifact: GeneratedArtifact = await generateArtifact({
           kind,
-          dbBytes: kind === 'trivy-java-db' ? Math.min(this.options.dbBytes ?? 65536, 65536) : this.options.dbBytes ?? 65536,
+          dbBytes:
+            kind === 'trivy-java-db'
+              ? Math.min(this.options.dbBytes ?? 65536, 65536)
+              : (this.options.dbBytes ?? 65536),
           seed: `reliability-${kind}-${tag}-${n}`,
           updatedAt,
           checksMajor: kind === 'trivy-checks' ? (Number(tag) as 1 | 2) : undefined,
@@ -208,10 +211,7 @@ export class World {
     const res = await fetch(`${this.adminUrl}/jobs/${job}/run`, { method: 'POST' });
     const body = (await res.json()) as { runId: string };
     if (res.status !== 202) throw new Error(`POST /jobs/${job}/run answered ${res.status}`);
-    const line = await d.waitForLog(
-      (l) => l.msg === 'job finished' && l.runId === body.runId,
-      timeoutMs,
-    );
+    const line = await d.waitForLog((l) => l.msg === 'job finished' && l.runId === body.runId, timeoutMs);
     return {
       status: String(line.status),
       summary: line.summary as string | undefined,
