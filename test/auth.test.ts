@@ -349,6 +349,9 @@ plugins:
     const cli = await runCli(['status', '--json', '--admin', adminUrl], { timeoutMs: 20_000 });
     assert.equal(cli.code, 0, cli.stderr);
     assertNoSecret(cli.stdout + cli.stderr, 'status --json');
+    const text = await runCli(['status', '--admin', adminUrl], { timeoutMs: 20_000 });
+    assert.equal(text.code, 0, text.stderr);
+    assertNoSecret(text.stdout + text.stderr, 'status');
     const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
     assertNoSecret(metrics, '/metrics');
     // Provoke failed client logins and a denied push so that error paths log too.
@@ -384,6 +387,7 @@ plugins:
     const r = await runCli(['run', '--config', cfg], { timeoutMs: 20_000 });
     assert.notEqual(r.code, 0);
     const out = r.stdout + r.stderr;
+    assertNoSecret(out, 'start-up error');
     assert.ok(out.includes('plugins.auth-providers.credentials[0].passwordFile'), out);
     assert.ok(out.includes(`${dir}/no-such-secret`), out);
     assert.match(out, /no such file/);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { createGzip } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import {
   ARTIFACT_KINDS,
   buildManifest,
@@ -471,6 +471,7 @@ async function hostileStore(
     size?: number;
     zeros?: number;
   }[],
+  trailingZeros = 0,
 ): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   const layerPath = path.join(dir, 'layer.tar.gz');
@@ -490,6 +491,11 @@ async function hostileStore(
   }
   pack.finalize();
   await written;
+  if (trailingZeros) {
+    // Data after the tar's end-of-archive blocks, inside the same gzip stream (a classic bomb).
+    const tarBytes = gunzipSync(await fs.readFile(layerPath));
+    await fs.writeFile(layerPath, gzipSync(Buffer.concat([tarBytes, Buffer.alloc(trailingZeros)])));
+  }
   const bytes = await fs.readFile(layerPath);
   const layer = {
     mediaType: ARTIFACT_KINDS['trivy-db'].layerMediaType,
@@ -519,7 +525,7 @@ describe('hostile layers through the CLI', () => {
         { name: 'trivy.db', content: Buffer.from('db') },
         { name: '../evil.txt', content: Buffer.from('x') },
       ],
-      message: /escapes/,
+      message: /entry "\.\.\/evil\.txt" escapes the target/,
     },
     {
       name: 'symlink',
@@ -527,7 +533,7 @@ describe('hostile layers through the CLI', () => {
         { name: 'metadata.json', content: meta },
         { name: 'trivy.db', type: 'symlink' as const, linkname: '/etc/passwd' },
       ],
-      message: /link/i,
+      message: /entry "trivy\.db" is a symlink, which is not allowed/,
     },
     {
       name: 'gzip bomb',
@@ -535,7 +541,17 @@ describe('hostile layers through the CLI', () => {
         { name: 'metadata.json', content: meta },
         { name: 'trivy.db', zeros: 64 * MiB },
       ],
-      message: /cap/,
+      message: /declares 67108864 bytes, above the cap/,
+      args: ['--max-unpacked-bytes', String(8 * MiB)],
+    },
+    {
+      name: 'gzip bomb (zeros after the archive end)',
+      entries: [
+        { name: 'metadata.json', content: meta },
+        { name: 'trivy.db', content: Buffer.from('small') },
+      ],
+      trailingZeros: 64 * MiB,
+      message: /decompressed size exceeds the cap of 8388608 bytes/,
       args: ['--max-unpacked-bytes', String(8 * MiB)],
     },
   ];
@@ -547,13 +563,13 @@ describe('hostile layers through the CLI', () => {
     assert.equal(r0.code, 0, r0.stderr);
   });
   for (const c of cases) {
-    test(`${c.name}: non-zero exit, a clear message, nothing written, the old version intact`, async () => {
+    test(`${c.name}: non-zero exit, a clear message, nothing written, the old version intact`, async (t) => {
       const dir = path.join(root, `hostile-${c.name.replace(/\W/g, '-')}`);
       const old = await snapshot(cacheDir, 'db', 'trivy.db');
       const entriesBefore = (await fs.readdir(cacheDir)).sort();
       const versionsBefore = (await fs.readdir(path.join(cacheDir, '.trivy-mirror'))).sort();
 
-      await hostileStore(dir, c.entries);
+      await hostileStore(dir, c.entries, c.trailingZeros);
       const r = await runCli([
         'populate',
         '--cache-dir',
@@ -566,6 +582,7 @@ describe('hostile layers through the CLI', () => {
       ]);
       assert.notEqual(r.code, 0, 'populate fails');
       const text = r.stdout + r.stderr;
+      t.diagnostic(r.stdout.trim());
       assert.match(text, /failed/);
       assert.match(text, c.message, text);
       assert.deepEqual(await snapshot(cacheDir, 'db', 'trivy.db'), old, 'old version intact');

@@ -218,6 +218,12 @@ plugins:
       assert.ok(Date.parse(job.nextRun ?? '') > Date.now(), `${id} nextRun ${job.nextRun}`);
     }
     assert.equal(jobs.get('oci-sync')!.schedule, '17 */6 * * *');
+    // ...and pushed on to the destination registry, byte-identical.
+    const pushed = await fetch(`${destination.url}/v2/mirror/trivy-db/manifests/2`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    assert.equal(pushed.headers.get('docker-content-digest'), seeded.digests['trivy-db:2']);
     assert.ok(jobs.get('cache-populator')!.lastRun, 'cache-populator ran');
   });
 
@@ -304,6 +310,8 @@ plugins:
       [],
       'no blob downloaded',
     );
+    // Nothing changed, so the webhook (onlyChanges) stayed quiet.
+    assert.equal(hook.received.length, 4);
     // Unknown jobs are 404; the serving listener has no job triggers.
     assert.equal((await fetch(`${adminUrl}/jobs/nope/run`, { method: 'POST' })).status, 404);
     const onServe = await fetch(`http://${serveHost}/jobs/oci-sync/run`, { method: 'POST' });
@@ -463,6 +471,10 @@ log: { format: json }
       assert.equal(check.code, 1, `${c.name}: config check exited ${check.code}`);
       assert.match(check.stderr, c.expect, c.name);
     }
+    // A usage error exits at once (nothing, not even the early /healthz, keeps it alive).
+    const usage = await runCli(['run', '--config', configPath, '--no-such-flag'], { timeoutMs: 15_000 });
+    assert.equal(usage.code, 1, usage.stderr);
+    assert.match(usage.stderr, /unknown option '--no-such-flag'/);
     const good = await runCli(['config', 'check', '--config', configPath], { timeoutMs: 20_000 });
     assert.equal(good.code, 0, good.stderr);
     const schema = await runCli(['config', 'schema'], { timeoutMs: 20_000 });

@@ -343,15 +343,20 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
 
       const seen: string[] = [];
       const problems: string[] = [];
+      /** Manifest answers by tag with when the request was sent and when the answer was complete. */
+      const byTag: { digest: string; sentAt: number; doneAt: number }[] = [];
       let stop = false;
       const reader = async () => {
         while (!stop) {
+          const sentAt = performance.now();
           const m = await getManifest(serveUrl, 'trivy-db', '2');
+          const doneAt = performance.now();
           if (m.status !== 200) {
             problems.push(`manifest by tag: ${m.status}`);
             continue;
           }
           const digest = sha256(m.bytes);
+          byTag.push({ digest, sentAt, doneAt });
           if (m.digestHeader && m.digestHeader !== digest)
             problems.push(`header ${m.digestHeader} vs body ${digest}`);
           const layer = (JSON.parse(m.bytes.toString()) as { layers: { digest: string; size: number }[] })
@@ -418,7 +423,14 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
         'only whole versions',
       );
       assert.ok(seen.includes(old), 'readers overlapped the old version');
-      assert.equal(seen.at(-1), next.manifestDigest);
+      // the tag moves once: no request sent after a new answer was complete still gets the old one
+      const firstNew = Math.min(...byTag.filter((m) => m.digest !== old).map((m) => m.doneAt));
+      assert.ok(Number.isFinite(firstNew), 'readers saw the new version');
+      assert.deepEqual(
+        byTag.filter((m) => m.digest === old && m.sentAt > firstNew),
+        [],
+        'no old answer after the swap',
+      );
       assert.equal((await skopeoRaw(`docker://${serveUrl.slice(7)}/trivy-db:2`)).digest, next.manifestDigest);
     });
 

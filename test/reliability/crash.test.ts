@@ -11,8 +11,8 @@ const RUNS = envInt('RELIABILITY_CRASH_RUNS', 10);
 
 describe('reliability: SIGKILL at targeted and random points', { timeout: 240_000 }, () => {
   const report = new SuiteReport('crash');
-  // a layer big enough that a kill lands inside its transfer (about 0.5 MiB compressed)
-  const world = new World({ dbBytes: 4 * 1024 * 1024 });
+  // a layer big enough that a kill lands inside its transfer (about 100 KiB compressed, sent slowly)
+  const world = new World({ dbBytes: 1024 * 1024 });
   let printed = false;
 
   before(async () => {

@@ -103,11 +103,13 @@ describe('reliability: hostile configs are refused and change nothing', () => {
       await writeFile(file, c.yaml(stateDir));
       report.runs++;
       report.faults++;
-      for (const args of [
+      const argsList = [
         ['config', 'check', '--config', file],
         ['run', '--config', file],
-      ]) {
-        const r = await runCli(args, { timeoutMs: 30_000 });
+      ];
+      const results = await Promise.all(argsList.map((args) => runCli(args, { timeoutMs: 30_000 })));
+      for (const [k, args] of argsList.entries()) {
+        const r = results[k];
         const out = r.stdout + r.stderr;
         if (r.code === 0) report.violation(c.name, `${args[0]} accepted it`);
         assert.notEqual(r.code, 0, `${args.join(' ')} accepted ${c.name}:\n${out}`);

@@ -12,8 +12,9 @@ import { populateBench } from './benches/populate-bench.js';
 import { serveBench } from './benches/serve-bench.js';
 import { syncBench } from './benches/sync-bench.js';
 import { BenchContext, type BenchOptions, type BenchResult, type Benchmark } from './lib/bench-context.js';
-import { cliBuilt, REPO_ROOT } from './lib/daemon-cli.js';
-import { hasGnuTime } from './lib/measure.js';
+import { cliBuilt, REPO_ROOT, trivyMirror } from './lib/daemon-cli.js';
+import { formatMb, formatSeconds } from './lib/format.js';
+import { hasGnuTime, runMeasured } from './lib/measure.js';
 import { toolVersion } from './lib/system.js';
 
 const BENCHMARKS: Benchmark[] = [copyBench, syncBench, serveBench, populateBench, idleBench];
@@ -117,6 +118,15 @@ async function main(): Promise<number> {
   );
   if (!built)
     process.stdout.write('apps/daemon/dist/main.js is missing: only the peers run (npm run build)\n');
+  // Context for small sizes: what the CLI costs before it does anything.
+  const startup = built ? await trivyMirror(['--version'], 30_000) : undefined;
+  const bareNode = await runMeasured(process.execPath, ['-e', ''], { timeoutMs: 30_000 });
+  if (startup) {
+    process.stdout.write(
+      `CLI start-up (trivy-mirror --version): ${formatSeconds(startup.wallMs)}, RSS ${formatMb(startup.peakRssBytes)}` +
+        ` (bare node: ${formatSeconds(bareNode.wallMs)}, ${formatMb(bareNode.peakRssBytes)})\n`,
+    );
+  }
 
   const startedAt = new Date();
   const results: BenchResult[] = [];
@@ -166,6 +176,10 @@ async function main(): Promise<number> {
       curl: await toolVersion('curl'),
       tar: await toolVersion('tar'),
       daemonBuilt: built,
+      cliStartupWallMs: startup?.wallMs,
+      cliStartupRssBytes: startup?.peakRssBytes,
+      nodeStartupWallMs: bareNode.wallMs,
+      nodeStartupRssBytes: bareNode.peakRssBytes,
       rssMethod: hasGnuTime ? 'gnu-time+proc' : 'proc',
     },
     results,

@@ -92,6 +92,9 @@ export async function syncArtifactTag(
   status.lastAttempt = deps.now().toISOString();
   try {
     let layout = await openLayout(layoutPath);
+    // leftovers of writes a crash interrupted (writes running in this process are kept)
+    const cleaned = await layout?.cleanTemp().catch(() => 0);
+    if (cleaned) logger.info({ removed: cleaned }, 'removed leftovers of interrupted writes');
     let stored = layout ? await layout.manifestGet(tag) : undefined;
     // A stored version with a blob gone (damaged or hand-edited store) is fetched again.
     if (stored && layout && !(await hasBlobs(layout, stored))) {

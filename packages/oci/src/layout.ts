@@ -27,6 +27,16 @@ export interface LayoutIndex {
 // temp files of writes in flight in this process: cleanTemp must not remove them
 const activeTemp = new Set<string>();
 
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -403,6 +413,9 @@ export class OciLayout {
     for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
       const path = join(tmpDir, name);
       if (activeTemp.has(path)) continue;
+      // temp names start with the writer's pid: another live process (a CLI sync) may still be writing
+      const owner = Number(/^(\d+)-/.exec(name)?.[1] ?? Number.NaN);
+      if (owner !== process.pid && pidAlive(owner)) continue;
       await rm(path, { force: true, recursive: true });
       n++;
     }

@@ -145,7 +145,8 @@ describe('OciLayout', () => {
   test('cleanTemp removes leftovers of interrupted writes', async () => {
     const layout = await OciLayout.open(join(dir, 'tmp'), { create: true });
     await mkdir(join(layout.dir, '.tmp'), { recursive: true });
-    await writeFile(join(layout.dir, '.tmp', '123-deadbeef'), 'partial');
+    // a pid above pid_max: its writer is surely gone
+    await writeFile(join(layout.dir, '.tmp', '99999999-deadbeef'), 'partial');
     await writeFile(join(layout.dir, 'blobs', 'sha256', '.tmp-abc'), 'partial');
     await writeFile(join(layout.dir, 'index.json.tmp-1'), '{');
     assert.equal(await layout.cleanTemp(), 3);

@@ -1,13 +1,22 @@
-// Removes `.tmp-*` leftovers of interrupted atomic writes under the state directory at start-up.
+// Removes leftovers of interrupted atomic writes (`.tmp-*` and the other temp names below) under the
+// state directory at start-up.
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/**
+ * Names of temp files of atomic writes: `.tmp-*` (runtime, oci), `NAME.<hex>.tmp` (oci-sync state,
+ * vexhub-mirror) and `.NAME.tmp-<hex>` (cache-populator records).
+ */
+export function isTempName(name: string): boolean {
+  return name.startsWith('.tmp-') || /\.[0-9a-f]{8,}\.tmp$/.test(name) || /^\..+\.tmp-[0-9a-f]{8,}$/.test(name);
+}
 
 export interface SweepResult {
   removed: string[];
 }
 
 /**
- * Deletes files and directories named `.tmp-*` anywhere under `dir` whose mtime is before `olderThan`
+ * Deletes files and directories with temp names (see isTempName) anywhere under `dir` whose mtime is before `olderThan`
  * (default: now, i.e. anything left by an earlier process). Symlinks are never followed.
  */
 export async function sweepTempFiles(
@@ -26,7 +35,7 @@ export async function sweepTempFiles(
     }
     for (const e of entries) {
       const p = join(d, e.name);
-      if (e.name.startsWith('.tmp-')) {
+      if (isTempName(e.name)) {
         try {
           const st = await lstat(p);
           if (st.mtimeMs < cutoff) {

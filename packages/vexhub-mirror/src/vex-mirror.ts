@@ -130,12 +130,8 @@ export class VexMirror {
         r.published = res.published;
         r.lastError = undefined;
         if (res.changed) changed++;
-        await this.publish(r, res.changed);
-        const removed = await r.store.gc(res.published, this.config.graceMinutes * 60_000, this.now());
-        if (removed.length > 0)
-          ctx.logger.info({ repository: r.config.name, removed }, 'old vex versions removed');
-        this.metrics?.record(res.published);
-        results[r.config.name] = { changed: res.changed, version: res.published.version };
+        // Emitted in the same synchronous step that makes the version served, so no /readyz poll sees
+        // this repository ready while cache-populator has not heard of it yet.
         this.options.events?.emit('vex.stored', {
           repository: r.config.name,
           contentDir: r.store.contentDir(res.published.version),
@@ -145,6 +141,12 @@ export class VexMirror {
           updatedAt: res.published.updatedAt,
           changed: res.changed,
         });
+        await this.publish(r, res.changed);
+        const removed = await r.store.gc(res.published, this.config.graceMinutes * 60_000, this.now());
+        if (removed.length > 0)
+          ctx.logger.info({ repository: r.config.name, removed }, 'old vex versions removed');
+        this.metrics?.record(res.published);
+        results[r.config.name] = { changed: res.changed, version: res.published.version };
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         const e = err instanceof Error ? err : new Error(String(err));

@@ -41,7 +41,7 @@ export async function crashRuns(world: World, report: SuiteReport, options: Cras
       (req) => {
         if (!match(req.method ?? '', req.url ?? '')) return undefined;
         hit();
-        return { kind: 'slow', chunkBytes: 16 * 1024, chunkDelayMs: 4 };
+        return { kind: 'slow', chunkBytes: 4096, chunkDelayMs: 5 };
       };
     if (point === 'upstream-layer')
       world.setFaults({ up: slowOnce((m, p) => m === 'GET' && p.includes('/blobs/sha256:')) });

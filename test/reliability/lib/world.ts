@@ -23,8 +23,8 @@ export interface WorldOptions {
   dbBytes?: number;
   /** Push to a destination registry (default true). */
   destination?: boolean;
-  /** Mirror the VEX repository (default true). */
-  vex?: boolean;
+  /** Mirror the VEX repository (default true; the plugin needs at least one repository). */
+  vex?: true;
   /** Populate a cache dir (default true). */
   cache?: boolean;
   /** Per-host client timeout of the daemon for the proxied hosts (default 2 s). */

@@ -14,7 +14,10 @@ export async function clearSkopeoCache(): Promise<void> {
   for (const file of BLOB_INFO_CACHES) await rm(file, { force: true });
 }
 
-/** `skopeo copy docker://SRC docker://DST` (SRC/DST as HOST/REPO:TAG), after clearing its cache. */
+/**
+ * `skopeo copy SRC DST` after clearing its cache. SRC/DST are skopeo transport references; a bare
+ * HOST/REPO:TAG means `docker://HOST/REPO:TAG`. TLS verification is off (the registries are plain http).
+ */
 export async function skopeoCopy(src: string, dst: string, timeoutMs: number): Promise<Measurement> {
   await clearSkopeoCache();
   return runMeasured(
@@ -24,9 +27,13 @@ export async function skopeoCopy(src: string, dst: string, timeoutMs: number): P
       '--quiet',
       '--src-tls-verify=false',
       '--dest-tls-verify=false',
-      `docker://${src}`,
-      `docker://${dst}`,
+      withTransport(src),
+      withTransport(dst),
     ],
     { timeoutMs },
   );
+}
+
+function withTransport(ref: string): string {
+  return /^(docker|oci|dir|docker-archive|oci-archive):/.test(ref) ? ref : `docker://${ref}`;
 }
