@@ -322,6 +322,12 @@ plugins:
       'serve listener logged',
     );
     assert.equal((await fetch(`${adminUrl}/status`)).status, 200);
+    // Moving it off loopback is called out (without binding anything here).
+    const open = join(dir, 'admin-open.yaml');
+    await writeFile(open, `stateDir: ${dir}/state-open\nadmin: { listen: 0.0.0.0:${await freePort()} }\n`);
+    const check = await runCli(['config', 'check', '--config', open], { timeoutMs: 20_000 });
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stderr + check.stdout, /admin\.listen 0\.0\.0\.0:\d+ is not a loopback address/);
     // The serving listener does not expose the admin endpoints.
     const onServe = await fetch(`${serveUrl}/status`, {
       headers: { authorization: basic(CLIENT_USER, CLIENT_SECRET) },

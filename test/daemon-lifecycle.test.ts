@@ -321,9 +321,14 @@ plugins:
   test('CLI: status, status --json and client-config against the running daemon', async () => {
     const text = await runCli(['status', '--admin', adminUrl], { timeoutMs: 20_000 });
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /READY/);
-    assert.match(text.stdout, /trivy-db/);
-    assert.match(text.stdout, /oci-sync/);
+    assert.match(text.stdout, /\bREADY\b/);
+    assert.match(text.stdout, /oci-sync +next in \S+ +last skipped \S+ ago: 4 artifact tags up to date/);
+    // One line per stored version: digest, UpdatedAt/NextUpdate (databases), version (checks), VEX.
+    const dbLine = text.stdout.split('\n').find((l) => /^ {2}trivy-db:2 /.test(l)) ?? '';
+    assert.ok(dbLine.includes(seeded.digests['trivy-db:2']!.slice(0, 19)), text.stdout);
+    assert.match(dbLine, /UpdatedAt \S+Z {2}NextUpdate \S+Z/);
+    assert.match(text.stdout, /^ {2}trivy-checks:2 +sha256:[0-9a-f]{12} +version \d/m);
+    assert.match(text.stdout, /^ {2}vex vexhub +sha256:[0-9a-f]{12} +updated_at /m);
     assert.ok(
       text.stdout.includes(seeded.digests['trivy-db:2']!.slice(7, 19)),
       `status shows the trivy-db digest:\n${text.stdout}`,

@@ -171,7 +171,7 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     assert.doesNotMatch(r.stdout, /\d+ pushed/);
   });
 
-  test('a closed first source falls back to the second; a 429 source is waited out or skipped', async () => {
+  test('a closed first source falls back to the second; a 429 source is waited out or skipped', async (t) => {
     const closed = await freePort();
     const stateA = join(work.dir, 'state-fallback');
     const cfgA = await writeConfig(join(work.dir, 'fallback.yaml'), {
@@ -184,7 +184,9 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
       adminPort: await freePort(),
     });
     const a = await runCli(['sync', '--config', cfgA, '--only', 'oci-sync']);
+    t.diagnostic(a.stdout.trim());
     assert.equal(a.code, 0, `${a.stdout}\n${a.stderr}`);
+    assert.match(a.stdout, new RegExp(`trivy-db:2\\s+updated .* from ${upstream.host}/aquasec/trivy-db:2`));
     assert.equal(
       (await skopeoRaw(`oci:${join(stateA, 'oci', 'trivy-db')}:2`)).digest,
       seeded.digests['trivy-db:2'],
@@ -217,6 +219,7 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
         adminPort: await freePort(),
       });
       const b = await runCli(['sync', '--config', cfgB, '--only', 'oci-sync']);
+      t.diagnostic(b.stdout.trim());
       assert.equal(b.code, 0, `${b.stdout}\n${b.stderr}`);
       assert.ok(limited >= 1, 'the rate-limited source was asked');
       assert.equal(
@@ -225,6 +228,37 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
       );
     } finally {
       await tooMany.stop();
+    }
+  });
+
+  test('the legacy manifest shape syncs byte-identically too', async () => {
+    const legacy = await seedUpstream({
+      registryUrl: upstream.url,
+      prefix: 'legacy',
+      workDir: join(work.dir, 'seed-legacy'),
+      dbBytes: 1 * MiB,
+      javaDbBytes: 1 * MiB,
+      shape: 'legacy',
+      seed: 'sync-e2e-legacy',
+    });
+    const state = join(work.dir, 'state-legacy');
+    const cfg = await writeConfig(join(work.dir, 'legacy.yaml'), {
+      stateDir: state,
+      sources: [`${upstream.host}/legacy`],
+      destinations: [`${dst2.host}/legacy-mirror`],
+      adminPort: await freePort(),
+    });
+    const r = await runCli(['sync', '--config', cfg, '--only', 'oci-sync']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    for (const nameTag of ARTIFACT_TAGS) {
+      const [name, tag] = nameTag.split(':') as [string, string];
+      const want = legacy.digests[nameTag];
+      const manifest = JSON.parse(
+        (await skopeoRaw(`oci:${join(state, 'oci', name)}:${tag}`)).bytes.toString(),
+      );
+      assert.equal(manifest.artifactType, undefined, `${nameTag} is the legacy shape`);
+      assert.equal((await skopeoRaw(`oci:${join(state, 'oci', name)}:${tag}`)).digest, want, nameTag);
+      assert.equal((await skopeoRaw(`docker://${dst2.host}/legacy-mirror/${nameTag}`)).digest, want, nameTag);
     }
   });
 
@@ -280,20 +314,21 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     let daemon: DaemonProcess;
     let serveUrl: string;
     let adminUrl: string;
+    let daemonConfig: string;
 
     before(async () => {
       const adminPort = await freePort();
       const servePort = await freePort();
       adminUrl = `http://127.0.0.1:${adminPort}`;
       serveUrl = `http://127.0.0.1:${servePort}`;
-      const cfg = await writeConfig(join(work.dir, 'daemon.yaml'), {
+      daemonConfig = await writeConfig(join(work.dir, 'daemon.yaml'), {
         stateDir: mainState,
         sources: [`${counting.host}/aquasec`],
         adminPort,
         servePort,
         vexUrl: `${vex.url}/vexhub`,
       });
-      daemon = await startDaemon({ args: ['run', '--config', cfg], adminUrl });
+      daemon = await startDaemon({ args: ['run', '--config', daemonConfig], adminUrl });
       await eventually(
         async () => {
           const res = await fetch(`${adminUrl}/jobs`);
@@ -328,7 +363,7 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
       const old = seeded.digests['trivy-db:2']!;
       const next = await generateArtifact({
         kind: 'trivy-db',
-        dbBytes: 48 * MiB,
+        dbBytes: 16 * MiB,
         compressionRatio: 1.05,
         seed: 'sync-e2e-next',
         workDir: join(work.dir, 'next'),
@@ -407,8 +442,12 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
           'the triggered oci-sync run',
         );
         assert.equal(run.status, 'success', JSON.stringify(run));
-        // keep reading the new version for a moment
-        await new Promise((r) => setTimeout(r, 500));
+        // keep reading until the readers have downloaded the new version a few times
+        await eventually(
+          async () => seen.filter((d) => d === next.manifestDigest).length >= 3,
+          30_000,
+          'readers getting the new version',
+        );
       } finally {
         stop = true;
         await Promise.all(readers);
@@ -453,6 +492,16 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
         assert.equal(res.status, 405, `${method} ${path}`);
       }
       assert.equal((await getManifest(serveUrl, 'trivy-java-db', '1')).status, 200, 'still served');
+    });
+
+    test('a CLI sync with the daemon config, while the daemon runs, is safe', async (t) => {
+      const r = await runCli(['sync', '--config', daemonConfig, '--only', 'oci-sync']);
+      t.diagnostic(`${r.stdout.trim()}\n${r.stderr.trim().slice(-2000)}`);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /4 artifact tags up to date/);
+      const health = await fetch(`${adminUrl}/healthz`);
+      assert.equal(health.status, 200, 'the daemon is still up');
+      assert.equal((await getManifest(serveUrl, 'trivy-db', '2')).status, 200);
     });
   });
 

@@ -9,7 +9,7 @@ import { SuiteReport } from './lib/report.js';
 import { World } from './lib/world.js';
 
 const RUNS = envInt('RELIABILITY_FAULT_RUNS', 50);
-const RATE = envRate('RELIABILITY_FAULT_RATE', 0.15);
+const RATE = envRate('RELIABILITY_FAULT_RATE', 0.2);
 
 describe('reliability: seeded faults during sync and push', { timeout: 240_000 }, () => {
   const report = new SuiteReport('fault-sync');

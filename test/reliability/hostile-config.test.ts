@@ -38,7 +38,11 @@ const CASES: Case[] = [
     name: 'wrong types',
     yaml: (s) =>
       `stateDir: ${s}\nplugins:\n  oci-sync:\n    keepVersions: "three"\n    concurrency: -1\n    sources: mirror.gcr.io/aquasec\n`,
-    expect: [/plugins\.oci-sync\.keepVersions/, /plugins\.oci-sync\.concurrency/, /plugins\.oci-sync\.sources/],
+    expect: [
+      /plugins\.oci-sync\.keepVersions/,
+      /plugins\.oci-sync\.concurrency/,
+      /plugins\.oci-sync\.sources/,
+    ],
   },
   {
     name: 'unknown keys at every level',

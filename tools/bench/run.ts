@@ -22,7 +22,7 @@ const BENCHMARKS: Benchmark[] = [copyBench, syncBench, serveBench, populateBench
 const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--size 1GB] [--repeat N] [--clients N]
                        [--idle-seconds N] [--keep-artifacts]
 
-  --quick           ~50 MB artifacts, 4 clients, 8 s idle window: a smoke check (about 2 min)
+  --quick           ~50 MB artifacts, 4 clients, 8 s idle window: a smoke check (under a minute)
   --only NAMES      run these only: ${BENCHMARKS.map((b) => b.name).join(', ')}
   --size SIZE       layer size for copy/sync/serve (default 1GB); populate uses a trivy.db of 1.1 × SIZE
   --repeat N        runs per contender, median reported (default 1)
@@ -150,6 +150,10 @@ async function main(): Promise<number> {
         };
       }
       r.metrics.benchMs = Date.now() - t;
+      if (options.quick && (r.status === 'PASS' || r.status === 'FAIL')) {
+        r.line = r.line.replace(/ (PASS|FAIL)$/, ' ok (quick: goals not judged)');
+        r.status = 'OK';
+      }
       results.push(r);
       process.stdout.write(`${r.line}\n`);
       if (r.error) process.stdout.write(`          ${r.error.split('\n').join('\n          ')}\n`);

@@ -3,6 +3,12 @@
 // listens before the app's modules load, so health probes answer within moments of the start.
 import { closeEarlyHealth, startEarlyHealth } from '../dist/early-health.js';
 
+// `trivy-mirror status | head`: a closed pipe is not an error worth a stack trace.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 await startEarlyHealth(process.argv);
 const { main } = await import('../dist/main.js').catch(async (err) => {
   await closeEarlyHealth();

@@ -1,17 +1,12 @@
 // Shared set-up for one-shot commands: config, plugins and a runtime in 'cli' mode, or just credentials.
-import authProviders, { createAuthProviders, createCredentialResolver } from '@trivy-mirror/auth-providers';
 import type { CredentialResolver, HostOptions } from '@trivy-mirror/oci';
-import type { Logger } from '@trivy-mirror/plugin-api';
-import {
-  createLogger,
-  createRuntime,
-  type LoadedConfig,
-  loadConfig,
-  loadPlugins,
-  type Runtime,
-} from '@trivy-mirror/runtime';
-import { builtinPlugins } from './builtins.js';
+import { type Logger, REDACT_PATHS } from '@trivy-mirror/plugin-api';
+import type { LoadedConfig, Runtime } from '@trivy-mirror/runtime';
 import { version } from './version.js';
+
+// Heavy modules (the runtime, every plugin) load on first use: `copy` needs neither without --config.
+const runtimeModule = () => import('@trivy-mirror/runtime');
+const builtins = async () => (await import('./builtins.js')).builtinPlugins;
 
 export interface CliLogOptions {
   verbose?: boolean;
@@ -19,26 +14,38 @@ export interface CliLogOptions {
 }
 
 /** Logs for one-shot commands go to stderr so stdout stays for results. */
-export function cliLogger(options: CliLogOptions = {}): Logger {
+export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
   const level = options.verbose ? 'debug' : options.quiet ? 'error' : 'warn';
-  return createLogger({
-    level,
-    format: 'auto',
-    destination: process.stderr,
-    isTty: process.stderr.isTTY === true,
-  });
+  if (process.stderr.isTTY) {
+    const { createLogger } = await runtimeModule();
+    return createLogger({ level, format: 'auto', destination: process.stderr, isTty: true });
+  }
+  // Not a terminal: plain JSON lines on stderr, without loading the runtime.
+  const { pino } = await import('pino');
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: pino.stdSerializers.err },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    pino.destination({ dest: 2, sync: true }),
+  );
 }
 
 export async function loadCliConfig(configPath: string | undefined): Promise<LoadedConfig> {
-  return loadConfig({ path: configPath, plugins: builtinPlugins });
+  const { loadConfig } = await runtimeModule();
+  return loadConfig({ path: configPath, plugins: await builtins() });
 }
 
 /** A runtime with every plugin bound but no listeners, schedules or watchers. */
 export async function startCliRuntime(configPath: string | undefined, logger: Logger): Promise<Runtime> {
+  const { createRuntime, loadPlugins } = await runtimeModule();
   const loaded = await loadCliConfig(configPath);
   for (const w of loaded.warnings) logger.warn(w);
   const plugins = await loadPlugins({
-    builtins: builtinPlugins,
+    builtins: await builtins(),
     baseDir: loaded.baseDir,
     config: loaded.config,
     locate: loaded.locate,
@@ -68,6 +75,11 @@ export async function registryAccess(
     authConfig = (loaded.config.plugins as Record<string, unknown>)['auth-providers'] ?? {};
     hosts = [...loaded.config.registries];
   }
+  const {
+    default: authProviders,
+    createAuthProviders,
+    createCredentialResolver,
+  } = await import('@trivy-mirror/auth-providers');
   const config = authProviders.configSchema.parse(authConfig ?? {});
   const parts = createAuthProviders(config, { logger });
   await parts.lifecycle.start?.(new AbortController().signal);

@@ -1,18 +1,26 @@
 // trivy-mirror CLI: composes the commands; behaviour lives in the packages.
 import { Command, CommanderError } from 'commander';
 import { CliExit, exitState, formatCliError } from './cli-output.js';
-import { registerClientConfigCommand } from './commands/client-config-command.js';
-import { registerConfigCommands } from './commands/config-commands.js';
-import { registerCopyCommand } from './commands/copy-command.js';
-import { registerDemoCommand } from './commands/demo-command.js';
-import { registerPopulateCommand } from './commands/populate-command.js';
-import { registerRunCommand } from './commands/run-command.js';
-import { registerStatusCommand } from './commands/status-command.js';
-import { registerSyncCommand } from './commands/sync-command.js';
-import { registerTransferCommands } from './commands/transfer-commands.js';
 import { version } from './version.js';
 
-export function buildProgram(): Command {
+// Each command's module is imported only when that command runs, so `copy` or `status` do not pay for
+// loading the runtime and every plugin (start-up time and memory). Help and unknown commands load all.
+type Register = (program: Command) => void;
+const commands: Record<string, () => Promise<Register>> = {
+  run: () => import('./commands/run-command.js').then((m) => m.registerRunCommand),
+  sync: () => import('./commands/sync-command.js').then((m) => m.registerSyncCommand),
+  copy: () => import('./commands/copy-command.js').then((m) => m.registerCopyCommand),
+  populate: () => import('./commands/populate-command.js').then((m) => m.registerPopulateCommand),
+  export: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
+  import: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
+  status: () => import('./commands/status-command.js').then((m) => m.registerStatusCommand),
+  config: () => import('./commands/config-commands.js').then((m) => m.registerConfigCommands),
+  'client-config': () =>
+    import('./commands/client-config-command.js').then((m) => m.registerClientConfigCommand),
+  demo: () => import('./commands/demo-command.js').then((m) => m.registerDemoCommand),
+};
+
+export async function buildProgram(commandName?: string): Promise<Command> {
   const program = new Command('trivy-mirror')
     .version(version)
     .description(
@@ -22,15 +30,13 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
-  registerRunCommand(program);
-  registerSyncCommand(program);
-  registerCopyCommand(program);
-  registerPopulateCommand(program);
-  registerTransferCommands(program);
-  registerStatusCommand(program);
-  registerConfigCommands(program);
-  registerClientConfigCommand(program);
-  registerDemoCommand(program);
+  const versionOnly = commandName === '--version' || commandName === '-V';
+  const wanted = versionOnly
+    ? []
+    : commandName && commands[commandName]
+      ? [commands[commandName]]
+      : unique(Object.values(commands));
+  for (const load of wanted) (await load())(program);
   program.addHelpText(
     'after',
     `
@@ -43,7 +49,7 @@ Try it offline: trivy-mirror demo`,
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv[2]);
   try {
     await program.parseAsync(argv);
     return exitState.code;
@@ -56,4 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`trivy-mirror: ${formatCliError(err)}\n`);
     return 1;
   }
+}
+
+function unique(loaders: (() => Promise<Register>)[]): (() => Promise<Register>)[] {
+  // export and import share a module: register it once.
+  return loaders.filter((l) => l !== commands.import);
 }

@@ -6,6 +6,8 @@ import { describeError, MirrorError } from '@trivy-mirror/plugin-api';
 
 /** Used when a registry answers 429 without a usable Retry-After. */
 export const DEFAULT_COOLDOWN_MS = 60_000;
+/** A Retry-After beyond this (10^9 seconds, a date in 2100) is a broken or hostile answer: capped. */
+export const MAX_COOLDOWN_MS = 60 * 60_000;
 
 export class SourceCooldowns {
   private readonly until = new Map<string, number>();
@@ -29,7 +31,7 @@ export class SourceCooldowns {
     let ms = err.retryAfterMs;
     if (ms === undefined && isOciError(err, OciErrorCode.TOO_MANY_REQUESTS)) ms = DEFAULT_COOLDOWN_MS;
     if (ms === undefined || ms <= 0) return;
-    const t = this.now() + ms;
+    const t = this.now() + Math.min(ms, MAX_COOLDOWN_MS);
     this.until.set(host, Math.max(t, this.until.get(host) ?? 0));
   }
 

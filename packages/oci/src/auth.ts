@@ -76,7 +76,16 @@ export class AuthManager {
     if (cached && cached.expiresAt > Date.now()) {
       return { header: `Bearer ${cached.token}`, credentialSource: cached.credentialSource, final: false };
     }
-    return this.fetchToken(host, challenge, scopes, cred, signal);
+    try {
+      return await this.fetchToken(host, challenge, scopes, cred, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // The remembered challenge is only a shortcut: when its realm fails (a broken or hostile
+      // challenge, a token endpoint that moved), forget it and ask the registry again, instead of
+      // failing every later request to this host until a restart.
+      if (this.challenges.get(host) === challenge) this.challenges.delete(host);
+      return { final: false };
+    }
   }
 
   /** Reacts to a 401: remembers the challenge and returns fresh authorization (or throws UNAUTHORIZED). */

@@ -76,7 +76,15 @@ export async function blobDownload(
         }
         return;
       } catch (e) {
-        const err = toOciError(e, ref.registry, signal);
+        let err = toOciError(e, ref.registry, signal);
+        if (offset > 0 && err.status === 416) {
+          // nothing left past `offset`: the blob is shorter than the manifest declares
+          err = new OciError(
+            OciErrorCode.SIZE_MISMATCH,
+            `${what}: the registry holds ${offset} bytes, the manifest declares ${descriptor.size}`,
+            { target: ref.registry, cause: err },
+          );
+        }
         // progress since the last failure earns a fresh set of attempts
         failures = offset > failedAt ? 1 : failures + 1;
         failedAt = offset;

@@ -2,4 +2,5 @@ export * from './contributions.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './plugin.js';
+export * from './redact-paths.js';
 export * from './services.js';

@@ -1,4 +1,5 @@
 // The root pino logger: JSON lines on stdout for journald, pino-pretty on a terminal, secrets redacted.
+import { REDACT_PATHS } from '@trivy-mirror/plugin-api';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import type { Logger } from '@trivy-mirror/plugin-api';
@@ -7,23 +8,7 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** Paths pino censors; `*.x` covers one level below the root (e.g. `{ credential: { password } }`). */
-export const REDACT_PATHS = [
-  'password',
-  'token',
-  'authorization',
-  'identityToken',
-  'registryToken',
-  'secret',
-  '*.password',
-  '*.token',
-  '*.authorization',
-  '*.identityToken',
-  '*.registryToken',
-  '*.secret',
-  'headers.authorization',
-  '*.headers.authorization',
-  '*.headers.cookie',
-];
+export { REDACT_PATHS };
 
 export interface LoggerOptions {
   level?: LogLevel;

@@ -8,7 +8,9 @@ import { join } from 'node:path';
  * vexhub-mirror) and `.NAME.tmp-<hex>` (cache-populator records).
  */
 export function isTempName(name: string): boolean {
-  return name.startsWith('.tmp-') || /\.[0-9a-f]{8,}\.tmp$/.test(name) || /^\..+\.tmp-[0-9a-f]{8,}$/.test(name);
+  return (
+    name.startsWith('.tmp-') || /\.[0-9a-f]{8,}\.tmp$/.test(name) || /^\..+\.tmp-[0-9a-f]{8,}$/.test(name)
+  );
 }
 
 export interface SweepResult {

@@ -53,7 +53,7 @@ export async function faultRuns(world: World, report: SuiteReport, options: Faul
     await world.idle();
 
     let converged = sync.status !== 'failure' && (await world.converged());
-    const vexOk = !vex || vex.status !== 'failure';
+    const vexOk = vex?.status !== 'failure';
     if (converged && vexOk) {
       if (injected > 0) {
         report.recoveries++;
@@ -65,7 +65,7 @@ export async function faultRuns(world: World, report: SuiteReport, options: Faul
       const vexAgain = vexOk ? undefined : await world.runJob('vexhub-mirror');
       await world.idle();
       converged = again.status !== 'failure' && (await world.converged());
-      if (converged && (!vexAgain || vexAgain.status !== 'failure')) {
+      if (converged && vexAgain?.status !== 'failure') {
         report.recoveries++;
         report.count('recovered by the next clean pass');
       } else {

@@ -284,7 +284,7 @@ export async function checkCacheDir(cacheDir: string, stateDir: string): Promise
     const dir = join(cacheDir, 'vex', 'repositories', name);
     for (const f of ['cache.json', 'vex-repository.json']) {
       const ok = await readFile(join(dir, f), 'utf8')
-        .then((t) => (JSON.parse(t), true))
+        .then((t) => JSON.parse(t) !== undefined)
         .catch(() => false);
       if (!ok) out.push(`cache vex/${name}: ${f} missing or unreadable`);
     }

@@ -23,15 +23,17 @@ export interface WorldOptions {
   dbBytes?: number;
   /** Push to a destination registry (default true). */
   destination?: boolean;
-  /** Mirror the VEX repository (default true; the plugin needs at least one repository). */
-  vex?: true;
   /** Populate a cache dir (default true). */
   cache?: boolean;
   /** Per-host client timeout of the daemon for the proxied hosts (default 2 s). */
   timeoutSeconds?: number;
   logLevel?: 'info' | 'debug' | 'warn';
-  /** Extra YAML lines under `plugins.oci-sync` (indented by the caller). */
+  /** Extra YAML lines under `plugins.oci-sync`. */
   ociSyncExtra?: string[];
+  /** Extra YAML lines under `plugins.cache-populator`. */
+  cacheExtra?: string[];
+  /** Extra flow-mapping entries of the VEX repository (e.g. 'maxUnpackedBytes: 1048576'). */
+  vexRepoExtra?: string;
 }
 
 export interface JobResult {
@@ -72,7 +74,8 @@ export class World {
     const [upstream, destination, vexServer] = await Promise.all([
       startRegistry(),
       o.destination === false ? undefined : startRegistry(),
-      o.vex === false ? undefined : startVexServer(),
+      // always: the vexhub-mirror plugin needs at least one repository
+      startVexServer(),
     ]);
     this.upstream = upstream;
     this.destination = destination;
@@ -104,10 +107,11 @@ export class World {
       ...(o.ociSyncExtra ?? []).map((l) => `    ${l}`),
       '  cache-populator:',
       o.cache === false ? '    targets: []' : `    targets: [{ dir: ${this.cacheDir} }]`,
+      ...(o.cacheExtra ?? []).map((l) => `    ${l}`),
       '  vexhub-mirror:',
       '    schedule: "0 0 1 1 *"',
       this.vexProxy
-        ? `    repositories: [{ name: vexhub, url: ${this.vexProxy.url}/vexhub }]`
+        ? `    repositories: [{ name: vexhub, url: ${this.vexProxy.url}/vexhub${o.vexRepoExtra ? `, ${o.vexRepoExtra}` : ''} }]`
         : '    repositories: []',
       '',
     ];

@@ -18,7 +18,7 @@ export function registerClientConfigCommand(program: Command): void {
     .option('--json', 'print the sections as JSON')
     .action(
       exitWith(async (opts: { config?: string; publicUrl?: string; cacheDir?: string; json?: boolean }) => {
-        const logger = cliLogger({ quiet: true });
+        const logger = await cliLogger({ quiet: true });
         const runtime = await startCliRuntime(opts.config, logger);
         try {
           const publicUrl = (opts.publicUrl ?? publicUrlOf(runtime.config))?.replace(/\/+$/, '');

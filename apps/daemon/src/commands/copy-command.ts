@@ -49,7 +49,7 @@ Examples:
           dst: string,
           opts: { plainHttp: string[]; config?: string; verbose?: boolean; quiet?: boolean },
         ) => {
-          const logger = cliLogger(opts);
+          const logger = await cliLogger(opts);
           const srcRef = parseReference(src);
           const dstRef = parseReference(dst);
           if (!srcRef.tag && !srcRef.digest) throw new Error(`${src}: name a tag or a digest to copy`);

@@ -72,7 +72,7 @@ Examples:
     )
     .action(
       exitWith(async (opts: PopulateOpts) => {
-        const logger = cliLogger({ verbose: opts.verbose });
+        const logger = await cliLogger({ verbose: opts.verbose });
         if (opts.fromStore && opts.fromRegistry)
           throw new Error('give either --from-store or --from-registry, not both');
         const parts = (opts.only ?? 'db,java-db,checks').split(',').filter(Boolean) as CachePart[];

@@ -63,6 +63,7 @@ export function registerStatusCommand(program: Command): void {
           );
         }
         const components = (body.components as Record<string, Record<string, unknown>> | undefined) ?? {};
+        process.stdout.write(versionLines(components));
         for (const [id, c] of Object.entries(components)) {
           process.stdout.write(`\n${id}\n`);
           process.stdout.write(indent(JSON.stringify(c, null, 2)));
@@ -77,4 +78,33 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => `  ${l}`)
     .join('\n')}\n`;
+}
+
+type Rec = Record<string, unknown>;
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const short = (digest: unknown) => (str(digest) ? String(digest).slice(0, 19) : '-');
+
+/** One line per stored version (oci-sync artifacts, VEX repositories), before the raw component details. */
+function versionLines(components: Record<string, Rec>): string {
+  const lines: string[] = [];
+  const artifacts = (components['oci-sync']?.artifacts ?? {}) as Record<string, Rec>;
+  for (const [key, a] of Object.entries(artifacts)) {
+    const parts = [key.padEnd(18), a.stored ? short(a.manifestDigest) : 'not stored'];
+    if (str(a.updatedAt)) parts.push(`UpdatedAt ${a.updatedAt}`);
+    if (str(a.nextUpdate)) parts.push(`NextUpdate ${a.nextUpdate}`);
+    if (str(a.version)) parts.push(`version ${a.version}`);
+    if (str(a.lastSuccess)) parts.push(`synced ${formatAge(str(a.lastSuccess))}`);
+    const err = a.lastError as { message?: string } | undefined;
+    if (err?.message) parts.push(`error: ${err.message}`);
+    lines.push(`  ${parts.join('  ')}`);
+  }
+  const repos = (components['vexhub-mirror']?.repositories ?? {}) as Record<string, Rec>;
+  for (const [name, r] of Object.entries(repos)) {
+    const parts = [`vex ${name}`.padEnd(18), short(r.version)];
+    if (str(r.updatedAt)) parts.push(`updated_at ${r.updatedAt}`);
+    if (typeof r.packages === 'number') parts.push(`${r.packages} packages`);
+    if (str(r.fetchedAt)) parts.push(`checked ${formatAge(str(r.fetchedAt))}`);
+    lines.push(`  ${parts.join('  ')}`);
+  }
+  return lines.length > 0 ? `\nversions\n${lines.join('\n')}\n` : '';
 }

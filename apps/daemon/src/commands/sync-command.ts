@@ -28,7 +28,7 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
     )
     .action(
       exitWith(async (opts: { config?: string; only: string[]; json?: boolean; verbose?: boolean }) => {
-        const logger = cliLogger({ verbose: opts.verbose });
+        const logger = await cliLogger({ verbose: opts.verbose });
         const runtime = await startCliRuntime(opts.config, logger);
         const abort = () => void runtime.stop('SIGINT');
         process.once('SIGINT', abort);
