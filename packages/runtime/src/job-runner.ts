@@ -145,6 +145,9 @@ export class JobRunnerService implements JobRunner {
         status: 'failure',
         summary: message,
         error: { code: errorCode(err) ?? (aborted ? 'ABORTED' : undefined), message },
+        // A job that fails may still say what it did per item (oci-sync: per artifact tag).
+        details: detailsOf(err),
+        bytes: bytesOf(err),
       };
       logger.error({ err }, 'job failed');
     } finally {
@@ -185,4 +188,14 @@ export class JobRunnerService implements JobRunner {
     clearTimeout(timer);
     return [...this.#running.keys()];
   }
+}
+
+function detailsOf(err: unknown): Record<string, unknown> | undefined {
+  const d = (err as { details?: unknown } | null)?.details;
+  return d && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>) : undefined;
+}
+
+function bytesOf(err: unknown): number | undefined {
+  const b = (err as { bytes?: unknown } | null)?.bytes;
+  return typeof b === 'number' ? b : undefined;
 }
