@@ -23,9 +23,10 @@ import {
 import { type ArtifactStore, describeError, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import { checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
-import { readLayerMetadata } from './layer-metadata.js';
+import { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
 import { planTagUpdate } from './store-versions.js';
+import { teeStream } from './stream-tee.js';
 import type { ArtifactTagStatus, SyncState } from './sync-state.js';
 
 export interface ArtifactSyncDeps {
@@ -66,7 +67,22 @@ export interface ArtifactTagResult {
   durationMs: number;
 }
 
-type SourceOutcome = { kind: 'same' } | { kind: 'stored'; manifest: ManifestBytes; bytes: number };
+type SourceOutcome = { kind: 'same' } | ({ kind: 'stored'; manifest: ManifestBytes } & StoreOutcome);
+
+/** What storing a version did besides writing the store. */
+interface StoreOutcome {
+  bytes: number;
+  /** Blob bytes each destination (by reference) received while they were downloaded. */
+  teed: Map<string, number>;
+  /** metadata.json as read while the layer was downloaded (error: read it from the store instead). */
+  metadata?: PrefetchedMetadata;
+}
+
+interface PrefetchedMetadata {
+  layerDigest: string;
+  meta?: LayerMetadata;
+  error?: unknown;
+}
 
 export async function syncArtifactTag(
   deps: ArtifactSyncDeps,
@@ -139,8 +155,10 @@ export async function syncArtifactTag(
         // Same content from another source: keep the stored manifest (and what destinations hold).
         if (stored && layer.digest === storedLayer?.digest) return { kind: 'same' };
         layout ??= await OciLayout.open(layoutPath, { create: true });
-        const bytes = await storeVersion(deps, layout, ref, fetched, tag);
-        return { kind: 'stored', manifest: fetched, bytes };
+        const rule = ruleFor(name);
+        const wantMetadata = Boolean(rule?.hasMetadata) && (status.layerDigest !== layer.digest || !status.updatedAt);
+        const saved = await storeVersion(deps, layout, ref, fetched, { name, tag, wantMetadata });
+        return { kind: 'stored', manifest: fetched, ...saved };
       },
       (s, err) =>
         logger.warn({ artifact: name, tag, source: s.source, err }, 'source failed, trying the next one'),
@@ -157,9 +175,18 @@ export async function syncArtifactTag(
     result.digest = current.descriptor.digest;
     result.layer = { ...layer, title: layer.annotations?.['org.opencontainers.image.title'] };
 
-    await recordStored(deps, layout, status, current, source.source, result.changed);
+    const prefetched = value.kind === 'stored' ? value.metadata : undefined;
+    await recordStored(deps, layout, status, current, source.source, result.changed, prefetched);
 
-    result.destinations = await pushDestinations(deps, name, tag, layoutPath, current.descriptor.digest);
+    const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
+    result.destinations = await pushDestinations(
+      deps,
+      name,
+      tag,
+      layoutPath,
+      current.descriptor.digest,
+      teed,
+    );
     result.bytesPushed = result.destinations.reduce((n, d) => n + d.bytes, 0);
     status.destinations = Object.fromEntries(
       result.destinations.map((d) => [
@@ -234,14 +261,24 @@ async function openLayout(dir: string): Promise<OciLayout | undefined> {
   }
 }
 
-/** Downloads the blobs (verified while streaming), then the manifest, then moves the tag. */
+interface StoreTarget {
+  name: string;
+  tag: string;
+  /** Read metadata.json from the layer while it streams by. */
+  wantMetadata: boolean;
+}
+
+/**
+ * Downloads the blobs (verified while streaming) into the store and, on the way, to destinations
+ * lacking them; then the manifest, then moves the tag. Destination manifests are not touched here.
+ */
 async function storeVersion(
   deps: ArtifactSyncDeps,
   layout: OciLayout,
   ref: Reference,
   fetched: ManifestBytes,
-  tag: string,
-): Promise<number> {
+  target: StoreTarget,
+): Promise<StoreOutcome> {
   const digests = [
     fetched.descriptor.digest,
     fetched.manifest.config.digest,
@@ -249,7 +286,7 @@ async function storeVersion(
   ];
   const unpin = pin(layout.dir, digests);
   try {
-    return await storeVersionPinned(deps, layout, ref, fetched, tag);
+    return await storeVersionPinned(deps, layout, ref, fetched, target);
   } finally {
     unpin();
   }
@@ -280,19 +317,28 @@ async function storeVersionPinned(
   layout: OciLayout,
   ref: Reference,
   fetched: ManifestBytes,
-  tag: string,
-): Promise<number> {
+  target: StoreTarget,
+): Promise<StoreOutcome> {
   const { registry, signal } = deps;
-  let bytes = 0;
+  const { tag } = target;
+  const out: StoreOutcome = { bytes: 0, teed: new Map() };
+  const layer = fetched.manifest.layers[0];
   for (const desc of [fetched.manifest.config, ...fetched.manifest.layers]) {
     if (await layout.blobHas(desc.digest)) continue;
     const item = `${tag} ${desc === fetched.manifest.config ? 'config' : 'layer'}`;
     const onProgress = deps.onProgress
       ? (p: { bytes: number; total: number }) => deps.onProgress?.(item, p.bytes, p.total)
       : undefined;
-    const stream = await registry.blobGet(ref, desc, { signal, onProgress });
-    await layout.blobWrite(desc, stream, { signal });
-    bytes += desc.size;
+    // the destination HEADs run while the download request is answered
+    const [stream, destinations] = await Promise.all([
+      registry.blobGet(ref, desc, { signal, onProgress }),
+      destinationsLacking(deps, target, desc),
+    ]);
+    const readMeta = target.wantMetadata && desc === layer;
+    const teed = await teeBlob(deps, layout, desc, stream, destinations, readMeta);
+    for (const reference of teed.pushed) out.teed.set(reference, (out.teed.get(reference) ?? 0) + desc.size);
+    if (teed.metadata) out.metadata = teed.metadata;
+    out.bytes += desc.size;
   }
   const manifestDesc: Descriptor = {
     mediaType: fetched.manifest.mediaType ?? fetched.descriptor.mediaType,
@@ -328,12 +374,121 @@ async function storeVersionPinned(
     {
       artifact: formatReference(ref),
       digest: manifestDesc.digest,
-      bytes,
+      bytes: out.bytes,
       layer: fetched.manifest.layers[0]?.digest,
+      teed: [...out.teed.keys()],
     },
     'stored new version',
   );
-  return bytes;
+  return out;
+}
+
+/** A destination that has not taken 1 MiB for this long is cut off from the download (and pushed later). */
+const TEE_STALL_MS = 30_000;
+
+interface TeeDestination {
+  reference: string;
+  ref: Reference;
+}
+
+/** Destinations that lack `desc` (by blob HEAD). Any doubt leaves one out: it is pushed from the store later. */
+async function destinationsLacking(
+  deps: ArtifactSyncDeps,
+  target: StoreTarget,
+  desc: Descriptor,
+): Promise<TeeDestination[]> {
+  const found = await Promise.all(
+    deps.config.destinations.map(async (destination): Promise<TeeDestination | undefined> => {
+      const reference = `${destination}/${target.name}:${target.tag}`;
+      try {
+        const ref = parseReference(reference);
+        if (ref.kind !== 'registry') return undefined;
+        const have = await deps.registry.blobHead(ref, desc.digest, { signal: deps.signal });
+        return have ? undefined : { reference, ref };
+      } catch (err) {
+        deps.logger.debug({ destination: reference, err }, 'blob HEAD failed; pushing from the store later');
+        return undefined;
+      }
+    }),
+  );
+  return found.filter((d): d is TeeDestination => d !== undefined);
+}
+
+/**
+ * One verified download, written to the store and streamed to `destinations` and the metadata
+ * reader at the same time. The store write decides: when it fails, everything is aborted and the
+ * error thrown. A destination that fails is only reported (it gets the blob from the store later).
+ * Every branch sees the verify stream's error before the last bytes on a digest mismatch, so no
+ * consumer completes a wrong blob (a registry refuses the short upload, the store removes its temp).
+ */
+async function teeBlob(
+  deps: ArtifactSyncDeps,
+  layout: OciLayout,
+  desc: Descriptor,
+  source: Readable,
+  destinations: TeeDestination[],
+  readMeta: boolean,
+): Promise<{ pushed: string[]; metadata?: PrefetchedMetadata }> {
+  const { registry, signal, logger } = deps;
+  const branches = teeStream(source, [
+    { critical: true },
+    ...destinations.map(() => ({ stallMs: TEE_STALL_MS })),
+    ...(readMeta ? [{ stallMs: TEE_STALL_MS }] : []),
+  ]);
+  const [storeBranch, ...rest] = branches;
+  const aborts = destinations.map(() => new AbortController());
+  const stored = layout.blobWrite(desc, storeBranch, { signal });
+  const pushes = destinations.map(async (d, i): Promise<string | undefined> => {
+    const branch = rest[i];
+    const ctl = aborts[i];
+    const onAbort = () => ctl.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let opened = false;
+    try {
+      await registry.blobPut(
+        d.ref,
+        desc,
+        () => {
+          // the download cannot be replayed: a retry gives up here and the store push takes over
+          if (opened) {
+            throw new OciError(OciErrorCode.UNSUPPORTED, 'streamed upload cannot be replayed');
+          }
+          opened = true;
+          return branch;
+        },
+        { signal: ctl.signal },
+      );
+      return d.reference;
+    } catch (err) {
+      branch.destroy();
+      if (!signal.aborted) {
+        logger.warn(
+          { destination: d.reference, digest: desc.digest, err },
+          'push during download failed; pushing from the store afterwards',
+        );
+      }
+      return undefined;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  });
+  const metaBranch = readMeta ? rest[destinations.length] : undefined;
+  const metadata = metaBranch
+    ? readLayerMetadata(metaBranch).then(
+        (meta): PrefetchedMetadata => ({ layerDigest: desc.digest, meta }),
+        (error: unknown): PrefetchedMetadata => ({ layerDigest: desc.digest, error }),
+      )
+    : undefined;
+  try {
+    await stored;
+  } catch (err) {
+    for (const ctl of aborts) ctl.abort(err);
+    for (const b of branches) b.destroy();
+    await Promise.allSettled([...pushes, metadata]);
+    throw err;
+  }
+  const pushed = (await Promise.all(pushes)).filter((r): r is string => r !== undefined);
+  return { pushed, metadata: await metadata };
 }
 
 /** Fills the status record; metadata.json is read only when the layer is new to us. */
@@ -344,6 +499,7 @@ async function recordStored(
   current: ManifestBytes,
   source: string,
   changed: boolean,
+  prefetched?: PrefetchedMetadata,
 ): Promise<void> {
   const layer = current.manifest.layers[0];
   const rule = ruleFor(status.artifact);
@@ -359,7 +515,9 @@ async function recordStored(
     status.version = String(checksMajorVersion(current.manifest));
   if (rule?.hasMetadata && (layerChanged || !status.updatedAt)) {
     try {
-      const meta = await readLayerMetadata(layout.blobOpen(layer.digest));
+      // read during the download when we could; from the store otherwise (or when that failed)
+      const early = prefetched?.layerDigest === layer.digest && !prefetched.error ? prefetched : undefined;
+      const meta = early ? early.meta : await readLayerMetadata(layout.blobOpen(layer.digest));
       status.updatedAt = meta?.updatedAt;
       status.nextUpdate = meta?.nextUpdate;
       if (!meta)
@@ -373,13 +531,17 @@ async function recordStored(
   }
 }
 
-/** Pushes from the store to every destination in parallel; each is checked by a manifest HEAD after. */
+/**
+ * Pushes from the store to every destination in parallel (blobs teed during the download are
+ * found by HEAD and skipped), manifest last; each is checked by a manifest HEAD after.
+ */
 async function pushDestinations(
   deps: ArtifactSyncDeps,
   name: string,
   tag: string,
   layoutPath: string,
   digest: string,
+  teed: Map<string, number>,
 ): Promise<DestinationResult[]> {
   const { registry, store, signal, logger } = deps;
   return Promise.all(
@@ -409,8 +571,8 @@ async function pushDestinations(
           );
         }
         out.pushed = true;
-        out.bytes = copied.bytes;
-        logger.info({ artifact: name, tag, destination: reference, digest, bytes: copied.bytes }, 'pushed');
+        out.bytes = copied.bytes + (teed.get(reference) ?? 0);
+        logger.info({ artifact: name, tag, destination: reference, digest, bytes: out.bytes }, 'pushed');
       } catch (err) {
         out.error = describeError(err);
         logger.error({ artifact: name, tag, destination: reference, err }, 'push failed');
