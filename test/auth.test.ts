@@ -279,7 +279,18 @@ plugins:
       }
       if (path.includes('vex-repository')) {
         const manifest = JSON.parse(body) as { versions: { locations: { url: string }[] }[] };
-        assert.ok(manifest.versions[0]!.locations[0]!.url.startsWith(serveUrl), body);
+        const location = manifest.versions[0]!.locations[0]!.url;
+        assert.ok(location.startsWith(serveUrl), body);
+        // The archive it points at is behind the same door.
+        const archiveUrl = location.replace(/\/\/[^/]+$/, '');
+        const denied = await fetch(archiveUrl);
+        await denied.arrayBuffer();
+        assert.equal(denied.status, 401, archiveUrl);
+        const archive = await fetch(archiveUrl, {
+          headers: { authorization: basic(CLIENT_USER, CLIENT_SECRET) },
+        });
+        assert.equal(archive.status, 200, archiveUrl);
+        assert.ok((await archive.arrayBuffer()).byteLength > 1000);
       }
     }
   });

@@ -1,7 +1,7 @@
 // Where populate reads artifacts from: the local store (one OCI layout per repository) or any
 // Transport (e.g. a RegistryClient for `populate --from-registry PREFIX`). Checks the shape Trivy
 // requires and hands back a verified layer stream.
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -20,6 +20,8 @@ export type PopulateSource =
   /** The same, with the layout path per repository from the runtime's ArtifactStore. */
   | { kind: 'store'; layoutPath(repository: string): string }
   | { kind: 'transport'; transport: Transport; refFor(repository: string, tag: string): Reference };
+
+const LAYER_READ_BYTES = 1024 * 1024;
 
 export interface OpenedArtifact {
   repository: string;
@@ -94,7 +96,8 @@ export async function openArtifact(
       manifest,
       layer,
       async openLayer() {
-        const raw = layout.blobOpen(layer.digest);
+        // 1 MiB reads instead of 64 KiB: fewer hops through the hash and gunzip (see safe-extract.ts).
+        const raw = createReadStream(layout.blobPath(layer.digest), { highWaterMark: LAYER_READ_BYTES });
         const verify = createVerifyStream(layer);
         raw.on('error', (err) => verify.destroy(err));
         return raw.pipe(verify);

@@ -156,7 +156,8 @@ export async function syncArtifactTag(
         if (stored && layer.digest === storedLayer?.digest) return { kind: 'same' };
         layout ??= await OciLayout.open(layoutPath, { create: true });
         const rule = ruleFor(name);
-        const wantMetadata = Boolean(rule?.hasMetadata) && (status.layerDigest !== layer.digest || !status.updatedAt);
+        const wantMetadata =
+          Boolean(rule?.hasMetadata) && (status.layerDigest !== layer.digest || !status.updatedAt);
         const saved = await storeVersion(deps, layout, ref, fetched, { name, tag, wantMetadata });
         return { kind: 'stored', manifest: fetched, ...saved };
       },
@@ -385,6 +386,8 @@ async function storeVersionPinned(
 
 /** A destination that has not taken 1 MiB for this long is cut off from the download (and pushed later). */
 const TEE_STALL_MS = 30_000;
+/** How long the blob HEADs that decide which destinations get the download may take. */
+const TEE_HEAD_TIMEOUT_MS = 10_000;
 
 interface TeeDestination {
   reference: string;
@@ -397,13 +400,15 @@ async function destinationsLacking(
   target: StoreTarget,
   desc: Descriptor,
 ): Promise<TeeDestination[]> {
+  // the download waits for these answers: a slow destination is left to the push from the store
+  const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(TEE_HEAD_TIMEOUT_MS)]);
   const found = await Promise.all(
     deps.config.destinations.map(async (destination): Promise<TeeDestination | undefined> => {
       const reference = `${destination}/${target.name}:${target.tag}`;
       try {
         const ref = parseReference(reference);
         if (ref.kind !== 'registry') return undefined;
-        const have = await deps.registry.blobHead(ref, desc.digest, { signal: deps.signal });
+        const have = await deps.registry.blobHead(ref, desc.digest, { signal });
         return have ? undefined : { reference, ref };
       } catch (err) {
         deps.logger.debug({ destination: reference, err }, 'blob HEAD failed; pushing from the store later');

@@ -1,5 +1,5 @@
 // Fans one readable out to several consumers with backpressure: the slowest branch paces the
-// source, so memory stays at about one highWaterMark per branch. A branch that goes away early
+// source, so memory stays at about 1 MiB per branch. A branch that goes away early
 // (a failed upload, a reader that found what it wanted) is detached and the others go on, unless
 // it is critical (the store write): then the source is destroyed and every branch errors with it.
 import { PassThrough, type Readable } from 'node:stream';
@@ -11,8 +11,8 @@ export interface TeeBranchOptions {
   stallMs?: number;
 }
 
-/** Bytes buffered per branch before it pushes back on the source. */
-export const TEE_BRANCH_BYTES = 1024 * 1024;
+/** Buffer of each side of a branch (a PassThrough holds up to two of these before it pushes back). */
+export const TEE_BRANCH_BYTES = 512 * 1024;
 
 /**
  * Starts reading `source` at once and returns one PassThrough per entry of `branches`. Errors of
@@ -39,7 +39,6 @@ export function teeStream(source: Readable, branches: TeeBranchOptions[]): PassT
       timers.delete(out);
       out.destroy(new Error(`tee branch stalled: nothing taken for ${ms} ms`));
     }, ms);
-    timer.unref();
     timers.set(out, timer);
   };
 
