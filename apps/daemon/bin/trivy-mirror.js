@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 // trivy-mirror CLI entry: runs the built app (npm run build first). For `run`, a stand-in /healthz
 // listens before the app's modules load, so health probes answer within moments of the start.
+import { setFlagsFromString } from 'node:v8';
 import { closeEarlyHealth, startEarlyHealth } from '../dist/early-health.js';
+
+// The daemon's young generation: V8 starts it at 2 x 1 MiB and doubles it (up to 2 x 16 MiB) while
+// start-up allocates, and only shrinks it again when its memory reducer runs, many seconds after the
+// daemon went idle. Keeping it at its initial size cuts idle RSS by ~20 MB; the extra scavenges are
+// cheap (bulk data lives in Buffers, outside the JS heap). --max-semi-space-size cannot change once
+// the heap exists, but the growth factor is read at each resize, so it can be set here.
+if (process.argv[2] === 'run') setFlagsFromString('--semi-space-growth-factor=1');
 
 // `trivy-mirror status | head`: a closed pipe is not an error worth a stack trace.
 process.stdout.on('error', (err) => {

@@ -13,6 +13,7 @@ import {
   createVerifyStream,
 } from '@trivy-mirror/oci';
 import { ArtifactInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
+import { ioChunkBytes } from './safe-extract.js';
 
 export type PopulateSource =
   /** The store tree: one OCI layout per repository at `root/<repository>`. */
@@ -20,8 +21,6 @@ export type PopulateSource =
   /** The same, with the layout path per repository from the runtime's ArtifactStore. */
   | { kind: 'store'; layoutPath(repository: string): string }
   | { kind: 'transport'; transport: Transport; refFor(repository: string, tag: string): Reference };
-
-const LAYER_READ_BYTES = 1024 * 1024;
 
 export interface OpenedArtifact {
   repository: string;
@@ -96,8 +95,10 @@ export async function openArtifact(
       manifest,
       layer,
       async openLayer() {
-        // 1 MiB reads instead of 64 KiB: fewer hops through the hash and gunzip (see safe-extract.ts).
-        const raw = createReadStream(layout.blobPath(layer.digest), { highWaterMark: LAYER_READ_BYTES });
+        // Large reads for large layers: fewer hops through the hash and gunzip (see ioChunkBytes).
+        const raw = createReadStream(layout.blobPath(layer.digest), {
+          highWaterMark: ioChunkBytes(layer.size),
+        });
         const verify = createVerifyStream(layer);
         raw.on('error', (err) => verify.destroy(err));
         return raw.pipe(verify);

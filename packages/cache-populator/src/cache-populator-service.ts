@@ -202,17 +202,19 @@ export class CachePopulatorService {
   async #runJob(ctx: JobContext): Promise<JobOutcome> {
     const all: { dir: string; result: PartResult }[] = [];
     // Events that arrive during a pass (their listener may run after the runtime started us) get a
-    // follow-up pass instead of being lost to "already running".
-    for (let pass = 0; pass < 3; pass++) {
+    // follow-up pass instead of being lost to "already running". That includes the cleanup at the
+    // end: it is async too, and a sync finishing meanwhile (the runner joins its trigger to this
+    // run) would otherwise wait for the next event to be populated.
+    for (let pass = 1; ; pass++) {
       this.#dirty = false;
       for (const target of this.#config.targets) {
         for (const result of await this.populateTarget(target, target.include, { signal: ctx.signal })) {
           all.push({ dir: target.dir, result });
         }
       }
-      if (!this.#dirty) break;
+      if (!this.#dirty) await this.#cleanup();
+      if (!this.#dirty || pass >= 5) break;
     }
-    await this.#cleanup();
     const failed = all.filter((a) => a.result.status === 'failed');
     const populated = all.filter((a) => a.result.status === 'populated');
     const bytes = all.reduce((n, a) => n + a.result.bytes, 0);

@@ -221,6 +221,7 @@ async function populateArtifactPart(
     const dbFile = spec.dbFile;
     const extracted = await extractTarGz({
       source: stream,
+      sizeHint: art.layer.size,
       stagingDir: staging,
       maxUnpackedBytes: r.maxUnpackedBytes,
       fileMode: r.mode,

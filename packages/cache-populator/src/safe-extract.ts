@@ -28,6 +28,8 @@ export interface ExtractOptions {
   decide(entryPath: string, type: 'file' | 'directory'): EntryAction;
   /** Captured files (e.g. metadata.json) are kept in memory up to this size. */
   maxCaptureBytes?: number;
+  /** Compressed size when known: large layers get large buffers (see ioChunkBytes). */
+  sizeHint?: number;
   signal?: AbortSignal;
   onSkip?(entryPath: string, reason: string): void;
   /** Label for error messages (e.g. the layer digest). */
@@ -42,10 +44,14 @@ export interface ExtractResult {
 }
 
 /**
- * Output chunk of gunzip. Node's default (16 KiB) means ~70,000 threadpool round trips and stream
- * hops for a 1.1 GB trivy.db; 1 MiB cuts that 64-fold (the main cost on a busy machine).
+ * Buffer size for reading and inflating a layer of `compressedBytes`. Node's defaults (64 KiB reads,
+ * 16 KiB gunzip output) mean ~70,000 threadpool round trips and stream hops for a 1.1 GB trivy.db,
+ * the main cost on a busy machine; 1 MiB cuts that 64-fold. Small layers keep small buffers so the
+ * daemon does not leave megabytes of garbage behind after populating them.
  */
-export const INFLATE_CHUNK_BYTES = 1024 * 1024;
+export function ioChunkBytes(compressedBytes: number | undefined): number {
+  return compressedBytes !== undefined && compressedBytes >= 8 * 1024 * 1024 ? 1024 * 1024 : 64 * 1024;
+}
 
 const HOSTILE_TYPES = new Set(['link', 'symlink', 'character-device', 'block-device', 'fifo']);
 
@@ -62,10 +68,10 @@ export function safeEntryPath(name: string, label: string): string {
 }
 
 /** Counts decompressed bytes and fails once they exceed the cap (gzip bombs). */
-function byteCap(max: number, label: string, counter: { n: number }): Transform {
+function byteCap(max: number, label: string, counter: { n: number }, ioChunk: number): Transform {
   return new Transform({
     // Room for a few inflated chunks, so gunzip keeps working while the tar parser is busy.
-    highWaterMark: 4 * INFLATE_CHUNK_BYTES,
+    highWaterMark: 4 * ioChunk,
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       counter.n += chunk.length;
       if (counter.n > max) {
@@ -81,6 +87,9 @@ export async function extractTarGz(options: ExtractOptions): Promise<ExtractResu
   const { stagingDir, label } = options;
   const maxCapture = options.maxCaptureBytes ?? 1024 * 1024;
   const counter = { n: 0 };
+  const ioChunk = ioChunkBytes(options.sizeHint);
+  // Everything up to pipeline() must stay synchronous: `source` is already flowing, and an error it
+  // emits before pipeline() attaches its handler would be uncaught.
   const extract = tar.extract();
   const result: ExtractResult = { files: [], unpackedBytes: 0, writtenBytes: 0, captured: new Map() };
   const dirs = new Set<string>([stagingDir]);
@@ -89,8 +98,8 @@ export async function extractTarGz(options: ExtractOptions): Promise<ExtractResu
   let pipeError: unknown;
   const piped = pipeline(
     options.source,
-    createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }),
-    byteCap(options.maxUnpackedBytes, label, counter),
+    createGunzip({ chunkSize: ioChunk }),
+    byteCap(options.maxUnpackedBytes, label, counter, ioChunk),
     extract,
     { signal: options.signal },
   ).catch((err: unknown) => {
@@ -168,7 +177,12 @@ export async function extractTarGz(options: ExtractOptions): Promise<ExtractResu
         constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
         options.fileMode,
       );
-      const writer = new DurableFileWriter(fh);
+      // Batches of 4 inflated chunks; early writeback (fdatasync every 128 MiB in the background)
+      // only pays off for large files.
+      const writer = new DurableFileWriter(fh, {
+        batchBytes: 4 * ioChunk,
+        syncEveryBytes: (header.size ?? 0) >= 256 * 1024 * 1024 ? 128 * 1024 * 1024 : 0,
+      });
       try {
         for await (const chunk of entry as AsyncIterable<Buffer>) await writer.write(chunk);
         await fh.chmod(options.fileMode);

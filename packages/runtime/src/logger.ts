@@ -1,8 +1,19 @@
 // The root pino logger: JSON lines on stdout for journald, pino-pretty on a terminal, secrets redacted.
 import { REDACT_PATHS } from '@trivy-mirror/plugin-api';
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 import type { Logger } from '@trivy-mirror/plugin-api';
+
+// pino-pretty (and its ~30 modules) only loads for a terminal: a daemon under systemd or in a
+// container logs JSON and should not carry it (idle memory). createLogger is synchronous, and
+// pino-pretty is CommonJS, so require() it on first use.
+const require = createRequire(import.meta.url);
+type PrettyFactory = typeof import('pino-pretty');
+let prettyFactory: PrettyFactory | undefined;
+function loadPretty(): PrettyFactory {
+  prettyFactory ??= require('pino-pretty') as PrettyFactory;
+  return prettyFactory;
+}
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -32,7 +43,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   if (usePretty) {
     // A synchronous pretty stream (no worker thread): the daemon's output is small.
-    const stream = pretty({
+    const stream = loadPretty()({
       colorize: isTty,
       destination: options.destination ?? 1,
       sync: true,
