@@ -384,8 +384,11 @@ async function storeVersionPinned(
   return out;
 }
 
-/** A destination that has not taken 1 MiB for this long is cut off from the download (and pushed later). */
-const TEE_STALL_MS = 30_000;
+/**
+ * A destination (or the metadata reader) that takes nothing for this long while the download
+ * waits for it is cut off; the destination is then pushed from the store like any other.
+ */
+const TEE_STALL_MS = 5_000;
 /** How long the blob HEADs that decide which destinations get the download may take. */
 const TEE_HEAD_TIMEOUT_MS = 10_000;
 
@@ -448,6 +451,10 @@ async function teeBlob(
     const ctl = aborts[i];
     const onAbort = () => ctl.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
+    // cut off by the tee (stalled) or failed: stop waiting for this destination at once
+    branch.once('close', () => {
+      if (!branch.readableEnded) ctl.abort(branch.errored ?? new Error('download branch closed early'));
+    });
     let opened = false;
     try {
       await registry.blobPut(
@@ -488,7 +495,7 @@ async function teeBlob(
     await stored;
   } catch (err) {
     for (const ctl of aborts) ctl.abort(err);
-    for (const b of branches) b.destroy();
+    for (const b of branches) b.destroy(err instanceof Error ? err : new Error(String(err)));
     await Promise.allSettled([...pushes, metadata]);
     throw err;
   }

@@ -1,6 +1,6 @@
 // Reads metadata.json (UpdatedAt/NextUpdate) from a db layer: gunzip + tar, stopping at that entry.
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 
 export interface LayerMetadata {
@@ -20,9 +20,13 @@ const INFLATE_CHUNK_BYTES = 256 * 1024;
 export async function readLayerMetadata(source: Readable): Promise<LayerMetadata | undefined> {
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
   const extract = tar.extract();
-  source.on('error', (err) => gunzip.destroy(err));
+  // pipeline, not pipe: a source that closes without an end (a tee branch cut off) must fail the
+  // read instead of leaving the extractor waiting for bytes that never come
+  pipeline(source, gunzip, () => {
+    // errors reach the extractor through gunzip's error event
+  });
   gunzip.on('error', (err) => extract.destroy(err));
-  source.pipe(gunzip).pipe(extract);
+  gunzip.pipe(extract);
   try {
     for await (const entry of extract) {
       const name = entry.header.name.replace(/^\.\//, '');
@@ -48,7 +52,6 @@ export async function readLayerMetadata(source: Readable): Promise<LayerMetadata
     return undefined;
   } finally {
     // Stop reading the rest of a possibly 1 GB stream.
-    source.unpipe(gunzip);
     source.destroy();
     gunzip.destroy();
     extract.destroy();
