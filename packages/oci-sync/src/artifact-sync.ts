@@ -333,7 +333,7 @@ async function storeVersionPinned(
     // the destination HEADs run while the download request is answered
     const [stream, destinations] = await Promise.all([
       registry.blobGet(ref, desc, { signal, onProgress }),
-      destinationsLacking(deps, target, desc),
+      deps.config.pushDuringDownload ? destinationsLacking(deps, target, desc) : Promise.resolve([]),
     ]);
     const readMeta = target.wantMetadata && desc === layer;
     const teed = await teeBlob(deps, layout, desc, stream, destinations, readMeta);

@@ -66,6 +66,11 @@ export const ociSyncConfigSchema = z.strictObject({
   blobGraceMinutes: z.number().min(0).default(30),
   /** Artifact/tag pairs synced at once. */
   concurrency: z.number().int().min(1).max(16).default(2),
+  /**
+   * Experimental: stream a download to the destinations while it is written to the store, instead of
+   * pushing from the store afterwards (faster; off until it has held up under the fault suites).
+   */
+  pushDuringDownload: z.boolean().default(false),
 });
 export type OciSyncConfig = z.infer<typeof ociSyncConfigSchema>;
 

@@ -48,6 +48,7 @@ describe('oci-sync overlapped download, store write and push', () => {
       sources: [`${upProxy.host}/aquasec`],
       destinations,
       artifacts: [{ name: 'trivy-java-db', tags: ['1'] }],
+      pushDuringDownload: true,
     });
     harnesses.push(h);
     return h;
