@@ -65,12 +65,14 @@ export async function crashRuns(world: World, report: SuiteReport, options: Cras
       } else if (point === 'random') {
         await sleep(Math.floor(jitter * 1500));
       } else {
+        // a cleared timer: no stray rejection or pending timeout once the point is reached
+        let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           reached,
-          sleep(20_000).then(() => {
-            throw new Error('crash point not reached');
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('crash point not reached')), 20_000);
           }),
-        ]);
+        ]).finally(() => clearTimeout(timer));
         await sleep(Math.floor(jitter * (point === 'destination-push' ? 250 : 150)));
       }
     } catch (err) {

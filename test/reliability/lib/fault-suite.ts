@@ -41,6 +41,10 @@ export async function faultRuns(world: World, report: SuiteReport, options: Faul
         world.runJob('oci-sync'),
         vexRun ? world.runJob('vexhub-mirror') : Promise.resolve(undefined),
       ]);
+    } catch (err) {
+      // a pass that never ends is the worst outcome: record it with its seed and stop here
+      report.violation(i, `${(err as Error).message} (seed ${runSeed})`);
+      throw new Error(`run ${i} (seed ${runSeed}) hung: ${(err as Error).message}`);
     } finally {
       world.clearFaults();
     }

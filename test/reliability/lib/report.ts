@@ -25,7 +25,7 @@ export class SuiteReport {
   }
 
   line(): string {
-    return `reliability ${this.name}: runs=${this.runs} faults=${this.faults} violations=${this.violations.length} recoveries=${this.recoveries}`;
+    return `reliability ${this.name}: runs=${this.runs} faults=${this.faults} violations=${this.violations.length} recoveries=${this.recoveries} seed=${this.seed}`;
   }
 
   /** Prints the figures; call it in `after()` or at the end of the test so they show even on failure. */

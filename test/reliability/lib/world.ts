@@ -215,7 +215,16 @@ export class World {
     const res = await fetch(`${this.adminUrl}/jobs/${job}/run`, { method: 'POST' });
     const body = (await res.json()) as { runId: string };
     if (res.status !== 202) throw new Error(`POST /jobs/${job}/run answered ${res.status}`);
-    const line = await d.waitForLog((l) => l.msg === 'job finished' && l.runId === body.runId, timeoutMs);
+    const line = await d
+      .waitForLog((l) => l.msg === 'job finished' && l.runId === body.runId, timeoutMs)
+      .catch((err: Error) => {
+        throw new Error(
+          `${job} run ${body.runId} did not finish within ${timeoutMs} ms\n${this.diagnose()}`,
+          {
+            cause: err,
+          },
+        );
+      });
     return {
       status: String(line.status),
       summary: line.summary as string | undefined,
@@ -266,6 +275,34 @@ export class World {
     return (await this.registryDigest(this.destination.url, 'mirror/trivy-db', '2')) === want;
   }
 
+  /** What was going on: the daemon's last log lines and the requests the proxies have not answered. */
+  diagnose(): string {
+    const logs = (this.daemon?.logs() ?? []).slice(-40).map((l) => {
+      const err = (l.err as { message?: string } | undefined)?.message;
+      const { level, msg, artifact, tag, job, digest, host, offset, code } = l as Record<string, unknown>;
+      return `  log ${level} ${msg} ${JSON.stringify({ artifact, tag, job, digest, host, offset, code })}${err ? ` err=${err}` : ''}`;
+    });
+    const open = [this.upProxy, this.dstProxy, this.vexProxy].flatMap((p, i) =>
+      (p?.log ?? [])
+        .filter((e) => e.status === undefined || e.status === 0)
+        .slice(-10)
+        .map(
+          (e) => `  ${['upstream', 'destination', 'vex'][i]} #${e.n} ${e.method} ${e.path} fault=${e.fault}`,
+        ),
+    );
+    const recent = (this.dstProxy?.log ?? [])
+      .slice(-15)
+      .map((e) => `  destination #${e.n} ${e.method} ${e.path.slice(0, 90)} status=${e.status} fault=${e.fault}`);
+    return [
+      'last daemon log lines:',
+      ...logs,
+      'requests without an answer:',
+      ...open,
+      'last destination requests:',
+      ...recent,
+    ].join('\n');
+  }
+
   requireDaemon(): DaemonProcess {
     if (!this.daemon) throw new Error('daemon not running');
     return this.daemon;
@@ -276,5 +313,9 @@ export class World {
     await Promise.all([this.upProxy?.stop(), this.dstProxy?.stop(), this.vexProxy?.stop()]);
     await Promise.all([this.upstream?.stop(), this.destination?.stop(), this.vexServer?.close()]);
     if (this.dir && !process.env.RELIABILITY_KEEP) await rm(this.dir, { recursive: true, force: true });
+    if (process.env.RELIABILITY_DEBUG_HANDLES) {
+      // what keeps the test process alive after the suite (should be nothing)
+      setTimeout(() => console.log('active resources:', process.getActiveResourcesInfo()), 3000).unref();
+    }
   }
 }
