@@ -55,7 +55,7 @@ describe('readLayerMetadata', () => {
   test('a source closed mid-layer without an error rejects instead of hanging', async () => {
     const source = createReadStream(db.layer.path, { highWaterMark: 64 * 1024 });
     let seen = 0;
-    source.on('data', (chunk: Buffer) => {
+    source.on('data', (chunk: string | Buffer) => {
       seen += chunk.length;
       if (seen >= 256 * 1024) source.destroy();
     });

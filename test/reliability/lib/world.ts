@@ -292,7 +292,9 @@ export class World {
     );
     const recent = (this.dstProxy?.log ?? [])
       .slice(-15)
-      .map((e) => `  destination #${e.n} ${e.method} ${e.path.slice(0, 90)} status=${e.status} fault=${e.fault}`);
+      .map(
+        (e) => `  destination #${e.n} ${e.method} ${e.path.slice(0, 90)} status=${e.status} fault=${e.fault}`,
+      );
     return [
       'last daemon log lines:',
       ...logs,
