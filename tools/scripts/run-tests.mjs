@@ -54,6 +54,10 @@ const r = spawnSync(
     '--test',
     '--test-reporter=tap',
     `--test-concurrency=${concurrency}`,
+    // A test stuck for 5 minutes fails instead of holding CI; a file whose tests are done exits even
+    // if something (a server a failed hook never closed) still holds the event loop.
+    '--test-timeout=300000',
+    '--test-force-exit',
     ...files,
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, TRIVY_MIRROR_ROOT: root } },
