@@ -32,6 +32,8 @@ export class JobRunnerService implements JobRunner {
   readonly #jobs = new Map<string, Job>();
   readonly #running = new Map<string, Running>();
   readonly #last = new Map<string, JobRunRecord>();
+  /** Per job: the reason of an event that arrived during its run (one follow-up run). */
+  readonly #followUp = new Map<string, string>();
   #stopping = false;
 
   constructor(
@@ -78,6 +80,9 @@ export class JobRunnerService implements JobRunner {
   start(jobId: string, reason: string): RunHandle {
     const running = this.#running.get(jobId);
     if (running) {
+      // An event that arrives during a run may describe work the run has already passed over:
+      // one follow-up run is queued (several such events coalesce into it), so none is lost.
+      if (reason.startsWith('event:')) this.#followUp.set(jobId, reason);
       this.log.debug({ job: jobId, runId: running.record.runId, reason }, 'job already running; joining');
       return { runId: running.record.runId, joined: true, done: running.done };
     }
@@ -160,6 +165,11 @@ export class JobRunnerService implements JobRunner {
     this.#running.delete(job.id);
     this.#count(final);
     logger.info({ status: final.status, ms, summary: final.summary }, 'job finished');
+    const followUp = this.#followUp.get(job.id);
+    if (followUp !== undefined) {
+      this.#followUp.delete(job.id);
+      if (!this.#stopping) this.start(job.id, `${followUp} (queued during run ${record.runId})`);
+    }
     return final;
   }
 

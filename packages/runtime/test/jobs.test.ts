@@ -62,6 +62,36 @@ describe('JobRunner', () => {
     assert.equal(runner.lastRun('count')?.runId, c.runId);
   });
 
+  test('events that arrive during a run queue one follow-up run (coalesced), never an overlap', async () => {
+    const { logger } = captureLogger();
+    const runner = new JobRunnerService(logger, systemClock);
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    const job = counterJob({}, () => gate);
+    runner.setJobs([job]);
+    const first = runner.start('count', 'event:artifact.stored');
+    runner.start('count', 'event:artifact.stored');
+    runner.start('count', 'event:vex.stored');
+    const firstRelease = release;
+    gate = Promise.resolve();
+    firstRelease();
+    await first.done;
+    await waitFor(() => job.runs === 2 && !runner.isRunning('count'), 2000);
+    await sleep(50);
+    assert.equal(job.runs, 2, 'two events during the run give one follow-up, not two');
+    assert.equal(job.maxActive, 1);
+    assert.match(runner.lastRun('count')?.reason ?? '', /^event:vex\.stored \(queued during run /);
+    // A manual trigger while running joins without a follow-up.
+    let release2!: () => void;
+    gate = new Promise<void>((r) => (release2 = r));
+    const third = runner.start('count', 'admin');
+    runner.start('count', 'admin');
+    release2();
+    await third.done;
+    await sleep(50);
+    assert.equal(job.runs, 3);
+  });
+
   test('the timeout aborts the run through its signal and the run fails with the reason', async () => {
     const { logger, lines } = captureLogger();
     const runner = new JobRunnerService(logger, systemClock);
