@@ -152,10 +152,9 @@ export class OciLayout {
       return;
     }
     const tmp = await this.tempPath();
+    const out = createWriteStream(tmp, { flags: 'wx' });
     try {
-      await pipeline(source, createVerifyStream(descriptor), createWriteStream(tmp, { flags: 'wx' }), {
-        signal: options.signal,
-      });
+      await pipeline(source, createVerifyStream(descriptor), out, { signal: options.signal });
       // fsync is per file, not per descriptor: a second descriptor flushes what the stream wrote
       const fh = await open(tmp, 'r');
       try {
@@ -166,6 +165,9 @@ export class OciLayout {
       await rename(tmp, path);
       await fsyncDir(join(this.dir, 'blobs', 'sha256'));
     } catch (err) {
+      // A source that fails at once can beat the file's open: wait for the stream to close, or the
+      // temp file would be created after we removed it.
+      if (!out.closed) await new Promise<void>((done) => out.once('close', () => done()));
       await rm(tmp, { force: true });
       if (options.signal?.aborted) {
         throw new OciError(OciErrorCode.ABORTED, `writing ${descriptor.digest} to ${this.dir} aborted`, {
