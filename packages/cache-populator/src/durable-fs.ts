@@ -28,7 +28,11 @@ export async function writeNewFile(file: string, data: string | Buffer, mode: nu
 
 /** Replaces `file` atomically: temp file beside it, fsync, rename, fsync the directory. */
 export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(4).toString('hex')}`);
+  // The writer's pid in the name lets a later start remove what a killed writer left (cleanupCacheDir).
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   try {
     await writeNewFile(tmp, data, mode);
     await fs.rename(tmp, file);

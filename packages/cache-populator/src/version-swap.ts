@@ -200,9 +200,18 @@ export async function cleanupCacheDir(
   const stateDir = path.join(cacheDir, STATE_DIR);
   let versions: string[];
   try {
-    versions = (await fs.readdir(stateDir, { withFileTypes: true }))
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name);
+    const dirents = await fs.readdir(stateDir, { withFileTypes: true });
+    versions = dirents.filter((d) => d.isDirectory()).map((d) => d.name);
+    // Temp files of state records whose writer is gone (killed mid-write): `.NAME.tmp-<pid>-<hex>`.
+    for (const d of dirents) {
+      const m = /\.tmp-(?:(\d+)-)?[0-9a-f]+$/.exec(d.name);
+      if (!d.isFile() || !m) continue;
+      const writer = m[1] === undefined ? undefined : Number(m[1]);
+      if (writer !== undefined && (writer === process.pid || pidAlive(writer))) continue; // being written
+      const full = path.join(stateDir, d.name);
+      await fs.rm(full, { force: true });
+      removed.push(full);
+    }
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return { removed };
     throw err;

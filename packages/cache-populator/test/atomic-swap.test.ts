@@ -2,6 +2,7 @@
 // populator replaces the db 50 times (readers run in worker threads, truly in parallel).
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -116,4 +117,23 @@ test('50 repopulations under concurrent readers: no torn pair, no missing file',
   const left = (await listTree(cacheDir)).filter((n) => /^\.trivy-mirror\/db-[^/]+$/.test(n));
   assert.equal(left.length, 1);
   assert.equal(JSON.parse(await fs.readFile(path.join(cacheDir, 'db/metadata.json'), 'utf8')).Marker, 'v49');
+});
+
+test('cleanup removes state-record temp files of dead writers and keeps those of live ones', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cache-cleanup-tmp-'));
+  try {
+    const state = path.join(dir, '.trivy-mirror');
+    await fs.mkdir(state, { recursive: true });
+    const dead = path.join(state, '.state-db.json.tmp-99999999-00f4b003');
+    const legacy = path.join(state, '.state-db.json.tmp-00f4b003');
+    const live = path.join(state, `.state-java-db.json.tmp-${process.pid}-0a0b0c0d`);
+    for (const f of [dead, legacy, live]) await fs.writeFile(f, '{');
+    const { removed } = await cleanupCacheDir(dir, { graceMs: 60_000 });
+    assert.ok(removed.includes(dead) && removed.includes(legacy), removed.join(', '));
+    await assert.rejects(fs.stat(dead));
+    await assert.rejects(fs.stat(legacy));
+    await fs.stat(live);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
