@@ -445,7 +445,8 @@ async function teeBlob(
   ]);
   const [storeBranch, ...rest] = branches;
   const aborts = destinations.map(() => new AbortController());
-  const stored = layout.blobWrite(desc, storeBranch, { signal });
+  // the download verifies size and digest, and every branch sees its error before the last bytes
+  const stored = layout.blobWrite(desc, storeBranch, { signal, sourceVerified: true });
   const pushes = destinations.map(async (d, i): Promise<string | undefined> => {
     const branch = rest[i];
     const ctl = aborts[i];

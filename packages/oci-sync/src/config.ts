@@ -67,10 +67,11 @@ export const ociSyncConfigSchema = z.strictObject({
   /** Artifact/tag pairs synced at once. */
   concurrency: z.number().int().min(1).max(16).default(2),
   /**
-   * Experimental: stream a download to the destinations while it is written to the store, instead of
-   * pushing from the store afterwards (faster; off until it has held up under the fault suites).
+   * Stream a download to the destinations that lack the blob while it is written to the store
+   * (one transfer instead of two). A destination that fails or falls behind is cut off and pushed
+   * from the store afterwards; false always pushes from the store.
    */
-  pushDuringDownload: z.boolean().default(false),
+  pushDuringDownload: z.boolean().default(true),
 });
 export type OciSyncConfig = z.infer<typeof ociSyncConfigSchema>;
 
@@ -86,4 +87,5 @@ export const exampleConfig = `oci-sync:
   serve: { enabled: true, prefix: "" }      # embedded read-only /v2/ on the serve listener
   blobGraceMinutes: 30                      # unreferenced blobs kept this long for running downloads
   concurrency: 2
+  pushDuringDownload: true                  # stream downloads to destinations while storing them
 `;

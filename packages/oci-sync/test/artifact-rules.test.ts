@@ -119,7 +119,7 @@ describe('config', () => {
       ],
       destinations: [],
       keepVersions: 3,
-      pushDuringDownload: false,
+      pushDuringDownload: true,
       serve: { enabled: true, prefix: '' },
       blobGraceMinutes: 30,
       concurrency: 2,

@@ -122,7 +122,12 @@ async function copyBlob(options: ArtifactCopyOptions, blob: Descriptor, stats: S
         options.onProgress?.(p);
       },
     });
-  const result = await dst.blobPut(dstRef, blob, open, { signal, mountFrom: mountSource(srcRef, dstRef) });
+  // both transports' blobGet streams verify size and digest themselves
+  const result = await dst.blobPut(dstRef, blob, open, {
+    signal,
+    mountFrom: mountSource(srcRef, dstRef),
+    sourceVerified: true,
+  });
   if (result?.mounted) {
     stats.blobsMounted++;
     return;

@@ -11,7 +11,7 @@ export { AuthManager, repositoryScope } from './auth.js';
 export { parseManifest } from './manifest.js';
 export { appendDigest, DEFAULT_CHUNK_BYTES } from './blob-upload.js';
 export { RegistryClient, nextLink, type RegistryClientOptions } from './registry-client.js';
-export { OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
+export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
 export { LayoutTransport } from './layout-transport.js';
 export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy.js';
 export {

@@ -142,7 +142,10 @@ export class LayoutTransport implements Transport {
   ): Promise<BlobPutResult> {
     const layout = await this.layout(ref, true);
     if (await layout.blobHas(descriptor.digest)) return { mounted: false };
-    await layout.blobWrite(descriptor, await open(), { signal: options.signal });
+    await layout.blobWrite(descriptor, await open(), {
+      signal: options.signal,
+      sourceVerified: options.sourceVerified,
+    });
     return { mounted: false };
   }
 

@@ -17,6 +17,15 @@ export const LAYOUT_VERSION_BYTES = '{"imageLayoutVersion":"1.0.0"}';
 const TMP_DIR = '.tmp';
 const DEFAULT_GC_GRACE_MS = 15 * 60_000;
 
+export interface BlobWriteOptions {
+  signal?: AbortSignal;
+  /**
+   * The source checks size and digest itself and fails before its last byte when they are wrong
+   * (a blobGet stream): written without hashing it again. The download's hash is the one check.
+   */
+  sourceVerified?: boolean;
+}
+
 export interface LayoutIndex {
   schemaVersion: 2;
   mediaType?: string;
@@ -143,7 +152,7 @@ export class OciLayout {
   async blobWrite(
     descriptor: Descriptor,
     source: Readable,
-    options: { signal?: AbortSignal } = {},
+    options: BlobWriteOptions = {},
   ): Promise<void> {
     const path = this.blobPath(descriptor.digest);
     if (await exists(path)) {
@@ -154,7 +163,8 @@ export class OciLayout {
     const tmp = await this.tempPath();
     const out = createWriteStream(tmp, { flags: 'wx' });
     try {
-      await pipeline(source, createVerifyStream(descriptor), out, { signal: options.signal });
+      if (options.sourceVerified) await pipeline(source, out, { signal: options.signal });
+      else await pipeline(source, createVerifyStream(descriptor), out, { signal: options.signal });
       // fsync is per file, not per descriptor: a second descriptor flushes what the stream wrote
       const fh = await open(tmp, 'r');
       try {

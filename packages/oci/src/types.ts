@@ -79,6 +79,11 @@ export interface BlobPutOptions {
   onProgress?: (p: ProgressEvent) => void;
   /** Repository on the same registry that already holds the blob: try a cross-repository mount first. */
   mountFrom?: string;
+  /**
+   * The stream `open` gives checks size and digest itself and fails before its last byte when they
+   * are wrong (blobGet's streams do): a layout writes it without hashing it a second time.
+   */
+  sourceVerified?: boolean;
 }
 
 /** What blobPut did, when the transport tells (copy counts mounts with it). */

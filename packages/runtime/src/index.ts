@@ -38,6 +38,7 @@ export { HealthRegistry, type Readiness } from './health-registry.js';
 export { UndiciHttpClient, type UndiciHttpClientOptions } from './http-client.js';
 export { HttpListener } from './http-listener.js';
 export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './job-runner.js';
+export { MemoryReclaimer, RECLAIM_DELAY_MS } from './memory-reclaim.js';
 export { type Phase, StartupError } from './lifecycle.js';
 export { isLoopbackHost, parseListen } from './listen-address.js';
 export {

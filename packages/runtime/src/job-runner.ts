@@ -34,6 +34,7 @@ export class JobRunnerService implements JobRunner {
   readonly #last = new Map<string, JobRunRecord>();
   /** Per job: the reason of an event that arrived during its run (one follow-up run). */
   readonly #followUp = new Map<string, string>();
+  readonly #idleListeners: (() => void)[] = [];
   #stopping = false;
 
   constructor(
@@ -66,6 +67,11 @@ export class JobRunnerService implements JobRunner {
 
   running(jobId: string): JobRunRecord | undefined {
     return this.#running.get(jobId)?.record;
+  }
+
+  /** Calls `listener` each time the last running job ends (after its follow-up, if any, started). */
+  onIdle(listener: () => void): void {
+    this.#idleListeners.push(listener);
   }
 
   lastRun(jobId: string): JobRunRecord | undefined {
@@ -169,6 +175,15 @@ export class JobRunnerService implements JobRunner {
     if (followUp !== undefined) {
       this.#followUp.delete(job.id);
       if (!this.#stopping) this.start(job.id, `${followUp} (queued during run ${record.runId})`);
+    }
+    if (this.#running.size === 0 && !this.#stopping) {
+      for (const listener of this.#idleListeners) {
+        try {
+          listener();
+        } catch (err) {
+          this.log.warn({ err }, 'idle listener failed');
+        }
+      }
     }
     return final;
   }

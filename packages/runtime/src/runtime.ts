@@ -39,6 +39,7 @@ import {
 import { HealthRegistry, type Readiness } from './health-registry.js';
 import type { HttpListener } from './http-listener.js';
 import { JobRunnerService, type RunHandle } from './job-runner.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
 import { startContributions, stopContributions, within } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { RuntimeMetrics } from './metrics.js';
@@ -123,6 +124,7 @@ export class Runtime {
   readonly #timeouts: Required<NonNullable<RuntimeOptions['timeouts']>>;
   readonly #warnings: string[];
   readonly #env: NodeJS.ProcessEnv;
+  readonly #reclaimer = new MemoryReclaimer();
 
   constructor(options: RuntimeOptions) {
     this.#config = options.config;
@@ -134,6 +136,8 @@ export class Runtime {
     this.#startedAt = this.clock.now();
     this.metrics = new RuntimeMetrics();
     this.jobs = new JobRunnerService(this.logger.child({ component: 'jobs' }), this.clock, this.metrics);
+    // a long-running process gives memory back after each burst of work; a one-shot CLI just exits
+    if (this.mode !== 'cli') this.jobs.onIdle(() => this.#reclaimer.schedule());
     this.health = new HealthRegistry(this.logger.child({ component: 'health' }));
     const stopMs = options.timeouts?.stopMs ?? 10_000;
     this.#timeouts = {
@@ -349,6 +353,7 @@ export class Runtime {
       await this.#gen.watcher.stop(this.#timeouts.jobsMs);
     }
     const jobsLeft = await this.jobs.stop(reason, this.#timeouts.jobsMs);
+    this.#reclaimer.cancel();
     const drains = await Promise.all([
       this.#serve?.close(this.#timeouts.drainMs).then((ok) => (ok ? undefined : 'serve listener requests')),
       this.#admin?.close(this.#timeouts.drainMs).then((ok) => (ok ? undefined : 'admin listener requests')),

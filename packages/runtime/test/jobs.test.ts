@@ -6,6 +6,7 @@ import {
   InProcessEventBus,
   JobRunnerService,
   jobProblems,
+  MemoryReclaimer,
   RuntimeMetrics,
   Scheduler,
   systemClock,
@@ -90,6 +91,41 @@ describe('JobRunner', () => {
     await third.done;
     await sleep(50);
     assert.equal(job.runs, 3);
+  });
+
+  test('onIdle fires once the last running job ends, not while another still runs', async () => {
+    const { logger } = captureLogger();
+    const runner = new JobRunnerService(logger, systemClock);
+    let releaseA!: () => void;
+    let releaseB!: () => void;
+    const a = counterJob({ id: 'a' }, () => new Promise<void>((r) => (releaseA = r)));
+    const b = counterJob({ id: 'b' }, () => new Promise<void>((r) => (releaseB = r)));
+    runner.setJobs([a, b]);
+    let idle = 0;
+    runner.onIdle(() => idle++);
+    const ra = runner.start('a', 'admin');
+    const rb = runner.start('b', 'admin');
+    await waitFor(() => a.runs === 1 && b.runs === 1, 2000);
+    releaseA();
+    await ra.done;
+    assert.equal(idle, 0, 'b still runs');
+    releaseB();
+    await rb.done;
+    assert.equal(idle, 1);
+  });
+
+  test('MemoryReclaimer runs one full collection after the bursts stop', async () => {
+    const reclaimer = new MemoryReclaimer(30);
+    reclaimer.schedule();
+    await sleep(10);
+    reclaimer.schedule();
+    reclaimer.schedule();
+    await sleep(120);
+    assert.equal(reclaimer.runs, 1, 'debounced into one collection');
+    reclaimer.schedule();
+    reclaimer.cancel();
+    await sleep(80);
+    assert.equal(reclaimer.runs, 1, 'a cancelled collection does not run');
   });
 
   test('the timeout aborts the run through its signal and the run fails with the reason', async () => {
