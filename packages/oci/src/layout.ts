@@ -149,11 +149,7 @@ export class OciLayout {
   }
 
   /** Writes a blob from `source` via temp file, verifying size and digest; a no-op when present. */
-  async blobWrite(
-    descriptor: Descriptor,
-    source: Readable,
-    options: BlobWriteOptions = {},
-  ): Promise<void> {
+  async blobWrite(descriptor: Descriptor, source: Readable, options: BlobWriteOptions = {}): Promise<void> {
     const path = this.blobPath(descriptor.digest);
     if (await exists(path)) {
       source.destroy();
