@@ -2,8 +2,9 @@
 // per-host concurrency limit), scheme choice (https unless plainHttp or loopback), extra CAs.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { OciError, OciErrorCode } from './errors.js';
+import { Pool } from './undici-dispatchers.js';
 import { isLoopbackHost } from './reference.js';
 import type { HostOptions } from './types.js';
 

@@ -19,3 +19,4 @@ export {
   type RegistryHandler,
   type RegistryHandlerOptions,
 } from './registry-handler.js';
+export { Agent, Pool, undiciLean } from './undici-dispatchers.js';

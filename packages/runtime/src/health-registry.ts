@@ -13,10 +13,29 @@ export interface Readiness {
 }
 
 export class HealthRegistry {
-  phase: Phase = 'created';
+  #phase: Phase = 'created';
+  #stopped: { promise: Promise<void>; resolve: () => void };
   #checks: () => HealthCheck[] = () => [];
 
-  constructor(private readonly log: Logger) {}
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  set phase(phase: Phase) {
+    this.#phase = phase;
+    if (phase === 'stopped') this.#stopped.resolve();
+  }
+
+  /** Resolves once the phase is 'stopped' (no polling: an idle daemon has no timer of its own). */
+  whenStopped(): Promise<void> {
+    return this.#stopped.promise;
+  }
+
+  constructor(private readonly log: Logger) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#stopped = { promise, resolve };
+  }
 
   setChecks(checks: () => HealthCheck[]): void {
     this.#checks = checks;

@@ -11,7 +11,8 @@ import {
   MirrorError,
 } from '@trivy-mirror/plugin-api';
 import type { HostOptions } from '@trivy-mirror/oci';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent } from '@trivy-mirror/oci';
+import type { Dispatcher } from 'undici';
 import { isLoopbackHost } from './listen-address.js';
 
 const MAX_REDIRECTS = 5;
@@ -106,11 +107,12 @@ export class UndiciHttpClient implements HttpClient {
       const started = Date.now();
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(current, {
+        res = await this.#dispatcher(current).request({
+          origin: current.origin,
+          path: current.pathname + current.search,
           method,
           headers,
           signal: init.signal,
-          dispatcher: this.#dispatcher(current),
         });
       } catch (err) {
         if (init.signal?.aborted)

@@ -61,6 +61,11 @@ export class JobRunnerService implements JobRunner {
     return this.#jobs.has(jobId);
   }
 
+  /** True while any job runs. */
+  busy(): boolean {
+    return this.#running.size > 0;
+  }
+
   isRunning(jobId: string): boolean {
     return this.#running.has(jobId);
   }

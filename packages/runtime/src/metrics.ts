@@ -11,9 +11,9 @@ export class RuntimeMetrics implements Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    // Event-loop lag sampled every 100 ms, not prom-client's 10 ms: an idle daemon should stay asleep.
+    // Event-loop lag sampled once a second, not every 10 ms (prom-client): an idle daemon should sleep.
     if (options.defaultMetrics !== false)
-      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
     this.jobRuns = new Counter({
       name: 'trivy_mirror_job_runs_total',
       help: 'Job runs by final status (success, skipped, failure).',

@@ -158,6 +158,6 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   return done;
 }
 
-async function waitStopped(runtime: Runtime): Promise<void> {
-  while (runtime.phase !== 'stopped') await new Promise((r) => setTimeout(r, 200).unref());
+function waitStopped(runtime: Runtime): Promise<void> {
+  return runtime.health.whenStopped();
 }

@@ -124,7 +124,7 @@ export class Runtime {
   readonly #timeouts: Required<NonNullable<RuntimeOptions['timeouts']>>;
   readonly #warnings: string[];
   readonly #env: NodeJS.ProcessEnv;
-  readonly #reclaimer = new MemoryReclaimer();
+  readonly #reclaimer = new MemoryReclaimer(undefined, () => this.jobs.busy());
 
   constructor(options: RuntimeOptions) {
     this.#config = options.config;

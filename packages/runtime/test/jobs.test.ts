@@ -126,6 +126,15 @@ describe('JobRunner', () => {
     reclaimer.cancel();
     await sleep(80);
     assert.equal(reclaimer.runs, 1, 'a cancelled collection does not run');
+    let busy = true;
+    const waiting = new MemoryReclaimer(20, () => busy);
+    waiting.schedule();
+    await sleep(60);
+    assert.equal(waiting.runs, 0, 'no collection while a job runs');
+    busy = false;
+    waiting.schedule();
+    await sleep(60);
+    assert.equal(waiting.runs, 1);
   });
 
   test('the timeout aborts the run through its signal and the run fails with the reason', async () => {

@@ -4,7 +4,13 @@
 import { join } from 'node:path';
 import { freePort, seedUpstream } from '@trivy-mirror/fixtures';
 import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench-context.js';
-import { cliBuilt, startDaemon, waitUntilQuiet, writeDaemonConfig } from '../lib/daemon-cli.js';
+import {
+  cliBuilt,
+  startDaemon,
+  unitEnvironment,
+  waitUntilQuiet,
+  writeDaemonConfig,
+} from '../lib/daemon-cli.js';
 import { formatMb } from '../lib/format.js';
 import { readMemory } from '../lib/proc-stats.js';
 
@@ -47,7 +53,9 @@ export const idleBench: Benchmark = {
     }
     ctx.onCleanup(() => daemon.stop());
     const settled = await waitUntilQuiet(daemon, 60_000);
-    ctx.log(`daemon ready; start-up work done after ${settled} ms more`);
+    const env = Object.entries(unitEnvironment()).map(([k, v]) => `${k}=${v}`);
+    ctx.log(`daemon ready (environment of the systemd unit: ${env.join(' ') || 'none'})`);
+    ctx.log(`start-up work done after ${settled} ms more`);
 
     // Sample RSS once a second; CPU from /proc/<pid>/stat at both ends of the window.
     const cpuStart = await daemon.cpuMs();

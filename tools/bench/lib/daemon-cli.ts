@@ -1,7 +1,7 @@
 // Drives the built trivy-mirror CLI (apps/daemon/bin/trivy-mirror.js): measured one-shot commands,
 // config files for sync/run, and a long-running `run` process whose readiness and usage we can read.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type Measurement, runMeasured } from './measure.js';
@@ -11,6 +11,21 @@ import { TreeSampler } from './tree-sampler.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI_BIN = fileURLToPath(new URL('../../../apps/daemon/bin/trivy-mirror.js', import.meta.url));
 const CLI_MAIN = fileURLToPath(new URL('../../../apps/daemon/dist/main.js', import.meta.url));
+
+const SYSTEMD_UNIT = fileURLToPath(new URL('../../../deploy/systemd/trivy-mirror.service', import.meta.url));
+
+/**
+ * The process environment the shipped systemd unit gives the daemon (its `Environment=` lines, less
+ * the config path, which --config replaces), so `run` is measured the way it is deployed.
+ */
+export function unitEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(SYSTEMD_UNIT, 'utf8').split('\n')) {
+    const m = /^Environment=([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m && m[1] !== 'TRIVY_MIRROR_CONFIG') env[m[1]] = m[2];
+  }
+  return env;
+}
 
 /** True once `npm run build` has produced the daemon app. */
 export function cliBuilt(): boolean {
@@ -83,7 +98,7 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-/** Starts `trivy-mirror run --config FILE` and waits until /readyz answers 200. */
+/** Starts `trivy-mirror run --config FILE` with the systemd unit's environment and waits until /readyz answers 200. */
 export async function startDaemon(
   configPath: string,
   adminPort: number,
@@ -91,7 +106,7 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const child: ChildProcess = spawn(process.execPath, [CLI_BIN, 'run', '--config', configPath], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, ...unitEnvironment(), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
