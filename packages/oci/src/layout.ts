@@ -2,8 +2,19 @@
 // file in the layout's `.tmp/`, verified, fsynced and renamed; index.json is replaced the same way
 // under a per-layout mutex. Tags are `org.opencontainers.image.ref.name` annotations.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -158,19 +169,28 @@ export class OciLayout {
     }
     const tmp = await this.tempPath();
     const out = createWriteStream(tmp, { flags: 'wx' });
+    // fsync is per file, not per descriptor: a second descriptor flushes what the stream wrote
+    let syncer: FileHandle | undefined;
+    let writeback: Writeback | undefined;
     try {
+      if (descriptor.size >= WRITEBACK_BYTES * 2) {
+        await opened(out);
+        syncer = await open(tmp, 'r');
+        writeback = startWriteback(out, syncer);
+      }
       if (options.sourceVerified) await pipeline(source, out, { signal: options.signal });
       else await pipeline(source, createVerifyStream(descriptor), out, { signal: options.signal });
-      // fsync is per file, not per descriptor: a second descriptor flushes what the stream wrote
-      const fh = await open(tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeback?.stop();
+      syncer ??= await open(tmp, 'r');
+      await syncer.sync();
+      await syncer.close();
+      syncer = undefined;
       await rename(tmp, path);
       await fsyncDir(join(this.dir, 'blobs', 'sha256'));
     } catch (err) {
+      if (!source.destroyed) source.destroy();
+      await writeback?.stop();
+      await syncer?.close().catch(() => undefined);
       // A source that fails at once can beat the file's open: wait for the stream to close, or the
       // temp file would be created after we removed it.
       if (!out.closed) await new Promise<void>((done) => out.once('close', () => done()));
@@ -497,4 +517,62 @@ function dedupeUntagged(manifests: Descriptor[]): Descriptor[] {
 async function touch(path: string): Promise<void> {
   const now = new Date();
   await utimes(path, now, now).catch(() => undefined);
+}
+
+/** A large blob's written part goes to disk every this many bytes while the rest still streams. */
+const WRITEBACK_BYTES = 32 * 1024 * 1024;
+
+interface Writeback {
+  /** Stops issuing flushes and waits for the one in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Flushes what `out` has written so far (one fdatasync in flight, on a descriptor of our own), so
+ * the fsync before the rename only waits for the tail: a 1 GB blob otherwise waits seconds for the
+ * disk after its last byte arrived. A failed flush is left to that final fsync to report.
+ */
+function startWriteback(out: WriteStream, syncer: FileHandle): Writeback {
+  let flushed = 0;
+  let inFlight: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    const written = out.bytesWritten;
+    if (inFlight || written - flushed < WRITEBACK_BYTES) return;
+    inFlight = syncer
+      .datasync()
+      .then(
+        () => {
+          flushed = written;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
+  }, 50);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}
+
+/** Resolves once the write stream has created its file; rejects if it could not. */
+function opened(out: WriteStream): Promise<void> {
+  if (!out.pending) return Promise.resolve();
+  if (out.errored) return Promise.reject(out.errored);
+  return new Promise((resolve, reject) => {
+    const onOpen = () => {
+      out.off('error', onError);
+      resolve();
+    };
+    const onError = (err: Error) => {
+      out.off('open', onOpen);
+      reject(err);
+    };
+    out.once('open', onOpen);
+    out.once('error', onError);
+  });
 }

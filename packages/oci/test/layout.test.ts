@@ -77,6 +77,34 @@ describe('OciLayout', () => {
     await layout.blobWrite(desc, Readable.from([data])); // present: a no-op
   });
 
+  test('large blobs are flushed while they stream; a failure halfway leaves nothing', async () => {
+    const layout = await OciLayout.open(join(dir, 'large'), { create: true });
+    const chunk = Buffer.alloc(1024 * 1024);
+    const chunks = 96; // 96 MiB: large enough to be written back while it streams
+    const source = (failAt?: number) => {
+      let i = 0;
+      return new Readable({
+        read() {
+          if (i === failAt) return this.destroy(new Error('download broke'));
+          if (i === chunks) return this.push(null);
+          chunk.fill(i++ % 251);
+          // a copy per chunk, each with its own content
+          setTimeout(() => this.push(Buffer.from(chunk)), i % 16 === 0 ? 5 : 0);
+        },
+      });
+    };
+    const bytes = Buffer.concat(
+      Array.from({ length: chunks }, (_, i) => Buffer.alloc(chunk.length, i % 251)),
+    );
+    const desc = { mediaType: 'x', digest: sha256Digest(bytes), size: bytes.length };
+    await assert.rejects(layout.blobWrite(desc, source(60)), /download broke/);
+    assert.deepEqual(await readdir(join(layout.dir, '.tmp')), []);
+    assert.equal(await layout.blobHas(desc.digest), false);
+    await layout.blobWrite(desc, source());
+    assert.equal(sha256Digest(await readFile(layout.blobPath(desc.digest))), desc.digest);
+    assert.deepEqual(await readdir(join(layout.dir, '.tmp')), []);
+  });
+
   test('tags move; untag and manifestDelete; concurrent writers lose nothing', async () => {
     const layout = await OciLayout.open(join(dir, 'tags'), { create: true });
     const config = await layout.blobWriteBytes(Buffer.from('{}'));
