@@ -4,7 +4,7 @@ import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench
 import { cliBuilt, trivyMirror } from '../lib/daemon-cli.js';
 import { formatBytes, formatMb, formatRatio, formatSeconds, median } from '../lib/format.js';
 import { describeFailure } from '../lib/measure.js';
-import { assertManifest, curlGet, curlPipeCopy } from '../lib/registry-checks.js';
+import { assertManifest, curlGet, measureCurlFloor } from '../lib/registry-checks.js';
 import { skopeoCopy } from '../lib/skopeo.js';
 import { flushDisks } from '../lib/system.js';
 
@@ -56,12 +56,8 @@ export const copyBench: Benchmark = {
         await dst.stop();
       }
       if (i === 0) {
-        const dst = await ctx.startRegistry();
-        await flushDisks();
-        const m = await curlPipeCopy(blobUrl, dst.url, 'floor/blob', up.artifact.layer.digest, timeoutMs);
-        if (m.exitCode === 0 && m.stdout.trim() === '201') floor.push(m.wallMs);
-        else ctx.log(`curl floor failed (ignored): ${describeFailure(m)} ${m.stdout}`);
-        await dst.stop();
+        const wall = await measureCurlFloor(ctx, blobUrl, up.artifact.layer.digest, timeoutMs);
+        if (wall !== undefined) floor.push(wall);
       }
     }
 

@@ -7,7 +7,7 @@ import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench
 import { cliBuilt, trivyMirror, writeDaemonConfig } from '../lib/daemon-cli.js';
 import { formatBytes, formatMb, formatRatio, formatSeconds, median } from '../lib/format.js';
 import { describeFailure } from '../lib/measure.js';
-import { assertManifest, curlGet } from '../lib/registry-checks.js';
+import { assertManifest, curlGet, measureCurlFloor } from '../lib/registry-checks.js';
 import { skopeoCopy } from '../lib/skopeo.js';
 import { flushDisks } from '../lib/system.js';
 
@@ -24,15 +24,14 @@ export const syncBench: Benchmark = {
     const timeoutMs = Math.max(120_000, (size / 4e6) * 1000);
     const built = cliBuilt();
     const vexUrl = built ? await ctx.vexUrl() : '';
-    const warm = await curlGet(
-      `${up.registry.url}/v2/${up.repository}/blobs/${up.artifact.layer.digest}`,
-      timeoutMs,
-    );
+    const blobUrl = `${up.registry.url}/v2/${up.repository}/blobs/${up.artifact.layer.digest}`;
+    const warm = await curlGet(blobUrl, timeoutMs);
     if (warm.exitCode !== 0) throw new Error(describeFailure(warm));
 
-    const skopeo: { wallMs: number; rss: number }[] = [];
+    const skopeo: { wallMs: number; rss: number; cpuMs: number }[] = [];
     let twoHopMs: number | undefined;
-    const ours: { wallMs: number; rss: number }[] = [];
+    let floorMs: number | undefined;
+    const ours: { wallMs: number; rss: number; cpuMs: number }[] = [];
     let appError: string | undefined;
     for (let i = 0; i < ctx.options.repeat; i++) {
       const order = i % 2 === 0 ? ['skopeo', 'trivy-mirror'] : ['trivy-mirror', 'skopeo'];
@@ -43,8 +42,10 @@ export const syncBench: Benchmark = {
           await flushDisks();
           const m = await skopeoCopy(src, `${dst.host}/mirror/trivy-java-db:1`, timeoutMs);
           if (m.exitCode !== 0) throw new Error(describeFailure(m));
-          skopeo.push({ wallMs: m.wallMs, rss: m.peakRssBytes });
-          ctx.log(`skopeo copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}`);
+          skopeo.push({ wallMs: m.wallMs, rss: m.peakRssBytes, cpuMs: m.cpuMs });
+          ctx.log(
+            `skopeo copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
+          );
         } else {
           const dir = await ctx.tempDir('sync');
           const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
@@ -62,7 +63,7 @@ export const syncBench: Benchmark = {
             ctx.log(`trivy-mirror sync failed: ${appError}`);
           } else {
             await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
-            ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes });
+            ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes, cpuMs: m.cpuMs });
             ctx.log(
               `trivy-mirror sync: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
             );
@@ -70,7 +71,10 @@ export const syncBench: Benchmark = {
         }
         await dst.stop();
       }
-      if (i === 0) twoHopMs = await skopeoTwoHops(ctx, src, timeoutMs);
+      if (i === 0) {
+        twoHopMs = await skopeoTwoHops(ctx, src, timeoutMs);
+        floorMs = await measureCurlFloor(ctx, blobUrl, up.artifact.layer.digest, timeoutMs);
+      }
     }
 
     const skopeoWall = median(skopeo.map((r) => r.wallMs));
@@ -81,7 +85,15 @@ export const syncBench: Benchmark = {
       runs: ctx.options.repeat,
     };
     if (twoHopMs !== undefined) metrics.skopeoTwoHopWallMs = twoHopMs;
-    const twoHop = twoHopMs !== undefined ? `  (skopeo via an OCI layout ${formatSeconds(twoHopMs)})` : '';
+    if (floorMs !== undefined) metrics.curlFloorWallMs = floorMs;
+    // Context for the ratio: the destination registry's own ingest rate bounds every contender.
+    const context = [
+      floorMs !== undefined
+        ? `curl floor ${formatSeconds(floorMs)} = ${formatRatio(floorMs / skopeoWall)} skopeo`
+        : undefined,
+      twoHopMs !== undefined ? `skopeo via an OCI layout ${formatSeconds(twoHopMs)}` : undefined,
+    ].filter(Boolean);
+    const twoHop = context.length ? `  (${context.join('; ')})` : '';
     const head = `sync      ${formatBytes(size)}`;
     if (!built)
       return skipped('sync', `${head}  skopeo ${formatSeconds(skopeoWall)}`, 'daemon not built', metrics);
@@ -100,7 +112,14 @@ export const syncBench: Benchmark = {
     const wall = median(ours.map((r) => r.wallMs));
     const rss = Math.max(...ours.map((r) => r.rss));
     const ratio = wall / skopeoWall;
-    Object.assign(metrics, { trivyMirrorWallMs: wall, trivyMirrorPeakRssBytes: rss, ratio });
+    const cpuMs = median(ours.map((r) => r.cpuMs));
+    Object.assign(metrics, {
+      trivyMirrorWallMs: wall,
+      trivyMirrorPeakRssBytes: rss,
+      trivyMirrorCpuMs: cpuMs,
+      skopeoCpuMs: median(skopeo.map((r) => r.cpuMs)),
+      ratio,
+    });
     return result(
       'sync',
       `${head}  trivy-mirror ${formatSeconds(wall)} / skopeo ${formatSeconds(skopeoWall)} = ${formatRatio(ratio)} (goal ≤ ${GOAL_RATIO.toFixed(2)}x)  peak RSS ${formatMb(rss)} (goal < ${formatMb(GOAL_RSS)})${twoHop}`,

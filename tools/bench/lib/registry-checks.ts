@@ -1,6 +1,7 @@
 // Small registry probes the benchmarks use to check that a copy really landed (manifest digest at the
 // destination) and to read a blob once, so every contender starts with the same warm page cache.
-import { type Measurement, runMeasured } from './measure.js';
+import { describeFailure, type Measurement, runMeasured } from './measure.js';
+import { flushDisks } from './system.js';
 
 const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -71,4 +72,26 @@ export async function curlPipeCopy(
     'curl -sS --fail "$1" | curl -sS --fail -o /dev/null -w "%{http_code}" -T - ' +
     '-H "Content-Type: application/octet-stream" "$2"';
   return runMeasured('sh', ['-c', script, 'curl-pipe', srcBlobUrl, put], { timeoutMs });
+}
+
+/**
+ * The transfer floor for context: the upstream blob piped by `curl GET | curl PUT` into a fresh
+ * registry. Undefined (and logged) when curl fails: the floor is context, not a goal.
+ */
+export async function measureCurlFloor(
+  ctx: { startRegistry(): Promise<{ url: string; stop(): Promise<void> }>; log(line: string): void },
+  blobUrl: string,
+  digest: string,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const dst = await ctx.startRegistry();
+  try {
+    await flushDisks();
+    const m = await curlPipeCopy(blobUrl, dst.url, 'floor/blob', digest, timeoutMs);
+    if (m.exitCode === 0 && m.stdout.trim() === '201') return m.wallMs;
+    ctx.log(`curl floor failed (ignored): ${describeFailure(m)} ${m.stdout}`);
+    return undefined;
+  } finally {
+    await dst.stop();
+  }
 }
