@@ -3,6 +3,7 @@
 // Basic auth (curl-like requests and skopeo), secrets never leaking, and secret-file hygiene.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -408,5 +409,17 @@ plugins:
     assert.ok(out.includes('plugins.auth-providers.credentials[0].passwordFile'), out);
     assert.ok(out.includes(`${dir}/no-such-secret`), out);
     assert.match(out, /no such file/);
+    // `config check` refuses it too, before anything exists on disk
+    await rm(`${dir}/state-missing`, { recursive: true, force: true });
+    const check = await runCli(['config', 'check', '--config', cfg], { timeoutMs: 20_000 });
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.match(check.stderr, /start-up would fail/);
+    assert.ok(
+      check.stderr.includes(
+        `plugins.auth-providers.credentials[0].passwordFile: ${dir}/no-such-secret: no such file`,
+      ),
+      check.stderr,
+    );
+    assert.equal(existsSync(`${dir}/state-missing`), false, 'config check created the state dir');
   });
 });

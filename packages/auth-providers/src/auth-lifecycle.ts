@@ -24,8 +24,18 @@ export class AuthLifecycle implements LifecycleContribution {
     this.#parts = parts;
   }
 
-  async start(_signal?: AbortSignal): Promise<void> {
-    const { logger, reader, refs, dockerProvider, htpasswd, providers } = this.#parts;
+  async start(signal?: AbortSignal): Promise<void> {
+    await this.check(signal);
+    const { logger, refs, htpasswd, providers } = this.#parts;
+    logger.info(
+      { providers, secrets: refs.length, htpasswdUsers: htpasswd?.userCount },
+      'credential providers ready',
+    );
+  }
+
+  /** Reads every referenced secret once (values are not kept beyond the reader's short cache). */
+  async check(_signal?: AbortSignal): Promise<void> {
+    const { reader, refs, dockerProvider, htpasswd } = this.#parts;
     const issues: { path: string; message: string }[] = [];
     const collect = (err: unknown, path: string) => {
       if (err instanceof ConfigError && err.issues.length > 0) issues.push(...err.issues);
@@ -63,9 +73,5 @@ export class AuthLifecycle implements LifecycleContribution {
         issues,
       );
     }
-    logger.info(
-      { providers, secrets: refs.length, htpasswdUsers: htpasswd?.userCount },
-      'credential providers ready',
-    );
   }
 }

@@ -126,6 +126,11 @@ export const ServeAuthenticator: unique symbol = Symbol.for('trivy-mirror.ServeA
 /** Start/stop hooks. start() runs before jobs start; a failure stops start-up. stop() runs at shutdown. */
 export interface LifecycleContribution {
   id: string;
+  /**
+   * Checks, without side effects, what start() will need (secret files, env vars, credentials);
+   * `trivy-mirror config check` runs it. Throw a ConfigError whose issues name the YAML paths.
+   */
+  check?(signal: AbortSignal): Promise<void>;
   start?(signal: AbortSignal): Promise<void>;
   stop?(): Promise<void>;
 }

@@ -41,6 +41,8 @@ export interface BuildContainerOptions {
   jobs: JobRunnerService;
   mode: RuntimeMode;
   userAgent?: string;
+  /** Create each plugin's directory under stateDir (default true; `config check` changes nothing). */
+  createDirs?: boolean;
 }
 
 /** The services of one generation; the runtime uses them directly, plugins get them by token. */
@@ -124,7 +126,7 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
     const id = plugin.definition.id;
     try {
       const pluginDir = join(config.stateDir, 'plugins', id);
-      await mkdir(pluginDir, { recursive: true });
+      if (options.createDirs !== false) await mkdir(pluginDir, { recursive: true });
       const context: PluginContext = {
         id,
         stateDir: config.stateDir,

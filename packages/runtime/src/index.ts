@@ -31,6 +31,7 @@ export {
   type RuntimeMode,
   type RuntimeServices,
 } from './container-factory.js';
+export { type ConfigProblem, checkPlugins } from './config-check.js';
 export { ProviderCredentialStore } from './credential-store.js';
 export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './env-overrides.js';
 export { InProcessEventBus } from './event-bus.js';

@@ -1,9 +1,9 @@
 // `trivy-mirror config check|schema|example`.
-import { configExample, configJsonSchema, loadPlugins } from '@trivy-mirror/runtime';
+import { checkPlugins, configExample, configJsonSchema, loadPlugins } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { builtinPlugins } from '../builtins.js';
-import { loadCliConfig } from '../cli-context.js';
+import { cliLogger, loadCliConfig } from '../cli-context.js';
 
 export function registerConfigCommands(program: Command): void {
   const config = program
@@ -11,7 +11,9 @@ export function registerConfigCommands(program: Command): void {
     .description('validate the config, print its JSON Schema, or an annotated example');
   config
     .command('check')
-    .description('validate a config file and every plugin it names (errors name the YAML path and line)')
+    .description(
+      'validate a config file and every plugin it names (errors name the YAML path and line), and check what start-up needs: secret files, env vars, htpasswd',
+    )
     .option(
       '-c, --config <file>',
       'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
@@ -26,6 +28,21 @@ export function registerConfigCommands(program: Command): void {
           locate: loaded.locate,
         });
         for (const w of loaded.warnings) process.stdout.write(`warning: ${w}\n`);
+        // What `run` checks at start-up beyond the schema: secrets readable, env vars set, htpasswd valid.
+        const problems = await checkPlugins({
+          config: loaded.config,
+          plugins,
+          logger: await cliLogger({ quiet: true }),
+        });
+        if (problems.length > 0) {
+          const where = loaded.source === 'defaults' ? 'the defaults' : loaded.source;
+          process.stderr.write(
+            `trivy-mirror: ${where}: the schema is valid, but start-up would fail:\n${problems
+              .map((p) => `  - ${p.path ? `${p.path}: ` : `${p.plugin}: `}${p.message}`)
+              .join('\n')}\n`,
+          );
+          return 1;
+        }
         process.stdout.write(
           `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ')})\n`,
         );
