@@ -20,3 +20,4 @@ export {
   type RegistryHandlerOptions,
 } from './registry-handler.js';
 export { Agent, Pool, undiciLean } from './undici-dispatchers.js';
+export { mkdirp } from './mkdirp.js';

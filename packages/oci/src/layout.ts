@@ -3,24 +3,14 @@
 // under a per-layout mutex. Tags are `org.opencontainers.image.ref.name` annotations.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  utimes,
-} from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
 import { OciError, OciErrorCode } from './errors.js';
 import { parseManifest } from './manifest.js';
+import { mkdirp } from './mkdirp.js';
 import { mutexFor } from './mutex.js';
 import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, MediaType, type ManifestBytes } from './types.js';
 
@@ -125,12 +115,20 @@ export class OciLayout {
         },
       );
     }
-    await mkdir(join(layout.dir, 'blobs', 'sha256'), { recursive: true });
+    await mkdirp(join(layout.dir, 'blobs', 'sha256'));
     return layout;
   }
 
   private async init(): Promise<void> {
-    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    try {
+      await mkdirp(join(this.dir, 'blobs', 'sha256'));
+    } catch (err) {
+      throw new OciError(
+        OciErrorCode.LAYOUT_INVALID,
+        `cannot create the layout ${this.dir}: ${(err as Error).message}`,
+        { target: this.dir, cause: err },
+      );
+    }
     await this.mutex.runExclusive(async () => {
       if (!(await exists(join(this.dir, 'index.json')))) {
         await this.writeAtomic('index.json', Buffer.from(serializeIndex([])));
@@ -462,7 +460,7 @@ export class OciLayout {
 
   private async tempPath(): Promise<string> {
     const dir = join(this.dir, TMP_DIR);
-    await mkdir(dir, { recursive: true });
+    await mkdirp(dir);
     const path = join(dir, `${process.pid}-${randomBytes(8).toString('hex')}`);
     activeTemp.add(path);
     return path;

@@ -10,6 +10,7 @@ import {
   isOciError,
   LAYOUT_VERSION_BYTES,
   MediaType,
+  mkdirp,
   OciErrorCode,
   OciLayout,
   sha256Digest,
@@ -75,6 +76,21 @@ describe('OciLayout', () => {
     await layout.blobWrite(desc, Readable.from([data]));
     assert.deepEqual(await readFile(layout.blobPath(desc.digest)), data);
     await layout.blobWrite(desc, Readable.from([data])); // present: a no-op
+  });
+
+  test('a layout that cannot be created fails at once (no endless mkdir under /proc)', async () => {
+    const started = Date.now();
+    await assert.rejects(
+      OciLayout.open('/proc/trivy-mirror-test/layout', { create: true }),
+      (e: unknown) =>
+        isOciError(e, OciErrorCode.LAYOUT_INVALID) &&
+        (e as Error).message.includes('cannot create the layout /proc/trivy-mirror-test/layout'),
+    );
+    assert.ok(Date.now() - started < 5000);
+    await mkdirp(join(dir, 'deep', 'a', 'b'));
+    await mkdirp(join(dir, 'deep', 'a', 'b')); // exists: fine
+    await writeFile(join(dir, 'deep', 'file'), 'x');
+    await assert.rejects(mkdirp(join(dir, 'deep', 'file', 'c')), /ENOTDIR/);
   });
 
   test('large blobs are flushed while they stream; a failure halfway leaves nothing', async () => {

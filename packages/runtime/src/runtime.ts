@@ -8,7 +8,7 @@
 // Reload: listeners stay up; the plugin part (container, hooks, watcher, schedules) is stopped and started
 //        again with the new config (a failing new config falls back to the old one). A changed
 //        `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
-import { mkdir } from 'node:fs/promises';
+import { mkdirp } from '@trivy-mirror/oci';
 import {
   CacheWatch,
   type Clock,
@@ -205,7 +205,7 @@ export class Runtime {
         await this.#admin.listen();
       }
       this.#checkAborted();
-      await mkdir(this.#config.stateDir, { recursive: true });
+      await mkdirp(this.#config.stateDir);
       if (options.sweepTemp !== false) {
         const { removed } = await sweepTempFiles(this.#config.stateDir, { olderThan: this.#startedAt });
         if (removed.length > 0)
