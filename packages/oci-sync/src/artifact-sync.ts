@@ -127,8 +127,9 @@ export async function syncArtifactTag(
       `${name}:${tag}`,
       sources,
       deps.cooldowns,
-      async ({ source: refText, ref }): Promise<SourceOutcome> => {
-        const head = await registry.manifestHead(ref, { signal });
+      async ({ source: refText, ref }, { last }): Promise<SourceOutcome> => {
+        // while another source is left, a refusal moves on to it at once instead of retrying here
+        const head = await registry.manifestHead(ref, { signal, retry: last });
         if (!head) {
           throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, `${refText}: manifest not found`, {
             status: 404,

@@ -1,6 +1,7 @@
 // Trying upstream sources in order, as Trivy does: move on after 429, 5xx, BLOB_UNKNOWN or network
-// trouble (the client has already retried), and keep a per-registry cool-down from Retry-After so
-// later artifacts and runs do not hammer a registry that asked us to wait.
+// trouble (at once while another source is left; the last one gets the client's retries), and keep
+// a per-registry cool-down from Retry-After so later artifacts and runs do not hammer a registry that
+// asked us to wait.
 import { isFallbackError, isOciError, OciErrorCode } from '@trivy-mirror/oci';
 import { describeError, MirrorError } from '@trivy-mirror/plugin-api';
 
@@ -59,12 +60,12 @@ export async function trySources<S extends SourceAttempt, T>(
   what: string,
   sources: S[],
   cooldowns: SourceCooldowns,
-  attempt: (source: S) => Promise<T>,
+  attempt: (source: S, position: { last: boolean }) => Promise<T>,
   onFallback?: (source: S, err: unknown) => void,
 ): Promise<{ source: S; value: T }> {
   const failures: string[] = [];
   let lastErr: unknown;
-  for (const source of sources) {
+  for (const [i, source] of sources.entries()) {
     const cooling = cooldowns.coolingUntil(source.host);
     if (cooling !== undefined) {
       failures.push(
@@ -72,8 +73,10 @@ export async function trySources<S extends SourceAttempt, T>(
       );
       continue;
     }
+    // the last source worth asking gets the client's retries; the others are left at the first refusal
+    const last = !sources.slice(i + 1).some((s) => cooldowns.coolingUntil(s.host) === undefined);
     try {
-      return { source, value: await attempt(source) };
+      return { source, value: await attempt(source, { last }) };
     } catch (err) {
       if (!isFallbackError(err)) {
         if (failures.length === 0) throw err;

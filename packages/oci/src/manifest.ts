@@ -44,6 +44,7 @@ export async function manifestHead(
   http: RegistryHttp,
   ref: RegistryRef,
   signal?: AbortSignal,
+  retry?: boolean,
 ): Promise<Descriptor | undefined> {
   const res = await http.send({
     host: ref.registry,
@@ -55,6 +56,7 @@ export async function manifestHead(
     what: `manifest ${formatReference(ref)}`,
     notFound: OciErrorCode.MANIFEST_UNKNOWN,
     signal,
+    retry,
   });
   await dumpBody(res.body);
   if (res.statusCode === 404) return undefined;

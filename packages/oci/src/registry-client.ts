@@ -71,8 +71,11 @@ export class RegistryClient implements Transport {
     this.registry = new RegistryHttp(this.http, auth, new HostBackoff(), this.retry, this.log);
   }
 
-  manifestHead(ref: Reference, options: { signal?: AbortSignal } = {}): Promise<Descriptor | undefined> {
-    return manifestHead(this.registry, registryRef(ref), options.signal);
+  manifestHead(
+    ref: Reference,
+    options: { signal?: AbortSignal; retry?: boolean } = {},
+  ): Promise<Descriptor | undefined> {
+    return manifestHead(this.registry, registryRef(ref), options.signal, options.retry);
   }
 
   manifestGet(ref: Reference, options: { signal?: AbortSignal } = {}): Promise<ManifestBytes> {

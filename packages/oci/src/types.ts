@@ -97,7 +97,14 @@ export interface BlobPutResult {
  * written once against it. `ref` is always the artifact's reference; blob calls use its repository.
  */
 export interface Transport {
-  manifestHead(ref: Reference, options?: { signal?: AbortSignal }): Promise<Descriptor | undefined>;
+  /**
+   * `retry: false`: one attempt, no retries on 429/5xx/network errors (the caller has another
+   * source to try; Retry-After is then the caller's to honour).
+   */
+  manifestHead(
+    ref: Reference,
+    options?: { signal?: AbortSignal; retry?: boolean },
+  ): Promise<Descriptor | undefined>;
   manifestGet(ref: Reference, options?: { signal?: AbortSignal }): Promise<ManifestBytes>;
   /** Stores `bytes` verbatim under `ref`'s tag (or digest). Returns the manifest digest. */
   manifestPut(
