@@ -87,11 +87,42 @@ export function buildConfigSchema(plugins: readonly PluginDefinition<unknown>[])
   }) as unknown as z.ZodType<RuntimeConfig>;
 }
 
-/** The JSON Schema of the whole config file (what `config schema` prints). */
-export function configJsonSchema(plugins: readonly PluginDefinition<unknown>[]): Record<string, unknown> {
-  const schema = z.toJSONSchema(buildConfigSchema(plugins), {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as Record<string, unknown>;
+/** An external plugin as `plugins.external` names it, with its loaded definition. */
+export interface ExternalPluginSchema {
+  module: string;
+  definition: PluginDefinition<unknown>;
+}
+
+/**
+ * The JSON Schema of the whole config file (what `config schema` prints). With `external`, each
+ * `plugins.external` entry naming one of those modules gets that plugin's own schema for `options`.
+ */
+export function configJsonSchema(
+  plugins: readonly PluginDefinition<unknown>[],
+  external: readonly ExternalPluginSchema[] = [],
+): Record<string, unknown> {
+  let config = buildConfigSchema(plugins) as unknown as z.ZodObject;
+  if (external.length > 0) {
+    const entries = external.map((e) =>
+      externalPluginSchema
+        .extend({
+          module: z.literal(e.module).describe(e.definition.description),
+          options: (e.definition.configSchema as z.ZodType).optional(),
+        })
+        .describe(`${e.definition.id}: ${e.definition.description}`),
+    );
+    const pluginsShape = (config.shape.plugins as z.ZodType as z.ZodPrefault<z.ZodObject>).unwrap();
+    config = config.extend({
+      plugins: pluginsShape
+        .extend({
+          external: z
+            .array(z.union([...entries, externalPluginSchema]))
+            .default([])
+            .describe('plugins loaded from other modules'),
+        })
+        .prefault({}),
+    });
+  }
+  const schema = z.toJSONSchema(config, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return { ...schema, title: 'trivy-mirror configuration' };
 }

@@ -21,6 +21,7 @@ export {
   DEFAULT_CONFIG_PATH,
   DEFAULT_STATE_DIR,
   type ExternalPluginConfig,
+  type ExternalPluginSchema,
   type RuntimeConfig,
 } from './config-schema.js';
 export {

@@ -104,8 +104,14 @@ function entryFromPackage(dir: string, subpath: string): string | undefined {
 /** Resolves a specifier to a URL to import: paths from baseDir, npm names from baseDir then cwd. */
 export function resolvePluginModule(spec: string, baseDir: string): string {
   if (isPathSpecifier(spec)) {
-    const file = spec.startsWith('file:') ? spec : pathToFileURL(resolve(baseDir, spec)).href;
-    return file;
+    if (spec.startsWith('file:')) return spec;
+    const path = resolve(baseDir, spec);
+    // a plugin package's directory (as the Nx generator makes them): its package.json names the entry
+    if (existsSync(join(path, 'package.json'))) {
+      const entry = entryFromPackage(path, '');
+      if (entry) return pathToFileURL(entry).href;
+    }
+    return pathToFileURL(path).href;
   }
   const { name, subpath } = packageName(spec);
   for (const start of [baseDir, process.cwd()]) {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { definePlugin, PluginError } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { z } from 'zod';
-import { loadConfig, loadPlugins, PluginLoadError } from '../src/index.js';
+import { configJsonSchema, loadConfig, loadPlugins, PluginLoadError } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -39,6 +39,47 @@ describe('loadPlugins', () => {
     );
     assert.deepEqual(loaded[0].config, { n: 1 });
     assert.deepEqual(loaded[1].config, { greeting: 'hi', times: 2 });
+  });
+
+  test('a plugin package directory is loaded from the entry its package.json names', async () => {
+    const pkg = join(dir, 'plugins', 'dir-plugin');
+    await mkdir(join(pkg, 'dist'), { recursive: true });
+    await writeFile(
+      join(pkg, 'package.json'),
+      JSON.stringify({
+        name: 'dir-plugin',
+        type: 'module',
+        exports: { '.': { default: './dist/index.js' } },
+      }),
+    );
+    await writeFile(
+      join(pkg, 'dist', 'index.js'),
+      `export { default } from ${JSON.stringify(join(fixtures, 'good.mjs'))};\n`,
+    );
+    const loaded = await loadPlugins({
+      builtins: [],
+      external: [{ module: './plugins/dir-plugin', options: { greeting: 'yo' } }],
+      baseDir: dir,
+    });
+    assert.deepEqual(
+      loaded.map((p) => [p.definition.id, p.source]),
+      [['good', './plugins/dir-plugin']],
+    );
+    // and `config schema --config` describes its options under plugins.external
+    const schema = configJsonSchema(
+      [builtin],
+      [{ module: './plugins/dir-plugin', definition: loaded[0].definition }],
+    ) as { properties: { plugins: { properties: { external: { items: { anyOf: unknown[] } } } } } };
+    const [own, generic] = schema.properties.plugins.properties.external.items.anyOf as {
+      properties: Record<
+        string,
+        { const?: string; required?: string[]; properties?: Record<string, unknown> }
+      >;
+    }[];
+    assert.equal(own.properties.module.const, './plugins/dir-plugin');
+    assert.deepEqual(own.properties.options.required, ['greeting']);
+    assert.ok(own.properties.options.properties?.times);
+    assert.equal(generic.properties.module.const, undefined, 'other modules still validate');
   });
 
   test('broken, wrong-shape, no default export, invalid options, missing and duplicate: one error listing all', async () => {

@@ -1,5 +1,11 @@
 // `trivy-mirror config check|schema|example`.
-import { checkPlugins, configExample, configJsonSchema, loadPlugins } from '@trivy-mirror/runtime';
+import {
+  checkPlugins,
+  configExample,
+  configJsonSchema,
+  type ExternalPluginSchema,
+  loadPlugins,
+} from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { builtinPlugins } from '../builtins.js';
@@ -51,10 +57,26 @@ export function registerConfigCommands(program: Command): void {
     );
   config
     .command('schema')
-    .description('print the JSON Schema of the config file (for editors: yaml-language-server)')
+    .description(
+      'print the JSON Schema of the config file (for editors: yaml-language-server); with --config, the options of the external plugins it names are described too',
+    )
+    .option('-c, --config <file>', 'a config whose plugins.external modules are loaded for their schemas')
     .action(
-      exitWith(() => {
-        process.stdout.write(`${JSON.stringify(configJsonSchema(builtinPlugins), null, 2)}\n`);
+      exitWith(async (opts: { config?: string }) => {
+        const external: ExternalPluginSchema[] = [];
+        if (opts.config) {
+          const loaded = await loadCliConfig(opts.config);
+          const plugins = await loadPlugins({
+            builtins: builtinPlugins,
+            baseDir: loaded.baseDir,
+            config: loaded.config,
+            locate: loaded.locate,
+          });
+          for (const p of plugins) {
+            if (p.source !== 'builtin') external.push({ module: p.source, definition: p.definition });
+          }
+        }
+        process.stdout.write(`${JSON.stringify(configJsonSchema(builtinPlugins, external), null, 2)}\n`);
       }),
     );
   config
