@@ -173,6 +173,12 @@ describe('logger', () => {
     for (const secret of ['hunter2', 'idt', 'Basic abc', '"t"']) assert.ok(!text.includes(secret), secret);
     assert.equal((lines[0].credential as { username: string }).username, 'bot');
     assert.equal((lines[1].err as { message: string }).message, 'bad thing');
+    // a message that already quotes its cause is not repeated; a cause it lacks is appended once
+    const cause = new Error('connect ECONNREFUSED 127.0.0.1:1');
+    logger.error({ err: new Error(`x failed: ${cause.message}`, { cause }) }, 'quoted');
+    logger.error({ err: new Error('y failed', { cause }) }, 'not quoted');
+    assert.equal((lines[2].err as { message: string }).message, 'x failed: connect ECONNREFUSED 127.0.0.1:1');
+    assert.equal((lines[3].err as { message: string }).message, 'y failed: connect ECONNREFUSED 127.0.0.1:1');
   });
 });
 
