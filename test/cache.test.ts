@@ -90,6 +90,17 @@ async function leftovers(cacheDir: string): Promise<string[]> {
   );
 }
 
+/** The arguments of `trivy-mirror populate` of the db part only, from an OCI layout store. */
+function populateDbArgs(cacheDir: string, store: string, ...extra: string[]): string[] {
+  return ['populate', '--cache-dir', cacheDir, '--from-store', store, '--only', 'db', ...extra];
+}
+
+/** `populate --only db` from `store` into `cacheDir`; it must succeed. */
+async function populateDb(cacheDir: string, store: string): Promise<void> {
+  const r = await runCli(populateDbArgs(cacheDir, store));
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+}
+
 function parseJsonOut(stdout: string): {
   ok: boolean;
   parts: { key: string; status: string; ms: number; error?: string }[];
@@ -284,16 +295,7 @@ describe('trivy-mirror run with a cache target', () => {
       }
       // Forced repopulations of the last version from the CLI while the daemon runs.
       for (let i = 0; i < 2; i++) {
-        const r = await runCli([
-          'populate',
-          '--cache-dir',
-          cacheDir,
-          '--from-store',
-          path.join(stateDir, 'oci'),
-          '--only',
-          'db',
-          '--force',
-        ]);
+        const r = await runCli(populateDbArgs(cacheDir, path.join(stateDir, 'oci'), '--force'));
         assert.equal(r.code, 0, r.stderr + r.stdout);
       }
     } finally {
@@ -389,34 +391,23 @@ describe('kill -9 during extraction', () => {
     const store = path.join(root, 'store-kill');
     const cacheDir = path.join(root, 'cache-kill');
     const work = path.join(root, 'work-kill');
-    const small = await generateArtifact({
-      kind: 'trivy-db',
-      seed: 'kill-old',
-      dbBytes: 2 * MiB,
-      workDir: work,
-    });
-    await writeArtifactToLayout(path.join(store, 'trivy-db'), '2', small);
-    const r0 = await runCli(['populate', '--cache-dir', cacheDir, '--from-store', store, '--only', 'db']);
-    assert.equal(r0.code, 0, r0.stderr + r0.stdout);
+    /** A new trivy-db version as the store's trivy-db:2. */
+    const storeDbVersion = async (seed: string, dbBytes: number) => {
+      const a = await generateArtifact({ kind: 'trivy-db', seed, dbBytes, workDir: work });
+      await writeArtifactToLayout(path.join(store, 'trivy-db'), '2', a);
+      return a;
+    };
+    await storeDbVersion('kill-old', 2 * MiB);
+    await populateDb(cacheDir, store);
     const old = await snapshot(cacheDir, 'db', 'trivy.db');
 
     // 1.5 GB trivy.db at the default ratio (a ~160 MB layer), like the real one.
-    const big = await generateArtifact({
-      kind: 'trivy-db',
-      seed: 'kill-big',
-      dbBytes: 1536 * MiB,
-      workDir: work,
-    });
-    await writeArtifactToLayout(path.join(store, 'trivy-db'), '2', big);
+    const big = await storeDbVersion('kill-big', 1536 * MiB);
     await fs.rm(big.layer.path); // only the store copy is needed from here on
-    const child = spawn(
-      process.execPath,
-      [daemonBin, 'populate', '--cache-dir', cacheDir, '--from-store', store, '--only', 'db'],
-      {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, [daemonBin, ...populateDbArgs(cacheDir, store)], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = once(child, 'exit');
     let stagingFile = '';
     let size = 0;
@@ -445,15 +436,8 @@ describe('kill -9 during extraction', () => {
     assert.equal((await leftovers(cacheDir)).length, 1, 'the killed staging dir is left behind');
 
     // The next populate (a new small version) cleans up and works.
-    const next = await generateArtifact({
-      kind: 'trivy-db',
-      seed: 'kill-next',
-      dbBytes: 2 * MiB,
-      workDir: work,
-    });
-    await writeArtifactToLayout(path.join(store, 'trivy-db'), '2', next);
-    const r1 = await runCli(['populate', '--cache-dir', cacheDir, '--from-store', store, '--only', 'db']);
-    assert.equal(r1.code, 0, r1.stderr + r1.stdout);
+    const next = await storeDbVersion('kill-next', 2 * MiB);
+    await populateDb(cacheDir, store);
     assert.deepEqual(await leftovers(cacheDir), [], 'staging leftovers removed');
     const nextMeta = await readJson(path.join(cacheDir, 'db', 'metadata.json'));
     assert.equal(nextMeta?.UpdatedAt, JSON.parse(next.metadataJson!.toString('utf8')).UpdatedAt);
@@ -559,8 +543,7 @@ describe('hostile layers through the CLI', () => {
   let cacheDir: string;
   before(async () => {
     cacheDir = path.join(root, 'hostile-cache');
-    const r0 = await runCli(['populate', '--cache-dir', cacheDir, '--from-store', storeDir, '--only', 'db']);
-    assert.equal(r0.code, 0, r0.stderr);
+    await populateDb(cacheDir, storeDir);
   });
   for (const c of cases) {
     test(`${c.name}: non-zero exit, a clear message, nothing written, the old version intact`, async (t) => {
@@ -570,16 +553,7 @@ describe('hostile layers through the CLI', () => {
       const versionsBefore = (await fs.readdir(path.join(cacheDir, '.trivy-mirror'))).sort();
 
       await hostileStore(dir, c.entries, c.trailingZeros);
-      const r = await runCli([
-        'populate',
-        '--cache-dir',
-        cacheDir,
-        '--from-store',
-        path.join(dir, 'store'),
-        '--only',
-        'db',
-        ...(c.args ?? []),
-      ]);
+      const r = await runCli(populateDbArgs(cacheDir, path.join(dir, 'store'), ...(c.args ?? [])));
       assert.notEqual(r.code, 0, 'populate fails');
       const text = r.stdout + r.stderr;
       t.diagnostic(r.stdout.trim());

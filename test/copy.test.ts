@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import {
+  type FaultFn,
   type GeneratedArtifact,
   generateArtifact,
   pushArtifact,
@@ -26,6 +27,20 @@ interface Pushed {
 
 function lastLine(text: string): string {
   return text.trim().split('\n').at(-1) ?? '';
+}
+
+type CliResult = Awaited<ReturnType<typeof runCli>>;
+
+/**
+ * The CLI exited with 1 and (with `maxLines`) said why in at most that many stderr lines; the
+ * message is shown as a diagnostic. Returns stderr.
+ */
+function expectFailure(t: TestContext, r: CliResult, maxLines?: number): string {
+  assert.equal(r.code, 1, r.stdout);
+  t.diagnostic(r.stderr.trim());
+  if (maxLines !== undefined)
+    assert.ok(r.stderr.trim().split('\n').length <= maxLines, `at most ${maxLines} line(s): ${r.stderr}`);
+  return r.stderr;
 }
 
 describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
@@ -79,6 +94,26 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
     await Promise.all([src?.stop(), dst?.stop()]);
     await work?.remove();
   });
+
+  /**
+   * `trivy-mirror copy` of the fault-case artifact (trivy-db:2) through a fault proxy in front of the
+   * source registry, to DST/<dstRepo>/trivy-db:2. The proxy is stopped before this returns; its request
+   * log comes back with the CLI's result.
+   */
+  async function copyThroughFaults(fault: FaultFn, dstRepo: string) {
+    const proxy = await startFaultProxy({ upstream: src.url, fault });
+    try {
+      const r = await runCli([
+        'copy',
+        '--quiet',
+        `${proxy.host}/${mid.repo}:2`,
+        `${dst.host}/${dstRepo}/trivy-db:2`,
+      ]);
+      return { ...r, proxyLog: proxy.log };
+    } finally {
+      await proxy.stop();
+    }
+  }
 
   for (const shape of ['oci-1.1', 'legacy'] as const) {
     test(`registry -> registry keeps the manifest digest (${shape})`, async () => {
@@ -158,64 +193,40 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
 
   test('a blob altered in flight fails the copy and leaves nothing behind', async (t) => {
     const layer = mid.artifact.layer.digest;
-    const proxy = await startFaultProxy({
-      upstream: src.url,
-      fault: (req) =>
+    const r = await copyThroughFaults(
+      (req) =>
         req.method === 'GET' && req.url?.includes(`/blobs/${layer}`)
           ? { kind: 'flip-byte', offset: 1_000_000 }
           : undefined,
-    });
-    try {
-      const r = await runCli([
-        'copy',
-        '--quiet',
-        `${proxy.host}/${mid.repo}:2`,
-        `${dst.host}/flip/trivy-db:2`,
-      ]);
-      assert.equal(r.code, 1, r.stdout);
-      t.diagnostic(r.stderr.trim());
-      assert.match(r.stderr, /digest mismatch/i);
-      assert.ok(r.stderr.includes(layer.slice(7, 19)), `stderr names ${layer}: ${r.stderr}`);
-      assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/blobs/${layer}`), 404);
-      assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/2`), 404);
-      assert.equal(
-        await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/${mid.artifact.manifestDigest}`),
-        404,
-      );
-    } finally {
-      await proxy.stop();
-    }
+      'flip',
+    );
+    const stderr = expectFailure(t, r);
+    assert.match(stderr, /digest mismatch/i);
+    assert.ok(stderr.includes(layer.slice(7, 19)), `stderr names ${layer}: ${stderr}`);
+    assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/blobs/${layer}`), 404);
+    assert.equal(await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/2`), 404);
+    assert.equal(
+      await headStatus(`${dst.url}/v2/flip/trivy-db/manifests/${mid.artifact.manifestDigest}`),
+      404,
+    );
   });
 
   test('a connection dropped mid-blob resumes and the copy succeeds', async () => {
     const layer = mid.artifact.layer.digest;
     const ranges: (string | undefined)[] = [];
     let dropped = false;
-    const proxy = await startFaultProxy({
-      upstream: src.url,
-      fault: (req) => {
-        if (req.method !== 'GET' || !req.url?.includes(`/blobs/${layer}`)) return undefined;
-        ranges.push(req.headers.range);
-        if (dropped) return undefined;
-        dropped = true;
-        return { kind: 'reset-after', bytes: 6 * MiB };
-      },
-    });
-    try {
-      const r = await runCli([
-        'copy',
-        '--quiet',
-        `${proxy.host}/${mid.repo}:2`,
-        `${dst.host}/resume/trivy-db:2`,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(ranges.length >= 2, `the blob was fetched again: ${JSON.stringify(ranges)}`);
-      assert.match(ranges[1] ?? '', /^bytes=[1-9]\d*-/, `the second GET resumes with a Range: ${ranges[1]}`);
-      const copied = await skopeoRaw(`docker://${dst.host}/resume/trivy-db:2`);
-      assert.equal(copied.digest, mid.artifact.manifestDigest);
-    } finally {
-      await proxy.stop();
-    }
+    const r = await copyThroughFaults((req) => {
+      if (req.method !== 'GET' || !req.url?.includes(`/blobs/${layer}`)) return undefined;
+      ranges.push(req.headers.range);
+      if (dropped) return undefined;
+      dropped = true;
+      return { kind: 'reset-after', bytes: 6 * MiB };
+    }, 'resume');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(ranges.length >= 2, `the blob was fetched again: ${JSON.stringify(ranges)}`);
+    assert.match(ranges[1] ?? '', /^bytes=[1-9]\d*-/, `the second GET resumes with a Range: ${ranges[1]}`);
+    const copied = await skopeoRaw(`docker://${dst.host}/resume/trivy-db:2`);
+    assert.equal(copied.digest, mid.artifact.manifestDigest);
   });
 
   test('429 with Retry-After: 1 is waited out', async () => {
@@ -223,40 +234,27 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
     /** When the 429 went out, and when the next request to the registry came in. */
     let limitedAt = 0;
     let nextAt = 0;
-    const proxy = await startFaultProxy({
-      upstream: src.url,
-      fault: (req) => {
-        if (limited > 0 && nextAt === 0) nextAt = performance.now();
-        if (limited > 0 || !req.url?.includes('/manifests/')) return undefined;
-        limited++;
-        limitedAt = performance.now();
-        return {
-          kind: 'status',
-          status: 429,
-          headers: { 'retry-after': '1', 'content-type': 'application/json' },
-          body: JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }),
-        };
-      },
-    });
-    try {
-      const r = await runCli([
-        'copy',
-        '--quiet',
-        `${proxy.host}/${mid.repo}:2`,
-        `${dst.host}/limited/trivy-db:2`,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(limited, 1);
-      const waited = nextAt - limitedAt;
-      assert.ok(waited >= 1000, `the next request came ${Math.round(waited)} ms after the 429`);
-      assert.ok(proxy.log.some((e) => e.status === 429));
-      assert.equal(
-        (await skopeoRaw(`docker://${dst.host}/limited/trivy-db:2`)).digest,
-        mid.artifact.manifestDigest,
-      );
-    } finally {
-      await proxy.stop();
-    }
+    const r = await copyThroughFaults((req) => {
+      if (limited > 0 && nextAt === 0) nextAt = performance.now();
+      if (limited > 0 || !req.url?.includes('/manifests/')) return undefined;
+      limited++;
+      limitedAt = performance.now();
+      return {
+        kind: 'status',
+        status: 429,
+        headers: { 'retry-after': '1', 'content-type': 'application/json' },
+        body: JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }),
+      };
+    }, 'limited');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(limited, 1);
+    const waited = nextAt - limitedAt;
+    assert.ok(waited >= 1000, `the next request came ${Math.round(waited)} ms after the 429`);
+    assert.ok(r.proxyLog.some((e) => e.status === 429));
+    assert.equal(
+      (await skopeoRaw(`docker://${dst.host}/limited/trivy-db:2`)).digest,
+      mid.artifact.manifestDigest,
+    );
   });
 
   test('a manifest over 4 MiB is refused with a clear message', async (t) => {
@@ -267,9 +265,8 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
         annotations: { padding: 'x'.repeat(5 * MiB) },
       }),
     );
-    const proxy = await startFaultProxy({
-      upstream: src.url,
-      fault: (req) =>
+    const r = await copyThroughFaults(
+      (req) =>
         req.url?.includes('/manifests/')
           ? {
               kind: 'status',
@@ -281,57 +278,37 @@ describe('trivy-mirror copy (e2e)', { timeout: 180_000 }, () => {
               body: huge,
             }
           : undefined,
-    });
-    try {
-      const r = await runCli([
-        'copy',
-        '--quiet',
-        `${proxy.host}/${mid.repo}:2`,
-        `${dst.host}/huge/trivy-db:2`,
-      ]);
-      assert.equal(r.code, 1, r.stdout);
-      t.diagnostic(r.stderr.trim());
-      assert.match(r.stderr, /manifest/i);
-      assert.match(r.stderr, /4 ?MiB|4194304|too large|exceeds/i);
-      assert.ok(r.stderr.trim().split('\n').length <= 2, `a short message: ${r.stderr}`);
-      assert.equal(await headStatus(`${dst.url}/v2/huge/trivy-db/manifests/2`), 404);
-    } finally {
-      await proxy.stop();
-    }
+      'huge',
+    );
+    // a short message
+    const stderr = expectFailure(t, r, 2);
+    assert.match(stderr, /manifest/i);
+    assert.match(stderr, /4 ?MiB|4194304|too large|exceeds/i);
+    assert.equal(await headStatus(`${dst.url}/v2/huge/trivy-db/manifests/2`), 404);
   });
 
   test('bad input: unparsable reference, missing tag, unreachable host', async (t) => {
-    const unparsable = await runCli(['copy', 'Not A Ref!!', `${dst.host}/x/trivy-db:2`]);
-    assert.equal(unparsable.code, 1);
-    t.diagnostic(unparsable.stderr.trim());
-    assert.ok(lastLine(unparsable.stderr).includes('Not A Ref!!'), unparsable.stderr);
-    assert.equal(unparsable.stderr.trim().split('\n').length, 1, unparsable.stderr);
+    // each refused with one line that names what is wrong
+    const unparsable = expectFailure(t, await runCli(['copy', 'Not A Ref!!', `${dst.host}/x/trivy-db:2`]), 1);
+    assert.ok(lastLine(unparsable).includes('Not A Ref!!'), unparsable);
 
-    const missing = await runCli([
-      'copy',
-      '--quiet',
-      `${src.host}/aquasec/trivy-db:nope`,
-      `${dst.host}/x/trivy-db:2`,
-    ]);
-    assert.equal(missing.code, 1);
-    t.diagnostic(missing.stderr.trim());
-    assert.match(missing.stderr, /aquasec\/trivy-db:nope/);
-    assert.match(missing.stderr, /not found|unknown/i);
-    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+    const missing = expectFailure(
+      t,
+      await runCli(['copy', '--quiet', `${src.host}/aquasec/trivy-db:nope`, `${dst.host}/x/trivy-db:2`]),
+      1,
+    );
+    assert.match(missing, /aquasec\/trivy-db:nope/);
+    assert.match(missing, /not found|unknown/i);
 
     const closed = await freePort();
     const t0 = Date.now();
-    const unreachable = await runCli([
-      'copy',
-      '--quiet',
-      `127.0.0.1:${closed}/aquasec/trivy-db:2`,
-      `${dst.host}/x/trivy-db:2`,
-    ]);
-    assert.equal(unreachable.code, 1);
-    t.diagnostic(unreachable.stderr.trim());
-    assert.ok(unreachable.stderr.includes(`127.0.0.1:${closed}`), unreachable.stderr);
-    assert.match(unreachable.stderr, /refused|unreachable|connect/i);
-    assert.equal(unreachable.stderr.trim().split('\n').length, 1, unreachable.stderr);
+    const unreachable = expectFailure(
+      t,
+      await runCli(['copy', '--quiet', `127.0.0.1:${closed}/aquasec/trivy-db:2`, `${dst.host}/x/trivy-db:2`]),
+      1,
+    );
+    assert.ok(unreachable.includes(`127.0.0.1:${closed}`), unreachable);
+    assert.match(unreachable, /refused|unreachable|connect/i);
     assert.ok(Date.now() - t0 < 30_000);
     assert.equal(await headStatus(`${dst.url}/v2/x/trivy-db/manifests/2`), 404);
   });

@@ -146,38 +146,15 @@ export async function startDaemon(options: StartOptions): Promise<DaemonProcess>
 }
 
 /**
- * Waits until the runtime's own admin listener answers /healthz. While the app loads, `run` answers
- * /healthz from a stand-in listener (phase "starting") that has no /status or /metrics yet.
+ * Polls `url` every 50 ms until `ready(response)` says so; fails at once when `exited` settles (the
+ * process died) and after `timeoutMs` otherwise. `what` names the URL in the timeout error.
+ * Returns how long it took.
  */
-export async function waitForRuntime(
-  adminUrl: string,
-  timeoutMs: number,
-  exited?: Promise<unknown>,
-  stderr?: () => string,
-): Promise<number> {
-  const t0 = Date.now();
-  let dead = false;
-  exited?.then(() => {
-    dead = true;
-  });
-  while (Date.now() - t0 < timeoutMs) {
-    if (dead)
-      throw new Error(`daemon exited before ${adminUrl}/healthz answered: ${stderr?.().slice(-3000)}`);
-    try {
-      const res = await fetch(`${adminUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
-      const body = await res.text();
-      if (res.status === 200 && !body.includes('"starting"')) return Date.now() - t0;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${adminUrl}/healthz (runtime) did not answer within ${timeoutMs} ms`);
-}
-
-export async function waitForHttp(
+async function pollUntilReady(
   url: string,
   timeoutMs: number,
+  ready: (res: Response) => Promise<boolean>,
+  what: string,
   exited?: Promise<unknown>,
   stderr?: () => string,
 ): Promise<number> {
@@ -190,13 +167,45 @@ export async function waitForHttp(
     if (dead) throw new Error(`daemon exited before ${url} answered: ${stderr?.().slice(-3000)}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      return Date.now() - t0;
+      if (await ready(res)) return Date.now() - t0;
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      // not listening yet
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+  throw new Error(`${what} did not answer within ${timeoutMs} ms`);
+}
+
+/**
+ * Waits until the runtime's own admin listener answers /healthz. While the app loads, `run` answers
+ * /healthz from a stand-in listener (phase "starting") that has no /status or /metrics yet.
+ */
+export async function waitForRuntime(
+  adminUrl: string,
+  timeoutMs: number,
+  exited?: Promise<unknown>,
+  stderr?: () => string,
+): Promise<number> {
+  const url = `${adminUrl}/healthz`;
+  const ready = async (res: Response) => {
+    const body = await res.text();
+    return res.status === 200 && !body.includes('"starting"');
+  };
+  return pollUntilReady(url, timeoutMs, ready, `${url} (runtime)`, exited, stderr);
+}
+
+/** Waits until `url` answers at all (any status). */
+export async function waitForHttp(
+  url: string,
+  timeoutMs: number,
+  exited?: Promise<unknown>,
+  stderr?: () => string,
+): Promise<number> {
+  const ready = async (res: Response) => {
+    await res.arrayBuffer();
+    return true;
+  };
+  return pollUntilReady(url, timeoutMs, ready, url, exited, stderr);
 }
 
 /** Polls `fn` until it returns a truthy value. */

@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Fault } from '@trivy-mirror/fixtures';
-import { checkInvariants } from './lib/invariants.js';
+import { expectNoViolations } from './lib/hostile-case.js';
 import { SuiteReport } from './lib/report.js';
 import { World } from './lib/world.js';
 
@@ -137,12 +137,7 @@ describe('reliability: hostile HTTP answers fail fast, are capped and change not
   });
 
   before(async () => {
-    await world.start();
-    await world.publishVex(0);
-    await world.startDaemon();
-    await world.waitJobFinished('oci-sync', 60_000);
-    await world.waitJobFinished('vexhub-mirror', 60_000);
-    await world.idle();
+    await world.warmUp({ publishVex: true });
   });
 
   after(async () => {
@@ -156,16 +151,13 @@ describe('reliability: hostile HTTP answers fail fast, are capped and change not
       if (c.target === 'up') await world.publish(['trivy-db']);
       else await world.publishVex(10 + i);
       const before = await snapshot();
-      const daemon = world.requireDaemon();
-      const logStart = daemon.logs().length;
-      world.setFaults(c.target === 'up' ? { up: () => c.fault } : { vex: () => c.fault });
+      const logStart = world.requireDaemon().logs().length;
       const t0 = Date.now();
-      let job: Awaited<ReturnType<World['runJob']>>;
-      try {
-        job = await world.runJob(c.target === 'up' ? 'oci-sync' : 'vexhub-mirror', c.maxMs + 30_000);
-      } finally {
-        world.clearFaults();
-      }
+      const job = await world.runJobWithFaults(
+        c.target === 'up' ? { up: () => c.fault } : { vex: () => c.fault },
+        c.target === 'up' ? 'oci-sync' : 'vexhub-mirror',
+        c.maxMs + 30_000,
+      );
       const ms = Date.now() - t0;
       await world.idle();
       report.runs++;
@@ -182,15 +174,10 @@ describe('reliability: hostile HTTP answers fail fast, are capped and change not
           assert.ok(wait <= 61 * 60_000, `cool-down until ${until} is not capped (${wait} ms)`);
         }
       }
-      const violations = await checkInvariants({
-        stateDir: world.stateDir,
-        cacheDirs: [world.cacheDir],
+      await expectNoViolations(world, report, c.name, {
+        logStart,
         registryStorage: [world.destination!.storageDir],
-        logs: daemon.logs().slice(logStart),
-        adminUrl: world.adminUrl,
       });
-      for (const v of violations) report.violation(c.name, v);
-      assert.deepEqual(violations, []);
     });
   }
 

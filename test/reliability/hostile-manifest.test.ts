@@ -7,7 +7,7 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Fault } from '@trivy-mirror/fixtures';
-import { checkInvariants } from './lib/invariants.js';
+import { expectNoViolations } from './lib/hostile-case.js';
 import { SuiteReport } from './lib/report.js';
 import { World } from './lib/world.js';
 
@@ -130,10 +130,7 @@ describe('reliability: hostile manifests are refused and change nothing', { time
   };
 
   before(async () => {
-    await world.start();
-    await world.startDaemon();
-    await world.waitJobFinished('oci-sync', 60_000);
-    await world.idle();
+    await world.warmUp({ jobs: ['oci-sync'] });
     good = await upstreamManifest();
   });
 
@@ -167,19 +164,13 @@ describe('reliability: hostile manifests are refused and change nothing', { time
         },
         body,
       };
-      // only trivy-db:2 is hostile; the other artifacts pass through
-      world.setFaults({
-        up: (req) => (/\/v2\/aquasec\/trivy-db\/manifests\//.test(req.url ?? '') ? fault : undefined),
-      });
       const before = await snapshot();
-      const daemon = world.requireDaemon();
-      const logStart = daemon.logs().length;
-      let job: Awaited<ReturnType<World['runJob']>>;
-      try {
-        job = await world.runJob('oci-sync');
-      } finally {
-        world.clearFaults();
-      }
+      const logStart = world.requireDaemon().logs().length;
+      // only trivy-db:2 is hostile; the other artifacts pass through
+      const job = await world.runJobWithFaults(
+        { up: (req) => (/\/v2\/aquasec\/trivy-db\/manifests\//.test(req.url ?? '') ? fault : undefined) },
+        'oci-sync',
+      );
       await world.idle();
       report.runs++;
       report.faults++;
@@ -188,15 +179,10 @@ describe('reliability: hostile manifests are refused and change nothing', { time
       assert.match(job.summary ?? '', c.expect, `unclear error for ${c.name}: ${job.summary}`);
       const afterSnap = await snapshot();
       assert.deepEqual(afterSnap, before, `${c.name} changed the store, destination or cache`);
-      const violations = await checkInvariants({
-        stateDir: world.stateDir,
-        cacheDirs: [world.cacheDir],
+      await expectNoViolations(world, report, c.name, {
+        logStart,
         registryStorage: [world.destination!.storageDir],
-        logs: daemon.logs().slice(logStart),
-        adminUrl: world.adminUrl,
       });
-      for (const v of violations) report.violation(c.name, v);
-      assert.deepEqual(violations, []);
       report.recoveries++;
     });
   }

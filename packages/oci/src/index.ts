@@ -20,4 +20,5 @@ export {
   type RegistryHandlerOptions,
 } from './registry-handler.js';
 export { Agent, Pool, undiciLean } from './undici-dispatchers.js';
+export { type ByteRange, parseRange } from './http-range.js';
 export { mkdirp } from './mkdirp.js';

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { OciLayout } from './layout.js';
+import { parseRange } from './http-range.js';
 
 export interface RegistryHandlerOptions {
   /** The layout that holds `repository` (a validated name without the prefix), or undefined. */
@@ -216,7 +217,7 @@ async function serveBlob(
     res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('ETag', `"${digest}"`);
     const range = parseRange(req.headers.range, size);
-    if (range === 'unsatisfiable') {
+    if (range === null) {
       throw new HttpFailure(416, 'RANGE_INVALID', `range ${req.headers.range} not satisfiable`, {
         'Content-Range': `bytes */${size}`,
       });
@@ -302,32 +303,6 @@ function drained(res: ServerResponse): Promise<void> {
     res.on('close', onClose);
     res.on('error', done);
   });
-}
-
-/** A single `bytes=` range; undefined means "send it all" (absent or multi-range, which RFC 9110 lets us ignore). */
-function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | 'unsatisfiable' | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m) return undefined;
-  const [, a, b] = m;
-  if (a === '' && b === '') return undefined;
-  let start: number;
-  let end: number;
-  if (a === '') {
-    const suffix = Number(b);
-    if (suffix === 0) return 'unsatisfiable';
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(a);
-    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
-    if (b !== '' && Number(b) < start) return undefined;
-  }
-  if (start >= size || size === 0) return 'unsatisfiable';
-  return { start, end };
 }
 
 function paginate(all: string[], url: URL, path: string): { items: string[]; link?: string } {

@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { parseRange } from '@trivy-mirror/oci';
 
 export interface ServedBody {
   /** A file on disk (kept open while streaming, so a concurrent swap does not cut the download). */
@@ -16,32 +17,9 @@ export interface ServedBody {
   conditional: boolean;
 }
 
-/** Parses a single `bytes=` range; undefined means "serve it all", null means unsatisfiable. */
-export function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | undefined | null {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  // Several ranges or another unit: answering 200 with the whole body is allowed (RFC 9110 §14.2).
-  if (!m) return undefined;
-  const [, a, b] = m;
-  if (a === '' && b === '') return undefined;
-  let start: number;
-  let end: number;
-  if (a === '') {
-    const n = Number(b);
-    if (n === 0) return null;
-    start = Math.max(0, size - n);
-    end = size - 1;
-  } else {
-    start = Number(a);
-    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
-    if (b !== '' && Number(b) < start) return undefined;
-  }
-  if (start >= size) return null;
-  return { start, end };
-}
+// The Range parser lives in @trivy-mirror/oci (shared with the registry handler); re-exported for the
+// package's unit tests (null: unsatisfiable, answered with 416).
+export { parseRange };
 
 function notModified(req: IncomingMessage, body: ServedBody): boolean {
   if (!body.conditional || !body.etag) return false;

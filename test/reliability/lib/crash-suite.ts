@@ -2,7 +2,6 @@
 // (mid-download of a layer, mid-push to the destination, during cache population, during VEX
 // publication), checked as the crash left it, restarted, and checked again once it has caught up.
 import { createRng, type FaultFn } from '@trivy-mirror/fixtures';
-import { checkInvariants } from './invariants.js';
 import type { SuiteReport } from './report.js';
 import type { World } from './world.js';
 
@@ -86,11 +85,7 @@ export async function crashRuns(world: World, report: SuiteReport, options: Cras
     report.count(`kill at ${point}`);
 
     // As the crash left it: no torn blob, no dangling manifest, every cache part whole.
-    const atCrash = await checkInvariants({
-      stateDir: world.stateDir,
-      cacheDirs: [world.cacheDir],
-      registryStorage: world.destination ? [world.destination.storageDir] : [],
-    });
+    const atCrash = await world.invariants();
     for (const v of atCrash) report.violation(i, `after kill at ${point}: ${v} (seed ${runSeed})`);
 
     // Restart: the daemon must clean up and catch up by itself.
@@ -105,14 +100,7 @@ export async function crashRuns(world: World, report: SuiteReport, options: Cras
         i,
         `no recovery after restart from a kill at ${point} (seed ${runSeed}): oci-sync ${sync.status} ${sync.summary ?? ''}; vex ${vex.status} ${vex.summary ?? ''}`,
       );
-    const afterRestart = await checkInvariants({
-      stateDir: world.stateDir,
-      cacheDirs: [world.cacheDir],
-      registryStorage: world.destination ? [world.destination.storageDir] : [],
-      temp: true,
-      logs: r.logs(),
-      adminUrl: world.adminUrl,
-    });
+    const afterRestart = await world.invariants({ temp: true, logs: r.logs(), adminUrl: world.adminUrl });
     for (const v of afterRestart) report.violation(i, `after restart from ${point}: ${v} (seed ${runSeed})`);
     await world.stopDaemon('SIGTERM');
     options.onRun?.(

@@ -2,7 +2,6 @@
 // plan on every proxy (upstream registry, destination registry, VEX server), runs the sync jobs, disarms
 // the faults and checks the invariants. A pass that failed must converge after one clean pass.
 import { randomFaultPlan } from '@trivy-mirror/fixtures';
-import { checkInvariants } from './invariants.js';
 import type { SuiteReport } from './report.js';
 import type { World } from './world.js';
 
@@ -79,10 +78,7 @@ export async function faultRuns(world: World, report: SuiteReport, options: Faul
         );
       }
     }
-    const violations = await checkInvariants({
-      stateDir: world.stateDir,
-      cacheDirs: [world.cacheDir],
-      registryStorage: world.destination ? [world.destination.storageDir] : [],
+    const violations = await world.invariants({
       logs: daemon.logs().slice(logStart),
       adminUrl: world.adminUrl,
     });
@@ -100,13 +96,6 @@ export async function restartAndCheck(world: World, report: SuiteReport, label: 
   const d = await world.startDaemon();
   await world.waitJobFinished('oci-sync', 60_000);
   await world.idle();
-  const violations = await checkInvariants({
-    stateDir: world.stateDir,
-    cacheDirs: [world.cacheDir],
-    registryStorage: world.destination ? [world.destination.storageDir] : [],
-    temp: true,
-    logs: d.logs(),
-    adminUrl: world.adminUrl,
-  });
+  const violations = await world.invariants({ temp: true, logs: d.logs(), adminUrl: world.adminUrl });
   for (const v of violations) report.violation(label, v);
 }

@@ -25,7 +25,8 @@ async function list(dir: string): Promise<string[]> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** True when `path` exists (anything stat() can see). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;

@@ -2,7 +2,6 @@
 // every byte checked against its digest) and its VEX endpoint (manifest + archive) while new versions
 // are synced and published underneath them. Every failed or corrupt answer is a violation.
 import { createHash } from 'node:crypto';
-import { checkInvariants } from './invariants.js';
 import type { SuiteReport } from './report.js';
 import type { World } from './world.js';
 
@@ -154,10 +153,7 @@ export async function loadRun(world: World, report: SuiteReport, options: LoadOp
   report.count('latency p50 ms', Math.round(percentile(stats.latencies, 50)));
   report.count('latency p99 ms', Math.round(percentile(stats.latencies, 99)));
 
-  const violations = await checkInvariants({
-    stateDir: world.stateDir,
-    cacheDirs: [world.cacheDir],
-    registryStorage: world.destination ? [world.destination.storageDir] : [],
+  const violations = await world.invariants({
     logs: daemon.logs().slice(logStart),
     adminUrl: world.adminUrl,
   });

@@ -17,6 +17,7 @@ import {
 } from '@trivy-mirror/fixtures';
 import { type DaemonProcess, freePort, startDaemon } from '../../helpers/daemon-process.js';
 import { startVexServer, type VexServer } from '../../helpers/vex-server.js';
+import { checkInvariants, type InvariantTargets, type Violations } from './invariants.js';
 
 export interface WorldOptions {
   /** Size of the synthetic trivy.db (default 64 KiB: runs must be cheap). */
@@ -171,6 +172,33 @@ export class World {
     this.setFaults({});
   }
 
+  /**
+   * The warm-up every suite starts with: the world up, the daemon started and its first runs of `jobs`
+   * (run on start) finished. `publishVex` serves a small synthetic VEX repository first instead of the
+   * real snapshot (which unpacks past small caps and costs time).
+   */
+  async warmUp(options: { publishVex?: boolean; jobs?: string[] } = {}): Promise<void> {
+    await this.start();
+    if (options.publishVex) await this.publishVex(0);
+    await this.startDaemon();
+    for (const job of options.jobs ?? ['oci-sync', 'vexhub-mirror']) await this.waitJobFinished(job, 60_000);
+    await this.idle();
+  }
+
+  /** Runs one job with `faults` armed on the proxies; they are disarmed afterwards whatever happens. */
+  async runJobWithFaults(
+    faults: { up?: FaultFn; dst?: FaultFn; vex?: FaultFn },
+    job: string,
+    timeoutMs?: number,
+  ): Promise<JobResult> {
+    this.setFaults(faults);
+    try {
+      return await this.runJob(job, timeoutMs);
+    } finally {
+      this.clearFaults();
+    }
+  }
+
   async startDaemon(options: { waitHealthy?: boolean } = {}): Promise<DaemonProcess> {
     const d = await startDaemon({
       args: ['run', '--config', this.configPath],
@@ -303,6 +331,16 @@ export class World {
       'last destination requests:',
       ...recent,
     ].join('\n');
+  }
+
+  /** The invariants over this world: the store, the cache dir and the destination registry's storage. */
+  invariants(options: Partial<InvariantTargets> = {}): Promise<Violations> {
+    return checkInvariants({
+      stateDir: this.stateDir,
+      cacheDirs: [this.cacheDir],
+      registryStorage: this.destination ? [this.destination.storageDir] : [],
+      ...options,
+    });
   }
 
   requireDaemon(): DaemonProcess {

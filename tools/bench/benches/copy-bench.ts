@@ -1,12 +1,13 @@
 // copy: one ~1 GB single-layer artifact registry → registry, `trivy-mirror copy` vs `skopeo copy`
 // (each into a fresh destination registry), plus the `curl GET | curl PUT` floor for context.
-import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench-context.js';
+import { type Benchmark, type BenchContext, notMeasured } from '../lib/bench-context.js';
 import { cliBuilt, trivyMirror } from '../lib/daemon-cli.js';
-import { formatBytes, formatMb, formatRatio, formatSeconds, median } from '../lib/format.js';
+import { formatBytes, formatMb, formatSeconds, median } from '../lib/format.js';
 import { describeFailure } from '../lib/measure.js';
 import { assertManifest, curlGet, measureCurlFloor } from '../lib/registry-checks.js';
 import { skopeoCopy } from '../lib/skopeo.js';
 import { flushDisks } from '../lib/system.js';
+import { alternateRounds, versusSkopeo } from '../lib/versus-skopeo.js';
 
 const GOAL_RATIO = 0.8;
 const GOAL_RSS = 150e6;
@@ -30,12 +31,9 @@ export const copyBench: Benchmark = {
     const ours: { wallMs: number; rss: number }[] = [];
     const floor: number[] = [];
     let appError: string | undefined;
-    for (let i = 0; i < ctx.options.repeat; i++) {
-      // Alternate the order so neither side always runs on a cooler machine.
-      const order = i % 2 === 0 ? ['skopeo', 'trivy-mirror'] : ['trivy-mirror', 'skopeo'];
-      for (const who of order) {
-        if (who === 'trivy-mirror' && (!built || appError)) continue;
-        const dst = await ctx.startRegistry();
+    await alternateRounds(ctx, {
+      skipOurs: () => !built || appError !== undefined,
+      run: async (who, dst) => {
         const dstRef = `${dst.host}/mirror/trivy-java-db:1`;
         await flushDisks();
         const m =
@@ -53,13 +51,13 @@ export const copyBench: Benchmark = {
             `${who} copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
           );
         }
-        await dst.stop();
-      }
-      if (i === 0) {
+      },
+      afterRound: async (i) => {
+        if (i !== 0) return;
         const wall = await measureCurlFloor(ctx, blobUrl, up.artifact.layer.digest, timeoutMs);
         if (wall !== undefined) floor.push(wall);
-      }
-    }
+      },
+    });
 
     const skopeoWall = median(skopeo.map((r) => r.wallMs));
     const skopeoRss = Math.max(...skopeo.map((r) => r.rss));
@@ -73,38 +71,24 @@ export const copyBench: Benchmark = {
     if (floorWall !== undefined) metrics.curlFloorWallMs = floorWall;
     const floorText = floorWall !== undefined ? `  (curl floor ${formatSeconds(floorWall)})` : '';
     const head = `copy      ${formatBytes(size)}`;
-    if (!built) {
-      return skipped(
-        'copy',
-        `${head}  skopeo ${formatSeconds(skopeoWall)}, RSS ${formatMb(skopeoRss)}${floorText}`,
-        'daemon not built',
-        metrics,
-      );
-    }
-    if (appError || ours.length === 0) {
-      return {
-        ...skipped(
-          'copy',
-          `${head}  skopeo ${formatSeconds(skopeoWall)}${floorText}`,
-          'trivy-mirror copy failed',
-          metrics,
-        ),
-        status: 'ERROR',
-        error: appError,
-      };
-    }
-    const wall = median(ours.map((r) => r.wallMs));
-    const rss = Math.max(...ours.map((r) => r.rss));
-    const ratio = wall / skopeoWall;
-    Object.assign(metrics, { trivyMirrorWallMs: wall, trivyMirrorPeakRssBytes: rss, ratio });
-    return result(
+    const unjudged = notMeasured(
       'copy',
-      `${head}  trivy-mirror ${formatSeconds(wall)} / skopeo ${formatSeconds(skopeoWall)} = ${formatRatio(ratio)} (goal ≤ ${GOAL_RATIO.toFixed(2)}x)  peak RSS ${formatMb(rss)} (goal < ${formatMb(GOAL_RSS)})${floorText}`,
-      [
-        { goal: `ratio ≤ ${GOAL_RATIO}x`, ok: ratio <= GOAL_RATIO },
-        { goal: `peak RSS < ${formatMb(GOAL_RSS)}`, ok: rss < GOAL_RSS },
-      ],
+      { built, error: appError, runs: ours.length },
+      {
+        notBuilt: `${head}  skopeo ${formatSeconds(skopeoWall)}, RSS ${formatMb(skopeoRss)}${floorText}`,
+        failed: `${head}  skopeo ${formatSeconds(skopeoWall)}${floorText}`,
+      },
       metrics,
     );
+    if (unjudged) return unjudged;
+    return versusSkopeo({
+      name: 'copy',
+      head,
+      ours,
+      skopeoWallMs: skopeoWall,
+      goals: { ratio: GOAL_RATIO, rssBytes: GOAL_RSS },
+      metrics,
+      tail: floorText,
+    });
   },
 };

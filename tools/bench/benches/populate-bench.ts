@@ -3,7 +3,7 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateArtifact, writeArtifactToLayout } from '@trivy-mirror/fixtures';
-import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench-context.js';
+import { type Benchmark, type BenchContext, notMeasured, result } from '../lib/bench-context.js';
 import { cliBuilt, trivyMirror } from '../lib/daemon-cli.js';
 import { formatBytes, formatMb, formatRatio, formatSeconds, median } from '../lib/format.js';
 import { describeFailure, runMeasured } from '../lib/measure.js';
@@ -88,20 +88,13 @@ export const populateBench: Benchmark = {
       runs: ctx.options.repeat,
     };
     const head = `populate  ${formatBytes(artifact.layer.size)} → ${formatBytes(dbBytes)}`;
-    if (!built)
-      return skipped('populate', `${head}  tar ${formatSeconds(tarWall)}`, 'daemon not built', metrics);
-    if (appError || ours.length === 0) {
-      return {
-        ...skipped(
-          'populate',
-          `${head}  tar ${formatSeconds(tarWall)}`,
-          'trivy-mirror populate failed',
-          metrics,
-        ),
-        status: 'ERROR',
-        error: appError,
-      };
-    }
+    const unjudged = notMeasured(
+      'populate',
+      { built, error: appError, runs: ours.length },
+      `${head}  tar ${formatSeconds(tarWall)}`,
+      metrics,
+    );
+    if (unjudged) return unjudged;
     const wall = median(ours.map((r) => r.wallMs));
     const rss = Math.max(...ours.map((r) => r.rss));
     const ratio = wall / tarWall;

@@ -3,7 +3,7 @@
 // same blob. Compares aggregate throughput; also reports the servers' peak RSS and CPU.
 import { dirname, join } from 'node:path';
 import { freePort, writeArtifactToLayout } from '@trivy-mirror/fixtures';
-import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench-context.js';
+import { type Benchmark, type BenchContext, notMeasured, result } from '../lib/bench-context.js';
 import {
   cliBuilt,
   type RunningDaemon,
@@ -136,20 +136,13 @@ export const serveBench: Benchmark = {
       runs: ctx.options.repeat,
     };
     const head = `serve     ${formatBytes(size)} × ${clients}`;
-    if (!cliBuilt())
-      return skipped('serve', `${head}  registry ${formatRate(peerRate)}`, 'daemon not built', metrics);
-    if (appError || ours.length === 0) {
-      return {
-        ...skipped(
-          'serve',
-          `${head}  registry ${formatRate(peerRate)}`,
-          'trivy-mirror serve failed',
-          metrics,
-        ),
-        status: 'ERROR',
-        error: appError,
-      };
-    }
+    const unjudged = notMeasured(
+      'serve',
+      { built: cliBuilt(), error: appError, runs: ours.length },
+      `${head}  registry ${formatRate(peerRate)}`,
+      metrics,
+    );
+    if (unjudged) return unjudged;
     const rate = median(ours.map((r) => r.bytesPerSecond));
     const rss = Math.max(...ours.map((r) => r.serverRss));
     const ratio = rate / peerRate;

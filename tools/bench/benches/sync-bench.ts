@@ -3,13 +3,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '@trivy-mirror/fixtures';
-import { type Benchmark, type BenchContext, result, skipped } from '../lib/bench-context.js';
+import { type Benchmark, type BenchContext, notMeasured } from '../lib/bench-context.js';
 import { cliBuilt, trivyMirror, writeDaemonConfig } from '../lib/daemon-cli.js';
 import { formatBytes, formatMb, formatRatio, formatSeconds, median } from '../lib/format.js';
 import { describeFailure } from '../lib/measure.js';
 import { assertManifest, curlGet, measureCurlFloor } from '../lib/registry-checks.js';
 import { skopeoCopy } from '../lib/skopeo.js';
 import { flushDisks } from '../lib/system.js';
+import { alternateRounds, versusSkopeo } from '../lib/versus-skopeo.js';
 
 const GOAL_RATIO = 0.8;
 const GOAL_RSS = 150e6;
@@ -33,11 +34,9 @@ export const syncBench: Benchmark = {
     let floorMs: number | undefined;
     const ours: { wallMs: number; rss: number; cpuMs: number }[] = [];
     let appError: string | undefined;
-    for (let i = 0; i < ctx.options.repeat; i++) {
-      const order = i % 2 === 0 ? ['skopeo', 'trivy-mirror'] : ['trivy-mirror', 'skopeo'];
-      for (const who of order) {
-        if (who === 'trivy-mirror' && (!built || appError)) continue;
-        const dst = await ctx.startRegistry();
+    await alternateRounds(ctx, {
+      skipOurs: () => !built || appError !== undefined,
+      run: async (who, dst) => {
         if (who === 'skopeo') {
           await flushDisks();
           const m = await skopeoCopy(src, `${dst.host}/mirror/trivy-java-db:1`, timeoutMs);
@@ -46,36 +45,36 @@ export const syncBench: Benchmark = {
           ctx.log(
             `skopeo copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
           );
-        } else {
-          const dir = await ctx.tempDir('sync');
-          const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
-            stateDir: join(dir, 'state'),
-            adminPort: await freePort(),
-            sources: [`${up.registry.host}/aquasec`],
-            artifacts: [{ name: 'trivy-java-db', tags: ['1'] }],
-            destinations: [`${dst.host}/mirror`],
-            vexUrl,
-          });
-          await flushDisks();
-          const m = await trivyMirror(['sync', '--config', config, '--only', 'oci-sync'], timeoutMs);
-          if (m.exitCode !== 0) {
-            appError = describeFailure(m);
-            ctx.log(`trivy-mirror sync failed: ${appError}`);
-          } else {
-            await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
-            ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes, cpuMs: m.cpuMs });
-            ctx.log(
-              `trivy-mirror sync: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
-            );
-          }
+          return;
         }
-        await dst.stop();
-      }
-      if (i === 0) {
+        const dir = await ctx.tempDir('sync');
+        const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
+          stateDir: join(dir, 'state'),
+          adminPort: await freePort(),
+          sources: [`${up.registry.host}/aquasec`],
+          artifacts: [{ name: 'trivy-java-db', tags: ['1'] }],
+          destinations: [`${dst.host}/mirror`],
+          vexUrl,
+        });
+        await flushDisks();
+        const m = await trivyMirror(['sync', '--config', config, '--only', 'oci-sync'], timeoutMs);
+        if (m.exitCode !== 0) {
+          appError = describeFailure(m);
+          ctx.log(`trivy-mirror sync failed: ${appError}`);
+        } else {
+          await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
+          ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes, cpuMs: m.cpuMs });
+          ctx.log(
+            `trivy-mirror sync: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
+          );
+        }
+      },
+      afterRound: async (i) => {
+        if (i !== 0) return;
         twoHopMs = await skopeoTwoHops(ctx, src, timeoutMs);
         floorMs = await measureCurlFloor(ctx, blobUrl, up.artifact.layer.digest, timeoutMs);
-      }
-    }
+      },
+    });
 
     const skopeoWall = median(skopeo.map((r) => r.wallMs));
     const metrics: Record<string, number | string> = {
@@ -95,40 +94,26 @@ export const syncBench: Benchmark = {
     ].filter(Boolean);
     const twoHop = context.length ? `  (${context.join('; ')})` : '';
     const head = `sync      ${formatBytes(size)}`;
-    if (!built)
-      return skipped('sync', `${head}  skopeo ${formatSeconds(skopeoWall)}`, 'daemon not built', metrics);
-    if (appError || ours.length === 0) {
-      return {
-        ...skipped(
-          'sync',
-          `${head}  skopeo ${formatSeconds(skopeoWall)}`,
-          'trivy-mirror sync failed',
-          metrics,
-        ),
-        status: 'ERROR',
-        error: appError,
-      };
-    }
-    const wall = median(ours.map((r) => r.wallMs));
-    const rss = Math.max(...ours.map((r) => r.rss));
-    const ratio = wall / skopeoWall;
-    const cpuMs = median(ours.map((r) => r.cpuMs));
-    Object.assign(metrics, {
-      trivyMirrorWallMs: wall,
-      trivyMirrorPeakRssBytes: rss,
-      trivyMirrorCpuMs: cpuMs,
-      skopeoCpuMs: median(skopeo.map((r) => r.cpuMs)),
-      ratio,
-    });
-    return result(
+    const unjudged = notMeasured(
       'sync',
-      `${head}  trivy-mirror ${formatSeconds(wall)} / skopeo ${formatSeconds(skopeoWall)} = ${formatRatio(ratio)} (goal ≤ ${GOAL_RATIO.toFixed(2)}x)  peak RSS ${formatMb(rss)} (goal < ${formatMb(GOAL_RSS)})${twoHop}`,
-      [
-        { goal: `ratio ≤ ${GOAL_RATIO}x`, ok: ratio <= GOAL_RATIO },
-        { goal: `peak RSS < ${formatMb(GOAL_RSS)}`, ok: rss < GOAL_RSS },
-      ],
+      { built, error: appError, runs: ours.length },
+      `${head}  skopeo ${formatSeconds(skopeoWall)}`,
       metrics,
     );
+    if (unjudged) return unjudged;
+    return versusSkopeo({
+      name: 'sync',
+      head,
+      ours,
+      skopeoWallMs: skopeoWall,
+      goals: { ratio: GOAL_RATIO, rssBytes: GOAL_RSS },
+      metrics,
+      extraMetrics: {
+        trivyMirrorCpuMs: median(ours.map((r) => r.cpuMs)),
+        skopeoCpuMs: median(skopeo.map((r) => r.cpuMs)),
+      },
+      tail: twoHop,
+    });
   },
 };
 

@@ -168,3 +168,26 @@ export function skipped(
     notes: [reason],
   };
 }
+
+/**
+ * The result when the trivy-mirror side has no figure to judge: SKIP when the daemon is not built,
+ * ERROR when it failed or completed no run; undefined when there is something to judge. `line` shows
+ * the peer's figures (one text for both cases, or one each).
+ */
+export function notMeasured(
+  name: string,
+  side: { built: boolean; error: string | undefined; runs: number },
+  line: string | { notBuilt: string; failed: string },
+  metrics: BenchResult['metrics'],
+): BenchResult | undefined {
+  const lines = typeof line === 'string' ? { notBuilt: line, failed: line } : line;
+  if (!side.built) return skipped(name, lines.notBuilt, 'daemon not built', metrics);
+  if (side.error || side.runs === 0) {
+    return {
+      ...skipped(name, lines.failed, `trivy-mirror ${name} failed`, metrics),
+      status: 'ERROR',
+      error: side.error,
+    };
+  }
+  return undefined;
+}
