@@ -17,9 +17,8 @@ export interface ServedBody {
   conditional: boolean;
 }
 
-// The Range parser lives in @trivy-mirror/oci (shared with the registry handler); re-exported for the
-// package's unit tests (null: unsatisfiable, answered with 416).
-export { parseRange };
+// The Range parser lives in @trivy-mirror/oci, shared with the registry handler (null: unsatisfiable,
+// answered with 416).
 
 function notModified(req: IncomingMessage, body: ServedBody): boolean {
   if (!body.conditional || !body.etag) return false;

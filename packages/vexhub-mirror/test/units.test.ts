@@ -10,7 +10,6 @@ import plugin, {
   splitSubdir,
   vexhubMirrorConfigSchema,
 } from '../src/index.js';
-import { parseRange } from '../src/file-response.js';
 
 describe('location URLs', () => {
   test('splitSubdir follows go-getter SourceDirSubdir', () => {
@@ -143,18 +142,6 @@ describe('sources and config', () => {
       servedArchiveUrl('https://m.example', '/vex', 'vexhub', loc),
       'https://m.example/vex/vexhub/archive.zip',
     );
-  });
-});
-
-describe('HTTP ranges', () => {
-  test('single ranges; several ranges serve the whole body', () => {
-    assert.deepEqual(parseRange('bytes=0-9', 100), { start: 0, end: 9 });
-    assert.deepEqual(parseRange('bytes=90-', 100), { start: 90, end: 99 });
-    assert.deepEqual(parseRange('bytes=-10', 100), { start: 90, end: 99 });
-    assert.deepEqual(parseRange('bytes=95-200', 100), { start: 95, end: 99 });
-    assert.equal(parseRange('bytes=100-', 100), null);
-    assert.equal(parseRange('bytes=0-1,5-6', 100), undefined);
-    assert.equal(parseRange(undefined, 100), undefined);
   });
 });
 

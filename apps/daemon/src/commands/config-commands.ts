@@ -26,13 +26,7 @@ export function registerConfigCommands(program: Command): void {
     )
     .action(
       exitWith(async (opts: { config?: string }) => {
-        const loaded = await loadCliConfig(opts.config);
-        const plugins = await loadPlugins({
-          builtins: builtinPlugins,
-          baseDir: loaded.baseDir,
-          config: loaded.config,
-          locate: loaded.locate,
-        });
+        const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
         for (const w of loaded.warnings) process.stdout.write(`warning: ${w}\n`);
         // What `run` checks at start-up beyond the schema: secrets readable, env vars set, htpasswd valid.
         const problems = await checkPlugins({
@@ -65,13 +59,7 @@ export function registerConfigCommands(program: Command): void {
       exitWith(async (opts: { config?: string }) => {
         const external: ExternalPluginSchema[] = [];
         if (opts.config) {
-          const loaded = await loadCliConfig(opts.config);
-          const plugins = await loadPlugins({
-            builtins: builtinPlugins,
-            baseDir: loaded.baseDir,
-            config: loaded.config,
-            locate: loaded.locate,
-          });
+          const { plugins } = await loadConfigAndPlugins(opts.config);
           for (const p of plugins) {
             if (p.source !== 'builtin') external.push({ module: p.source, definition: p.definition });
           }
@@ -87,4 +75,16 @@ export function registerConfigCommands(program: Command): void {
         process.stdout.write(`${configExample(builtinPlugins)}\n`);
       }),
     );
+}
+
+/** The config file and every plugin it names (built-in and external), validated. */
+async function loadConfigAndPlugins(path: string | undefined) {
+  const loaded = await loadCliConfig(path);
+  const plugins = await loadPlugins({
+    builtins: builtinPlugins,
+    baseDir: loaded.baseDir,
+    config: loaded.config,
+    locate: loaded.locate,
+  });
+  return { loaded, plugins };
 }
