@@ -3,6 +3,7 @@
 // of when V8's memory reducer gets to it (8 s or more later, with a CPU spike of its own).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Logger } from '@trivy-mirror/plugin-api';
 
 /** How long the daemon must stay without running jobs before the collection. */
 export const RECLAIM_DELAY_MS = 1_000;
@@ -35,9 +36,10 @@ export class MemoryReclaimer {
   constructor(
     private readonly delayMs = RECLAIM_DELAY_MS,
     private readonly busy: () => boolean = () => false,
+    private readonly log?: Logger,
   ) {}
 
-  /** How many collections ran (for tests and /status). */
+  /** How many collections ran (tests). */
   get runs(): number {
     return this.#runs;
   }
@@ -50,6 +52,8 @@ export class MemoryReclaimer {
       if (!gc || this.busy()) return;
       // A plain full GC frees objects but keeps the fragmented pages they lived on; compacting
       // moves the survivors together so those pages go back to the system (~5-10 MB here).
+      const before = process.memoryUsage.rss();
+      const started = performance.now();
       setFlagsFromString('--compact-on-every-full-gc');
       try {
         gc();
@@ -57,6 +61,14 @@ export class MemoryReclaimer {
         setFlagsFromString('--no-compact-on-every-full-gc');
       }
       this.#runs++;
+      this.log?.debug(
+        {
+          rssBefore: before,
+          rssAfter: process.memoryUsage.rss(),
+          ms: Math.round(performance.now() - started),
+        },
+        'heap compacted after the last job',
+      );
     }, this.delayMs);
     this.#timer.unref();
   }

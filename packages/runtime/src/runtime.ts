@@ -124,7 +124,7 @@ export class Runtime {
   readonly #timeouts: Required<NonNullable<RuntimeOptions['timeouts']>>;
   readonly #warnings: string[];
   readonly #env: NodeJS.ProcessEnv;
-  readonly #reclaimer = new MemoryReclaimer(undefined, () => this.jobs.busy());
+  readonly #reclaimer: MemoryReclaimer;
 
   constructor(options: RuntimeOptions) {
     this.#config = options.config;
@@ -137,6 +137,11 @@ export class Runtime {
     this.metrics = new RuntimeMetrics();
     this.jobs = new JobRunnerService(this.logger.child({ component: 'jobs' }), this.clock, this.metrics);
     // a long-running process gives memory back after each burst of work; a one-shot CLI just exits
+    this.#reclaimer = new MemoryReclaimer(
+      undefined,
+      () => this.jobs.busy(),
+      this.logger.child({ component: 'memory' }),
+    );
     if (this.mode !== 'cli') this.jobs.onIdle(() => this.#reclaimer.schedule());
     this.health = new HealthRegistry(this.logger.child({ component: 'health' }));
     const stopMs = options.timeouts?.stopMs ?? 10_000;
