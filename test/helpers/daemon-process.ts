@@ -71,6 +71,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonProcess>
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid !== undefined) watchOrphan(child.pid);
   let out = '';
   let err = '';
   const lines: Record<string, unknown>[] = [];
@@ -226,4 +227,17 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * A test file killed by the runner's timeout never reaches its after() hooks: a watchdog (a shell
+ * loop outside this process) kills the daemon once this process is gone. It ends with the daemon.
+ */
+function watchOrphan(pid: number): void {
+  const script =
+    'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null';
+  spawn('sh', ['-c', script, 'daemon-watchdog', String(process.pid), String(pid)], {
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
 }

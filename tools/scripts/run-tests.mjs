@@ -55,8 +55,9 @@ const r = spawnSync(
     '--test-reporter=tap',
     `--test-concurrency=${concurrency}`,
     // A test stuck for 5 minutes fails instead of holding CI; a file whose tests are done exits even
-    // if something (a server a failed hook never closed) still holds the event loop.
-    '--test-timeout=300000',
+    // if something (a server a failed hook never closed) still holds the event loop. The timeout
+    // also bounds each whole file: the full reliability runs (200 fault runs, ~10 min) get 45.
+    `--test-timeout=${reliability ? 45 * 60_000 : 300_000}`,
     '--test-force-exit',
     ...files,
   ],
