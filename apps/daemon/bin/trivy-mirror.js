@@ -1,16 +1,15 @@
 #!/usr/bin/env node
 // trivy-mirror CLI entry: runs the built app (npm run build first). For `run`, a stand-in /healthz
 // listens before the app's modules load, so health probes answer within moments of the start.
-import { setFlagsFromString } from 'node:v8';
+import { youngGenerationGrow, youngGenerationHold } from '@trivy-mirror/runtime/young-generation';
 import { closeEarlyHealth, startEarlyHealth } from '../dist/early-health.js';
 
-// The young generation: V8 starts it at 2 x 1 MiB and doubles it (up to 2 x 16 MiB) while start-up
-// allocates, and only shrinks it again when its memory reducer runs, many seconds later. Keeping it at
-// its initial size cuts RSS by ~20 MB for the daemon and ~16 MB for copy/sync (scavenges come sooner,
-// so spent stream Buffers are released sooner); the extra scavenges are cheap (bulk data lives in
-// Buffers, outside the JS heap). --max-semi-space-size cannot change once the heap exists, but the
-// growth factor is read at each resize, so it can be set here.
-setFlagsFromString('--semi-space-growth-factor=1');
+// The young generation (see @trivy-mirror/runtime/young-generation): the daemon keeps it at its
+// initial 2 x 1 MiB while idle (~20 MB less RSS) and lets it grow while jobs run; a one-shot command
+// (copy, sync, populate…) moves data from the start, so it may grow to its working size at once.
+const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (command === 'run' || command === 'demo') youngGenerationHold();
+else youngGenerationGrow();
 
 // `trivy-mirror status | head`: a closed pipe is not an error worth a stack trace.
 process.stdout.on('error', (err) => {

@@ -41,6 +41,12 @@ export { UndiciHttpClient, type UndiciHttpClientOptions } from './http-client.js
 export { HttpListener } from './http-listener.js';
 export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './job-runner.js';
 export { MemoryReclaimer, RECLAIM_DELAY_MS } from './memory-reclaim.js';
+export {
+  WORKING_YOUNG_GENERATION_BYTES,
+  youngGenerationBytes,
+  youngGenerationGrow,
+  youngGenerationHold,
+} from './young-generation.js';
 export { type Phase, StartupError } from './lifecycle.js';
 export { isLoopbackHost, parseListen } from './listen-address.js';
 export {

@@ -35,6 +35,7 @@ export class JobRunnerService implements JobRunner {
   /** Per job: the reason of an event that arrived during its run (one follow-up run). */
   readonly #followUp = new Map<string, string>();
   readonly #idleListeners: (() => void)[] = [];
+  readonly #busyListeners: (() => void)[] = [];
   #stopping = false;
 
   constructor(
@@ -79,6 +80,21 @@ export class JobRunnerService implements JobRunner {
     this.#idleListeners.push(listener);
   }
 
+  /** Calls `listener` each time a job starts while none was running. */
+  onBusy(listener: () => void): void {
+    this.#busyListeners.push(listener);
+  }
+
+  #notify(listeners: (() => void)[]): void {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.warn({ err }, 'job runner listener failed');
+      }
+    }
+  }
+
   lastRun(jobId: string): JobRunRecord | undefined {
     return this.#last.get(jobId);
   }
@@ -116,6 +132,7 @@ export class JobRunnerService implements JobRunner {
     }
     const controller = new AbortController();
     const record: JobRunRecord = { jobId, runId, reason, status: 'running', startedAt };
+    if (this.#running.size === 0) this.#notify(this.#busyListeners);
     const done = this.#run(job, record, controller);
     this.#running.set(jobId, { record, controller, done });
     return { runId, joined: false, done };
@@ -181,15 +198,7 @@ export class JobRunnerService implements JobRunner {
       this.#followUp.delete(job.id);
       if (!this.#stopping) this.start(job.id, `${followUp} (queued during run ${record.runId})`);
     }
-    if (this.#running.size === 0 && !this.#stopping) {
-      for (const listener of this.#idleListeners) {
-        try {
-          listener();
-        } catch (err) {
-          this.log.warn({ err }, 'idle listener failed');
-        }
-      }
-    }
+    if (this.#running.size === 0 && !this.#stopping) this.#notify(this.#idleListeners);
     return final;
   }
 

@@ -4,6 +4,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Logger } from '@trivy-mirror/plugin-api';
+import { youngGenerationGrow, youngGenerationHold } from './young-generation.js';
 
 /** How long the daemon must stay without running jobs before the collection. */
 export const RECLAIM_DELAY_MS = 1_000;
@@ -44,6 +45,12 @@ export class MemoryReclaimer {
     return this.#runs;
   }
 
+  /** Work starts: the young generation may grow to its working size (see young-generation.ts). */
+  working(): void {
+    this.cancel();
+    youngGenerationGrow();
+  }
+
   schedule(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
@@ -54,6 +61,8 @@ export class MemoryReclaimer {
       // moves the survivors together so those pages go back to the system (~5-10 MB here).
       const before = process.memoryUsage.rss();
       const started = performance.now();
+      // and the young generation stops growing (V8 shrinks it back when it reduces memory)
+      youngGenerationHold();
       setFlagsFromString('--compact-on-every-full-gc');
       try {
         gc();

@@ -142,7 +142,10 @@ export class Runtime {
       () => this.jobs.busy(),
       this.logger.child({ component: 'memory' }),
     );
-    if (this.mode !== 'cli') this.jobs.onIdle(() => this.#reclaimer.schedule());
+    if (this.mode !== 'cli') {
+      this.jobs.onBusy(() => this.#reclaimer.working());
+      this.jobs.onIdle(() => this.#reclaimer.schedule());
+    }
     this.health = new HealthRegistry(this.logger.child({ component: 'health' }));
     const stopMs = options.timeouts?.stopMs ?? 10_000;
     this.#timeouts = {
