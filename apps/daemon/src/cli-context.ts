@@ -1,6 +1,6 @@
 // Shared set-up for one-shot commands: config, plugins and a runtime in 'cli' mode, or just credentials.
 import type { CredentialResolver, HostOptions } from '@trivy-mirror/oci';
-import { describeError, type Logger, REDACT_PATHS } from '@trivy-mirror/plugin-api';
+import { type Logger, quotingCausesOnce, REDACT_PATHS } from '@trivy-mirror/plugin-api';
 import type { LoadedConfig, Runtime } from '@trivy-mirror/runtime';
 import { version } from './version.js';
 
@@ -27,14 +27,7 @@ export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
       level,
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      serializers: {
-        // pino appends each cause's message; ours already quote theirs (see the runtime's logger)
-        err: (err: Error) => {
-          const out = pino.stdSerializers.err(err);
-          if (out && typeof out === 'object' && err instanceof Error) out.message = describeError(err);
-          return out;
-        },
-      },
+      serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     pino.destination({ dest: 2, sync: true }),

@@ -3,4 +3,5 @@ export * from './errors.js';
 export * from './events.js';
 export * from './plugin.js';
 export * from './redact-paths.js';
+export { quotingCausesOnce } from './error-serializer.js';
 export * from './services.js';

@@ -1,5 +1,5 @@
 // The root pino logger: JSON lines on stdout for journald, pino-pretty on a terminal, secrets redacted.
-import { describeError, REDACT_PATHS } from '@trivy-mirror/plugin-api';
+import { quotingCausesOnce, REDACT_PATHS } from '@trivy-mirror/plugin-api';
 import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { Logger } from '@trivy-mirror/plugin-api';
@@ -38,7 +38,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? 'info',
     base: { pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    serializers: { err: serializeErr },
+    serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (usePretty) {
@@ -58,14 +58,4 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** Discards everything (tests, one-shot helpers). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
-}
-
-/**
- * pino's err serializer appends every cause's message to the error's own; ours already quote the
- * causes they need, so the line would repeat itself. describeError joins only what is new.
- */
-function serializeErr(err: Error): ReturnType<typeof pino.stdSerializers.err> {
-  const out = pino.stdSerializers.err(err);
-  if (out && typeof out === 'object' && err instanceof Error) out.message = describeError(err);
-  return out;
 }
