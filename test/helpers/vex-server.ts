@@ -1,14 +1,12 @@
 // A local HTTP server that plays a VEX repository host (spec layout) and GitHub, serving the real
-// VEX Hub snapshot from shared/fixtures. Counts requests so tests can check conditional fetches.
+// VEX Hub snapshot the repository ships (tools/fixtures/vexhub). Counts requests so tests can check conditional fetches.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { vexhubSnapshotDir } from '@trivy-mirror/fixtures';
 
-export const sharedVexhubDir = process.env.TRIVY_MIRROR_SHARED
-  ? `${process.env.TRIVY_MIRROR_SHARED}/fixtures/vexhub`
-  : fileURLToPath(new URL('../../../shared/fixtures/vexhub', import.meta.url));
+export const vexhubDir = vexhubSnapshotDir;
 
 export interface VexServer {
   url: string;
@@ -20,10 +18,10 @@ export interface VexServer {
 
 export async function startVexServer(): Promise<VexServer> {
   const archives = {
-    zip: readFileSync(`${sharedVexhubDir}/vexhub-main.zip`),
-    'tar.gz': readFileSync(`${sharedVexhubDir}/vexhub-main.tar.gz`),
+    zip: readFileSync(`${vexhubDir}/vexhub-main.zip`),
+    'tar.gz': readFileSync(`${vexhubDir}/vexhub-main.tar.gz`),
   } as Record<'zip' | 'tar.gz', Buffer>;
-  const upstreamManifest = JSON.parse(readFileSync(`${sharedVexhubDir}/vex-repository.json`, 'utf8'));
+  const upstreamManifest = JSON.parse(readFileSync(`${vexhubDir}/vex-repository.json`, 'utf8'));
   const requests: VexServer['requests'] = [];
   let base = '';
   const server: Server = createServer((req, res) => {

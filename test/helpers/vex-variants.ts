@@ -6,12 +6,12 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import JSZip from 'jszip';
-import { sharedVexhubDir } from './vex-server.js';
+import { vexhubDir } from './vex-server.js';
 
 export const TOP = 'vexhub-main';
 
 export function snapshotZipBytes(): Buffer {
-  return readFileSync(`${sharedVexhubDir}/vexhub-main.zip`);
+  return readFileSync(`${vexhubDir}/vexhub-main.zip`);
 }
 
 export function upstreamManifest(): {
@@ -19,7 +19,7 @@ export function upstreamManifest(): {
   versions: { spec_version: string; locations: { url: string }[]; update_interval?: string }[];
   [k: string]: unknown;
 } {
-  return JSON.parse(readFileSync(`${sharedVexhubDir}/vex-repository.json`, 'utf8'));
+  return JSON.parse(readFileSync(`${vexhubDir}/vex-repository.json`, 'utf8'));
 }
 
 async function load(): Promise<JSZip> {

@@ -7,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { LayoutTransport } from '@trivy-mirror/oci';
+import { vexhubSnapshotDir } from '@trivy-mirror/fixtures';
 import tar from 'tar-stream';
 import {
   assertFreeSpace,
@@ -19,9 +20,7 @@ import {
 } from '../src/index.js';
 import { checksLayer, dbLayer, exists, markerOf, storeArtifact, tempDir } from './helpers.js';
 
-const shared = process.env.TRIVY_MIRROR_SHARED
-  ? path.resolve(process.env.TRIVY_MIRROR_SHARED)
-  : new URL('../../../../shared/', import.meta.url).pathname;
+const vexhub = vexhubSnapshotDir;
 
 async function readJson<T>(p: string): Promise<T> {
   return JSON.parse(await fs.readFile(p, 'utf8')) as T;
@@ -31,7 +30,7 @@ async function readJson<T>(p: string): Promise<T> {
 async function extractVexhub(into: string): Promise<string> {
   const extract = tar.extract();
   const done = pipeline(
-    createReadStream(path.join(shared, 'fixtures/vexhub/vexhub-main.tar.gz')),
+    createReadStream(path.join(vexhub, 'vexhub-main.tar.gz')),
     createGunzip(),
     extract,
   );
@@ -281,7 +280,7 @@ describe('populateCacheDir', () => {
   test('vex: vex/repositories/NAME as `trivy vex repo download` leaves it (real VEX Hub snapshot)', async () => {
     const contentDir = await extractVexhub(path.join(work, 'vex-src'));
     const upstream = await readJson<{ versions: { spec_version: string; locations: { url: string }[] }[] }>(
-      path.join(shared, 'fixtures/vexhub/vex-repository.json'),
+      path.join(vexhub, 'vex-repository.json'),
     );
     const url = 'http://127.0.0.1:8080/vex/vexhub/main.tar.gz//vexhub-main';
     upstream.versions[0].locations = [{ url }];

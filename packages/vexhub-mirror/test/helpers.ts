@@ -30,9 +30,8 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import plugin from '../src/index.js';
 
-export const FIXTURES = process.env.TRIVY_MIRROR_SHARED
-  ? path.join(process.env.TRIVY_MIRROR_SHARED, 'fixtures', 'vexhub')
-  : fileURLToPath(new URL('../../../../shared/fixtures/vexhub/', import.meta.url));
+// The real VEX Hub snapshot the repository ships (tools/fixtures/vexhub).
+export const FIXTURES = fileURLToPath(new URL('../../../tools/fixtures/vexhub/', import.meta.url));
 
 export async function fixture(
   name: 'vexhub-main.zip' | 'vexhub-main.tar.gz' | 'vex-repository.json',
