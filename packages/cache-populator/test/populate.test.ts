@@ -29,11 +29,7 @@ async function readJson<T>(p: string): Promise<T> {
 /** Extracts the real VEX Hub snapshot (tar.gz with a vexhub-main/ prefix) as vexhub-mirror would. */
 async function extractVexhub(into: string): Promise<string> {
   const extract = tar.extract();
-  const done = pipeline(
-    createReadStream(path.join(vexhub, 'vexhub-main.tar.gz')),
-    createGunzip(),
-    extract,
-  );
+  const done = pipeline(createReadStream(path.join(vexhub, 'vexhub-main.tar.gz')), createGunzip(), extract);
   for await (const entry of extract) {
     const p = path.join(into, entry.header.name);
     if (entry.header.type === 'directory') await fs.mkdir(p, { recursive: true });
