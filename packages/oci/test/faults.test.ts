@@ -1,6 +1,7 @@
 // Failure handling against a real registry behind the fault-injecting proxy: corrupted and dropped
 // bodies, 429 with Retry-After, refused monolithic uploads, aborts.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ describe('faults', () => {
   let proxy: FaultProxy;
   let dir: string;
   let a: TestArtifact;
+  let small: TestArtifact;
   const clients: RegistryClient[] = [];
   const newClient = (opts: ConstructorParameters<typeof RegistryClient>[0] = {}) => {
     const c = new RegistryClient({ retry: { baseDelayMs: 20, maxDelayMs: 200 }, ...opts });
@@ -53,6 +55,9 @@ describe('faults', () => {
     a = await buildArtifact({ dir, shape: 'oci-1.1', layerBytes: LAYER_BYTES, seed: 'faults' });
     await writeToLayout(join(dir, 'seed'), '2', a);
     await skopeoPush(join(dir, 'seed'), '2', `${upstream.host}/aquasec/trivy-db:2`);
+    small = await buildArtifact({ dir, shape: 'oci-1.1', layerBytes: 66 * 1024, seed: 'faults-small' });
+    await writeToLayout(join(dir, 'seed-small'), '2', small);
+    await skopeoPush(join(dir, 'seed-small'), '2', `${upstream.host}/aquasec/small-db:2`);
   });
 
   after(async () => {
@@ -122,6 +127,33 @@ describe('faults', () => {
     proxy.setFault(undefined);
     assert.equal(n, LAYER_BYTES);
     assert.equal(gets, 2);
+  });
+
+  test('a server that closes right after the last body byte, while the consumer is slow', async () => {
+    // Every answer ends with a FIN (an HTTP/1.0 server, a proxy with keepalive 0). The body waits
+    // under backpressure before it is read: undici 7 threw an uncatchable assertion here.
+    // A body just past the stream's high-water mark arrives whole with its FIN while paused.
+    proxy.setFault(() => ({ kind: 'close-after-response' }));
+    const client = newClient();
+    for (const [ref, layer] of [
+      [parseReference(`${proxy.host}/aquasec/small-db:2`), small.layer],
+      [src(), a.layer],
+    ] as const) {
+      const stream = await client.blobGet(ref, layer);
+      await new Promise((r) => setTimeout(r, 300));
+      const hash = createHash('sha256');
+      for await (const chunk of stream) {
+        hash.update(chunk as Buffer);
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(`sha256:${hash.digest('hex')}`, layer.digest);
+    }
+    const dst = parseReference(`${target.host}/closing/trivy-db:2`);
+    const res = await artifactCopy({ src: client, srcRef: src(), dst: client, dstRef: dst });
+    assert.equal(res.digest, a.manifestDigest);
+    assert.ok(proxy.log.filter((e) => e.fault === 'close-after-response').length >= 5);
+    proxy.setFault(undefined);
+    assert.equal((await client.manifestHead(dst))?.digest, a.manifestDigest);
   });
 
   test('429 with Retry-After: 1 is waited out', async () => {

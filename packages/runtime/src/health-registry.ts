@@ -47,7 +47,8 @@ export class HealthRegistry {
     if (this.phase !== 'running') reasons.push(`runtime is ${this.phase}`);
     let checks: HealthCheck[] = [];
     try {
-      checks = this.phase === 'stopped' ? [] : this.#checks();
+      // a stopping runtime is not ready whatever its plugins say: leave them alone while they stop
+      checks = this.phase === 'stopped' || this.phase === 'stopping' ? [] : this.#checks();
     } catch (err) {
       reasons.push(`health checks unavailable: ${describeError(err)}`);
     }

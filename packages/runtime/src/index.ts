@@ -66,6 +66,7 @@ export {
   pluginShapeProblems,
   resolvePluginModule,
 } from './plugin-loader.js';
+export { EXIT_FATAL } from './fatal-errors.js';
 export { type RunDaemonOptions, runDaemon } from './run-daemon.js';
 export {
   createRuntime,

@@ -3,8 +3,10 @@
 //                     (what did not stop is logged). Also during start-up. A second SIGINT exits at once.
 //   SIGHUP:           reload the config file; an invalid config is logged and the running one kept.
 // Start-up failure (bad config, plugin load/start errors): the message is logged and the exit code is 1.
+// An uncaught exception or unhandled rejection: logged at fatal, the normal shutdown runs, exit code 70.
 import { describeError, type Logger, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { loadConfig } from './config-loader.js';
+import { EXIT_FATAL, type FatalOrigin, installFatalHandlers } from './fatal-errors.js';
 import type { RuntimeMode } from './container-factory.js';
 import { createLogger } from './logger.js';
 import { loadPlugins } from './plugin-loader.js';
@@ -26,6 +28,8 @@ export interface RunDaemonOptions {
   exit?: (code: number) => void;
   /** Install SIGTERM/SIGINT/SIGHUP handlers (default true). */
   signals?: boolean;
+  /** Turn uncaught exceptions and unhandled rejections into a logged shutdown with exit 70 (default: `signals`). */
+  fatalHandlers?: boolean;
   /** Called once the runtime has started (tests, the demo). */
   onStarted?: (runtime: Runtime) => void;
 }
@@ -39,6 +43,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   let log: Logger = options.logger ?? createLogger({ level: 'info' });
   let runtime: Runtime | undefined;
   let stopSignal: string | undefined;
+  // 0 for a requested stop; EXIT_FATAL once an uncaught error has been seen, whoever started the stop
+  let exitCode = 0;
   let finished = false;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -47,6 +53,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     if (finished) return;
     finished = true;
     detach();
+    detachFatal();
     log.flush?.();
     exit(code);
     resolveDone(code);
@@ -55,7 +62,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     if (stopSignal !== undefined) {
       if (signal === 'SIGINT') {
         log.warn('second SIGINT: exiting now');
-        finish(0);
+        finish(exitCode);
       }
       return;
     }
@@ -63,19 +70,19 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     log.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
       log.error({ timeoutMs: deadlineMs }, 'shutdown deadline reached; exiting anyway');
-      finish(0);
+      finish(exitCode);
     }, deadlineMs);
     deadline.unref();
     if (!runtime) return; // still loading the config: start-up checks stopSignal
     void runtime.stop(signal).then(
       () => {
         clearTimeout(deadline);
-        finish(0);
+        finish(exitCode);
       },
       (err) => {
         log.error({ err }, 'shutdown failed');
         clearTimeout(deadline);
-        finish(0);
+        finish(exitCode);
       },
     );
   };
@@ -98,6 +105,21 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       log.error({ err }, `reload failed; keeping the current configuration: ${describeError(err)}`);
     }
   };
+  const onFatal = (err: unknown, origin: FatalOrigin) => {
+    const first = exitCode !== EXIT_FATAL;
+    exitCode = EXIT_FATAL;
+    if (!first) {
+      log.fatal({ err, origin }, `${origin} during the fatal shutdown: ${describeError(err)}`);
+      return;
+    }
+    log.fatal(
+      { err, origin },
+      `${origin}: ${describeError(err)}; shutting down (exit ${EXIT_FATAL}) so that the service manager restarts the daemon`,
+    );
+    shutdown('fatal');
+  };
+  const detachFatal =
+    (options.fatalHandlers ?? options.signals !== false) ? installFatalHandlers(onFatal) : () => {};
   const onTerm = () => shutdown('SIGTERM');
   const onInt = () => shutdown('SIGINT');
   const onHup = () => void reload();
@@ -123,7 +145,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       locate: loaded.locate,
     });
     if (stopSignal !== undefined) {
-      finish(0);
+      finish(exitCode);
       return done;
     }
     runtime = createRuntime({
@@ -141,7 +163,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     if (stopSignal !== undefined) {
       // Stopped while starting: that is a clean exit.
       log.info({ err }, 'start-up interrupted by a signal');
-      finish(0);
+      finish(exitCode);
       return done;
     }
     log.fatal({ err }, `start-up failed: ${describeError(err)}`);
@@ -149,11 +171,11 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     return done;
   }
   if (stopSignal !== undefined) {
-    void runtime.stop(stopSignal).finally(() => finish(0));
+    void runtime.stop(stopSignal).finally(() => finish(exitCode));
   } else {
     options.onStarted?.(runtime);
     // Stopped by someone else (tests, the demo): exit like a signal would.
-    void waitStopped(runtime).then(() => finish(0));
+    void waitStopped(runtime).then(() => finish(exitCode));
   }
   return done;
 }

@@ -362,15 +362,15 @@ export class Runtime {
     }
     const jobsLeft = await this.jobs.stop(reason, this.#timeouts.jobsMs);
     this.#reclaimer.cancel();
-    const drains = await Promise.all([
-      this.#serve?.close(this.#timeouts.drainMs).then((ok) => (ok ? undefined : 'serve listener requests')),
-      this.#admin?.close(this.#timeouts.drainMs).then((ok) => (ok ? undefined : 'admin listener requests')),
-    ]);
-    pending.push(...(drains.filter(Boolean) as string[]));
+    if (this.#serve && !(await this.#serve.close(this.#timeouts.drainMs)))
+      pending.push('serve listener requests');
     this.#serve = undefined;
-    this.#admin = undefined;
     pending.push(...(await this.#stopGeneration(reason)));
     pending.push(...jobsLeft.filter((j) => !pending.includes(`job ${j}`)).map((j) => `job ${j}`));
+    // The admin listener closes last: /readyz answers 503 (phase "stopping") for the whole shutdown.
+    if (this.#admin && !(await this.#admin.close(this.#timeouts.drainMs)))
+      pending.push('admin listener requests');
+    this.#admin = undefined;
     return pending;
   }
 
