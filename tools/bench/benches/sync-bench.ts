@@ -109,7 +109,10 @@ export const syncBench: Benchmark = {
       `${head}  trivy-mirror ${formatSeconds(wall)} / skopeo two hops ${formatSeconds(twoHopMs)} = ${formatRatio(vsSkopeo)} (goal ≤ ${GOAL_TWO_HOPS.toFixed(2)}x)${floorText}  peak RSS ${formatMb(rss)} (goal < ${formatMb(GOAL_RSS)})`,
       [
         { goal: `ratio to skopeo's two hops ≤ ${GOAL_TWO_HOPS}x`, ok: vsSkopeo <= GOAL_TWO_HOPS },
-        { goal: `ratio to the curl floor ≤ ${GOAL_FLOOR}x`, ok: vsFloor !== undefined && vsFloor <= GOAL_FLOOR },
+        {
+          goal: `ratio to the curl floor ≤ ${GOAL_FLOOR}x`,
+          ok: vsFloor !== undefined && vsFloor <= GOAL_FLOOR,
+        },
         { goal: `peak RSS < ${formatMb(GOAL_RSS)}`, ok: rss < GOAL_RSS },
       ],
       metrics,
