@@ -1,4 +1,5 @@
 // The `plugins.oci-sync` config section: zod schema (strict) with the defaults from DESIGN.md.
+import { cronExpression } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
 import { ARTIFACT_RULES, ruleFor } from './artifact-rules.js';
 
@@ -34,7 +35,7 @@ export const DEFAULT_ARTIFACTS: ArtifactConfig[] = [
 ];
 
 export const ociSyncConfigSchema = z.strictObject({
-  schedule: z.string().min(1).default(DEFAULT_SCHEDULE),
+  schedule: cronExpression().default(DEFAULT_SCHEDULE),
   sources: z
     .array(repoPrefix)
     .min(1)

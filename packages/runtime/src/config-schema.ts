@@ -1,6 +1,8 @@
 // The one config schema: the runtime's top-level keys plus every plugin's `configSchema` under `plugins.<id>`.
 import type { PluginDefinition } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
+// Installs the scheduler's cron validation for the plugins' `cronExpression()` fields.
+import './cron-validation.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/trivy-mirror';

@@ -32,7 +32,15 @@ export {
   type RuntimeMode,
   type RuntimeServices,
 } from './container-factory.js';
-export { type ConfigProblem, checkPlugins } from './config-check.js';
+export {
+  type CheckOptions,
+  type ConfigProblem,
+  checkPlugins,
+  formatConfigProblem,
+  parseConfigPath,
+  preflightError,
+} from './config-check.js';
+export { cronExpressionProblem } from './cron-validation.js';
 export { ProviderCredentialStore } from './credential-store.js';
 export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './env-overrides.js';
 export { InProcessEventBus } from './event-bus.js';

@@ -4,10 +4,12 @@
 //   SIGHUP:           reload the config file; an invalid config is logged and the running one kept.
 // Start-up failure (bad config, plugin load/start errors): the message is logged and the exit code is 1.
 import { describeError, type Logger, type PluginDefinition } from '@trivy-mirror/plugin-api';
-import { loadConfig } from './config-loader.js';
+import { checkPlugins, preflightError } from './config-check.js';
+import { type LoadedConfig, loadConfig } from './config-loader.js';
+import type { RuntimeConfig } from './config-schema.js';
 import type { RuntimeMode } from './container-factory.js';
 import { createLogger } from './logger.js';
-import { loadPlugins } from './plugin-loader.js';
+import { type LoadedPlugin, loadPlugins } from './plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 export interface RunDaemonOptions {
@@ -85,13 +87,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       return;
     }
     try {
-      const loaded = await loadConfig({ path: options.configPath, env, plugins: builtins });
-      const plugins = await loadPlugins({
-        builtins,
-        baseDir: loaded.baseDir,
-        config: loaded.config,
-        locate: loaded.locate,
-      });
+      // Everything `config check` refuses is refused here, before the running generation is touched.
+      const { loaded, plugins } = await loadChecked(options.configPath, env, builtins, log);
       for (const w of loaded.warnings) log.warn(w);
       await runtime.reload(loaded.config, plugins);
     } catch (err) {
@@ -113,15 +110,10 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   }
 
   try {
-    const loaded = await loadConfig({ path: options.configPath, env, plugins: builtins });
-    if (!options.logger) log = createLogger(loaded.config.log);
-    log.info({ config: loaded.source }, 'configuration loaded');
-    const plugins = await loadPlugins({
-      builtins,
-      baseDir: loaded.baseDir,
-      config: loaded.config,
-      locate: loaded.locate,
+    const { loaded, plugins } = await loadChecked(options.configPath, env, builtins, log, (config) => {
+      if (!options.logger) log = createLogger(config.log);
     });
+    log.info({ config: loaded.source }, 'configuration loaded');
     if (stopSignal !== undefined) {
       finish(0);
       return done;
@@ -156,6 +148,30 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     void waitStopped(runtime).then(() => finish(0));
   }
   return done;
+}
+
+/**
+ * The config file, its plugins, and the pre-flight `config check` makes (state dir, TLS files, jobs,
+ * the plugins' checks): what fails here fails with every problem, its YAML path and line.
+ */
+async function loadChecked(
+  configPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  builtins: readonly PluginDefinition<unknown>[],
+  log: Logger,
+  onConfig?: (config: RuntimeConfig) => void,
+): Promise<{ loaded: LoadedConfig; plugins: LoadedPlugin[] }> {
+  const loaded = await loadConfig({ path: configPath, env, plugins: builtins });
+  onConfig?.(loaded.config);
+  const plugins = await loadPlugins({
+    builtins,
+    baseDir: loaded.baseDir,
+    config: loaded.config,
+    locate: loaded.locate,
+  });
+  const problems = await checkPlugins({ config: loaded.config, plugins, logger: log, locate: loaded.locate });
+  if (problems.length > 0) throw preflightError(loaded.source, problems);
+  return { loaded, plugins };
 }
 
 function waitStopped(runtime: Runtime): Promise<void> {

@@ -1,4 +1,5 @@
 // The `plugins.vexhub-mirror` config section: zod schema (strict) with the defaults from DESIGN.md.
+import { cronExpression } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
 
 export const DEFAULT_SCHEDULE = '43 3 * * *';
@@ -50,7 +51,7 @@ const pathPrefix = z
   .transform((p) => p.replace(/\/+$/, ''));
 
 export const vexhubMirrorConfigSchema = z.strictObject({
-  schedule: z.string().min(1).default(DEFAULT_SCHEDULE),
+  schedule: cronExpression().default(DEFAULT_SCHEDULE),
   repositories: z
     .array(repositoryConfigSchema)
     .min(1)

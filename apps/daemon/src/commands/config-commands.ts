@@ -4,6 +4,7 @@ import {
   configExample,
   configJsonSchema,
   type ExternalPluginSchema,
+  formatConfigProblem,
   loadPlugins,
 } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
@@ -33,12 +34,13 @@ export function registerConfigCommands(program: Command): void {
           config: loaded.config,
           plugins,
           logger: await cliLogger({ quiet: true }),
+          locate: loaded.locate,
         });
         if (problems.length > 0) {
           const where = loaded.source === 'defaults' ? 'the defaults' : loaded.source;
           process.stderr.write(
             `trivy-mirror: ${where}: the schema is valid, but start-up would fail:\n${problems
-              .map((p) => `  - ${p.path ? `${p.path}: ` : `${p.plugin}: `}${p.message}`)
+              .map((p) => `  - ${formatConfigProblem(p)}`)
               .join('\n')}\n`,
           );
           return 1;
