@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describeError, PluginError, type PluginDefinition } from '@trivy-mirror/plugin-api';
+import { ConfigError, describeError, PluginError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import type { z } from 'zod';
 import type { ConfigPath } from './config-loader.js';
 import { zodIssuesToConfigIssues } from './config-loader.js';
@@ -144,10 +144,15 @@ function validateOptions(
 ): { config?: unknown; error?: PluginError } {
   const result = (def.configSchema as z.ZodType).safeParse(value ?? {});
   if (result.success) return { config: result.data };
-  const issues = zodIssuesToConfigIssues(result.error.issues, (p) => locate?.(p), [], path).map(
-    (i) => `${i.path}${i.line !== undefined ? ` (line ${i.line}, column ${i.column})` : ''}: ${i.message}`,
-  );
-  return { error: new PluginError(label, `invalid options: ${issues.join('; ')}`, result.error) };
+  const schema = def.configSchema as z.ZodType;
+  const issues = zodIssuesToConfigIssues(result.error.issues, (p) => locate?.(p), [], path, schema);
+  const text = issues
+    .map(
+      (i) => `${i.path}${i.line !== undefined ? ` (line ${i.line}, column ${i.column})` : ''}: ${i.message}`,
+    )
+    .join('; ');
+  // The cause carries the issues (path, line) without repeating zod's raw dump in the message.
+  return { error: new PluginError(label, `invalid options: ${text}`, new ConfigError(text, issues)) };
 }
 
 export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPlugin[]> {
