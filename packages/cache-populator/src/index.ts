@@ -66,5 +66,6 @@ export default definePlugin<CachePopulatorConfig>({
     '      staleGraceMinutes: 60           # NextUpdate + this: stale -> sync requested, /readyz 503',
     '  checkIntervalSeconds: 60',
   ].join('\n'),
+  idleReason: (config) => (config.targets.length === 0 ? 'no targets' : undefined),
   module: cachePopulatorModule,
 });

@@ -36,13 +36,11 @@ export const DEFAULT_ARTIFACTS: ArtifactConfig[] = [
 
 export const ociSyncConfigSchema = z.strictObject({
   schedule: cronExpression().default(DEFAULT_SCHEDULE),
-  sources: z
-    .array(repoPrefix)
-    .min(1)
-    .default(() => [...DEFAULT_SOURCES]),
+  /** Upstream registries, tried in order. `[]`: no upstream (the store comes by `import`); sync skips. */
+  sources: z.array(repoPrefix).default(() => [...DEFAULT_SOURCES]),
+  /** `[]` is valid: nothing to sync, the plugin is idle (and ready). */
   artifacts: z
     .array(artifactConfigSchema)
-    .min(1)
     .default(() => DEFAULT_ARTIFACTS.map((a) => ({ ...a, tags: [...a.tags] })))
     .refine((list) => new Set(list.map((a) => a.name)).size === list.length, 'artifact names must be unique'),
   /** Registries to push to, as DEST/NAME:TAG (e.g. registry.internal:5000/trivy). */

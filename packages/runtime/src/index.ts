@@ -44,6 +44,14 @@ export { cronExpressionProblem } from './cron-validation.js';
 export { ProviderCredentialStore } from './credential-store.js';
 export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './env-overrides.js';
 export { InProcessEventBus } from './event-bus.js';
+export { idleConfigWarning } from './idle-config.js';
+export {
+  isSwitchedOff,
+  type PluginListing,
+  pluginListing,
+  withEnabledSwitch,
+  withoutSwitch,
+} from './plugin-switch.js';
 export { HealthRegistry, type Readiness } from './health-registry.js';
 export { UndiciHttpClient, type UndiciHttpClientOptions } from './http-client.js';
 export { HttpListener } from './http-listener.js';

@@ -7,6 +7,7 @@ import { ConfigError, describeError, PluginError, type PluginDefinition } from '
 import type { z } from 'zod';
 import type { ConfigPath } from './config-loader.js';
 import { zodIssuesToConfigIssues } from './config-loader.js';
+import { isSwitchedOff, withoutSwitch } from './plugin-switch.js';
 import { RESERVED_PLUGIN_IDS, type ExternalPluginConfig, type RuntimeConfig } from './config-schema.js';
 
 export interface LoadedPlugin {
@@ -181,8 +182,9 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPl
     }
     if (!claim(def.id, 'builtin')) continue;
     const section = options.config?.plugins[def.id];
+    if (isSwitchedOff(section)) continue;
     if (options.config && section !== undefined) {
-      loaded.push({ definition: def, config: section, source: 'builtin' });
+      loaded.push({ definition: def, config: withoutSwitch(section), source: 'builtin' });
       continue;
     }
     const v = validateOptions(def, undefined, ['plugins', def.id], def.id, options.locate);
@@ -192,6 +194,7 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPl
 
   const external = options.external ?? options.config?.plugins.external ?? [];
   for (const [index, entry] of external.entries()) {
+    if (entry.enabled === false) continue; // not even imported
     const label = entry.id ?? entry.module;
     let mod: Record<string, unknown>;
     try {

@@ -8,6 +8,7 @@ import { checkPlugins, preflightError } from './config-check.js';
 import { type LoadedConfig, loadConfig } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
 import type { RuntimeMode } from './container-factory.js';
+import { idleConfigWarning } from './idle-config.js';
 import { createLogger } from './logger.js';
 import { type LoadedPlugin, loadPlugins } from './plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -171,6 +172,8 @@ async function loadChecked(
   });
   const problems = await checkPlugins({ config: loaded.config, plugins, logger: log, locate: loaded.locate });
   if (problems.length > 0) throw preflightError(loaded.source, problems);
+  const idle = idleConfigWarning(plugins);
+  if (idle) log.warn(idle);
   return { loaded, plugins };
 }
 

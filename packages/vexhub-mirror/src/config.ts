@@ -52,9 +52,9 @@ const pathPrefix = z
 
 export const vexhubMirrorConfigSchema = z.strictObject({
   schedule: cronExpression().default(DEFAULT_SCHEDULE),
+  /** An empty list is valid: nothing to mirror, the plugin is idle (and ready). */
   repositories: z
     .array(repositoryConfigSchema)
-    .min(1)
     .default(() => [repositoryConfigSchema.parse({ name: 'vexhub', url: DEFAULT_REPOSITORY_URL })])
     .refine(
       (list) => new Set(list.map((r) => r.name)).size === list.length,

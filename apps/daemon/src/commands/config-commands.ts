@@ -5,7 +5,9 @@ import {
   configJsonSchema,
   type ExternalPluginSchema,
   formatConfigProblem,
+  idleConfigWarning,
   loadPlugins,
+  pluginListing,
 } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
@@ -28,7 +30,9 @@ export function registerConfigCommands(program: Command): void {
     .action(
       exitWith(async (opts: { config?: string }) => {
         const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
-        for (const w of loaded.warnings) process.stdout.write(`warning: ${w}\n`);
+        const idle = idleConfigWarning(plugins);
+        for (const w of [...loaded.warnings, ...(idle ? [idle] : [])])
+          process.stdout.write(`warning: ${w}\n`);
         // What `run` checks at start-up beyond the schema: secrets readable, env vars set, htpasswd valid.
         const problems = await checkPlugins({
           config: loaded.config,
@@ -45,8 +49,10 @@ export function registerConfigCommands(program: Command): void {
           );
           return 1;
         }
+        const disabled = pluginListing(loaded.config).filter((p) => !p.enabled);
+        const off = disabled.length > 0 ? `; disabled: ${disabled.map((p) => p.id).join(', ')}` : '';
         process.stdout.write(
-          `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ')})\n`,
+          `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ') || 'none'}${off})\n`,
         );
         return 0;
       }),
