@@ -2,7 +2,7 @@
 export { createAdminListener, type AdminState } from './admin-server.js';
 export { LayoutArtifactStore } from './artifact-store.js';
 export { systemClock } from './clock.js';
-export { configExample } from './config-example.js';
+export { configExample, type ExampleProfile } from './config-example.js';
 export {
   type ConfigIssue,
   type ConfigPath,

@@ -11,7 +11,7 @@ export function withEnabledSwitch(schema: z.ZodType): z.ZodType {
   const def = (schema as unknown as { _zod: { def: { type: string } } })._zod.def;
   if (def.type !== 'object') return schema;
   return (schema as unknown as z.ZodObject).safeExtend({
-    enabled: z.boolean().default(true).describe(ENABLED_DESCRIPTION),
+    enabled: z.boolean().optional().describe(ENABLED_DESCRIPTION),
   });
 }
 

@@ -9,9 +9,10 @@ import {
   loadPlugins,
   pluginListing,
 } from '@trivy-mirror/runtime';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { builtinPlugins } from '../builtins.js';
+import { CONFIG_PROFILES, configProfile, DEFAULT_PROFILE } from '../config-profiles.js';
 import { cliLogger, loadCliConfig } from '../cli-context.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -77,10 +78,22 @@ export function registerConfigCommands(program: Command): void {
     );
   config
     .command('example')
-    .description('print an annotated example config')
+    .description('print an annotated example config for a deployment profile (each passes `config check`)')
+    .addOption(
+      new Option('-p, --profile <name>', 'the kind of host')
+        .choices(CONFIG_PROFILES.map((p) => p.name))
+        .default(DEFAULT_PROFILE),
+    )
+    .addHelpText(
+      'after',
+      `\nProfiles:\n${CONFIG_PROFILES.map((p) => `  ${p.name.padEnd(11)} ${p.summary}`).join('\n')}
+
+Example:
+  trivy-mirror config example --profile inside > /etc/trivy-mirror/config.yaml`,
+    )
     .action(
-      exitWith(() => {
-        process.stdout.write(`${configExample(builtinPlugins)}\n`);
+      exitWith((opts: { profile: string }) => {
+        process.stdout.write(`${configExample(builtinPlugins, configProfile(opts.profile))}\n`);
       }),
     );
 }
