@@ -242,7 +242,8 @@ export class Runtime {
         watcher: options.watcher !== false,
       });
       if (options.serve !== false && config.serve && !this.#serve) {
-        this.#serve = await createServeListener({
+        // Kept only once it listens: a listener that failed (port taken) must not stand in for one.
+        const serve = await createServeListener({
           listen: config.serve.listen,
           tls: config.serve.tls,
           logger: log,
@@ -251,7 +252,8 @@ export class Runtime {
             authenticators: () => this.#gen?.authenticators ?? [],
           },
         });
-        await this.#serve.listen();
+        await serve.listen();
+        this.#serve = serve;
       }
       const runOnStart = options.runOnStart !== false && opts.runOnStart !== false;
       if (options.scheduler !== false) gen.scheduler.start(gen.jobs, { runOnStart });
