@@ -6,8 +6,9 @@
 // Stop:  readiness 503 -> schedules and watcher stop -> running jobs aborted -> HTTP drained
 //        -> plugin stop hooks -> container.unbindAll(); every step bounded, the whole within `stopMs`.
 // Reload: listeners stay up; the plugin part (container, hooks, watcher, schedules) is stopped and started
-//        again with the new config (a failing new config falls back to the old one). A changed
-//        `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
+//        again with the new config (run-daemon refuses a config that fails the pre-flight before this;
+//        one that still fails to start falls back to the old config, whose jobs do not run again). A
+//        changed `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
 import { mkdirp } from '@trivy-mirror/oci';
 import {
   type Clock,
