@@ -89,7 +89,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     }
     try {
       // Everything `config check` refuses is refused here, before the running generation is touched.
-      const { loaded, plugins } = await loadChecked(options.configPath, env, builtins, log);
+      const { loaded, plugins } = await loadAll(options.configPath, env, builtins);
+      await preflight(loaded, plugins, log);
       for (const w of loaded.warnings) log.warn(w);
       await runtime.reload(loaded.config, plugins);
     } catch (err) {
@@ -111,7 +112,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   }
 
   try {
-    const { loaded, plugins } = await loadChecked(options.configPath, env, builtins, log, (config) => {
+    const { loaded, plugins } = await loadAll(options.configPath, env, builtins, (config) => {
       if (!options.logger) log = createLogger(config.log);
     });
     log.info({ config: loaded.source }, 'configuration loaded');
@@ -128,6 +129,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       warnings: loaded.warnings,
       env,
       timeouts: { stopMs: Math.max(1000, deadlineMs - 500) },
+      // Once /healthz answers (the stand-in listener is gone by now), before anything else starts.
+      preflight: () => preflight(loaded, plugins, log),
     });
     await runtime.start();
   } catch (err) {
@@ -151,15 +154,11 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   return done;
 }
 
-/**
- * The config file, its plugins, and the pre-flight `config check` makes (state dir, TLS files, jobs,
- * the plugins' checks): what fails here fails with every problem, its YAML path and line.
- */
-async function loadChecked(
+/** The config file and its plugins (builtins and external ones), validated. */
+async function loadAll(
   configPath: string | undefined,
   env: NodeJS.ProcessEnv,
   builtins: readonly PluginDefinition<unknown>[],
-  log: Logger,
   onConfig?: (config: RuntimeConfig) => void,
 ): Promise<{ loaded: LoadedConfig; plugins: LoadedPlugin[] }> {
   const loaded = await loadConfig({ path: configPath, env, plugins: builtins });
@@ -170,11 +169,18 @@ async function loadChecked(
     config: loaded.config,
     locate: loaded.locate,
   });
+  return { loaded, plugins };
+}
+
+/**
+ * The pre-flight `config check` makes (state dir, TLS files, jobs, the plugins' checks): what fails
+ * here fails with every problem, its YAML path and line, before anything is started or replaced.
+ */
+async function preflight(loaded: LoadedConfig, plugins: LoadedPlugin[], log: Logger): Promise<void> {
   const problems = await checkPlugins({ config: loaded.config, plugins, logger: log, locate: loaded.locate });
   if (problems.length > 0) throw preflightError(loaded.source, problems);
   const idle = idleConfigWarning(plugins);
   if (idle) log.warn(idle);
-  return { loaded, plugins };
 }
 
 function waitStopped(runtime: Runtime): Promise<void> {

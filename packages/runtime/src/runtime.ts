@@ -60,6 +60,8 @@ export interface RuntimeOptions {
   timeouts?: { stopMs?: number; jobsMs?: number; drainMs?: number; hooksMs?: number };
   /** For systemd notification (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Runs once the admin listener answers, before anything else starts; throwing stops start-up. */
+  preflight?: () => Promise<void>;
 }
 
 export interface StartOptions {
@@ -107,6 +109,7 @@ export class Runtime {
   readonly #timeouts: Required<NonNullable<RuntimeOptions['timeouts']>>;
   readonly #warnings: string[];
   readonly #env: NodeJS.ProcessEnv;
+  readonly #preflight?: () => Promise<void>;
   readonly #reclaimer: MemoryReclaimer;
 
   constructor(options: RuntimeOptions) {
@@ -139,6 +142,7 @@ export class Runtime {
     };
     this.#warnings = options.warnings ?? [];
     this.#env = options.env ?? process.env;
+    this.#preflight = options.preflight;
   }
 
   get config(): RuntimeConfig {
@@ -195,6 +199,7 @@ export class Runtime {
         });
         await this.#admin.listen();
       }
+      await this.#preflight?.();
       this.#checkAborted();
       await mkdirp(this.#config.stateDir);
       if (options.sweepTemp !== false) {
