@@ -2,13 +2,30 @@
 // `config check` makes too, both with the YAML path and line; unknown keys get "did you mean"; the
 // printed example and every profile pass as printed; a config that does nothing is a warning, not an error.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, runCli } from './helpers/daemon-process.js';
+import { freePort, repoRoot, runCli } from './helpers/daemon-process.js';
 
 const PROFILES = ['connected', 'inside', 'cache-only', 'vex-only'];
+
+const PLAIN_CRON_PLUGIN = `import { Job } from '@trivy-mirror/plugin-api';
+import { ContainerModule } from 'inversify';
+import { z } from 'zod';
+export default {
+  id: 'plain-cron',
+  description: 'a job on a schedule taken as a plain string',
+  configSchema: z.strictObject({ every: z.string().default('0 * * * *') }),
+  module: (config) =>
+    new ContainerModule(({ bind }) => {
+      bind(Job).toConstantValue({
+        id: 'plain-cron', description: 'does nothing', schedule: config.every, runOnStart: false,
+        run: async () => ({ status: 'skipped' }),
+      });
+    }),
+};
+`;
 
 /** The messages of pino JSON lines (other lines as they are). */
 function logText(stdout: string): string {
@@ -32,6 +49,11 @@ describe('config check agrees with run', { timeout: 180_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), 'tm-e2e-check-'));
     await writeFile(join(dir, 'a-file'), 'not a directory\n');
     await writeFile(join(dir, 'garbage.pem'), 'not a certificate\n');
+    // An external plugin whose schedule is a plain string (no cronExpression()): the scheduler's check
+    // finds a bad one, and the path is that of the value in its options.
+    await mkdir(join(dir, 'plugin'));
+    await symlink(join(repoRoot, 'node_modules'), join(dir, 'plugin', 'node_modules'));
+    await writeFile(join(dir, 'plugin', 'plain-cron.mjs'), PLAIN_CRON_PLUGIN);
     head = `stateDir: ${dir}/state
 admin: { listen: 127.0.0.1:${await freePort()} }
 log: { format: json }
@@ -120,6 +142,25 @@ log: { format: json }
 `,
       expect:
         /plugins\.auth-providers\.credentials\[0\]\.tokenEnv \(line 8, column \d+\): environment variable TM_TEST_UNSET_TOKEN is not set/,
+    },
+    {
+      name: 'external-cron',
+      yaml: () => `${head}plugins:
+  external:
+    - module: ${dir}/plugin/plain-cron.mjs
+      options: { every: "61 * * * *" }
+`,
+      expect:
+        /plugins\.external\[0\]\.options\.every \(line 7, column \d+\): plugin plain-cron: job "plain-cron": invalid cron expression "61 \* \* \* \*" \(minute: 61 is a invalid expression for minute\)/,
+    },
+    {
+      name: 'duplicate-job',
+      yaml: () => `${head}plugins:
+  external:
+    - { module: ${dir}/plugin/plain-cron.mjs, id: first }
+    - { module: ${dir}/plugin/plain-cron.mjs, id: second }
+`,
+      expect: /runtime: plugin second: job id "plain-cron" is contributed twice/,
     },
   ];
 

@@ -15,7 +15,7 @@ import {
   PluginError,
 } from '@trivy-mirror/plugin-api';
 import { systemClock } from './clock.js';
-import type { ConfigPath } from './config-loader.js';
+import { type ConfigPath, formatConfigPath } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
 import { buildContainer } from './container-factory.js';
 import { JobRunnerService } from './job-runner.js';
@@ -105,10 +105,15 @@ export async function checkPlugins(options: CheckOptions): Promise<ConfigProblem
   try {
     const jobs = built.contributions<Job>(Job);
     const owner = (job: Job) => jobs.find((c) => c.value === job)?.plugin;
+    for (const { value: job, plugin } of jobs) {
+      for (const message of jobProblems([job], owner))
+        problems.push({ plugin, message, path: schedulePath(options, plugin, job.schedule) });
+    }
+    // Across jobs: the same id twice.
     for (const message of jobProblems(
       jobs.map((c) => c.value),
       owner,
-    ))
+    ).filter((m) => / is contributed twice$/.test(m)))
       problems.push({ plugin: 'runtime', message });
     for (const { value, plugin } of built.contributions<LifecycleContribution>(LifecycleContribution)) {
       if (!value.check) continue;
@@ -128,6 +133,43 @@ export async function checkPlugins(options: CheckOptions): Promise<ConfigProblem
     await built.services.registry.close?.().catch(() => undefined);
   }
   return locateAll(problems, options.locate);
+}
+
+/**
+ * Where a plugin's config holds `schedule` (for plugins whose schema does not use cronExpression(), so
+ * the scheduler is the first to see a bad one): the path of the first string equal to it in the section.
+ */
+function schedulePath(
+  options: CheckOptions,
+  plugin: string,
+  schedule: string | undefined,
+): string | undefined {
+  if (schedule === undefined) return undefined;
+  const loaded = options.plugins.find((p) => p.definition.id === plugin);
+  if (!loaded) return undefined;
+  const external = options.config.plugins.external.findIndex(
+    (e) => e.module === loaded.source && (e.id === undefined || e.id === plugin),
+  );
+  const base: ConfigPath =
+    loaded.source === 'builtin' ? ['plugins', plugin] : ['plugins', 'external', external, 'options'];
+  const section =
+    loaded.source === 'builtin'
+      ? options.config.plugins[plugin]
+      : options.config.plugins.external[external]?.options;
+  const found = pathOfValue(section, schedule);
+  return found && (loaded.source === 'builtin' || external >= 0)
+    ? formatConfigPath([...base, ...found])
+    : undefined;
+}
+
+function pathOfValue(node: unknown, value: string): ConfigPath | undefined {
+  if (node === value) return [];
+  if (!node || typeof node !== 'object') return undefined;
+  for (const [k, v] of Array.isArray(node) ? node.entries() : Object.entries(node)) {
+    const sub = pathOfValue(v, value);
+    if (sub) return [k, ...sub];
+  }
+  return undefined;
 }
 
 function locateAll(problems: ConfigProblem[], locate: CheckOptions['locate']): ConfigProblem[] {
