@@ -144,6 +144,17 @@ log: { format: json }
         /plugins\.auth-providers\.credentials\[0\]\.tokenEnv \(line 8, column \d+\): environment variable TM_TEST_UNSET_TOKEN is not set/,
     },
     {
+      name: 'listen-port',
+      yaml: () => head.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:70000'),
+      expect: /admin\.listen \(line 2, column \d+\): the port must be 0 to 65535/,
+    },
+    {
+      name: 'listen-host',
+      // 192.0.2.0/24 is TEST-NET-1: never an address of this host.
+      yaml: () => `${head}serve: { listen: "192.0.2.7:8443" }\n`,
+      expect: /serve\.listen \(line 4, column \d+\): 192\.0\.2\.7 is not an address of this host/,
+    },
+    {
       name: 'external-cron',
       yaml: () => `${head}plugins:
   external:

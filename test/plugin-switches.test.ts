@@ -56,10 +56,10 @@ describe('plugin switches, idle plugins and refused reloads (built daemon)', { t
 admin: { listen: 127.0.0.1:${adminPort} }
 log: { level: info, format: json }
 plugins:
-  auth-providers: { dockerConfig: false }
+  auth-providers: { enabled: false, dockerConfig: false }
   oci-sync: { artifacts: [] }
   vexhub-mirror: { repositories: [] }
-  cache-populator: { enabled: false, targets: [{ dir: ${dir}/cache-a }] }
+  cache-populator: { targets: [] }
   external:
     - { module: ${plugin}, enabled: false }
     - { module: '@trivy-mirror/example-plugin-webhook', enabled: false, options: { url: http://127.0.0.1:1/hook } }
@@ -82,10 +82,10 @@ plugins:
     assert.deepEqual(
       status.plugins.map((p) => [p.id, p.enabled]),
       [
-        ['auth-providers', true],
+        ['auth-providers', false],
         ['oci-sync', true],
         ['vexhub-mirror', true],
-        ['cache-populator', false],
+        ['cache-populator', true],
         [plugin, false],
         ['@trivy-mirror/example-plugin-webhook', false],
       ],
@@ -95,8 +95,7 @@ plugins:
       undefined,
       'the disabled module was not imported',
     );
-    assert.ok(!('cache-populator' in status.components), 'a disabled plugin contributes nothing');
-    assert.equal(await stat(join(dir, 'cache-a')).catch(() => undefined), undefined);
+    assert.ok(!('auth-providers' in status.components), 'a disabled plugin contributes nothing');
     // The idle jobs ran at start and did nothing.
     const jobs = await eventually(
       async () => {
@@ -106,7 +105,7 @@ plugins:
       10_000,
       'the start runs',
     );
-    assert.deepEqual(jobs.map((j) => j.id).sort(), ['oci-sync', 'vexhub-mirror']);
+    assert.deepEqual(jobs.map((j) => j.id).sort(), ['cache-populator', 'oci-sync', 'vexhub-mirror']);
     for (const j of jobs) assert.equal(j.lastRun?.status, 'skipped', `${j.id}: ${j.lastRun?.summary}`);
     assert.match(jobs.find((j) => j.id === 'oci-sync')!.lastRun!.summary!, /no artifacts configured/);
     assert.match(jobs.find((j) => j.id === 'vexhub-mirror')!.lastRun!.summary!, /no repositories configured/);
@@ -115,7 +114,7 @@ plugins:
     assert.equal(text.code, 0, text.stderr);
     assert.match(
       text.stdout,
-      /plugins {2}auth-providers, oci-sync, vexhub-mirror {2}\(disabled: cache-populator, [^\n]*marks-on-import\.mjs, @trivy-mirror\/example-plugin-webhook\)/,
+      /plugins {2}oci-sync, vexhub-mirror, cache-populator {2}\(disabled: auth-providers, [^\n]*marks-on-import\.mjs, @trivy-mirror\/example-plugin-webhook\)/,
     );
     const r = await d.stop();
     assert.equal(r.code, 0);

@@ -18,6 +18,7 @@ import { systemClock } from './clock.js';
 import { type ConfigPath, formatConfigPath } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
 import { buildContainer } from './container-factory.js';
+import { listenProblem } from './listen-check.js';
 import { JobRunnerService } from './job-runner.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 import { jobProblems } from './scheduler.js';
@@ -48,11 +49,18 @@ export function parseConfigPath(path: string): ConfigPath {
   return out;
 }
 
-/** Why the runtime itself would refuse the config at start-up (state dir, TLS files). */
+/** Why the runtime itself would refuse the config at start-up (listen addresses, state dir, TLS files). */
 async function runtimeProblems(config: RuntimeConfig): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
   const stateDir = await creatableDirProblem(config.stateDir);
   if (stateDir) problems.push({ plugin: 'runtime', path: 'stateDir', message: stateDir });
+  for (const [path, listen] of [
+    ['admin.listen', config.admin.listen],
+    ['serve.listen', config.serve?.listen],
+  ] as const) {
+    const problem = listen === undefined ? undefined : await listenProblem(listen);
+    if (problem) problems.push({ plugin: 'runtime', path, message: problem });
+  }
   const tls = config.serve?.tls;
   if (tls) {
     const read = async (what: 'cert' | 'key') =>

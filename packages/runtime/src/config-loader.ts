@@ -139,6 +139,12 @@ export function configWarnings(config: RuntimeConfig): string[] {
   } catch {
     // The schema already rejected it.
   }
+  const auth = config.plugins['auth-providers'] as { enabled?: boolean; serve?: unknown } | undefined;
+  if (config.serve && auth?.enabled === false && auth.serve !== undefined) {
+    warnings.push(
+      'plugins.auth-providers is disabled: its serve section (access control) is not applied, the serving listener is open to every client',
+    );
+  }
   return warnings;
 }
 

@@ -11,7 +11,8 @@ export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9180';
 
 const listen = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)');
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)')
+  .refine((l) => Number(l.slice(l.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0 to 65535');
 
 export const hostOptionsSchema = z.strictObject({
   host: z.string().min(1).describe('host[:port] as it appears in references'),
