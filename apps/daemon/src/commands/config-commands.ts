@@ -22,7 +22,16 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('check')
     .description(
-      'validate a config file and every plugin it names (errors name the YAML path and line), and check what start-up needs: secret files, env vars, htpasswd',
+      'validate a config file and every plugin it names (errors name the YAML path and line), and check what start-up needs: listen addresses, state and cache dirs, TLS files, secret files, env vars, htpasswd, job schedules',
+    )
+    .addHelpText(
+      'after',
+      `
+Exit 0: \`run\` (and a SIGHUP reload) would accept it; warnings (e.g. a config that does nothing) do not fail.
+Exit 1: every problem, each with its YAML path and line. Not checked: whether a listen port is free.
+
+Example:
+  trivy-mirror config example --profile inside > config.yaml && trivy-mirror config check --config config.yaml`,
     )
     .option(
       '-c, --config <file>',
