@@ -29,7 +29,6 @@ import type { PopulateSource } from './artifact-source.js';
 import type { CachePart, CachePopulatorConfig, CacheTarget } from './config-schema.js';
 import { ensureDir, readJsonFile, writeFileAtomic } from './durable-fs.js';
 import { withKeyLock } from './keyed-mutex.js';
-import { checkTargetDirs } from './target-dirs-check.js';
 import { type PartState, checkIntegrity, partOfKey, readPartState, recordedKeys } from './part-state.js';
 import { PART_SPECS, partForRepository } from './part-specs.js';
 import { type PartResult, populateCacheDir } from './populate-cache-dir.js';
@@ -503,7 +502,6 @@ export class CachePopulatorService {
 
   readonly lifecycle: LifecycleContribution = {
     id: 'cache-populator',
-    check: () => checkTargetDirs(this.#config.targets),
     start: (signal) => this.start(signal),
     stop: () => this.stop(),
   };
