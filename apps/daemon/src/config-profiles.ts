@@ -30,7 +30,7 @@ const inside: ExampleProfile = {
     - { name: trivy-db, tags: ["2"] }
     - { name: trivy-java-db, tags: ["1"] }
     - { name: trivy-checks, tags: ["1", "2"] }
-  destinations: []                          # e.g. [registry.internal:5000/trivy] to push what was imported
+  destinations: []
   keepVersions: 3
   serve: { enabled: true, prefix: "" }      # read-only /v2/ on the serve listener`,
     'vexhub-mirror': `vexhub-mirror:
