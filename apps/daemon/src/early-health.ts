@@ -37,7 +37,7 @@ export function adminListenFromYaml(text: string): string | undefined {
 
 function parseHostPort(listen: string): { host: string; port: number } | undefined {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  if (!m) return undefined;
+  if (!m || Number(m[3]) > 65535) return undefined; // the config check says why
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
 }
 

@@ -176,11 +176,12 @@ export const EXAMPLE_CONFIG = `auth-providers:
   order: [static, docker-config, anonymous]   # asked in this order; first answer wins
   dockerConfig: true                          # $DOCKER_CONFIG/config.json or ~/.docker/config.json,
                                               # $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json
-  credentials:                                # secrets only by reference, never inline
-    - { host: ghcr.io, username: bot, passwordFile: /run/credentials/trivy-mirror/ghcr }
-    - { host: registry.internal:5000, usernameEnv: REG_USER, passwordEnv: REG_PASS }
-    - { url: https://github.com/, tokenEnv: GITHUB_TOKEN }
-  serve:                                      # who may use the serving listener
-    htpasswd: /etc/trivy-mirror/htpasswd      # bcrypt entries only (htpasswd -B)
-    tokens: [{ file: /etc/trivy-mirror/client-token }]
+  credentials: []                             # secrets only by reference, never inline, e.g.
+  #  - { host: ghcr.io, username: bot, passwordFile: /run/credentials/trivy-mirror/ghcr }
+  #  - { host: registry.internal:5000, usernameEnv: REG_USER, passwordEnv: REG_PASS }
+  #  - { url: https://github.com/, tokenEnv: GITHUB_TOKEN }
+  # serve:                                    # who may use the serving listener
+  #   htpasswd: /etc/trivy-mirror/htpasswd    # bcrypt entries only (htpasswd -B)
+  #   tokens: [{ file: /etc/trivy-mirror/client-token }]
+  # config check (and start-up) read every file and env var named here: they must exist.
 `;

@@ -41,5 +41,7 @@ export default definePlugin<AuthProvidersConfig>({
     'Credentials for registries and HTTP sources (static, docker config, credential helpers); auth for clients.',
   configSchema: authProvidersConfigSchema,
   exampleConfig: EXAMPLE_CONFIG,
+  // Credentials and access control serve the other plugins: on its own it does nothing.
+  idleReason: () => 'it only serves the other plugins',
   module: (config, context) => authProvidersModule(config, context),
 });

@@ -13,6 +13,7 @@ import {
 import { ContainerModule } from 'inversify';
 import { CachePopulatorService } from './cache-populator-service.js';
 import type { CachePopulatorConfig } from './config-schema.js';
+import { checkTargetDirs } from './target-dirs-check.js';
 
 /** The service's own token, for the daemon or tests that want to reach it. */
 export const CachePopulator: unique symbol = Symbol.for('trivy-mirror.cache-populator.Service');
@@ -29,6 +30,13 @@ export function cachePopulatorModule(config: CachePopulatorConfig, context: Plug
     bind(Job).toResolvedValue((s: CachePopulatorService) => s.job, [CachePopulator]);
     bind(CacheWatch).toResolvedValue((s: CachePopulatorService) => s.cacheWatch, [CachePopulator]);
     bind(HealthCheck).toResolvedValue((s: CachePopulatorService) => s.healthCheck, [CachePopulator]);
-    bind(LifecycleContribution).toResolvedValue((s: CachePopulatorService) => s.lifecycle, [CachePopulator]);
+    // check(): what start() needs, for `config check` and the pre-flight (target dirs can be made).
+    bind(LifecycleContribution).toResolvedValue(
+      (s: CachePopulatorService): LifecycleContribution => ({
+        ...s.lifecycle,
+        check: () => checkTargetDirs(config.targets),
+      }),
+      [CachePopulator],
+    );
   });
 }

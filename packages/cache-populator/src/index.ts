@@ -61,10 +61,11 @@ export default definePlugin<CachePopulatorConfig>({
     '    - dir: /var/cache/trivy           # what clients pass as --cache-dir',
     '      include: [db, java-db, checks, vex]',
     '      checksTag: "2"                  # "1" for Trivy releases before checks bundle v2',
-    '      user: trivy                     # owner of what is written (needs root)',
+    '      # user: trivy                   # owner of what is written (needs root and that user)',
     '      mode: "0644"',
     '      staleGraceMinutes: 60           # NextUpdate + this: stale -> sync requested, /readyz 503',
     '  checkIntervalSeconds: 60',
   ].join('\n'),
+  idleReason: (config) => (config.targets.length === 0 ? 'no targets' : undefined),
   module: cachePopulatorModule,
 });

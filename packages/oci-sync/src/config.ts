@@ -1,4 +1,5 @@
 // The `plugins.oci-sync` config section: zod schema (strict) with the defaults from DESIGN.md.
+import { cronExpression } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
 import { ARTIFACT_RULES, ruleFor } from './artifact-rules.js';
 
@@ -34,14 +35,12 @@ export const DEFAULT_ARTIFACTS: ArtifactConfig[] = [
 ];
 
 export const ociSyncConfigSchema = z.strictObject({
-  schedule: z.string().min(1).default(DEFAULT_SCHEDULE),
-  sources: z
-    .array(repoPrefix)
-    .min(1)
-    .default(() => [...DEFAULT_SOURCES]),
+  schedule: cronExpression().default(DEFAULT_SCHEDULE),
+  /** Upstream registries, tried in order. `[]`: no upstream (the store comes by `import`); sync skips. */
+  sources: z.array(repoPrefix).default(() => [...DEFAULT_SOURCES]),
+  /** `[]` is valid: nothing to sync, the plugin is idle (and ready). */
   artifacts: z
     .array(artifactConfigSchema)
-    .min(1)
     .default(() => DEFAULT_ARTIFACTS.map((a) => ({ ...a, tags: [...a.tags] })))
     .refine((list) => new Set(list.map((a) => a.name)).size === list.length, 'artifact names must be unique'),
   /** Registries to push to, as DEST/NAME:TAG (e.g. registry.internal:5000/trivy). */

@@ -32,5 +32,6 @@ export default definePlugin<OciSyncConfig>({
     'Syncs trivy-db, trivy-java-db and trivy-checks from upstream registries into the store and on to destinations; serves the store under /v2/.',
   configSchema: ociSyncConfigSchema,
   exampleConfig,
+  idleReason: (config) => (config.artifacts.length === 0 ? 'no artifacts' : undefined),
   module: ociSyncModule,
 });

@@ -48,7 +48,13 @@ export class OciSyncJob implements Job {
   async run(ctx: JobContext): Promise<JobOutcome> {
     const { config, state } = this.deps;
     await state.load();
-    const units = config.artifacts.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
+    // An artifact without sources (`sources: []`, no override) has no upstream: what `import` brought is served.
+    const synced = config.artifacts.filter((a) => (a.sources ?? config.sources).length > 0);
+    if (synced.length === 0) {
+      const why = config.artifacts.length === 0 ? 'no artifacts configured' : 'no upstream sources';
+      return { status: 'skipped', summary: `${why}: nothing to sync` };
+    }
+    const units = synced.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
     const results = await mapLimit(units, config.concurrency, ({ artifact, tag }) =>
       this.one(ctx, artifact, tag),
     );

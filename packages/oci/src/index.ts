@@ -21,4 +21,4 @@ export {
 } from './registry-handler.js';
 export { Agent, Pool, undiciLean } from './undici-dispatchers.js';
 export { type ByteRange, parseRange } from './http-range.js';
-export { mkdirp } from './mkdirp.js';
+export { creatableDirProblem, mkdirp } from './mkdirp.js';

@@ -5,3 +5,4 @@ export * from './plugin.js';
 export * from './redact-paths.js';
 export { quotingCausesOnce } from './error-serializer.js';
 export * from './services.js';
+export * from './cron-expression.js';

@@ -27,6 +27,11 @@ export interface PluginDefinition<C = unknown> {
   configSchema: ZodType<C>;
   /** An annotated YAML snippet for `config example` (optional). */
   exampleConfig?: string;
+  /**
+   * Why this (validated) config gives the plugin nothing to do ("no artifacts"), or undefined when it has
+   * work. `config check` warns when every plugin of a config is idle or disabled. Default: never idle.
+   */
+  idleReason?(config: C): string | undefined;
   module(config: C, context: PluginContext): ContainerModule;
 }
 

@@ -7,19 +7,39 @@ const HEADER = `# trivy-mirror configuration (YAML). Unknown keys are errors; \`
 # File: --config, else $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml.
 # Env overrides: TRIVY_MIRROR_STATE_DIR, TRIVY_MIRROR_ADMIN_LISTEN, TRIVY_MIRROR_SERVE_LISTEN,
 # TRIVY_MIRROR_LOG_LEVEL, and TRIVY_MIRROR__A__B=value for any key path (values parsed as YAML).
-stateDir: ${DEFAULT_STATE_DIR}          # store (OCI layouts), VEX copies, plugin state
-admin:
-  listen: ${DEFAULT_ADMIN_LISTEN}             # /healthz /readyz /status /metrics /jobs; keep it on loopback
-# serve:                                   # optional: serve Trivy clients
+# Every plugin section takes \`enabled: false\` (the plugin is then not loaded).
+`;
+
+const SERVE_COMMENTED = `# serve:                                   # optional: serve Trivy clients
 #   listen: 0.0.0.0:8443
 #   publicUrl: https://bastion.example:8443
-#   tls: { cert: /etc/trivy-mirror/tls.crt, key: /etc/trivy-mirror/tls.key }
+#   tls: { cert: /etc/trivy-mirror/tls.crt, key: /etc/trivy-mirror/tls.key }`;
+
+function runtimeKeys(serve: string): string {
+  return `stateDir: ${DEFAULT_STATE_DIR}          # store (OCI layouts), VEX copies, plugin state
+admin:
+  listen: ${DEFAULT_ADMIN_LISTEN}             # /healthz /readyz /status /metrics /jobs; keep it on loopback
+${serve.replace(/\s+$/, '')}
 registries: []                             # per-host transport settings, e.g.
 #  - { host: registry.internal:5000, plainHttp: false, caFile: /etc/ssl/internal-ca.pem }
 log:
   level: info                              # fatal error warn info debug trace silent
   format: auto                             # auto (pretty on a terminal, JSON otherwise) | json | pretty
 `;
+}
+
+/** A deployment's example: its own comments, serve block and plugin sections (others: the plugin's own). */
+export interface ExampleProfile {
+  name: string;
+  /** One line, for --help and the header. */
+  summary: string;
+  /** Comment lines (without '#') explaining the deployment, printed after the header. */
+  intro?: string[];
+  /** The `serve:` block (YAML at column 0); default: a commented-out one. */
+  serve?: string;
+  /** Plugin id → its section (`<id>:` at column 0), replacing the plugin's `exampleConfig`. */
+  sections?: Record<string, string>;
+}
 
 function indent(text: string, spaces: number): string {
   const pad = ' '.repeat(spaces);
@@ -30,9 +50,13 @@ function indent(text: string, spaces: number): string {
     .join('\n');
 }
 
-export function configExample(plugins: readonly PluginDefinition<unknown>[]): string {
+/** The annotated example config: the plugins' own snippets, or a deployment profile's. */
+export function configExample(
+  plugins: readonly PluginDefinition<unknown>[],
+  profile?: ExampleProfile,
+): string {
   const sections = plugins.map((p) => {
-    const snippet = p.exampleConfig?.trim();
+    const snippet = (profile?.sections?.[p.id] ?? p.exampleConfig)?.trim();
     const head = `# ${p.id}: ${p.description}`;
     if (!snippet) return `${head}\n${p.id}: {}`;
     return snippet.startsWith(`${p.id}:`)
@@ -43,5 +67,9 @@ export function configExample(plugins: readonly PluginDefinition<unknown>[]): st
     '# external:                              # plugins from npm packages or files (relative to this file)',
     '#   - { module: "@acme/trivy-mirror-plugin-notify", options: { url: https://hooks.example/x } }',
   ];
-  return `${HEADER}plugins:\n${sections.map((s) => indent(s, 2)).join('\n\n')}\n\n${indent(external.join('\n'), 2)}\n`;
+  const intro = profile
+    ? `#\n# Profile "${profile.name}": ${profile.summary}\n${(profile.intro ?? []).map((l) => `#${l ? ` ${l}` : ''}\n`).join('')}`
+    : '';
+  const head = `${HEADER}${intro}${runtimeKeys(profile?.serve ?? SERVE_COMMENTED)}`;
+  return `${head}plugins:\n${sections.map((s) => indent(s, 2)).join('\n\n')}\n\n${indent(external.join('\n'), 2)}\n`;
 }

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { buildConfigSchema, DEFAULT_CONFIG_PATH, type RuntimeConfig } from './config-schema.js';
 import { applyConfigAliases } from './config-aliases.js';
 import { type AppliedOverride, applyEnvOverrides } from './env-overrides.js';
+import { unknownKeyMessage } from './key-suggestion.js';
 import { isLoopbackHost, parseListen } from './listen-address.js';
 
 export type ConfigPath = (string | number)[];
@@ -91,6 +92,8 @@ export function zodIssuesToConfigIssues(
   locate: ReturnType<typeof makeLocator>,
   applied: AppliedOverride[] = [],
   prefix: ConfigPath = [],
+  /** The schema the issues came from, for "did you mean" on unknown keys. */
+  schema?: z.ZodType,
 ): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
@@ -99,7 +102,8 @@ export function zodIssuesToConfigIssues(
     for (const key of keys) {
       const full = key === undefined ? path : [...path, key];
       const override = applied.find((a) => formatConfigPath(full).startsWith(formatConfigPath(a.path)));
-      const message = key === undefined ? issue.message : `unknown key "${key}"`;
+      const message =
+        key === undefined ? issue.message : unknownKeyMessage(key, schema, issue.path as ConfigPath);
       if (override) {
         out.push({ path: formatConfigPath(full), message: `${message} (from env ${override.env})` });
         continue;
@@ -134,6 +138,12 @@ export function configWarnings(config: RuntimeConfig): string[] {
     }
   } catch {
     // The schema already rejected it.
+  }
+  const auth = config.plugins['auth-providers'] as { enabled?: boolean; serve?: unknown } | undefined;
+  if (config.serve && auth?.enabled === false && auth.serve !== undefined) {
+    warnings.push(
+      'plugins.auth-providers is disabled: its serve section (access control) is not applied, the serving listener is open to every client',
+    );
   }
   return warnings;
 }
@@ -184,7 +194,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const { value, applied } = applyEnvOverrides(applyConfigAliases(raw, source), env, schema);
   const result = schema.safeParse(value);
   if (!result.success)
-    throw configErrorFrom(source, zodIssuesToConfigIssues(result.error.issues, locate, applied));
+    throw configErrorFrom(source, zodIssuesToConfigIssues(result.error.issues, locate, applied, [], schema));
   const config = resolvePaths(result.data, baseDir);
   return { config, source, baseDir, warnings: configWarnings(config), locate: (p) => locate(p) };
 }
@@ -195,11 +205,12 @@ export function parseConfig(
   plugins: readonly PluginDefinition<unknown>[],
   baseDir = process.cwd(),
 ): RuntimeConfig {
-  const result = buildConfigSchema(plugins).safeParse(applyConfigAliases(value, '(object)'));
+  const schema = buildConfigSchema(plugins);
+  const result = schema.safeParse(applyConfigAliases(value, '(object)'));
   if (!result.success)
     throw configErrorFrom(
       '(object)',
-      zodIssuesToConfigIssues(result.error.issues, () => undefined),
+      zodIssuesToConfigIssues(result.error.issues, () => undefined, [], [], schema),
     );
   return resolvePaths(result.data, baseDir);
 }

@@ -1,6 +1,9 @@
 // The one config schema: the runtime's top-level keys plus every plugin's `configSchema` under `plugins.<id>`.
 import type { PluginDefinition } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
+// Installs the scheduler's cron validation for the plugins' `cronExpression()` fields.
+import './cron-validation.js';
+import { withEnabledSwitch } from './plugin-switch.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/trivy-mirror';
@@ -8,7 +11,8 @@ export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9180';
 
 const listen = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)');
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)')
+  .refine((l) => Number(l.slice(l.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0 to 65535');
 
 export const hostOptionsSchema = z.strictObject({
   host: z.string().min(1).describe('host[:port] as it appears in references'),
@@ -28,6 +32,7 @@ export const externalPluginSchema = z.strictObject({
   module: z.string().min(1).describe('npm package name or path (relative to the config file)'),
   options: z.record(z.string(), z.unknown()).optional().describe("the plugin's own config section"),
   id: z.string().optional().describe("overrides the plugin's id (load one module twice)"),
+  enabled: z.boolean().optional().describe('false: the module is not imported, the plugin not loaded'),
 });
 export type ExternalPluginConfig = z.infer<typeof externalPluginSchema>;
 
@@ -75,7 +80,9 @@ export function buildConfigSchema(plugins: readonly PluginDefinition<unknown>[])
   const pluginShape: Record<string, z.ZodType> = {};
   for (const p of plugins) {
     if (RESERVED_PLUGIN_IDS.has(p.id)) throw new Error(`plugin id "${p.id}" is reserved`);
-    pluginShape[p.id] = (p.configSchema as z.ZodType).prefault({}).describe(p.description);
+    pluginShape[p.id] = withEnabledSwitch(p.configSchema as z.ZodType)
+      .prefault({})
+      .describe(p.description);
   }
   pluginShape.external = z
     .array(externalPluginSchema)

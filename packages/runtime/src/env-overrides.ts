@@ -12,6 +12,7 @@
 // TRIVY_MIRROR_CONFIG names the config file and is not an override.
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { knownKeysAt } from './schema-keys.js';
 
 export const NAMED_ENV_OVERRIDES: Record<string, string[]> = {
   TRIVY_MIRROR_STATE_DIR: ['stateDir'],
@@ -29,41 +30,6 @@ export interface AppliedOverride {
 
 function normalise(key: string): string {
   return key.toLowerCase().replace(/[-_]/g, '');
-}
-
-interface ZodInternals {
-  _zod?: {
-    def?: {
-      type?: string;
-      shape?: Record<string, unknown>;
-      innerType?: unknown;
-      in?: unknown;
-      element?: unknown;
-    };
-  };
-}
-
-/** Keys the schema knows at `path` (best effort over zod's definitions; empty when unknown). */
-function schemaKeysAt(schema: unknown, path: (string | number)[]): string[] {
-  let cur = schema as ZodInternals | undefined;
-  const unwrap = () => {
-    for (let i = 0; i < 10 && cur?._zod?.def; i++) {
-      const def = cur._zod.def;
-      if (def.innerType) cur = def.innerType as ZodInternals;
-      else if (def.type === 'pipe' && def.in) cur = def.in as ZodInternals;
-      else break;
-    }
-  };
-  for (const seg of path) {
-    unwrap();
-    const def = cur?._zod?.def;
-    if (def?.type === 'object' && def.shape && typeof seg === 'string') cur = def.shape[seg] as ZodInternals;
-    else if (def?.type === 'array' && typeof seg === 'number') cur = def.element as ZodInternals;
-    else return [];
-  }
-  unwrap();
-  const def = cur?._zod?.def;
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -119,7 +85,7 @@ export function applyEnvOverrides(
       }
       const candidates = [
         ...(isRecord(cur) ? Object.keys(cur) : []),
-        ...(schema ? schemaKeysAt(schema, path) : []),
+        ...(schema ? knownKeysAt(schema, path) : []),
       ];
       const key = candidates.find((c) => normalise(c) === normalise(seg)) ?? seg;
       path.push(key);

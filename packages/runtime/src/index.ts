@@ -2,7 +2,7 @@
 export { createAdminListener, type AdminState } from './admin-server.js';
 export { LayoutArtifactStore } from './artifact-store.js';
 export { systemClock } from './clock.js';
-export { configExample } from './config-example.js';
+export { configExample, type ExampleProfile } from './config-example.js';
 export {
   type ConfigIssue,
   type ConfigPath,
@@ -32,10 +32,26 @@ export {
   type RuntimeMode,
   type RuntimeServices,
 } from './container-factory.js';
-export { type ConfigProblem, checkPlugins } from './config-check.js';
+export {
+  type CheckOptions,
+  type ConfigProblem,
+  checkPlugins,
+  formatConfigProblem,
+  parseConfigPath,
+  preflightError,
+} from './config-check.js';
+export { cronExpressionProblem } from './cron-validation.js';
 export { ProviderCredentialStore } from './credential-store.js';
 export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './env-overrides.js';
 export { InProcessEventBus } from './event-bus.js';
+export { idleConfigWarning } from './idle-config.js';
+export {
+  isSwitchedOff,
+  type PluginListing,
+  pluginListing,
+  withEnabledSwitch,
+  withoutSwitch,
+} from './plugin-switch.js';
 export { HealthRegistry, type Readiness } from './health-registry.js';
 export { UndiciHttpClient, type UndiciHttpClientOptions } from './http-client.js';
 export { HttpListener } from './http-listener.js';

@@ -3,10 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describeError, PluginError, type PluginDefinition } from '@trivy-mirror/plugin-api';
+import { ConfigError, describeError, PluginError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import type { z } from 'zod';
 import type { ConfigPath } from './config-loader.js';
 import { zodIssuesToConfigIssues } from './config-loader.js';
+import { isSwitchedOff, withoutSwitch } from './plugin-switch.js';
 import { RESERVED_PLUGIN_IDS, type ExternalPluginConfig, type RuntimeConfig } from './config-schema.js';
 
 export interface LoadedPlugin {
@@ -144,10 +145,15 @@ function validateOptions(
 ): { config?: unknown; error?: PluginError } {
   const result = (def.configSchema as z.ZodType).safeParse(value ?? {});
   if (result.success) return { config: result.data };
-  const issues = zodIssuesToConfigIssues(result.error.issues, (p) => locate?.(p), [], path).map(
-    (i) => `${i.path}${i.line !== undefined ? ` (line ${i.line}, column ${i.column})` : ''}: ${i.message}`,
-  );
-  return { error: new PluginError(label, `invalid options: ${issues.join('; ')}`, result.error) };
+  const schema = def.configSchema as z.ZodType;
+  const issues = zodIssuesToConfigIssues(result.error.issues, (p) => locate?.(p), [], path, schema);
+  const text = issues
+    .map(
+      (i) => `${i.path}${i.line !== undefined ? ` (line ${i.line}, column ${i.column})` : ''}: ${i.message}`,
+    )
+    .join('; ');
+  // The cause carries the issues (path, line) without repeating zod's raw dump in the message.
+  return { error: new PluginError(label, `invalid options: ${text}`, new ConfigError(text, issues)) };
 }
 
 export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPlugin[]> {
@@ -176,8 +182,9 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPl
     }
     if (!claim(def.id, 'builtin')) continue;
     const section = options.config?.plugins[def.id];
+    if (isSwitchedOff(section)) continue;
     if (options.config && section !== undefined) {
-      loaded.push({ definition: def, config: section, source: 'builtin' });
+      loaded.push({ definition: def, config: withoutSwitch(section), source: 'builtin' });
       continue;
     }
     const v = validateOptions(def, undefined, ['plugins', def.id], def.id, options.locate);
@@ -187,6 +194,7 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<LoadedPl
 
   const external = options.external ?? options.config?.plugins.external ?? [];
   for (const [index, entry] of external.entries()) {
+    if (entry.enabled === false) continue; // not even imported
     const label = entry.id ?? entry.module;
     let mod: Record<string, unknown>;
     try {

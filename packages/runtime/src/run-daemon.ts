@@ -5,11 +5,14 @@
 // Start-up failure (bad config, plugin load/start errors): the message is logged and the exit code is 1.
 // An uncaught exception or unhandled rejection: logged at fatal, the normal shutdown runs, exit code 70.
 import { describeError, type Logger, type PluginDefinition } from '@trivy-mirror/plugin-api';
-import { loadConfig } from './config-loader.js';
+import { checkPlugins, preflightError } from './config-check.js';
+import { type LoadedConfig, loadConfig } from './config-loader.js';
+import type { RuntimeConfig } from './config-schema.js';
 import { EXIT_FATAL, type FatalOrigin, installFatalHandlers } from './fatal-errors.js';
 import type { RuntimeMode } from './container-factory.js';
+import { idleConfigWarning } from './idle-config.js';
 import { createLogger } from './logger.js';
-import { loadPlugins } from './plugin-loader.js';
+import { type LoadedPlugin, loadPlugins } from './plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 export interface RunDaemonOptions {
@@ -92,13 +95,9 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       return;
     }
     try {
-      const loaded = await loadConfig({ path: options.configPath, env, plugins: builtins });
-      const plugins = await loadPlugins({
-        builtins,
-        baseDir: loaded.baseDir,
-        config: loaded.config,
-        locate: loaded.locate,
-      });
+      // Everything `config check` refuses is refused here, before the running generation is touched.
+      const { loaded, plugins } = await loadAll(options.configPath, env, builtins);
+      await preflight(loaded, plugins, log);
       for (const w of loaded.warnings) log.warn(w);
       await runtime.reload(loaded.config, plugins);
     } catch (err) {
@@ -135,15 +134,10 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   }
 
   try {
-    const loaded = await loadConfig({ path: options.configPath, env, plugins: builtins });
-    if (!options.logger) log = createLogger(loaded.config.log);
-    log.info({ config: loaded.source }, 'configuration loaded');
-    const plugins = await loadPlugins({
-      builtins,
-      baseDir: loaded.baseDir,
-      config: loaded.config,
-      locate: loaded.locate,
+    const { loaded, plugins } = await loadAll(options.configPath, env, builtins, (config) => {
+      if (!options.logger) log = createLogger(config.log);
     });
+    log.info({ config: loaded.source }, 'configuration loaded');
     if (stopSignal !== undefined) {
       finish(exitCode);
       return done;
@@ -157,6 +151,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       warnings: loaded.warnings,
       env,
       timeouts: { stopMs: Math.max(1000, deadlineMs - 500) },
+      // Once /healthz answers (the stand-in listener is gone by now), before anything else starts.
+      preflight: () => preflight(loaded, plugins, log),
     });
     await runtime.start();
   } catch (err) {
@@ -178,6 +174,35 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     void waitStopped(runtime).then(() => finish(exitCode));
   }
   return done;
+}
+
+/** The config file and its plugins (builtins and external ones), validated. */
+async function loadAll(
+  configPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  builtins: readonly PluginDefinition<unknown>[],
+  onConfig?: (config: RuntimeConfig) => void,
+): Promise<{ loaded: LoadedConfig; plugins: LoadedPlugin[] }> {
+  const loaded = await loadConfig({ path: configPath, env, plugins: builtins });
+  onConfig?.(loaded.config);
+  const plugins = await loadPlugins({
+    builtins,
+    baseDir: loaded.baseDir,
+    config: loaded.config,
+    locate: loaded.locate,
+  });
+  return { loaded, plugins };
+}
+
+/**
+ * The pre-flight `config check` makes (state dir, TLS files, jobs, the plugins' checks): what fails
+ * here fails with every problem, its YAML path and line, before anything is started or replaced.
+ */
+async function preflight(loaded: LoadedConfig, plugins: LoadedPlugin[], log: Logger): Promise<void> {
+  const problems = await checkPlugins({ config: loaded.config, plugins, logger: log, locate: loaded.locate });
+  if (problems.length > 0) throw preflightError(loaded.source, problems);
+  const idle = idleConfigWarning(plugins);
+  if (idle) log.warn(idle);
 }
 
 function waitStopped(runtime: Runtime): Promise<void> {

@@ -6,22 +6,16 @@
 // Stop:  readiness 503 -> schedules and watcher stop -> running jobs aborted -> HTTP drained
 //        -> plugin stop hooks -> container.unbindAll(); every step bounded, the whole within `stopMs`.
 // Reload: listeners stay up; the plugin part (container, hooks, watcher, schedules) is stopped and started
-//        again with the new config (a failing new config falls back to the old one). A changed
-//        `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
+//        again with the new config (run-daemon refuses a config that fails the pre-flight before this;
+//        one that still fails to start falls back to the old config, whose jobs do not run again). A
+//        changed `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
 import { mkdirp } from '@trivy-mirror/oci';
 import {
-  CacheWatch,
   type Clock,
   describeError,
-  HealthCheck,
-  HttpRoute,
-  type Job,
   type JobRunRecord,
-  Job as JobToken,
-  LifecycleContribution,
   type Logger,
   MirrorError,
-  ServeAuthenticator,
 } from '@trivy-mirror/plugin-api';
 import type { Container } from 'inversify';
 import { Registry } from 'prom-client';
@@ -30,27 +24,27 @@ import { createAdminListener } from './admin-server.js';
 import { systemClock } from './clock.js';
 import { configWarnings } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
-import {
-  type BuiltContainer,
-  buildContainer,
-  type RuntimeMode,
-  type RuntimeServices,
-} from './container-factory.js';
+import type { RuntimeMode, RuntimeServices } from './container-factory.js';
 import { HealthRegistry, type Readiness } from './health-registry.js';
 import type { HttpListener } from './http-listener.js';
 import { JobRunnerService, type RunHandle } from './job-runner.js';
-import { MemoryReclaimer } from './memory-reclaim.js';
-import { startContributions, stopContributions, within } from './lifecycle.js';
+import { within } from './lifecycle.js';
 import { createLogger } from './logger.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
 import { RuntimeMetrics } from './metrics.js';
+import {
+  activateGeneration,
+  createGeneration,
+  type Generation,
+  type GenerationDeps,
+  stopGeneration,
+} from './plugin-generation.js';
 import type { LoadedPlugin } from './plugin-loader.js';
-import { fromContributions, type RouteEntry } from './router.js';
-import { jobProblems, Scheduler } from './scheduler.js';
+import { pluginListing } from './plugin-switch.js';
 import { createServeListener } from './serve-server.js';
 import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
 import { systemdNotify } from './systemd-notify.js';
 import { sweepTempFiles } from './temp-sweep.js';
-import { WatcherService } from './watcher-service.js';
 
 export interface RuntimeOptions {
   config: RuntimeConfig;
@@ -66,6 +60,8 @@ export interface RuntimeOptions {
   timeouts?: { stopMs?: number; jobsMs?: number; drainMs?: number; hooksMs?: number };
   /** For systemd notification (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Runs once the admin listener answers, before anything else starts; throwing stops start-up. */
+  preflight?: () => Promise<void>;
 }
 
 export interface StartOptions {
@@ -91,17 +87,6 @@ export interface StopResult {
   ms: number;
 }
 
-interface Generation {
-  built: BuiltContainer;
-  scheduler: Scheduler;
-  watcher: WatcherService;
-  lifecycle: LifecycleContribution[];
-  adminRoutes: RouteEntry[];
-  serveRoutes: RouteEntry[];
-  authenticators: ServeAuthenticator[];
-  healthChecks: HealthCheck[];
-}
-
 export class Runtime {
   readonly logger: Logger;
   readonly jobs: JobRunnerService;
@@ -124,6 +109,7 @@ export class Runtime {
   readonly #timeouts: Required<NonNullable<RuntimeOptions['timeouts']>>;
   readonly #warnings: string[];
   readonly #env: NodeJS.ProcessEnv;
+  readonly #preflight?: () => Promise<void>;
   readonly #reclaimer: MemoryReclaimer;
 
   constructor(options: RuntimeOptions) {
@@ -156,6 +142,7 @@ export class Runtime {
     };
     this.#warnings = options.warnings ?? [];
     this.#env = options.env ?? process.env;
+    this.#preflight = options.preflight;
   }
 
   get config(): RuntimeConfig {
@@ -212,6 +199,7 @@ export class Runtime {
         });
         await this.#admin.listen();
       }
+      await this.#preflight?.();
       this.#checkAborted();
       await mkdirp(this.#config.stateDir);
       if (options.sweepTemp !== false) {
@@ -220,7 +208,7 @@ export class Runtime {
           log.info({ removed: removed.length }, 'removed leftovers of interrupted writes');
       }
       this.#checkAborted();
-      await this.#startPlugins(this.#config, this.#plugins, { afterServe: true });
+      await this.#startPlugins(this.#config, this.#plugins);
       this.#checkAborted();
       this.health.phase = 'running';
       const r = await this.health.readiness();
@@ -245,66 +233,23 @@ export class Runtime {
   async #startPlugins(
     config: RuntimeConfig,
     plugins: readonly LoadedPlugin[],
-    opts: { afterServe: boolean },
+    opts: { runOnStart?: boolean } = {},
   ): Promise<void> {
     const options = this.#startOptions;
     const log = this.logger;
-    const built = await buildContainer({
-      config,
-      plugins,
-      logger: log,
-      clock: this.clock,
-      jobs: this.jobs,
-      mode: this.mode,
-      userAgent: `trivy-mirror/${this.version}`,
-    });
-    const gen: Generation = {
-      built,
-      scheduler: new Scheduler(this.jobs, built.services.events, log.child({ component: 'scheduler' })),
-      watcher: new WatcherService(log.child({ component: 'watcher' })),
-      lifecycle: [],
-      adminRoutes: [],
-      serveRoutes: [],
-      authenticators: [],
-      healthChecks: [],
-    };
+    const gen = await createGeneration(this.#generationDeps(), config, plugins);
     this.#gen = gen;
     // Start hooks see an abort when stop() is called during start-up.
     const controller = new AbortController();
     const onStop = () => controller.abort(new Error('runtime stopping'));
     this.#startAbort.signal.addEventListener('abort', onStop, { once: true });
     try {
-      const jobContributions = built.contributions<Job>(JobToken);
-      const jobs = jobContributions.map((c) => c.value);
-      // Bad job definitions (duplicate ids, invalid cron) stop start-up before any hook runs.
-      const problems = jobProblems(jobs, (job) => jobContributions.find((c) => c.value === job)?.plugin);
-      if (problems.length > 0) {
-        throw new MirrorError('JOB_INVALID', `invalid jobs:\n  - ${problems.join('\n  - ')}`);
-      }
-      const routes = built.contributions<HttpRoute>(HttpRoute).map((c) => c.value);
-      gen.adminRoutes = fromContributions(routes, 'admin');
-      gen.serveRoutes = fromContributions(routes, 'serve');
-      gen.authenticators = built.contributions<ServeAuthenticator>(ServeAuthenticator).map((c) => c.value);
-      gen.healthChecks = built.contributions<HealthCheck>(HealthCheck).map((c) => c.value);
-      this.health.setChecks(() => gen.healthChecks);
-      this.jobs.setJobs(jobs);
-      const hooks = built.contributions<LifecycleContribution>(LifecycleContribution);
-      const owner = new Map(hooks.map((h) => [h.value, h.plugin]));
-      try {
-        gen.lifecycle = await startContributions(
-          hooks.map((h) => h.value),
-          controller.signal,
-          log,
-          (c) => owner.get(c) ?? c.id,
-        );
-      } catch (err) {
-        gen.lifecycle = (err as { started?: LifecycleContribution[] }).started ?? [];
-        throw err;
-      }
-      if (options.watcher !== false)
-        await gen.watcher.start(built.contributions<CacheWatch>(CacheWatch).map((c) => c.value));
-      if (opts.afterServe && options.serve !== false && config.serve && !this.#serve) {
-        this.#serve = await createServeListener({
+      await activateGeneration(gen, this.#generationDeps(), controller.signal, {
+        watcher: options.watcher !== false,
+      });
+      if (options.serve !== false && config.serve && !this.#serve) {
+        // Kept only once it listens: a listener that failed (port taken) must not stand in for one.
+        const serve = await createServeListener({
           listen: config.serve.listen,
           tls: config.serve.tls,
           logger: log,
@@ -313,9 +258,11 @@ export class Runtime {
             authenticators: () => this.#gen?.authenticators ?? [],
           },
         });
-        await this.#serve.listen();
+        await serve.listen();
+        this.#serve = serve;
       }
-      if (options.scheduler !== false) gen.scheduler.start(jobs, { runOnStart: options.runOnStart });
+      const runOnStart = options.runOnStart !== false && opts.runOnStart !== false;
+      if (options.scheduler !== false) gen.scheduler.start(gen.jobs, { runOnStart });
     } catch (err) {
       controller.abort();
       await this.#stopGeneration('start-up failed').catch(() => undefined);
@@ -325,30 +272,23 @@ export class Runtime {
     }
   }
 
+  #generationDeps(): GenerationDeps {
+    return {
+      logger: this.logger,
+      clock: this.clock,
+      jobs: this.jobs,
+      health: this.health,
+      mode: this.mode,
+      userAgent: `trivy-mirror/${this.version}`,
+      timeouts: this.#timeouts,
+    };
+  }
+
   /** Stops the plugin part of the current generation; returns what did not stop in time. */
   async #stopGeneration(reason: string): Promise<string[]> {
     const gen = this.#gen;
     if (!gen) return [];
-    const pending: string[] = [];
-    await gen.scheduler.stop();
-    await gen.watcher.stop(this.#timeouts.jobsMs);
-    const jobs = await this.jobs.stop(reason, this.#timeouts.jobsMs);
-    pending.push(...jobs.map((j) => `job ${j}`));
-    // Async event listeners (e.g. a plugin persisting the last event atomically) finish before their
-    // plugin stops, so that an exit right after leaves no half-written temp file behind.
-    if (!(await within(gen.built.services.events.idle(), this.#timeouts.hooksMs)))
-      pending.push('event listeners');
-    const hooks = await stopContributions(gen.lifecycle, this.#timeouts.hooksMs, this.logger);
-    pending.push(...hooks.map((h) => `stop hook ${h}`));
-    const { container, services } = gen.built;
-    try {
-      await container.unbindAllAsync();
-    } catch (err) {
-      this.logger.warn({ err }, 'unbinding the container failed');
-    }
-    await within(services.http.close(), 1000);
-    if (services.registry.close) await within(services.registry.close(), 1000);
-    services.events.clear();
+    const pending = await stopGeneration(gen, this.#generationDeps(), reason);
     this.#gen = undefined;
     return pending;
   }
@@ -442,7 +382,7 @@ export class Runtime {
       try {
         this.#config = config;
         this.#plugins = plugins;
-        await this.#startPlugins(config, plugins, { afterServe: true });
+        await this.#startPlugins(config, plugins);
         this.health.phase = 'running';
         log.info('configuration reloaded');
       } catch (err) {
@@ -451,7 +391,8 @@ export class Runtime {
         this.#plugins = old.plugins;
         this.logger.level = old.config.log.level;
         try {
-          await this.#startPlugins(old.config, old.plugins, { afterServe: true });
+          // The old config comes back as it was: its jobs ran already, they do not run again now.
+          await this.#startPlugins(old.config, old.plugins, { runOnStart: false });
           this.health.phase = 'running';
         } catch (err2) {
           log.error({ err: err2 }, 'previous configuration failed to start too; running without plugins');
@@ -506,6 +447,7 @@ export class Runtime {
       now: this.clock.now(),
       readiness: await this.health.readiness(),
       jobs: this.#jobView(),
+      plugins: pluginListing(this.#config),
     });
   }
 

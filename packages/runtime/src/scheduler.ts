@@ -2,6 +2,7 @@
 import type { EventBus, Job, Logger, MirrorEventName } from '@trivy-mirror/plugin-api';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
+import { cronExpressionProblem } from './cron-validation.js';
 import type { JobRunnerService } from './job-runner.js';
 
 export interface SchedulerOptions {
@@ -27,13 +28,9 @@ export function jobProblems(
     if (seen.has(job.id)) problems.push(`${who(job)}job id "${job.id}" is contributed twice`);
     seen.add(job.id);
     if (job.schedule !== undefined) {
-      const detail = cron.validateDetailed(job.schedule);
-      if (!detail.valid) {
-        const why = detail.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-        problems.push(
-          `${who(job)}job "${job.id}": invalid cron expression "${job.schedule}" (${why || 'invalid'})`,
-        );
-      }
+      const why = cronExpressionProblem(job.schedule);
+      if (why)
+        problems.push(`${who(job)}job "${job.id}": invalid cron expression "${job.schedule}" (${why})`);
     }
   }
   return problems;

@@ -1,6 +1,7 @@
 // The `/status` document: version, uptime, readiness, jobs (schedule, next and last run) and components.
 import type { Job, JobRunRecord } from '@trivy-mirror/plugin-api';
 import type { Readiness } from './health-registry.js';
+import type { PluginListing } from './plugin-switch.js';
 
 export interface JobStatus {
   id: string;
@@ -23,6 +24,8 @@ export interface StatusReport {
   reasons: string[];
   jobs: JobStatus[];
   components: Record<string, unknown>;
+  /** Every plugin of the config; `enabled: false` ones are not loaded. */
+  plugins: PluginListing[];
 }
 
 export interface JobView {
@@ -57,6 +60,7 @@ export function buildStatus(options: {
   now: Date;
   readiness: Readiness;
   jobs: JobView;
+  plugins: PluginListing[];
 }): StatusReport {
   return {
     version: options.version,
@@ -67,5 +71,6 @@ export function buildStatus(options: {
     reasons: options.readiness.reasons,
     jobs: jobStatuses(options.jobs),
     components: options.readiness.components,
+    plugins: options.plugins,
   };
 }

@@ -1,4 +1,5 @@
 // The `plugins.vexhub-mirror` config section: zod schema (strict) with the defaults from DESIGN.md.
+import { cronExpression } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
 
 export const DEFAULT_SCHEDULE = '43 3 * * *';
@@ -50,10 +51,10 @@ const pathPrefix = z
   .transform((p) => p.replace(/\/+$/, ''));
 
 export const vexhubMirrorConfigSchema = z.strictObject({
-  schedule: z.string().min(1).default(DEFAULT_SCHEDULE),
+  schedule: cronExpression().default(DEFAULT_SCHEDULE),
+  /** An empty list is valid: nothing to mirror, the plugin is idle (and ready). */
   repositories: z
     .array(repositoryConfigSchema)
-    .min(1)
     .default(() => [repositoryConfigSchema.parse({ name: 'vexhub', url: DEFAULT_REPOSITORY_URL })])
     .refine(
       (list) => new Set(list.map((r) => r.name)).size === list.length,

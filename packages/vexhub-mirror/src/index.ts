@@ -34,5 +34,6 @@ export default definePlugin<VexhubMirrorConfig>({
     'Mirrors VEX repositories (VEX Hub): validated archives, rewritten manifests, served over HTTP',
   configSchema: vexhubMirrorConfigSchema,
   exampleConfig: EXAMPLE_CONFIG,
+  idleReason: (config) => (config.repositories.length === 0 ? 'no repositories' : undefined),
   module: vexhubMirrorModule,
 });

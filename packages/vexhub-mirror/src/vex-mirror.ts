@@ -72,8 +72,8 @@ export class VexMirror {
   }
 
   /** The first configured repository, also served at /.well-known/vex-repository.json. */
-  defaultRepository(): ServedRepository {
-    return this.repos.values().next().value!;
+  defaultRepository(): ServedRepository | undefined {
+    return this.repos.values().next().value;
   }
 
   repositories(): ServedRepository[] {
@@ -103,6 +103,8 @@ export class VexMirror {
   }
 
   async run(ctx: JobContext): Promise<JobOutcome> {
+    if (this.repos.size === 0)
+      return { status: 'skipped', summary: 'no repositories configured: nothing to mirror' };
     await this.load();
     // No public URL (nothing serves VEX): mirror anyway for cache dirs; manifests keep the upstream location.
     const baseUrl = this.publicUrl ?? this.config.publishBaseUrl;

@@ -39,8 +39,10 @@ export function createVexRoutes(mirror: VexMirror): HttpRoute[] {
       id: 'vexhub-mirror.manifest',
       listener: 'serve',
       prefix: WELL_KNOWN,
-      handle: (req, res, url) =>
-        url.pathname === WELL_KNOWN ? sendManifest(mirror, req, res, mirror.defaultRepository()) : false,
+      handle: (req, res, url) => {
+        const first = mirror.defaultRepository(); // none with `repositories: []`: 404
+        return url.pathname === WELL_KNOWN && first ? sendManifest(mirror, req, res, first) : false;
+      },
     },
   ];
   for (const r of mirror.repositories()) {

@@ -4,11 +4,15 @@ import {
   configExample,
   configJsonSchema,
   type ExternalPluginSchema,
+  formatConfigProblem,
+  idleConfigWarning,
   loadPlugins,
+  pluginListing,
 } from '@trivy-mirror/runtime';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { builtinPlugins } from '../builtins.js';
+import { CONFIG_PROFILES, configProfile, DEFAULT_PROFILE } from '../config-profiles.js';
 import { cliLogger, loadCliConfig } from '../cli-context.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -18,7 +22,16 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('check')
     .description(
-      'validate a config file and every plugin it names (errors name the YAML path and line), and check what start-up needs: secret files, env vars, htpasswd',
+      'validate a config file and every plugin it names (errors name the YAML path and line), and check what start-up needs: listen addresses, state and cache dirs, TLS files, secret files, env vars, htpasswd, job schedules',
+    )
+    .addHelpText(
+      'after',
+      `
+Exit 0: \`run\` (and a SIGHUP reload) would accept it; warnings (e.g. a config that does nothing) do not fail.
+Exit 1: every problem, each with its YAML path and line. Not checked: whether a listen port is free.
+
+Example:
+  trivy-mirror config example --profile inside > config.yaml && trivy-mirror config check --config config.yaml`,
     )
     .option(
       '-c, --config <file>',
@@ -27,24 +40,29 @@ export function registerConfigCommands(program: Command): void {
     .action(
       exitWith(async (opts: { config?: string }) => {
         const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
-        for (const w of loaded.warnings) process.stdout.write(`warning: ${w}\n`);
+        const idle = idleConfigWarning(plugins);
+        for (const w of [...loaded.warnings, ...(idle ? [idle] : [])])
+          process.stdout.write(`warning: ${w}\n`);
         // What `run` checks at start-up beyond the schema: secrets readable, env vars set, htpasswd valid.
         const problems = await checkPlugins({
           config: loaded.config,
           plugins,
           logger: await cliLogger({ quiet: true }),
+          locate: loaded.locate,
         });
         if (problems.length > 0) {
           const where = loaded.source === 'defaults' ? 'the defaults' : loaded.source;
           process.stderr.write(
             `trivy-mirror: ${where}: the schema is valid, but start-up would fail:\n${problems
-              .map((p) => `  - ${p.path ? `${p.path}: ` : `${p.plugin}: `}${p.message}`)
+              .map((p) => `  - ${formatConfigProblem(p)}`)
               .join('\n')}\n`,
           );
           return 1;
         }
+        const disabled = pluginListing(loaded.config).filter((p) => !p.enabled);
+        const off = disabled.length > 0 ? `; disabled: ${disabled.map((p) => p.id).join(', ')}` : '';
         process.stdout.write(
-          `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ')})\n`,
+          `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ') || 'none'}${off})\n`,
         );
         return 0;
       }),
@@ -69,10 +87,22 @@ export function registerConfigCommands(program: Command): void {
     );
   config
     .command('example')
-    .description('print an annotated example config')
+    .description('print an annotated example config for a deployment profile (each passes `config check`)')
+    .addOption(
+      new Option('-p, --profile <name>', 'the kind of host')
+        .choices(CONFIG_PROFILES.map((p) => p.name))
+        .default(DEFAULT_PROFILE),
+    )
+    .addHelpText(
+      'after',
+      `\nProfiles:\n${CONFIG_PROFILES.map((p) => `  ${p.name.padEnd(11)} ${p.summary}`).join('\n')}
+
+Example:
+  trivy-mirror config example --profile inside > /etc/trivy-mirror/config.yaml`,
+    )
     .action(
-      exitWith(() => {
-        process.stdout.write(`${configExample(builtinPlugins)}\n`);
+      exitWith((opts: { profile: string }) => {
+        process.stdout.write(`${configExample(builtinPlugins, configProfile(opts.profile))}\n`);
       }),
     );
 }

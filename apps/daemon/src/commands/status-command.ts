@@ -52,6 +52,7 @@ export function registerStatusCommand(program: Command): void {
         );
         for (const r of (body.reasons as string[] | undefined) ?? [])
           process.stdout.write(`  not ready: ${r}\n`);
+        process.stdout.write(pluginLine(body.plugins));
         process.stdout.write('\njobs\n');
         for (const j of (body.jobs as StatusJob[] | undefined) ?? []) {
           const last = j.lastRun;
@@ -71,6 +72,15 @@ export function registerStatusCommand(program: Command): void {
         return ready ? 0 : 3;
       }),
     );
+}
+
+/** `plugins  auth-providers, oci-sync  (disabled: cache-populator)` */
+function pluginLine(plugins: unknown): string {
+  const list = Array.isArray(plugins) ? (plugins as { id: string; enabled: boolean }[]) : [];
+  if (list.length === 0) return '';
+  const on = list.filter((p) => p.enabled).map((p) => p.id);
+  const off = list.filter((p) => !p.enabled).map((p) => p.id);
+  return `plugins  ${on.join(', ') || 'none'}${off.length > 0 ? `  (disabled: ${off.join(', ')})` : ''}\n`;
 }
 
 function indent(text: string): string {
