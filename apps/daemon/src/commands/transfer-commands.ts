@@ -1,13 +1,13 @@
 // `trivy-mirror export` / `import`: the store as plain OCI layouts, for air-gapped sites.
 import { exportStore, importStore, type TransferReport } from '@trivy-mirror/oci-sync';
 import type { Command } from 'commander';
-import { loadCliConfig } from '../cli-context.js';
 import { formatBytes, exitWith } from '../cli-output.js';
+import { announceStore, resolveStoreRoot } from '../store-root.js';
 
 async function storeRoot(opts: { config?: string; store?: string }): Promise<string> {
-  if (opts.store) return opts.store;
-  const loaded = await loadCliConfig(opts.config);
-  return `${loaded.config.stateDir}/oci`;
+  const store = await resolveStoreRoot(opts);
+  announceStore(store);
+  return store.root;
 }
 
 function printReport(verb: string, report: TransferReport, json?: boolean): void {
