@@ -8,6 +8,8 @@ import { version } from './version.js';
 const runtimeModule = () => import('@trivy-mirror/runtime');
 const builtins = async () => (await import('./builtins.js')).builtinPlugins;
 
+const ERROR_LEVEL = 50;
+
 export interface CliLogOptions {
   verbose?: boolean;
   quiet?: boolean;
@@ -20,11 +22,20 @@ export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
     const { createLogger } = await runtimeModule();
     return createLogger({ level, format: 'auto', destination: process.stderr, isTty: true });
   }
-  // Not a terminal: plain JSON lines on stderr, without loading the runtime.
+  // Not a terminal: plain JSON lines on stderr, without loading the runtime. Errors are left to the
+  // command, which prints each one with its causes; a JSON copy of it on stderr would say it twice.
+  // --verbose keeps them (with stacks) for debugging.
   const { pino } = await import('pino');
   return pino(
     {
       level,
+      hooks: options.verbose
+        ? undefined
+        : {
+            logMethod(args, method, levelValue) {
+              if (levelValue < ERROR_LEVEL) method.apply(this, args);
+            },
+          },
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },

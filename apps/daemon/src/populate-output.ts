@@ -15,7 +15,7 @@ export function printPopulateResult(
     return;
   }
   for (const p of result.parts) {
-    const what = p.status === 'failed' ? (p.error?.message ?? p.reason ?? '') : (p.reason ?? p.version ?? '');
+    const what = p.status === 'failed' ? (p.reason ?? p.error?.message ?? '') : (p.reason ?? p.version ?? '');
     const status = (LABEL[p.status] ?? p.status).padEnd(11);
     process.stdout.write(
       `${status} ${p.key.padEnd(8)} ${formatBytes(p.bytes).padStart(10)} ${formatMs(p.ms).padStart(8)}  ${what}\n`,
@@ -29,6 +29,10 @@ export function printPopulateResult(
     );
     return;
   }
-  const verdict = !result.ok ? 'failed' : result.parts.every((p) => p.status === 'skipped') ? 'nothing populated' : 'done';
+  const verdict = !result.ok
+    ? 'failed'
+    : result.parts.every((p) => p.status === 'skipped')
+      ? 'nothing populated'
+      : 'done';
   process.stdout.write(`${verdict}: ${result.cacheDir} in ${formatMs(opts.ms)}\n`);
 }
