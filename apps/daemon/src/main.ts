@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Register>> = {
   export: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
   import: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
   status: () => import('./commands/status-command.js').then((m) => m.registerStatusCommand),
+  store: () => import('./commands/store-commands.js').then((m) => m.registerStoreCommands),
   config: () => import('./commands/config-commands.js').then((m) => m.registerConfigCommands),
   'client-config': () =>
     import('./commands/client-config-command.js').then((m) => m.registerClientConfigCommand),
