@@ -25,6 +25,7 @@ export { type PruneOptions, type PruneRepositoryReport, planPrune, pruneStore } 
 export { type StoreFault, type StoreVerifyReport, verifyStore } from './store-verify.js';
 export { planTagUpdate, STORED_AT_ANNOTATION, TAG_ANNOTATION, versionsOf } from './store-versions.js';
 export { OciSyncHealth } from './sync-health.js';
+export { type PlannedArtifact, type PlannedPush, planSync } from './sync-plan.js';
 export { OCI_SYNC_JOB_ID, OciSyncJob } from './sync-job.js';
 export { SyncMetrics } from './sync-metrics.js';
 export type { ArtifactTagStatus } from './sync-state.js';
