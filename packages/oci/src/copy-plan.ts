@@ -2,7 +2,7 @@
 // asks the destination which manifests and blobs it already has. Only reads (HEAD/GET); a layout
 // destination that does not exist is not created.
 import { isOciError, OciError, OciErrorCode } from './errors.js';
-import { withDigest } from './reference.js';
+import { formatReference, withDigest } from './reference.js';
 import type { Descriptor, ImageManifest, Reference, Transport } from './types.js';
 
 export interface ArtifactCopyPlan {
