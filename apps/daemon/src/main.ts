@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<Register>> = {
   'client-config': () =>
     import('./commands/client-config-command.js').then((m) => m.registerClientConfigCommand),
   demo: () => import('./commands/demo-command.js').then((m) => m.registerDemoCommand),
+  completion: () => import('./commands/completion-command.js').then((m) => m.registerCompletionCommand),
 };
 
 export async function buildProgram(commandName?: string): Promise<Command> {
