@@ -1,6 +1,7 @@
 // `trivy-mirror store prune`: keeps the newest `keep` versions of every tag (the current one always,
-// see versionsOf), drops the older index entries, then removes blobs no remaining entry references.
-// Blobs younger than the grace period stay: a sync may have written them before its index update.
+// see versionsOf), drops the older index entries, then removes blobs no remaining entry references:
+// those of the dropped versions at once (asked for), other orphans only once older than the grace
+// period (a sync running now may have written them before its index update).
 import { join } from 'node:path';
 import { type Descriptor, OciLayout } from '@trivy-mirror/oci';
 import { entryTag, versionsOf } from './store-versions.js';
@@ -47,16 +48,25 @@ export async function pruneStore(root: string, options: PruneOptions): Promise<P
         return plan.dropped.length > 0 ? plan.kept : undefined;
       });
     }
-    const gc = await layout.gc({
+    const index = options.dryRun ? plan.kept : undefined;
+    const ofDropped = await layout.referenced(plan.dropped);
+    const dropped = await layout.gc({
+      graceMs: 0,
+      dryRun: options.dryRun,
+      index,
+      keep: (d) => !ofDropped.has(d),
+    });
+    const orphans = await layout.gc({
       graceMs: options.graceMs,
       dryRun: options.dryRun,
-      index: options.dryRun ? plan.kept : undefined,
+      index,
+      keep: (d) => ofDropped.has(d),
     });
     reports.push({
       repository,
       versionsDropped: plan.dropped.map((d) => ({ tag: entryTag(d) ?? '', digest: d.digest })),
-      blobsRemoved: gc.removed.length,
-      bytesFreed: gc.bytes,
+      blobsRemoved: dropped.removed.length + orphans.removed.length,
+      bytesFreed: dropped.bytes + orphans.bytes,
     });
   }
   return reports;

@@ -126,8 +126,8 @@ Examples:
       'after',
       `
 The current version of a tag is always kept, and so is every blob a remaining manifest references.
-Unreferenced blobs younger than oci-sync's blobGraceMinutes (default 30) stay too: a sync running
-right now may have written them before its index update.
+Blobs of the dropped versions go at once; other unreferenced blobs only once older than oci-sync's
+blobGraceMinutes (default 30): a sync running right now may have written them before its index update.
 
 Examples:
   trivy-mirror store prune --dry-run
