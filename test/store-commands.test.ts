@@ -1,7 +1,7 @@
 // End to end: `trivy-mirror store ls|verify|prune` through the built CLI on a real store written by
 // `sync` from a Debian docker-registry upstream (two versions of trivy-db:2, so there is history).
 import assert from 'node:assert/strict';
-import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -15,7 +15,7 @@ import {
 } from '@trivy-mirror/fixtures';
 import { runCli } from './helpers/daemon-process.js';
 import { sha256, skopeoRaw, tempDir } from './helpers/oci-e2e.js';
-import { treeSnapshot } from './helpers/tree-snapshot.js';
+import { pathExists as exists, treeSnapshot } from './helpers/tree-snapshot.js';
 
 const KiB = 1024;
 
@@ -40,12 +40,6 @@ function config(stateDir: string, upstream: string, extra = ''): string {
     '',
   ].join('\n');
 }
-
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
 
 describe('trivy-mirror store (e2e)', { timeout: 180_000 }, () => {
   let upstream: RunningRegistry;

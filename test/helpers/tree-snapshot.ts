@@ -1,12 +1,12 @@
-// Every file and directory under a root with size, mtime and sha256, so a test can assert that a
+// Every file, link and directory under a root with size, mtime and sha256, so a test can assert that a
 // dry run (or any read-only command) changed nothing at all.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 export type TreeSnapshot = Record<string, string>;
 
-/** 'dir' for directories, 'SIZE MTIME SHA256' for files; {} when the root does not exist. */
+/** 'dir', 'link TARGET MTIME' or 'SIZE MTIME SHA256' per entry; {} when the root does not exist. */
 export async function treeSnapshot(root: string): Promise<TreeSnapshot> {
   const out: TreeSnapshot = {};
   const walk = async (dir: string): Promise<void> => {
@@ -14,11 +14,13 @@ export async function treeSnapshot(root: string): Promise<TreeSnapshot> {
     for (const e of entries) {
       const path = join(dir, e.name);
       const key = relative(root, path);
-      if (e.isDirectory()) {
+      if (e.isSymbolicLink()) {
+        out[key] = `link ${await readlink(path)} ${(await lstat(path)).mtimeMs}`;
+      } else if (e.isDirectory()) {
         out[key] = 'dir';
         await walk(path);
       } else {
-        const st = await stat(path);
+        const st = await lstat(path);
         const hash = createHash('sha256')
           .update(await readFile(path))
           .digest('hex');
@@ -28,4 +30,11 @@ export async function treeSnapshot(root: string): Promise<TreeSnapshot> {
   };
   await walk(root);
   return out;
+}
+
+export function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -52,6 +52,8 @@ export async function planSync(options: {
 }): Promise<PlannedArtifact[]> {
   const out: PlannedArtifact[] = [];
   const cooldowns = new SourceCooldowns();
+  // blobs an earlier tag of the pass would already have moved (tags share a layout and a repository)
+  const planned = new Set<string>();
   for (const artifact of options.config.artifacts) {
     for (const tag of artifact.tags) {
       const plan: PlannedArtifact = {
@@ -64,7 +66,7 @@ export async function planSync(options: {
       };
       out.push(plan);
       try {
-        await planTag(options, artifact.sources ?? options.config.sources, plan, cooldowns);
+        await planTag(options, artifact.sources ?? options.config.sources, plan, cooldowns, planned);
       } catch (err) {
         plan.error = describeError(err);
       }
@@ -78,7 +80,15 @@ async function planTag(
   prefixes: string[],
   plan: PlannedArtifact,
   cooldowns: SourceCooldowns,
+  planned: Set<string>,
 ): Promise<void> {
+  /** True the first time a blob is planned for a layout or repository. */
+  const first = (where: string, digest: string): boolean => {
+    const key = `${where}\0${digest}`;
+    if (planned.has(key)) return false;
+    planned.add(key);
+    return true;
+  };
   const { registry, signal } = options;
   const dir = join(options.storeRoot, plan.artifact);
   // opened only when it exists: OciLayout.open({create}) would write one
@@ -115,7 +125,7 @@ async function planTag(
     else {
       plan.changed = true;
       for (const blob of blobsOf(value)) {
-        if (layout && (await layout.blobHas(blob.digest))) continue;
+        if ((layout && (await layout.blobHas(blob.digest))) || !first(dir, blob.digest)) continue;
         plan.downloadBlobs++;
         plan.downloadBytes += blob.size;
       }
@@ -134,7 +144,11 @@ async function planTag(
         continue;
       }
       for (const blob of blobsOf(target)) {
-        if (await registry.blobHead(ref, blob.digest, { signal })) continue;
+        if (
+          (await registry.blobHead(ref, blob.digest, { signal })) ||
+          !first(reference.replace(/:[^:/]+$/, ''), blob.digest)
+        )
+          continue;
         push.blobs++;
         push.bytes += blob.size;
       }
