@@ -14,7 +14,15 @@ import { cliLogger, loadCliConfig } from '../cli-context.js';
 export function registerConfigCommands(program: Command): void {
   const config = program
     .command('config')
-    .description('validate the config, print its JSON Schema, or an annotated example');
+    .description('validate the config, print its JSON Schema, or an annotated example')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror config example > config.yaml
+  trivy-mirror config check --config config.yaml
+  trivy-mirror config schema > trivy-mirror.schema.json   # for yaml-language-server`,
+    );
   config
     .command('check')
     .description(
@@ -23,6 +31,15 @@ export function registerConfigCommands(program: Command): void {
     .option(
       '-c, --config <file>',
       'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
+    )
+    .addHelpText(
+      'after',
+      `
+Exit code 0 when valid, 1 with every problem listed (YAML path and line) otherwise.
+
+Examples:
+  trivy-mirror config check --config /etc/trivy-mirror/config.yaml
+  TRIVY_MIRROR_CONFIG=./config.yaml trivy-mirror config check`,
     )
     .action(
       exitWith(async (opts: { config?: string }) => {
@@ -55,6 +72,13 @@ export function registerConfigCommands(program: Command): void {
       'print the JSON Schema of the config file (for editors: yaml-language-server); with --config, the options of the external plugins it names are described too',
     )
     .option('-c, --config <file>', 'a config whose plugins.external modules are loaded for their schemas')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror config schema > trivy-mirror.schema.json
+  # then in config.yaml:  # yaml-language-server: $schema=./trivy-mirror.schema.json`,
+    )
     .action(
       exitWith(async (opts: { config?: string }) => {
         const external: ExternalPluginSchema[] = [];
@@ -70,6 +94,12 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('example')
     .description('print an annotated example config')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror config example > /etc/trivy-mirror/config.yaml`,
+    )
     .action(
       exitWith(() => {
         process.stdout.write(`${configExample(builtinPlugins)}\n`);
