@@ -1,4 +1,5 @@
 // `trivy-mirror sync`: one pass of the sync jobs without the daemon; exit 1 when any failed.
+import type { JobRunRecord } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
 import { exitWith, formatBytes, formatMs } from '../cli-output.js';
@@ -74,7 +75,7 @@ Examples:
             for (const r of records) {
               const head = `${r.status.padEnd(8)} ${r.jobId.padEnd(16)} ${formatMs(r.durationMs ?? 0).padStart(8)}`;
               const bytes = r.bytes ? `  ${formatBytes(r.bytes)}` : '';
-              const why = r.status === 'failure' ? `  ${r.error?.message ?? ''}` : `  ${r.summary ?? ''}`;
+              const why = r.status === 'failure' ? `  ${failureHead(r)}` : `  ${r.summary ?? ''}`;
               process.stdout.write(`${head}${bytes}${why}\n`);
               for (const line of artifactLines(r.details)) process.stdout.write(`  ${line}\n`);
               for (const line of populationLines(r.details)) process.stdout.write(`  ${line}\n`);
@@ -89,6 +90,13 @@ Examples:
         }
       }),
     );
+}
+
+/** A failed job's message; when its artifact lines follow, only the count (they carry each error). */
+function failureHead(r: JobRunRecord): string {
+  const message = r.error?.message ?? '';
+  const itemised = artifactLines(r.details).length > 0;
+  return itemised ? message.split(': ')[0]! : message;
 }
 
 interface ArtifactDetail {
