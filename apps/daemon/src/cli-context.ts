@@ -15,6 +15,11 @@ export interface CliLogOptions {
   quiet?: boolean;
 }
 
+/** pino logMethod hook: records below error level pass, errors are the command's to print. */
+function dropErrors(this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number): void {
+  if (level < ERROR_LEVEL) method.apply(this, args);
+}
+
 /** Logs for one-shot commands go to stderr so stdout stays for results. */
 export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
   const level = options.verbose ? 'debug' : options.quiet ? 'error' : 'warn';
@@ -29,13 +34,7 @@ export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
   return pino(
     {
       level,
-      hooks: options.verbose
-        ? undefined
-        : {
-            logMethod(args, method, levelValue) {
-              if (levelValue < ERROR_LEVEL) method.apply(this, args);
-            },
-          },
+      ...(options.verbose ? {} : { hooks: { logMethod: dropErrors } }),
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },
