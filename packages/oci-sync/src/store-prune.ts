@@ -4,6 +4,7 @@
 // period (a sync running now may have written them before its index update).
 import { join } from 'node:path';
 import { type Descriptor, OciLayout } from '@trivy-mirror/oci';
+import { MirrorError } from '@trivy-mirror/plugin-api';
 import { entryTag, versionsOf } from './store-versions.js';
 import { findLayouts } from './store-transfer.js';
 
@@ -37,7 +38,10 @@ export function planPrune(
 
 export async function pruneStore(root: string, options: PruneOptions): Promise<PruneRepositoryReport[]> {
   if (!Number.isInteger(options.keep) || options.keep < 1)
-    throw new RangeError(`keep must be a whole number of versions, at least 1 (got ${options.keep})`);
+    throw new MirrorError(
+      'USAGE_INVALID',
+      `keep must be a whole number of versions, at least 1 (got ${options.keep})`,
+    );
   const reports: PruneRepositoryReport[] = [];
   for (const repository of await findLayouts(root)) {
     const layout = await OciLayout.open(join(root, repository));

@@ -2,6 +2,7 @@
 // runtime nor the plugins: admin.listen is read straight from the config (see admin-address.ts), and
 // the request goes through node:http, so "no daemon answering" comes back in a fraction of a second.
 import { request } from 'node:http';
+import { MirrorError } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
 import { DEFAULT_ADMIN_LISTEN, quickAdminListen } from '../admin-address.js';
 import { formatAge, exitWith } from '../cli-output.js';
@@ -54,9 +55,13 @@ Examples:
         try {
           body = (await getJson(`${base}/status`)) as Record<string, unknown>;
         } catch (err) {
-          throw new Error(`no daemon answering at ${base} (is \`trivy-mirror run\` running? --admin URL)`, {
-            cause: err,
-          });
+          throw new MirrorError(
+            'DAEMON_UNREACHABLE',
+            `no daemon answering at ${base} (is \`trivy-mirror run\` running? --admin URL)`,
+            {
+              cause: err,
+            },
+          );
         }
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
@@ -90,12 +95,20 @@ function getJson(url: string): Promise<unknown> {
           try {
             resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
           } catch (err) {
-            reject(new Error(`${url} answered HTTP ${res.statusCode} without a JSON body`, { cause: err }));
+            reject(
+              new MirrorError(
+                'STATUS_INVALID',
+                `${url} answered HTTP ${res.statusCode} without a JSON body`,
+                { cause: err },
+              ),
+            );
           }
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`)));
+    req.on('timeout', () =>
+      req.destroy(new MirrorError('TIMEOUT', `no answer within ${ANSWER_TIMEOUT_MS} ms`)),
+    );
     req.on('error', reject);
     req.end();
   });

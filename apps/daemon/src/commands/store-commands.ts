@@ -1,5 +1,6 @@
 // `trivy-mirror store ls|verify|prune`: look into the store (stateDir/oci, one OCI layout per
 // repository) the way skopeo/crane users look into a registry, check it byte for byte, trim history.
+import { MirrorError } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
 import { exitWith, formatAge, formatBytes } from '../cli-output.js';
 import { announceStore, assertStoreExists, resolveStoreRoot, type StoreRoot } from '../store-root.js';
@@ -142,7 +143,10 @@ Examples:
           | undefined;
         const keep = opts.keep === undefined ? (sync?.keepVersions ?? 3) : Number(opts.keep);
         if (!Number.isInteger(keep) || keep < 1)
-          throw new Error(`--keep: expected a whole number of versions, at least 1, got ${opts.keep}`);
+          throw new MirrorError(
+            'USAGE_INVALID',
+            `--keep: expected a whole number of versions, at least 1, got ${opts.keep}`,
+          );
         const graceMs = sync?.blobGraceMinutes === undefined ? undefined : sync.blobGraceMinutes * 60_000;
         const reports = await (await ociSync()).pruneStore(root.root, { keep, dryRun: opts.dryRun, graceMs });
         if (opts.json) {
