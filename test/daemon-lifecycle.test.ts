@@ -327,7 +327,7 @@ plugins:
     const dbLine = text.stdout.split('\n').find((l) => /^ {2}trivy-db:2 /.test(l)) ?? '';
     assert.ok(dbLine.includes(seeded.digests['trivy-db:2']!.slice(7, 19)), text.stdout);
     assert.match(dbLine, / \d{4}-\d\d-\d\dT\S+Z +(in \S+|\S+ ago) /);
-    assert.match(text.stdout, /^ {2}trivy-checks:2 +[0-9a-f]{12} +\S+ +v\d/m);
+    assert.match(text.stdout, /^ {2}trivy-checks:2 +[0-9a-f]{12} +\S+ \S+ +v\d/m);
     assert.match(text.stdout, /^ {2}vexhub +[0-9a-f]{12} +\d{4}-/m);
     // No raw component JSON under the tables.
     assert.doesNotMatch(text.stdout, /^\s*[{}"]/m);
