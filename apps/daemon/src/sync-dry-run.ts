@@ -6,6 +6,8 @@ import type { OciSyncConfig, PlannedArtifact } from '@trivy-mirror/oci-sync';
 import { cliLogger, loadCliConfig, registryAccess } from './cli-context.js';
 import { formatBytes } from './cli-output.js';
 
+const PLANNED = ['oci-sync', 'vexhub-mirror', 'cache-populator'];
+
 export async function syncDryRun(opts: {
   config?: string;
   only: string[];
@@ -51,6 +53,8 @@ export async function syncDryRun(opts: {
     process.stdout.write(
       'vexhub-mirror: not planned (a dry run does not download VEX archives to compare)\n',
     );
+  for (const job of opts.only.filter((j) => !PLANNED.includes(j)))
+    process.stdout.write(`${job}: not planned (a dry run knows only ${PLANNED.join(', ')})\n`);
   const changed = plans.filter((p) => p.changed).length;
   for (const t of targets)
     process.stdout.write(
