@@ -75,7 +75,7 @@ Examples:
             for (const r of records) {
               const head = `${r.status.padEnd(8)} ${r.jobId.padEnd(16)} ${formatMs(r.durationMs ?? 0).padStart(8)}`;
               const bytes = r.bytes ? `  ${formatBytes(r.bytes)}` : '';
-              const why = r.status === 'failure' ? `  ${failureHead(r)}` : `  ${r.summary ?? ''}`;
+              const why = `  ${recordHead(r)}`;
               process.stdout.write(`${head}${bytes}${why}\n`);
               for (const line of artifactLines(r.details)) process.stdout.write(`  ${line}\n`);
               for (const line of populationLines(r.details)) process.stdout.write(`  ${line}\n`);
@@ -92,11 +92,20 @@ Examples:
     );
 }
 
-/** A failed job's message; when its artifact lines follow, only the count (they carry each error). */
-function failureHead(r: JobRunRecord): string {
-  const message = r.error?.message ?? '';
-  const itemised = artifactLines(r.details).length > 0;
-  return itemised ? message.split(': ')[0]! : message;
+/**
+ * A job's message for its head line. When per-item lines follow (artifact tags, cache dir parts),
+ * they carry each error and path, so the head line only counts.
+ */
+function recordHead(r: JobRunRecord): string {
+  const parts = r.details?.parts;
+  if (Array.isArray(parts) && parts.length > 0) {
+    const by = new Map<string, number>();
+    for (const p of parts as PartDetail[]) by.set(p.status ?? '?', (by.get(p.status ?? '?') ?? 0) + 1);
+    return [...by].map(([status, n]) => `${n} ${status}`).join(', ');
+  }
+  const message = r.status === 'failure' ? (r.error?.message ?? '') : (r.summary ?? '');
+  if (r.status !== 'failure' || artifactLines(r.details).length === 0) return message;
+  return message.split(': ')[0]!;
 }
 
 interface ArtifactDetail {
