@@ -23,18 +23,19 @@ function dropErrors(this: unknown, args: unknown[], method: (...a: unknown[]) =>
 /** Logs for one-shot commands go to stderr so stdout stays for results. */
 export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
   const level = options.verbose ? 'debug' : options.quiet ? 'error' : 'warn';
+  // Errors are left to the command, which prints each one with its causes; a log record of it too
+  // would say it twice (with a stack). --verbose keeps them for debugging.
+  const hooks = options.verbose ? undefined : { logMethod: dropErrors };
   if (process.stderr.isTTY) {
     const { createLogger } = await runtimeModule();
-    return createLogger({ level, format: 'auto', destination: process.stderr, isTty: true });
+    return createLogger({ level, format: 'auto', destination: process.stderr, isTty: true, hooks });
   }
-  // Not a terminal: plain JSON lines on stderr, without loading the runtime. Errors are left to the
-  // command, which prints each one with its causes; a JSON copy of it on stderr would say it twice.
-  // --verbose keeps them (with stacks) for debugging.
+  // Not a terminal: plain JSON lines on stderr, without loading the runtime.
   const { pino } = await import('pino');
   return pino(
     {
       level,
-      ...(options.verbose ? {} : { hooks: { logMethod: dropErrors } }),
+      ...(hooks ? { hooks } : {}),
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },
