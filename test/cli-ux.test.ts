@@ -16,7 +16,7 @@ import {
   writeArtifactToLayout,
 } from '@trivy-mirror/fixtures';
 import { waitReady } from './helpers/admin-api.js';
-import { freePort, runCli, startDaemon } from './helpers/daemon-process.js';
+import { daemonBin, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
 import { tempDir } from './helpers/oci-e2e.js';
 import { pathExists } from './helpers/tree-snapshot.js';
 import { startVexServer, type VexServer } from './helpers/vex-server.js';
@@ -206,6 +206,12 @@ describe('CLI manners (e2e)', { timeout: 180_000 }, () => {
     assert.doesNotMatch(r.stderr, /"level":50/);
     const verbose = await runCli([...args, '--verbose']);
     assert.match(verbose.stderr, /"level":50.*is not a valid image index/);
+    // on a terminal (util-linux script gives the CLI a pty) too
+    const cmd = [process.execPath, daemonBin, ...args].map((a) => `'${a}'`).join(' ');
+    const tty = await execFileP('script', ['-qec', cmd, '/dev/null'], {
+      env: { ...process.env, NO_COLOR: '1' },
+    }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+    assert.equal(count(tty.stdout, 'is not a valid image index'), 1, tty.stdout);
 
     const failing = join(work.dir, 'failing.yaml');
     await writeFile(
