@@ -90,7 +90,7 @@ const RENDERERS: Record<string, (c: Rec) => string> = {
 export function componentTables(components: Record<string, unknown>): string {
   const rows = Object.entries(components).map(([id, raw]) => {
     const c = rec(raw);
-    const ready = c.ready === false ? 'NOT READY' : 'ready';
+    const ready = c.ready === false ? 'NOT READY' : c.ready === true ? 'ready' : '-';
     const why = [str(c.reason), errText(c.lastError), summary(id, c)].filter(Boolean).join('; ');
     return [id, ready, why];
   });
