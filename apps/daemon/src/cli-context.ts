@@ -8,23 +8,34 @@ import { version } from './version.js';
 const runtimeModule = () => import('@trivy-mirror/runtime');
 const builtins = async () => (await import('./builtins.js')).builtinPlugins;
 
+const ERROR_LEVEL = 50;
+
 export interface CliLogOptions {
   verbose?: boolean;
   quiet?: boolean;
 }
 
+/** pino logMethod hook: records below error level pass, errors are the command's to print. */
+function dropErrors(this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number): void {
+  if (level < ERROR_LEVEL) method.apply(this, args);
+}
+
 /** Logs for one-shot commands go to stderr so stdout stays for results. */
 export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
   const level = options.verbose ? 'debug' : options.quiet ? 'error' : 'warn';
+  // Errors are left to the command, which prints each one with its causes; a log record of it too
+  // would say it twice (with a stack). --verbose keeps them for debugging.
+  const hooks = options.verbose ? undefined : { logMethod: dropErrors };
   if (process.stderr.isTTY) {
     const { createLogger } = await runtimeModule();
-    return createLogger({ level, format: 'auto', destination: process.stderr, isTty: true });
+    return createLogger({ level, format: 'auto', destination: process.stderr, isTty: true, hooks });
   }
   // Not a terminal: plain JSON lines on stderr, without loading the runtime.
   const { pino } = await import('pino');
   return pino(
     {
       level,
+      ...(hooks ? { hooks } : {}),
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },

@@ -4,42 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
+import { adminListenFromYaml, configPathFrom, parseHostPort } from './admin-address.js';
 
-const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
-const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9180';
+export { adminListenFromYaml } from './admin-address.js';
 
 let early: Server | undefined;
-
-function configPathFrom(args: string[], env: NodeJS.ProcessEnv): string {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if ((a === '-c' || a === '--config') && args[i + 1]) return args[i + 1]!;
-    if (a.startsWith('--config=')) return a.slice('--config='.length);
-  }
-  return env.TRIVY_MIRROR_CONFIG || DEFAULT_CONFIG_PATH;
-}
-
-/** admin.listen from the YAML text, for the two usual spellings; undefined when unsure. */
-export function adminListenFromYaml(text: string): string | undefined {
-  const unquote = (v: string) => v.trim().replace(/^(['"])(.*)\1$/, '$2');
-  const flow = /^admin:[ \t]*\{([^}\n]*)\}/m.exec(text);
-  if (flow) {
-    const m = /(?:^|,)\s*listen:\s*([^,}]+)/.exec(flow[1]!);
-    return m ? unquote(m[1]!) : DEFAULT_ADMIN_LISTEN;
-  }
-  const block = /^admin:[ \t]*(?:#.*)?\n((?:[ \t]+.*\n?|[ \t]*\n)*)/m.exec(text);
-  if (block) {
-    const m = /^[ \t]+listen:[ \t]*([^\s#]+)/m.exec(block[1]!);
-    return m ? unquote(m[1]!) : DEFAULT_ADMIN_LISTEN;
-  }
-  return /^admin:/m.test(text) ? undefined : DEFAULT_ADMIN_LISTEN;
-}
-
-function parseHostPort(listen: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  if (!m || Number(m[3]) > 65535) return undefined; // the config check says why
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
-}
 
 /** Binds the stand-in listener for `run`; resolves undefined (and does nothing) when it cannot. */
 export async function startEarlyHealth(

@@ -14,10 +14,12 @@ const commands: Record<string, () => Promise<Register>> = {
   export: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
   import: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
   status: () => import('./commands/status-command.js').then((m) => m.registerStatusCommand),
+  store: () => import('./commands/store-commands.js').then((m) => m.registerStoreCommands),
   config: () => import('./commands/config-commands.js').then((m) => m.registerConfigCommands),
   'client-config': () =>
     import('./commands/client-config-command.js').then((m) => m.registerClientConfigCommand),
   demo: () => import('./commands/demo-command.js').then((m) => m.registerDemoCommand),
+  completion: () => import('./commands/completion-command.js').then((m) => m.registerCompletionCommand),
 };
 
 export async function buildProgram(commandName?: string): Promise<Command> {

@@ -224,6 +224,8 @@ export class CachePopulatorService {
         part: a.result.key,
         status: a.result.status,
         version: a.result.version,
+        bytes: a.result.bytes,
+        reason: a.result.reason,
       })),
     };
     if (failed.length) {

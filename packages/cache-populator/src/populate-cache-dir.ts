@@ -45,6 +45,8 @@ export interface PopulateOptions {
   maxUnpackedBytes?: number;
   /** Repopulate even when the part already holds the same content (repairs). */
   force?: boolean;
+  /** Report what would be populated ('planned', with the layer bytes to read); write nothing. */
+  dryRun?: boolean;
   signal?: AbortSignal;
   logger?: PopulateLogger;
 }
@@ -53,14 +55,14 @@ export interface PartResult {
   part: CachePart;
   /** 'vex-<name>' for VEX repositories. */
   key: string;
-  status: 'populated' | 'unchanged' | 'skipped' | 'failed';
+  status: 'populated' | 'planned' | 'unchanged' | 'skipped' | 'failed';
   reason?: string;
   version?: string;
   repository?: string;
   tag?: string;
   manifestDigest?: string;
   layerDigest?: string;
-  /** Bytes written to disk. */
+  /** Bytes written to disk; for 'planned', the compressed layer bytes that would be read. */
   bytes: number;
   ms: number;
   error?: Error;
@@ -91,20 +93,21 @@ export async function populateCacheDir(options: PopulateOptions): Promise<Popula
     dirMode: options.dirMode ?? 0o755,
     maxUnpackedBytes: options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES,
     force: options.force ?? false,
+    dryRun: options.dryRun ?? false,
     signal: options.signal,
     logger,
   };
-  if (await ensureDir(cacheDir, r.dirMode)) await applyOwner(cacheDir, r.owner);
+  if (!r.dryRun && (await ensureDir(cacheDir, r.dirMode))) await applyOwner(cacheDir, r.owner);
   const results: PartResult[] = [];
   for (const part of options.parts) {
     options.signal?.throwIfAborted();
     if (part === 'vex') {
-      if (!options.vex?.length) {
+      if (!options.vex?.length || r.dryRun) {
         results.push({
           part,
           key: 'vex',
           status: 'skipped',
-          reason: 'no VEX repository stored yet',
+          reason: r.dryRun ? 'a dry run does not plan VEX' : 'no VEX repository stored yet',
           bytes: 0,
           ms: 0,
         });
@@ -213,6 +216,11 @@ async function populateArtifactPart(
     );
   }
 
+  if (r.dryRun) {
+    const change = previous ? `replaces ${previous.version}` : 'new in this cache dir';
+    const reason = `${spec.repository}:${tag} ${art.layer.digest.slice(0, 19)} (${change})`;
+    return { ...base, status: 'planned', reason, bytes: art.layer.size };
+  }
   const what = `${spec.repository}:${tag} (${art.layer.digest})`;
   await assertFreeSpace(r.cacheDir, unpackedEstimate(art.layer.size, r.maxUnpackedBytes), what);
   const staging = await createStaging(r.cacheDir, part, r.dirMode);

@@ -10,6 +10,8 @@ export interface PopulateContext {
   dirMode: number;
   maxUnpackedBytes: number;
   force: boolean;
+  /** Decide and report only: nothing is created, written or removed. */
+  dryRun: boolean;
   signal?: AbortSignal;
   logger: PopulateLogger;
 }

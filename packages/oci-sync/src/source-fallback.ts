@@ -89,7 +89,8 @@ export async function trySources<S extends SourceAttempt, T>(
         );
       }
       cooldowns.note(source.host, err);
-      onFallback?.(source, err);
+      // only a fallback when another source follows; the last failure is in the thrown error
+      if (i < sources.length - 1) onFallback?.(source, err);
       failures.push(`${source.source}: ${describeError(err)}`);
       lastErr = err;
     }

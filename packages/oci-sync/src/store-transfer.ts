@@ -1,12 +1,11 @@
 // Air-gap transfer of the store: `export` copies every layout (one per repository) into a tree that
 // is itself a set of OCI layouts; `import` verifies such a tree completely before it changes
 // anything, then copies it in. Blobs are verified by digest while copied, index.json goes last.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
 import { ArchiveInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
+import { hashFile } from './file-digest.js';
 import { TAG_ANNOTATION } from './store-versions.js';
 
 export interface TransferRepositoryReport {
@@ -186,16 +185,6 @@ function mergeIndex(existing: Descriptor[], imported: Descriptor[]): Descriptor[
     }
   }
   return [...imported, ...kept];
-}
-
-async function hashFile(path: string): Promise<{ digest: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
 /** Repository names of the layouts under `root` (directories holding an `oci-layout` file). */

@@ -14,6 +14,7 @@ export { RegistryClient, nextLink, type RegistryClientOptions } from './registry
 export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
 export { LayoutTransport } from './layout-transport.js';
 export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy.js';
+export { type ArtifactCopyPlan, artifactCopyPlan } from './copy-plan.js';
 export {
   createRegistryHandler,
   type RegistryHandler,

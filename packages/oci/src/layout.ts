@@ -374,10 +374,10 @@ export class OciLayout {
     return found;
   }
 
-  /** Every blob reachable from index.json: manifests, their children, configs, layers, subjects. */
-  async referenced(): Promise<Set<string>> {
+  /** Every blob reachable from index.json (or `manifests`): manifests, children, configs, layers, subjects. */
+  async referenced(manifests?: Descriptor[]): Promise<Set<string>> {
     const seen = new Set<string>();
-    const queue = (await this.index()).manifests.map((m) => m.digest);
+    const queue = (manifests ?? (await this.index()).manifests).map((m) => m.digest);
     while (queue.length > 0) {
       const digest = queue.pop()!;
       if (seen.has(digest)) continue;
@@ -405,14 +405,20 @@ export class OciLayout {
 
   /**
    * Removes blobs nothing references that are older than `graceMs` (default 15 min), so a reader
-   * that resolved a manifest before a swap can still finish reading its blobs.
+   * that resolved a manifest before a swap can still finish reading its blobs. `dryRun` only lists
+   * them; `index` asks what would go if index.json held those entries (a prune's plan).
    */
   async gc(
-    options: { graceMs?: number; keep?: (digest: string) => boolean } = {},
+    options: {
+      graceMs?: number;
+      keep?: (digest: string) => boolean;
+      dryRun?: boolean;
+      index?: Descriptor[];
+    } = {},
   ): Promise<{ removed: string[]; bytes: number }> {
     const grace = options.graceMs ?? DEFAULT_GC_GRACE_MS;
     return this.mutex.runExclusive(async () => {
-      const live = await this.referenced();
+      const live = await this.referenced(options.index);
       const removed: string[] = [];
       let bytes = 0;
       const dir = join(this.dir, 'blobs', 'sha256');
@@ -424,7 +430,7 @@ export class OciLayout {
         const path = join(dir, name);
         const st = await stat(path).catch(() => undefined);
         if (!st || now - st.mtimeMs < grace) continue;
-        await unlink(path).catch(() => undefined);
+        if (!options.dryRun) await unlink(path).catch(() => undefined);
         removed.push(digest);
         bytes += st.size;
       }

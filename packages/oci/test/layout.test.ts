@@ -186,6 +186,23 @@ describe('OciLayout', () => {
     );
   });
 
+  test('gc dryRun lists what would go, against a planned index, and removes nothing', async () => {
+    const path = join(dir, 'gc-dry');
+    await writeToLayout(path, '2', a);
+    const layout = await OciLayout.open(path);
+    const old = new Date(Date.now() - 3600_000);
+    for (const d of [a.layer.digest, a.config.digest, a.manifestDigest])
+      await utimes(layout.blobPath(d), old, old);
+    const indexBefore = await readFile(join(path, 'index.json'), 'utf8');
+    // with the artifact's entry gone from the plan, all of its blobs would go
+    const res = await layout.gc({ graceMs: 60_000, dryRun: true, index: [] });
+    assert.deepEqual(new Set(res.removed), new Set([a.layer.digest, a.config.digest, a.manifestDigest]));
+    for (const d of res.removed) assert.equal(await layout.blobHas(d), true, `${d} still there`);
+    assert.equal(await readFile(join(path, 'index.json'), 'utf8'), indexBefore);
+    // against the real index, nothing would
+    assert.deepEqual((await layout.gc({ graceMs: 60_000, dryRun: true })).removed, []);
+  });
+
   test('cleanTemp removes leftovers of interrupted writes', async () => {
     const layout = await OciLayout.open(join(dir, 'tmp'), { create: true });
     await mkdir(join(layout.dir, '.tmp'), { recursive: true });

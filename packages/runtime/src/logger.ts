@@ -28,6 +28,8 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
   /** Overrides the TTY check for `format: 'auto'`. */
   isTty?: boolean;
+  /** pino hooks (the CLI drops error records it prints itself). */
+  hooks?: pino.LoggerOptions['hooks'];
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -40,6 +42,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },
     timestamp: pino.stdTimeFunctions.isoTime,
+    ...(options.hooks ? { hooks: options.hooks } : {}),
   };
   if (usePretty) {
     // A synchronous pretty stream (no worker thread): the daemon's output is small.

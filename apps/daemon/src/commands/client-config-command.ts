@@ -16,6 +16,13 @@ export function registerClientConfigCommand(program: Command): void {
     .option('--public-url <url>', 'the URL clients reach the mirror at (default: serve.publicUrl)')
     .option('--cache-dir <dir>', 'cache dir offline clients use (default: the first cache-populator target)')
     .option('--json', 'print the sections as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror client-config --config /etc/trivy-mirror/config.yaml
+  trivy-mirror client-config --config config.yaml --public-url https://bastion.example:8443`,
+    )
     .action(
       exitWith(async (opts: { config?: string; publicUrl?: string; cacheDir?: string; json?: boolean }) => {
         const logger = await cliLogger({ quiet: true });

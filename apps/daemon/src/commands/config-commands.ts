@@ -18,7 +18,15 @@ import { cliLogger, loadCliConfig } from '../cli-context.js';
 export function registerConfigCommands(program: Command): void {
   const config = program
     .command('config')
-    .description('validate the config, print its JSON Schema, or an annotated example');
+    .description('validate the config, print its JSON Schema, or an annotated example')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror config example > config.yaml
+  trivy-mirror config check --config config.yaml
+  trivy-mirror config schema > trivy-mirror.schema.json   # for yaml-language-server`,
+    );
   config
     .command('check')
     .description(
@@ -36,6 +44,15 @@ Example:
     .option(
       '-c, --config <file>',
       'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
+    )
+    .addHelpText(
+      'after',
+      `
+Exit code 0 when valid, 1 with every problem listed (YAML path and line) otherwise.
+
+Examples:
+  trivy-mirror config check --config /etc/trivy-mirror/config.yaml
+  TRIVY_MIRROR_CONFIG=./config.yaml trivy-mirror config check`,
     )
     .action(
       exitWith(async (opts: { config?: string }) => {
@@ -73,6 +90,13 @@ Example:
       'print the JSON Schema of the config file (for editors: yaml-language-server); with --config, the options of the external plugins it names are described too',
     )
     .option('-c, --config <file>', 'a config whose plugins.external modules are loaded for their schemas')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror config schema > trivy-mirror.schema.json
+  # then in config.yaml:  # yaml-language-server: $schema=./trivy-mirror.schema.json`,
+    )
     .action(
       exitWith(async (opts: { config?: string }) => {
         const external: ExternalPluginSchema[] = [];
@@ -97,7 +121,8 @@ Example:
       'after',
       `\nProfiles:\n${CONFIG_PROFILES.map((p) => `  ${p.name.padEnd(11)} ${p.summary}`).join('\n')}
 
-Example:
+Examples:
+  trivy-mirror config example > /etc/trivy-mirror/config.yaml
   trivy-mirror config example --profile inside > /etc/trivy-mirror/config.yaml`,
     )
     .action(

@@ -1,6 +1,7 @@
 // `trivy-mirror copy SRC DST`: one artifact, byte-identical, registry or OCI layout on either side.
 import {
   artifactCopy,
+  artifactCopyPlan,
   LayoutTransport,
   parseReference,
   type Reference,
@@ -27,6 +28,7 @@ export function registerCopyCommand(program: Command): void {
     .option('-c, --config <file>', 'read credentials and registries: from this config')
     .option('-v, --verbose', 'debug logs on stderr')
     .option('-q, --quiet', 'only errors')
+    .option('--dry-run', 'show what would be copied and how many bytes; write nothing')
     .addHelpText(
       'after',
       `
@@ -40,14 +42,21 @@ mounted, the manifest is pushed last, and every blob's digest is verified while 
 Examples:
   trivy-mirror copy ghcr.io/aquasecurity/trivy-db:2 registry.internal:5000/trivy/trivy-db:2
   trivy-mirror copy mirror.gcr.io/aquasec/trivy-java-db:1 oci-layout:/srv/transfer/trivy-java-db:1
-  trivy-mirror copy oci-layout:/srv/transfer/trivy-java-db:1 registry.internal:5000/trivy/trivy-java-db:1`,
+  trivy-mirror copy oci-layout:/srv/transfer/trivy-java-db:1 registry.internal:5000/trivy/trivy-java-db:1
+  trivy-mirror copy ghcr.io/aquasecurity/trivy-db:2 registry.internal:5000/trivy/trivy-db:2 --dry-run`,
     )
     .action(
       exitWith(
         async (
           src: string,
           dst: string,
-          opts: { plainHttp: string[]; config?: string; verbose?: boolean; quiet?: boolean },
+          opts: {
+            plainHttp: string[];
+            config?: string;
+            verbose?: boolean;
+            quiet?: boolean;
+            dryRun?: boolean;
+          },
         ) => {
           const logger = await cliLogger(opts);
           const srcRef = parseReference(src);
@@ -62,6 +71,22 @@ Examples:
           const layout = new LayoutTransport();
           const pick = (ref: Reference): Transport => (ref.kind === 'layout' ? layout : registry);
           const target = dstRef.tag || dstRef.digest ? dstRef : { ...dstRef, tag: srcRef.tag };
+          if (opts.dryRun) {
+            try {
+              const plan = await artifactCopyPlan({
+                src: pick(srcRef),
+                srcRef,
+                dst: pick(target),
+                dstRef: target,
+              });
+              process.stdout.write(
+                `dry run: copy ${src} -> ${dst}\n  digest ${plan.digest}\n  ${plan.upToDate ? 'destination already has this manifest' : 'manifest would be written'}; blobs: ${plan.blobsMissing} of ${plan.blobs} would be copied (${formatBytes(plan.bytesMissing)} of ${formatBytes(plan.bytesTotal)}), ${plan.blobs - plan.blobsMissing} already there\n  nothing was changed\n`,
+              );
+              return;
+            } finally {
+              await registry.close();
+            }
+          }
           const progress = opts.quiet ? undefined : new ProgressLine(process.stderr);
           const abort = new AbortController();
           const onSignal = () => abort.abort(new Error('interrupted'));

@@ -35,6 +35,14 @@ export function registerDemoCommand(program: Command): void {
     .option('--admin-port <port>', 'admin listener port on 127.0.0.1 (0 = any free port)', '0')
     .option('--serve-port <port>', 'serving listener port on 127.0.0.1 (0 = any free port)', '0')
     .option('-v, --verbose', 'show the daemon logs')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror demo
+  trivy-mirror demo --exit-when-ready --db-size 2      # a quick end-to-end check
+  trivy-mirror demo --dir /tmp/tm-demo --keep --admin-port 9180`,
+    )
     .action(
       exitWith(async (opts: DemoOpts) => {
         const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'trivy-mirror-demo-')));

@@ -10,9 +10,12 @@ import {
   populateCacheDir,
 } from '@trivy-mirror/cache-populator';
 import { parseReference, RegistryClient } from '@trivy-mirror/oci';
+import { MirrorError } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
-import { cliLogger, loadCliConfig, registryAccess } from '../cli-context.js';
-import { formatBytes, formatMs, exitWith } from '../cli-output.js';
+import { cliLogger, registryAccess } from '../cli-context.js';
+import { exitWith } from '../cli-output.js';
+import { printPopulateResult } from '../populate-output.js';
+import { announceStore, assertStoreExists, resolveStoreRoot } from '../store-root.js';
 
 interface PopulateOpts {
   cacheDir: string;
@@ -24,6 +27,8 @@ interface PopulateOpts {
   config?: string;
   force?: boolean;
   maxUnpackedBytes?: string;
+  allowMissing?: boolean;
+  dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
 }
@@ -55,11 +60,20 @@ export function registerPopulateCommand(program: Command): void {
       '--max-unpacked-bytes <n>',
       `cap on the decompressed size of one layer (gzip bombs; default ${DEFAULT_MAX_UNPACKED_BYTES})`,
     )
+    .option(
+      '--allow-missing',
+      'exit 0 even when the store is missing or holds none of the parts (skipped parts are listed)',
+    )
+    .option('--dry-run', 'show which parts would be written and how many bytes read; write nothing')
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'debug logs on stderr')
     .addHelpText(
       'after',
       `
+Without --from-store or --from-registry the store is the config's stateDir/oci (named on stderr).
+A store that does not exist, or holds none of the parts asked for, is an error (exit 1) naming the
+path; --allow-missing makes both a success that lists the parts as skipped.
+
 Each part is extracted into a staging dir beside the target and swapped in with a rename, so a scanner
 reading the dir at the same time sees the old complete version or the new one. metadata.json gets
 DownloadedAt = now (Trivy treats a zero DownloadedAt as corrupt); checks get policy/metadata.json with
@@ -68,7 +82,8 @@ the manifest digest and MajorVersion. Then scan offline with:
 
 Examples:
   trivy-mirror populate --cache-dir /var/cache/trivy --from-store /media/usb/trivy-store
-  trivy-mirror populate --cache-dir ./cache --from-registry registry.internal:5000/trivy --only db,checks`,
+  trivy-mirror populate --cache-dir ./cache --from-registry registry.internal:5000/trivy --only db,checks
+  trivy-mirror populate --cache-dir /var/cache/trivy --config config.yaml --dry-run`,
     )
     .action(
       exitWith(async (opts: PopulateOpts) => {
@@ -88,6 +103,7 @@ Examples:
             `--max-unpacked-bytes: expected a positive number of bytes, got ${opts.maxUnpackedBytes}`,
           );
         let source: PopulateSource;
+        let storeRoot: string | undefined;
         let close = async () => {};
         if (opts.fromRegistry) {
           const prefix = opts.fromRegistry.replace(/\/+$/, '');
@@ -101,12 +117,11 @@ Examples:
             refFor: (repo, tag) => parseReference(`${prefix}/${repo}:${tag}`),
           };
         } else {
-          let root = opts.fromStore;
-          if (!root) {
-            const loaded = await loadCliConfig(opts.config);
-            root = `${loaded.config.stateDir}/oci`;
-          }
-          source = { kind: 'layout', root };
+          const store = await resolveStoreRoot({ config: opts.config, store: opts.fromStore });
+          announceStore(store);
+          storeRoot = store.root;
+          if (!opts.allowMissing) await assertStoreExists(store, '--from-store');
+          source = { kind: 'layout', root: store.root };
         }
         const abort = new AbortController();
         const onSignal = () => abort.abort(new Error('interrupted'));
@@ -115,32 +130,24 @@ Examples:
         try {
           // Staging dirs and temp links of an interrupted (killed) populate or daemon, and versions
           // retired long enough ago; live processes' staging dirs are kept (pid check).
-          await cleanupCacheDir(opts.cacheDir, { graceMs: OLD_VERSION_GRACE_MS, logger });
+          if (!opts.dryRun) await cleanupCacheDir(opts.cacheDir, { graceMs: OLD_VERSION_GRACE_MS, logger });
           const result = await populateCacheDir({
             cacheDir: opts.cacheDir,
             parts,
             source,
             checksTag: opts.checksTag,
             force: opts.force,
+            dryRun: opts.dryRun,
             maxUnpackedBytes,
             signal: abort.signal,
             logger,
           });
-          if (opts.json) {
-            const plain = result.parts.map(({ error, ...rest }) => ({ ...rest, error: error?.message }));
-            process.stdout.write(
-              `${JSON.stringify({ cacheDir: result.cacheDir, ok: result.ok, parts: plain }, null, 2)}\n`,
-            );
-          } else {
-            for (const p of result.parts) {
-              const what =
-                p.status === 'failed' ? (p.error?.message ?? p.reason ?? '') : (p.reason ?? p.version ?? '');
-              process.stdout.write(
-                `${p.status.padEnd(10)} ${p.key.padEnd(8)} ${formatBytes(p.bytes).padStart(10)} ${formatMs(p.ms).padStart(8)}  ${what}\n`,
-              );
-            }
-            process.stdout.write(
-              `${result.ok ? 'done' : 'failed'}: ${result.cacheDir} in ${formatMs(Date.now() - t0)}\n`,
+          printPopulateResult(result, { json: opts.json, dryRun: opts.dryRun, ms: Date.now() - t0 });
+          if (!opts.allowMissing && result.parts.every((p) => p.status === 'skipped')) {
+            const where = storeRoot ? `store ${storeRoot}` : `registry ${opts.fromRegistry}`;
+            throw new MirrorError(
+              'STORE_EMPTY',
+              `${where} holds none of the parts asked for (${parts.join(', ')}): nothing was populated; --allow-missing to accept that`,
             );
           }
           return result.ok ? 0 : 1;

@@ -23,7 +23,13 @@ Without a config file the defaults mirror the official sources into /var/lib/tri
 Admin endpoints (127.0.0.1:9180 by default): /healthz /readyz /status /metrics, POST /jobs/NAME/run.
 Signals: SIGTERM/SIGINT stop gracefully (exit 0 within 10 s); SIGHUP reloads the config (an invalid
 config is logged and the running one kept).
-Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TRIVY_MIRROR_LOG_LEVEL.`,
+Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TRIVY_MIRROR_LOG_LEVEL.
+
+Examples:
+  trivy-mirror run --config /etc/trivy-mirror/config.yaml
+  TRIVY_MIRROR_ADMIN_LISTEN=127.0.0.1:9181 trivy-mirror run --config ./config.yaml
+  systemctl start trivy-mirror            # deploy/systemd/trivy-mirror.service runs this command
+  trivy-mirror status                     # what the running daemon holds (from another shell)`,
     )
     .action(
       exitWith(async (opts: { config?: string }) => {

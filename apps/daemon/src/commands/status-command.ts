@@ -1,7 +1,12 @@
-// `trivy-mirror status`: what the running daemon holds, from its admin endpoint.
+// `trivy-mirror status`: what the running daemon holds, from its admin endpoint. It loads neither the
+// runtime nor the plugins: admin.listen is read straight from the config (see admin-address.ts), and
+// the request goes through node:http, so "no daemon answering" comes back in a fraction of a second.
+import { request } from 'node:http';
+import { MirrorError } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
-import { loadCliConfig } from '../cli-context.js';
+import { DEFAULT_ADMIN_LISTEN, quickAdminListen } from '../admin-address.js';
 import { formatAge, exitWith } from '../cli-output.js';
+import { componentTables } from '../status-tables.js';
 
 interface StatusJob {
   id: string;
@@ -17,6 +22,9 @@ interface StatusJob {
   };
 }
 
+/** How long a daemon that accepted the connection may take to answer /status. */
+const ANSWER_TIMEOUT_MS = 5000;
+
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
@@ -24,54 +32,103 @@ export function registerStatusCommand(program: Command): void {
       'show what the running daemon holds: versions, ages, last runs, errors (from its admin endpoint)',
     )
     .option('-c, --config <file>', 'config naming admin.listen')
-    .option('--admin <url>', 'admin base URL (default: http://<admin.listen>)')
-    .option('--json', 'print /status as JSON')
+    .option(
+      '--admin <url>',
+      `admin base URL (default: http://<admin.listen>, i.e. http://${DEFAULT_ADMIN_LISTEN})`,
+    )
+    .option('--json', 'print /status as JSON (everything, for scripts)')
+    .addHelpText(
+      'after',
+      `
+Exit code 0 when the daemon is ready, 3 when it answers but is not ready (with --json: 0 whenever it
+answers; read .ready), 1 when no daemon answers.
+
+Examples:
+  trivy-mirror status
+  trivy-mirror status --config /etc/trivy-mirror/config.yaml
+  trivy-mirror status --json | jq '.components["oci-sync"].artifacts'`,
+    )
     .action(
       exitWith(async (opts: { config?: string; admin?: string; json?: boolean }) => {
-        let base = opts.admin;
-        if (!base) {
-          const loaded = await loadCliConfig(opts.config);
-          base = `http://${loaded.config.admin.listen}`;
-        }
-        let res: Response;
+        const base = (opts.admin ?? `http://${await adminListen(opts.config)}`).replace(/\/+$/, '');
+        let body: Record<string, unknown>;
         try {
-          res = await fetch(`${base.replace(/\/+$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
+          body = (await getJson(`${base}/status`)) as Record<string, unknown>;
         } catch (err) {
-          throw new Error(`no daemon answering at ${base} (is \`trivy-mirror run\` running? --admin URL)`, {
-            cause: err,
-          });
+          throw new MirrorError(
+            'DAEMON_UNREACHABLE',
+            `no daemon answering at ${base} (is \`trivy-mirror run\` running? --admin URL)`,
+            {
+              cause: err,
+            },
+          );
         }
-        const body = (await res.json()) as Record<string, unknown>;
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
           return 0;
         }
-        const ready = body.ready === true;
-        process.stdout.write(
-          `trivy-mirror ${body.version ?? ''}  ${ready ? 'READY' : 'NOT READY'}  up ${body.uptimeSeconds ?? '?'}s\n`,
-        );
-        for (const r of (body.reasons as string[] | undefined) ?? [])
-          process.stdout.write(`  not ready: ${r}\n`);
-        process.stdout.write(pluginLine(body.plugins));
-        process.stdout.write('\njobs\n');
-        for (const j of (body.jobs as StatusJob[] | undefined) ?? []) {
-          const last = j.lastRun;
-          const lastTxt = last
-            ? `${last.status} ${formatAge(last.endedAt ?? last.startedAt)}${last.error ? `: ${last.error.message}` : last.summary ? `: ${last.summary}` : ''}`
-            : 'never ran';
-          process.stdout.write(
-            `  ${j.id.padEnd(16)} ${j.running ? 'running ' : ''}next ${j.nextRun ? formatAge(j.nextRun) : '-'}  last ${lastTxt}\n`,
-          );
-        }
-        const components = (body.components as Record<string, Record<string, unknown>> | undefined) ?? {};
-        process.stdout.write(versionLines(components));
-        for (const [id, c] of Object.entries(components)) {
-          process.stdout.write(`\n${id}\n`);
-          process.stdout.write(indent(JSON.stringify(c, null, 2)));
-        }
-        return ready ? 0 : 3;
+        process.stdout.write(humanStatus(body));
+        return body.ready === true ? 0 : 3;
       }),
     );
+}
+
+/** admin.listen, quickly when possible; a config the quick reader cannot follow is loaded fully. */
+async function adminListen(configPath: string | undefined): Promise<string> {
+  const quick = quickAdminListen(configPath);
+  const listen =
+    quick ?? (await (await import('../cli-context.js')).loadCliConfig(configPath)).config.admin.listen;
+  // a wildcard listener is reached on loopback
+  return listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+}
+
+function getJson(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { timeout: ANSWER_TIMEOUT_MS, headers: { accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch (err) {
+            reject(
+              new MirrorError(
+                'STATUS_INVALID',
+                `${url} answered HTTP ${res.statusCode} without a JSON body`,
+                { cause: err },
+              ),
+            );
+          }
+        });
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new MirrorError('TIMEOUT', `no answer within ${ANSWER_TIMEOUT_MS} ms`)),
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function humanStatus(body: Record<string, unknown>): string {
+  const ready = body.ready === true;
+  let out = `trivy-mirror ${body.version ?? ''}  ${ready ? 'READY' : 'NOT READY'}  up ${body.uptimeSeconds ?? '?'}s\n`;
+  for (const r of (body.reasons as string[] | undefined) ?? []) out += `  not ready: ${r}\n`;
+  out += pluginLine(body.plugins);
+  out += '\njobs\n';
+  for (const j of (body.jobs as StatusJob[] | undefined) ?? []) {
+    const last = j.lastRun;
+    const lastTxt = last
+      ? `${last.status} ${formatAge(last.endedAt ?? last.startedAt)}${last.error ? `: ${last.error.message}` : last.summary ? `: ${last.summary}` : ''}`
+      : 'never ran';
+    out += `  ${j.id.padEnd(16)} ${j.running ? 'running ' : ''}next ${j.nextRun ? formatAge(j.nextRun) : '-'}  last ${lastTxt}\n`;
+  }
+  out += componentTables((body.components as Record<string, unknown> | undefined) ?? {});
+  return `${out}\n(--json for every detail)\n`;
 }
 
 /** `plugins  auth-providers, oci-sync  (disabled: cache-populator)` */
@@ -81,40 +138,4 @@ function pluginLine(plugins: unknown): string {
   const on = list.filter((p) => p.enabled).map((p) => p.id);
   const off = list.filter((p) => !p.enabled).map((p) => p.id);
   return `plugins  ${on.join(', ') || 'none'}${off.length > 0 ? `  (disabled: ${off.join(', ')})` : ''}\n`;
-}
-
-function indent(text: string): string {
-  return `${text
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n')}\n`;
-}
-
-type Rec = Record<string, unknown>;
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-const short = (digest: unknown) => (str(digest) ? String(digest).slice(0, 19) : '-');
-
-/** One line per stored version (oci-sync artifacts, VEX repositories), before the raw component details. */
-function versionLines(components: Record<string, Rec>): string {
-  const lines: string[] = [];
-  const artifacts = (components['oci-sync']?.artifacts ?? {}) as Record<string, Rec>;
-  for (const [key, a] of Object.entries(artifacts)) {
-    const parts = [key.padEnd(18), a.stored ? short(a.manifestDigest) : 'not stored'];
-    if (str(a.updatedAt)) parts.push(`UpdatedAt ${a.updatedAt}`);
-    if (str(a.nextUpdate)) parts.push(`NextUpdate ${a.nextUpdate}`);
-    if (str(a.version)) parts.push(`version ${a.version}`);
-    if (str(a.lastSuccess)) parts.push(`synced ${formatAge(str(a.lastSuccess))}`);
-    const err = a.lastError as { message?: string } | undefined;
-    if (err?.message) parts.push(`error: ${err.message}`);
-    lines.push(`  ${parts.join('  ')}`);
-  }
-  const repos = (components['vexhub-mirror']?.repositories ?? {}) as Record<string, Rec>;
-  for (const [name, r] of Object.entries(repos)) {
-    const parts = [`vex ${name}`.padEnd(18), short(r.version)];
-    if (str(r.updatedAt)) parts.push(`updated_at ${r.updatedAt}`);
-    if (typeof r.packages === 'number') parts.push(`${r.packages} packages`);
-    if (str(r.fetchedAt)) parts.push(`checked ${formatAge(str(r.fetchedAt))}`);
-    lines.push(`  ${parts.join('  ')}`);
-  }
-  return lines.length > 0 ? `\nversions\n${lines.join('\n')}\n` : '';
 }

@@ -1,8 +1,20 @@
 // `trivy-mirror sync`: one pass of the sync jobs without the daemon; exit 1 when any failed.
+import type { JobRunRecord } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
 import { exitWith, formatBytes, formatMs } from '../cli-output.js';
 import { ProgressLine } from '../progress-line.js';
+import { formatTable } from '../text-table.js';
+
+const POPULATE_JOB = 'cache-populator';
+
+interface SyncOpts {
+  config?: string;
+  only: string[];
+  dryRun?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
 
 export function registerSyncCommand(program: Command): void {
   program
@@ -18,16 +30,25 @@ export function registerSyncCommand(program: Command): void {
       collect,
       [],
     )
+    .option('--dry-run', 'show what would be downloaded and pushed, and how many bytes; write nothing')
     .option('--json', 'print the run records as JSON')
     .option('-v, --verbose', 'show progress logs on stderr')
     .addHelpText(
       'after',
       `
+After the sync jobs, the cache dirs of plugins.cache-populator.targets are populated from the store
+(also with --only cache-populator). Each artifact tag and each cache dir part gets a line.
 Exit code 0 when every job succeeded or had nothing to do, 1 when any failed.
-Runs while a daemon is running are safe: every write is atomic and compares digests first.`,
+Runs while a daemon is running are safe: every write is atomic and compares digests first.
+
+Examples:
+  trivy-mirror sync --config /etc/trivy-mirror/config.yaml
+  trivy-mirror sync --config config.yaml --only oci-sync --json | jq '.[0].details.artifacts'
+  trivy-mirror sync --config config.yaml --dry-run      # what would be downloaded and pushed, and how much`,
     )
     .action(
-      exitWith(async (opts: { config?: string; only: string[]; json?: boolean; verbose?: boolean }) => {
+      exitWith(async (opts: SyncOpts) => {
+        if (opts.dryRun) return (await import('../sync-dry-run.js')).syncDryRun(opts);
         const logger = await cliLogger({ verbose: opts.verbose });
         const runtime = await startCliRuntime(opts.config, logger);
         const abort = () => void runtime.stop('SIGINT');
@@ -42,6 +63,11 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
             only: opts.only.length ? opts.only : undefined,
             reason: 'cli',
           });
+          // The daemon populates cache dirs on artifact.stored; a one-shot sync has no event wiring,
+          // so it runs population itself once the sync jobs are done (with --only, when named).
+          const hasPopulator = runtime.listJobs().some((j) => j.id === POPULATE_JOB);
+          if (hasPopulator && opts.only.length === 0)
+            records.push(...(await runtime.runOnce({ only: [POPULATE_JOB], reason: 'cli' })));
           bar?.done();
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
@@ -49,9 +75,10 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
             for (const r of records) {
               const head = `${r.status.padEnd(8)} ${r.jobId.padEnd(16)} ${formatMs(r.durationMs ?? 0).padStart(8)}`;
               const bytes = r.bytes ? `  ${formatBytes(r.bytes)}` : '';
-              const why = r.status === 'failure' ? `  ${r.error?.message ?? ''}` : `  ${r.summary ?? ''}`;
+              const why = `  ${recordHead(r)}`;
               process.stdout.write(`${head}${bytes}${why}\n`);
               for (const line of artifactLines(r.details)) process.stdout.write(`  ${line}\n`);
+              for (const line of populationLines(r.details)) process.stdout.write(`  ${line}\n`);
             }
           }
           return records.some((r) => r.status === 'failure') ? 1 : 0;
@@ -63,6 +90,22 @@ Runs while a daemon is running are safe: every write is atomic and compares dige
         }
       }),
     );
+}
+
+/**
+ * A job's message for its head line. When per-item lines follow (artifact tags, cache dir parts),
+ * they carry each error and path, so the head line only counts.
+ */
+function recordHead(r: JobRunRecord): string {
+  const parts = r.details?.parts;
+  if (Array.isArray(parts) && parts.length > 0) {
+    const by = new Map<string, number>();
+    for (const p of parts as PartDetail[]) by.set(p.status ?? '?', (by.get(p.status ?? '?') ?? 0) + 1);
+    return [...by].map(([status, n]) => `${n} ${status}`).join(', ');
+  }
+  const message = r.status === 'failure' ? (r.error?.message ?? '') : (r.summary ?? '');
+  if (r.status !== 'failure' || artifactLines(r.details).length === 0) return message;
+  return message.split(': ')[0]!;
 }
 
 interface ArtifactDetail {
@@ -97,6 +140,31 @@ function artifactLines(details: Record<string, unknown> | undefined): string[] {
         : '';
       return `${name} ${state}${digest}${from}${down}${pushed}${a.changed || down || pushed ? '' : ', 0 B moved'}`;
     });
+}
+
+interface PartDetail {
+  dir?: string;
+  part?: string;
+  status?: string;
+  version?: string;
+  bytes?: number;
+  reason?: string;
+}
+
+/** One line per cache dir part from cache-populator's `details.parts`: what population did. */
+function populationLines(details: Record<string, unknown> | undefined): string[] {
+  const list = details?.parts;
+  if (!Array.isArray(list)) return [];
+  if (list.length === 0) return ['no cache dirs configured (plugins.cache-populator.targets)'];
+  const rows = (list as PartDetail[]).map((p) => [
+    p.dir ?? '',
+    p.part ?? '',
+    p.status ?? '',
+    p.status === 'populated'
+      ? `${formatBytes(p.bytes ?? 0)} written, ${p.version ?? ''}`
+      : (p.reason ?? p.version ?? ''),
+  ]);
+  return formatTable(['CACHE DIR', 'PART', 'RESULT', 'DETAIL'], rows, '').trimEnd().split('\n');
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,13 +1,13 @@
 // `trivy-mirror export` / `import`: the store as plain OCI layouts, for air-gapped sites.
 import { exportStore, importStore, type TransferReport } from '@trivy-mirror/oci-sync';
 import type { Command } from 'commander';
-import { loadCliConfig } from '../cli-context.js';
 import { formatBytes, exitWith } from '../cli-output.js';
+import { announceStore, resolveStoreRoot } from '../store-root.js';
 
 async function storeRoot(opts: { config?: string; store?: string }): Promise<string> {
-  if (opts.store) return opts.store;
-  const loaded = await loadCliConfig(opts.config);
-  return `${loaded.config.stateDir}/oci`;
+  const store = await resolveStoreRoot(opts);
+  announceStore(store);
+  return store.root;
 }
 
 function printReport(verb: string, report: TransferReport, json?: boolean): void {
@@ -37,7 +37,11 @@ export function registerTransferCommands(program: Command): void {
       'after',
       `
 The output is readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
-Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest first).`,
+Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest first).
+
+Examples:
+  trivy-mirror export --out /media/usb/trivy-store --config /etc/trivy-mirror/config.yaml
+  trivy-mirror store verify --store /media/usb/trivy-store     # check the copy before carrying it`,
     )
     .action(
       exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
@@ -52,6 +56,13 @@ Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest fir
     .option('-c, --config <file>', 'config naming stateDir')
     .option('--store <dir>', 'store tree to import into (default: stateDir/oci)')
     .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trivy-mirror import /media/usb/trivy-store --config /etc/trivy-mirror/config.yaml
+  trivy-mirror import /media/usb/trivy-store --store ./store && trivy-mirror store ls --store ./store`,
+    )
     .action(
       exitWith(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
         const report = await importStore({ storeRoot: await storeRoot(opts), inDir: dir });

@@ -1,0 +1,114 @@
+// The human form of /status: a table per known component (oci-sync artifacts, VEX repositories,
+// cache dirs, credential providers) and one line per other component; `status --json` has it all.
+import { formatAge, formatBytes } from './cli-output.js';
+import { formatTable } from './text-table.js';
+
+type Rec = Record<string, unknown>;
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+const short = (digest: unknown) => (str(digest) ? String(digest).slice(7, 19) : '-');
+const rec = (v: unknown): Rec => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
+const errText = (v: unknown) => str(rec(v).message) ?? '';
+
+function artifactsTable(c: Rec): string {
+  const rows = Object.entries(rec(c.artifacts)).map(([key, raw]) => {
+    const a = rec(raw);
+    const dests = Object.values(rec(a.destinations));
+    const pushed = dests.filter((d) => !rec(d).lastError).length;
+    return [
+      key,
+      a.stored ? short(a.manifestDigest) : 'not stored',
+      num(a.layerSize) !== undefined ? formatBytes(num(a.layerSize)!) : '-',
+      str(a.updatedAt) ?? (str(a.version) ? `v${a.version}` : '-'),
+      str(a.nextUpdate) ? formatAge(str(a.nextUpdate)) : '-',
+      formatAge(str(a.lastSuccess)),
+      dests.length ? `${pushed}/${dests.length}` : '-',
+      errText(a.lastError),
+    ];
+  });
+  if (rows.length === 0) return '';
+  const head = [
+    'ARTIFACT',
+    'DIGEST',
+    'LAYER',
+    'UPDATED / VERSION',
+    'NEXT UPDATE',
+    'SYNCED',
+    'PUSHED',
+    'ERROR',
+  ];
+  return `\nartifacts (oci-sync)\n${formatTable(head, rows)}`;
+}
+
+function vexTable(c: Rec): string {
+  const rows = Object.entries(rec(c.repositories)).map(([name, raw]) => {
+    const r = rec(raw);
+    return [
+      name,
+      short(r.version),
+      str(r.updatedAt) ?? '-',
+      num(r.packages) !== undefined ? String(r.packages) : '-',
+      formatAge(str(r.fetchedAt)),
+      errText(r.lastError),
+    ];
+  });
+  if (rows.length === 0) return '';
+  const head = ['REPOSITORY', 'VERSION', 'UPDATED_AT', 'PACKAGES', 'CHECKED', 'ERROR'];
+  return `\nVEX repositories (vexhub-mirror)\n${formatTable(head, rows)}`;
+}
+
+function cacheTable(c: Rec): string {
+  const rows: string[][] = [];
+  for (const t of Array.isArray(c.targets) ? c.targets : []) {
+    const target = rec(t);
+    for (const [part, raw] of Object.entries(rec(target.parts))) {
+      const p = rec(raw);
+      const state = !p.populated ? 'missing' : p.stale ? 'STALE' : 'ok';
+      rows.push([
+        str(target.dir) ?? '-',
+        part,
+        state,
+        formatAge(str(p.downloadedAt) ?? str(p.updatedAt)),
+        p.layerDigest ? short(p.layerDigest) : '-',
+        str(rec(p.lastResult).status) ?? '-',
+        errText(p.lastError),
+      ]);
+    }
+  }
+  if (rows.length === 0) return '';
+  const head = ['CACHE DIR', 'PART', 'STATE', 'WRITTEN', 'LAYER', 'LAST', 'ERROR'];
+  return `\ncache dirs (cache-populator)\n${formatTable(head, rows)}`;
+}
+
+const RENDERERS: Record<string, (c: Rec) => string> = {
+  'oci-sync': artifactsTable,
+  'vexhub-mirror': vexTable,
+  'cache-populator': cacheTable,
+};
+
+/** Every component's readiness on one line each, then the tables of the known ones. */
+export function componentTables(components: Record<string, unknown>): string {
+  const rows = Object.entries(components).map(([id, raw]) => {
+    const c = rec(raw);
+    const ready = c.ready === false ? 'NOT READY' : c.ready === true ? 'ready' : '-';
+    const why = [str(c.reason), errText(c.lastError), summary(id, c)].filter(Boolean).join('; ');
+    return [id, ready, why];
+  });
+  let out = rows.length ? `\ncomponents\n${formatTable(['COMPONENT', 'STATE', 'DETAIL'], rows)}` : '';
+  for (const [id, raw] of Object.entries(components)) out += RENDERERS[id]?.(rec(raw)) ?? '';
+  return out;
+}
+
+/** A one-line summary for components without a table (credential providers, external plugins). */
+function summary(id: string, c: Rec): string {
+  if (id === 'auth-providers') {
+    const providers = Array.isArray(c.providers) ? c.providers.join(', ') : '';
+    const creds = Array.isArray(c.credentials) ? c.credentials.length : 0;
+    return `providers: ${providers || '-'}; ${creds} configured credential(s)`;
+  }
+  if (RENDERERS[id]) return '';
+  const scalars = Object.entries(c)
+    .filter(([k, v]) => k !== 'ready' && ['string', 'number', 'boolean'].includes(typeof v))
+    .map(([k, v]) => `${k}=${String(v)}`);
+  return scalars.slice(0, 6).join(' ');
+}
