@@ -35,10 +35,11 @@ export const DEFAULT_ARTIFACTS: ArtifactConfig[] = [
 
 export const ociSyncConfigSchema = z.strictObject({
   schedule: z.string().min(1).default(DEFAULT_SCHEDULE),
-  sources: z
-    .array(repoPrefix)
-    .min(1)
-    .default(() => [...DEFAULT_SOURCES]),
+  /**
+   * Upstream registries, tried in order. Empty: no upstream (an air-gapped "inside" daemon); the
+   * store then changes only through `trivy-mirror import`, and the job only checks what it holds.
+   */
+  sources: z.array(repoPrefix).default(() => [...DEFAULT_SOURCES]),
   artifacts: z
     .array(artifactConfigSchema)
     .min(1)
@@ -72,6 +73,12 @@ export const ociSyncConfigSchema = z.strictObject({
    * from the store afterwards; false always pushes from the store.
    */
   pushDuringDownload: z.boolean().default(true),
+  /**
+   * A stored version counts as stale (a warning in /status and the log, metric
+   * trivy_mirror_artifact_stale) once its NextUpdate (trivy-checks: the time it was stored or
+   * imported) lies this far in the past. Staleness never triggers a sync without an upstream.
+   */
+  staleAfterHours: z.number().min(0).default(72),
 });
 export type OciSyncConfig = z.infer<typeof ociSyncConfigSchema>;
 
@@ -88,4 +95,6 @@ export const exampleConfig = `oci-sync:
   blobGraceMinutes: 30                      # unreferenced blobs kept this long for running downloads
   concurrency: 2
   pushDuringDownload: true                  # stream downloads to destinations while storing them
+  staleAfterHours: 72                       # warn (and metric) once NextUpdate is this far past
+  # Air-gapped inside: sources: [] (no upstream); the store comes from \`trivy-mirror import DIR\`.
 `;

@@ -48,7 +48,8 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
 
     bind<HealthCheck>(HealthCheck)
       .toResolvedValue(
-        (job: OciSyncJob, store: ArtifactStore) => new OciSyncHealth(config, store, job.state, job.cooldowns),
+        (job: OciSyncJob, store: ArtifactStore) =>
+          new OciSyncHealth(config, store, job.state, job.cooldowns, job.now, job.metrics),
         [OciSyncJobService, ArtifactStore],
       )
       .inSingletonScope();

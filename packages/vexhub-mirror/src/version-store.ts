@@ -37,6 +37,9 @@ export interface PublishedVersion {
   /** Location written into the rewritten manifest. */
   location: string;
   validators: { manifest?: Validators; archive?: Validators };
+  /** Came by `trivy-mirror import`: when, and from which export directory. */
+  importedAt?: string;
+  importedFrom?: string;
   previous?: { version: string; retiredAt: string };
 }
 

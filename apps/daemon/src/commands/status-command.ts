@@ -52,6 +52,9 @@ export function registerStatusCommand(program: Command): void {
         );
         for (const r of (body.reasons as string[] | undefined) ?? [])
           process.stdout.write(`  not ready: ${r}\n`);
+        const ociWarnings = (body.components as Record<string, Rec> | undefined)?.['oci-sync']?.warnings;
+        for (const w of Array.isArray(ociWarnings) ? ociWarnings : [])
+          process.stdout.write(`  warning: ${w}\n`);
         process.stdout.write('\njobs\n');
         for (const j of (body.jobs as StatusJob[] | undefined) ?? []) {
           const last = j.lastRun;
@@ -93,7 +96,8 @@ function versionLines(components: Record<string, Rec>): string {
     if (str(a.updatedAt)) parts.push(`UpdatedAt ${a.updatedAt}`);
     if (str(a.nextUpdate)) parts.push(`NextUpdate ${a.nextUpdate}`);
     if (str(a.version)) parts.push(`version ${a.version}`);
-    if (str(a.lastSuccess)) parts.push(`synced ${formatAge(str(a.lastSuccess))}`);
+    if (str(a.freshness)) parts.push(String(a.freshness));
+    else if (str(a.lastSuccess)) parts.push(`synced ${formatAge(str(a.lastSuccess))}`);
     const err = a.lastError as { message?: string } | undefined;
     if (err?.message) parts.push(`error: ${err.message}`);
     lines.push(`  ${parts.join('  ')}`);
@@ -103,7 +107,8 @@ function versionLines(components: Record<string, Rec>): string {
     const parts = [`vex ${name}`.padEnd(18), short(r.version)];
     if (str(r.updatedAt)) parts.push(`updated_at ${r.updatedAt}`);
     if (typeof r.packages === 'number') parts.push(`${r.packages} packages`);
-    if (str(r.fetchedAt)) parts.push(`checked ${formatAge(str(r.fetchedAt))}`);
+    if (str(r.importedAt)) parts.push(`imported ${r.importedAt} from ${r.importedFrom}`);
+    else if (str(r.fetchedAt)) parts.push(`checked ${formatAge(str(r.fetchedAt))}`);
     lines.push(`  ${parts.join('  ')}`);
   }
   return lines.length > 0 ? `\nversions\n${lines.join('\n')}\n` : '';

@@ -1,20 +1,29 @@
-// `trivy-mirror export` / `import`: the store as plain OCI layouts, for air-gapped sites.
-import { exportStore, importStore, type TransferReport } from '@trivy-mirror/oci-sync';
+// `trivy-mirror export` / `import`: the store as plain OCI layouts plus the VEX versions (vex/NAME),
+// one directory that crosses the air gap. `import` verifies all of it before it changes anything,
+// then tells a running daemon so that it serves and populates the new versions at once.
+import {
+  ociSyncConfigSchema,
+  planImport,
+  applyImport,
+  exportStore,
+  type TransferReport,
+} from '@trivy-mirror/oci-sync';
+import type { Logger } from '@trivy-mirror/plugin-api';
+import type { Runtime } from '@trivy-mirror/runtime';
+import { type VexMirror, VexMirrorService } from '@trivy-mirror/vexhub-mirror';
 import type { Command } from 'commander';
-import { loadCliConfig } from '../cli-context.js';
-import { formatBytes, exitWith } from '../cli-output.js';
+import { cliLogger, startCliRuntime } from '../cli-context.js';
+import { exitWith, formatBytes } from '../cli-output.js';
+import { notifyDaemon } from './daemon-notify.js';
 
-async function storeRoot(opts: { config?: string; store?: string }): Promise<string> {
-  if (opts.store) return opts.store;
-  const loaded = await loadCliConfig(opts.config);
-  return `${loaded.config.stateDir}/oci`;
+interface TransferOptions {
+  config?: string;
+  store?: string;
+  json?: boolean;
+  notify?: boolean;
 }
 
-function printReport(verb: string, report: TransferReport, json?: boolean): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return;
-  }
+function printReport(verb: string, report: TransferReport): void {
   for (const r of report.repositories) {
     process.stdout.write(
       `${verb} ${r.repository.padEnd(16)} ${r.manifests} manifest(s), ${r.blobs} blob(s): ${r.blobsCopied} copied (${formatBytes(r.bytesCopied)}), ${r.blobs - r.blobsCopied} already there\n`,
@@ -22,40 +31,118 @@ function printReport(verb: string, report: TransferReport, json?: boolean): void
   }
 }
 
+/** With --store and no config only the OCI layouts move; otherwise the runtime knows the VEX repositories. */
+async function withRuntime<T>(
+  opts: TransferOptions,
+  logger: Logger,
+  fn: (ctx: { storeRoot: string; runtime?: Runtime; vex?: VexMirror }) => Promise<T>,
+): Promise<T> {
+  if (opts.store && !opts.config && !process.env.TRIVY_MIRROR_CONFIG) return fn({ storeRoot: opts.store });
+  const runtime = await startCliRuntime(opts.config, logger);
+  try {
+    const vex = runtime.container?.get<VexMirror>(VexMirrorService, { optional: true });
+    return await fn({ storeRoot: opts.store ?? `${runtime.config.stateDir}/oci`, runtime, vex });
+  } finally {
+    await runtime.stop('transfer finished');
+  }
+}
+
 export function registerTransferCommands(program: Command): void {
   program
     .command('export')
-    .description('write the store as OCI layouts (one per repository) for transfer into an air-gapped site')
+    .description(
+      'write the store (OCI layouts, one per repository) and the VEX versions (vex/NAME) for transfer into an air-gapped site',
+    )
     .requiredOption(
       '--out <dir>',
       'target directory (created; existing blobs are kept, so re-exports are incremental)',
     )
-    .option('-c, --config <file>', 'config naming stateDir')
-    .option('--store <dir>', 'store tree to export (default: stateDir/oci)')
+    .option('-c, --config <file>', 'config naming stateDir and the VEX repositories')
+    .option('--store <dir>', 'store tree to export (default: stateDir/oci; alone: no VEX)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `
-The output is readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
-Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest first).`,
+The layouts are readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
+VEX: DIR/vex/NAME/{archive.zip|archive.tar.gz, vex-repository.json, version.json}.
+Inside the air gap:  trivy-mirror import DIR   (verifies every digest first).`,
     )
     .action(
-      exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
-        const report = await exportStore({ storeRoot: await storeRoot(opts), outDir: opts.out });
-        printReport('exported', report, opts.json);
+      exitWith(async (opts: TransferOptions & { out: string }) => {
+        const logger = await cliLogger();
+        await withRuntime(opts, logger, async ({ storeRoot, vex }) => {
+          const report = await exportStore({ storeRoot, outDir: opts.out });
+          const vexReport = (await vex?.exportTo(opts.out)) ?? [];
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify({ ...report, vex: vexReport }, null, 2)}\n`);
+            return;
+          }
+          printReport('exported', report);
+          for (const v of vexReport) {
+            process.stdout.write(
+              `exported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.bytesCopied ? `copied (${formatBytes(v.bytesCopied)})` : 'already there'}\n`,
+            );
+          }
+        });
       }),
     );
   program
     .command('import')
-    .description('import an `export` tree into the store, verifying every digest; a bad tree changes nothing')
+    .description(
+      'import an `export` tree (OCI layouts and VEX versions), verifying every digest; a bad tree changes nothing',
+    )
     .argument('<dir>', 'directory written by `trivy-mirror export` (or any tree of OCI layouts)')
-    .option('-c, --config <file>', 'config naming stateDir')
-    .option('--store <dir>', 'store tree to import into (default: stateDir/oci)')
+    .option('-c, --config <file>', 'config naming stateDir, keepVersions and the VEX repositories')
+    .option('--store <dir>', 'store tree to import into (default: stateDir/oci; alone: no VEX)')
+    .option('--no-notify', 'do not tell a running daemon (admin.listen) to take up the new versions')
     .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      `
+Each imported tag becomes the served version; older ones stay up to oci-sync.keepVersions.
+A daemon running with this config is told (POST /jobs/oci-sync/run, /jobs/vexhub-mirror/run on
+its admin listener) and serves and populates the new versions at once.`,
+    )
     .action(
-      exitWith(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
-        const report = await importStore({ storeRoot: await storeRoot(opts), inDir: dir });
-        printReport('imported', report, opts.json);
+      exitWith(async (dir: string, opts: TransferOptions) => {
+        const logger = await cliLogger();
+        await withRuntime(opts, logger, async ({ storeRoot, runtime, vex }) => {
+          const section = (runtime?.config.plugins as Record<string, unknown> | undefined)?.['oci-sync'];
+          const oci = ociSyncConfigSchema.parse(section ?? {});
+          // Everything is checked (OCI blobs, VEX archives unpacked and validated) before anything moves.
+          const planned = await planImport(dir);
+          const vexPlan = await vex?.planImport(dir);
+          const report = await applyImport(planned, {
+            storeRoot,
+            inDir: dir,
+            keepVersions: oci.keepVersions,
+            blobGraceMs: oci.blobGraceMinutes * 60_000,
+          });
+          const vexReport = vexPlan && vex ? await vex.applyImport(vexPlan) : [];
+          for (const name of vexPlan?.skipped ?? [])
+            logger.warn(
+              { repository: name },
+              'vex repository in the export is not configured here; not imported',
+            );
+          const adminListen = runtime?.config.admin.listen;
+          const daemon =
+            opts.notify !== false && adminListen
+              ? await notifyDaemon(adminListen, vexReport.length > 0)
+              : undefined;
+          if (opts.json) {
+            process.stdout.write(
+              `${JSON.stringify({ ...report, vex: vexReport, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
+            );
+            return;
+          }
+          printReport('imported', report);
+          for (const v of vexReport) {
+            process.stdout.write(
+              `imported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.packages} packages, updated_at ${v.updatedAt}\n`,
+            );
+          }
+          if (daemon) process.stdout.write(`${daemon.text}\n`);
+        });
       }),
     );
 }
