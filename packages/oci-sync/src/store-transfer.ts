@@ -158,14 +158,15 @@ async function planLayout(layout: OciLayout, repository: string, forImport: bool
       plan.problems.push(`${repository}: blob ${desc.digest}: invalid descriptor`);
       return;
     }
-    const where = layout.blobPath(desc.digest);
+    const path = layout.blobPath(desc.digest);
+    const where = `${repository}: blob ${desc.digest} (${path})`;
     if (plan.blobs.has(desc.digest)) return;
     plan.blobs.set(desc.digest, desc);
     const isManifest = /manifest|index/.test(desc.mediaType) && depth < 3;
     if (!isManifest && !forImport) return;
     let actual: { digest: string; size: number } | undefined;
     try {
-      actual = await hashFile(where);
+      actual = await hashFile(path);
     } catch {
       plan.problems.push(
         `${where}: missing (${parent ? `referenced by manifest ${parent}` : 'listed in index.json'})`,
@@ -183,7 +184,7 @@ async function planLayout(layout: OciLayout, repository: string, forImport: bool
     }
     let parsed: { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
     try {
-      parsed = JSON.parse(await readFile(where, 'utf8'));
+      parsed = JSON.parse(await readFile(path, 'utf8'));
     } catch {
       plan.problems.push(`${where}: manifest is not JSON`);
       return;
