@@ -21,7 +21,9 @@ export class OciSyncHealth implements HealthCheck {
     private readonly cooldowns: SourceCooldowns,
     private readonly now: () => Date = () => new Date(),
     private readonly metrics?: SyncMetrics,
-  ) {}
+  ) {
+    metrics?.onCollect(() => this.check());
+  }
 
   async check(): Promise<HealthReport> {
     await this.state.load();

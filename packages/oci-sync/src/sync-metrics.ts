@@ -3,19 +3,24 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 type TagGauge = Gauge<'artifact' | 'tag'>;
 
+/** Per registry: recomputes the freshness gauges right before a scrape (set by the health check). */
+const refreshers = new WeakMap<Registry, () => Promise<unknown>>();
+
 export class SyncMetrics {
   readonly updated: TagGauge;
   readonly nextUpdate: TagGauge;
   readonly imported: TagGauge;
   readonly stale: TagGauge;
   readonly bytes: Counter<'artifact'>;
+  /** Runs `refresh` before every scrape of the stale gauge (the time passes without any job run). */
+  readonly onCollect: (refresh: () => Promise<unknown>) => void;
 
   constructor(registry: Registry) {
     // Reuse a metric if a module was loaded twice into the same registry (tests, reloads).
     const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
-    const gauge = (name: string, help: string): TagGauge =>
+    const gauge = (name: string, help: string, collect?: () => Promise<void>): TagGauge =>
       existing<TagGauge>(name) ??
-      new Gauge({ name, help, labelNames: ['artifact', 'tag'], registers: [registry] });
+      new Gauge({ name, help, labelNames: ['artifact', 'tag'], registers: [registry], collect });
     this.updated = gauge(
       'trivy_mirror_artifact_updated_timestamp_seconds',
       'UpdatedAt of the stored artifact (metadata.json), as a Unix timestamp',
@@ -31,7 +36,11 @@ export class SyncMetrics {
     this.stale = gauge(
       'trivy_mirror_artifact_stale',
       '1 when the stored version is stale: NextUpdate (trivy-checks: import or store time) more than staleAfterHours ago',
+      async () => {
+        await refreshers.get(registry)?.();
+      },
     );
+    this.onCollect = (refresh) => refreshers.set(registry, refresh);
     this.bytes =
       existing<Counter<'artifact'>>('trivy_mirror_sync_bytes_total') ??
       new Counter({

@@ -235,6 +235,11 @@ export class VexMirror {
     for (const r of this.repos.values()) {
       const cur = await r.store.current();
       if (cur) out.push(await exportVexVersion(r.store, cur, outDir, this.now()));
+      else
+        this.options.logger.warn(
+          { repository: r.config.name },
+          'vex repository holds no version yet; not exported (run the vexhub-mirror job first)',
+        );
     }
     return out;
   }
