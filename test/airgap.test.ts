@@ -32,6 +32,8 @@ type Json = Record<string, unknown>;
 describe('air gap: export, import, an inside daemon without upstream (e2e)', { timeout: 300_000 }, () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let upstream: RunningRegistry;
+  /** A registry inside the air gap that the inside daemon pushes to (like a Harbor). */
+  let internal: RunningRegistry;
   let vex: VexServer;
   let first: SeedUpstreamResult;
   let newDigests: Record<string, string>;
@@ -133,6 +135,7 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
     await vex.close();
     await upstream.stop();
 
+    internal = await startRegistry();
     const admin = await freePort();
     const serve = await freePort();
     publicUrl = `http://127.0.0.1:${serve}`;
@@ -147,7 +150,7 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
         'log: { level: info, format: json }',
         'plugins:',
         '  auth-providers: { dockerConfig: false }',
-        '  oci-sync: { sources: [], keepVersions: 2, staleAfterHours: 24 }',
+        `  oci-sync: { sources: [], destinations: [${internal.host}/trivy], keepVersions: 2, staleAfterHours: 24 }`,
         '  vexhub-mirror: { repositories: [{ name: vexhub, source: import }] }',
         `  cache-populator: { checkIntervalSeconds: 1, targets: [{ dir: ${cacheDir} }] }`,
         '',
@@ -168,6 +171,7 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
     await daemon?.stop();
     await vex?.close().catch(() => undefined);
     await upstream?.stop();
+    await internal?.stop();
     await work?.remove();
   });
 
@@ -187,6 +191,11 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
       if (name === 'trivy-checks') assert.equal(got.digest, want.digest);
     }
     assert.equal(await servedDbDigest(), first.digests['trivy-db:2']);
+    // and pushed to the registry inside
+    assert.equal(
+      (await skopeoRaw(`docker://${internal.host}/trivy/trivy-db:2`)).digest,
+      first.digests['trivy-db:2'],
+    );
 
     // the cache dir holds every part, from the imported versions
     const meta = JSON.parse(await readFile(join(cacheDir, 'db', 'metadata.json'), 'utf8')) as Json;
@@ -428,5 +437,10 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
     const metrics = (await get(`${daemon.adminUrl}/metrics`)).body.toString();
     assert.match(metrics, /trivy_mirror_artifact_stale\{artifact="trivy-db",tag="2"\} 0/);
     assert.equal((await get(`${daemon.adminUrl}/readyz`)).status, 200);
+    await eventually(
+      async () => (await skopeoRaw(`docker://${internal.host}/trivy/trivy-db:2`)).digest === newDb,
+      15_000,
+      'the registry inside to get the new version',
+    );
   });
 });

@@ -4,7 +4,6 @@
 // (no new version, no re-push to destinations, `changed: false`); only a new layer is a new version.
 import { Readable } from 'node:stream';
 import {
-  artifactCopy,
   type Descriptor,
   formatReference,
   isOciError,
@@ -18,11 +17,12 @@ import {
   type Transport,
   withDigest,
 } from '@trivy-mirror/oci';
-import { type ArtifactStore, describeError, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
+import { type ArtifactStore, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import { ruleFor, validateTrivyArtifact } from './artifact-rules.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { readLayerMetadata } from './layer-metadata.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
+import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
 import { type PrefetchedMetadata, recordStored } from './record-stored.js';
 import { planTagUpdate } from './store-versions.js';
 import { teeStream } from './stream-tee.js';
@@ -162,25 +162,7 @@ export async function syncArtifactTag(
     await recordStored(deps, layout, status, current, source.source, result.changed, prefetched);
 
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
-    result.destinations = await pushDestinations(
-      deps,
-      name,
-      tag,
-      layoutPath,
-      current.descriptor.digest,
-      teed,
-    );
-    result.bytesPushed = result.destinations.reduce((n, d) => n + d.bytes, 0);
-    status.destinations = Object.fromEntries(
-      result.destinations.map((d) => [
-        d.reference,
-        {
-          digest: d.error ? status.destinations?.[d.reference]?.digest : current.descriptor.digest,
-          lastPush: d.pushed ? deps.now().toISOString() : status.destinations?.[d.reference]?.lastPush,
-          lastError: d.error,
-        },
-      ]),
-    );
+    await pushAndRecord(deps, result, status, teed);
     const layoutDir = layout.dir;
     const gc = await layout.gc({
       graceMs: config.blobGraceMinutes * 60_000,
@@ -189,13 +171,7 @@ export async function syncArtifactTag(
     if (gc.removed.length > 0)
       logger.info({ removed: gc.removed.length, bytes: gc.bytes }, 'unreferenced blobs removed');
 
-    const failed = result.destinations.filter((d) => d.error);
-    if (failed.length > 0) {
-      throw new MirrorError(
-        'DESTINATION_FAILED',
-        `${name}:${tag}: push failed: ${failed.map((d) => `${d.reference}: ${d.error}`).join('; ')}`,
-      );
-    }
+    throwIfPushFailed(result);
   });
 }
 
@@ -448,64 +424,4 @@ async function teeBlob(
   }
   const pushed = (await Promise.all(pushes)).filter((r): r is string => r !== undefined);
   return { pushed, metadata: await metadata };
-}
-
-/**
- * Pushes from the store to every destination in parallel (blobs teed during the download are
- * found by HEAD and skipped), manifest last; each is checked by a manifest HEAD after.
- */
-async function pushDestinations(
-  deps: ArtifactSyncDeps,
-  name: string,
-  tag: string,
-  layoutPath: string,
-  digest: string,
-  teed: Map<string, number>,
-): Promise<DestinationResult[]> {
-  const { registry, store, signal, logger } = deps;
-  return Promise.all(
-    deps.config.destinations.map(async (destination): Promise<DestinationResult> => {
-      const reference = `${destination}/${name}:${tag}`;
-      const out: DestinationResult = { destination, reference, pushed: false, bytes: 0 };
-      try {
-        const dref = parseReference(reference);
-        const before = await headOrUndefined(registry, dref, signal);
-        if (before?.digest === digest) return out;
-        const copied = await artifactCopy({
-          src: store.transport,
-          srcRef: { kind: 'layout', path: layoutPath, digest },
-          dst: registry,
-          dstRef: dref,
-          signal,
-          logger,
-          onProgress: deps.onProgress
-            ? (p) => deps.onProgress?.(`${tag} -> ${destination}`, p.bytes, p.total)
-            : undefined,
-        });
-        const after = await headOrUndefined(registry, dref, signal);
-        if (after?.digest !== digest) {
-          throw new MirrorError(
-            'DESTINATION_MISMATCH',
-            `${reference} has manifest ${after?.digest ?? 'none'} after the push, expected ${digest}`,
-          );
-        }
-        out.pushed = true;
-        out.bytes = copied.bytes + (teed.get(reference) ?? 0);
-        logger.info({ artifact: name, tag, destination: reference, digest, bytes: out.bytes }, 'pushed');
-      } catch (err) {
-        out.error = describeError(err);
-        logger.error({ artifact: name, tag, destination: reference, err }, 'push failed');
-      }
-      return out;
-    }),
-  );
-}
-
-async function headOrUndefined(registry: Transport, ref: Reference, signal: AbortSignal) {
-  try {
-    return await registry.manifestHead(ref, { signal });
-  } catch (err) {
-    if (isOciError(err, OciErrorCode.MANIFEST_UNKNOWN, OciErrorCode.NAME_UNKNOWN)) return undefined;
-    throw err;
-  }
 }

@@ -1,11 +1,13 @@
 // An artifact/tag without an upstream (`sources: []`, the air-gapped inside daemon): nothing is
 // fetched. The job checks what the store holds (complete, a valid Trivy artifact), records it for
-// /status (import time and directory, metadata.json times) and announces it like a sync would.
+// /status (import time and directory, metadata.json times), pushes it to the configured
+// destinations and announces it like a sync would.
 import { Annotation, isOciError, OciErrorCode, OciLayout } from '@trivy-mirror/oci';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
 import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync.js';
 import type { ArtifactConfig } from './config.js';
+import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
 import { recordStored } from './record-stored.js';
 import { IMPORTED_AT_ANNOTATION, IMPORTED_FROM_ANNOTATION, STORED_AT_ANNOTATION } from './store-versions.js';
 import { tagAttempt } from './tag-attempt.js';
@@ -17,7 +19,7 @@ export function upstreamsOf(artifact: ArtifactConfig, sources: string[]): string
 }
 
 export async function inspectStoredTag(
-  deps: Pick<ArtifactSyncDeps, 'store' | 'state' | 'logger' | 'now'>,
+  deps: Omit<ArtifactSyncDeps, 'cooldowns'>,
   artifact: ArtifactConfig,
   tag: string,
 ): Promise<ArtifactTagResult> {
@@ -67,6 +69,9 @@ export async function inspectStoredTag(
     result.source = status.source;
     result.digest = current.descriptor.digest;
     result.layer = { ...layer, title: layer.annotations?.['org.opencontainers.image.title'] };
+    // an inside site may feed its own registries (Harbor, …) from what it imported
+    await pushAndRecord(deps, result, status);
+    throwIfPushFailed(result);
     status.lastError = undefined;
   });
 }

@@ -10,7 +10,7 @@ import {
   type JobOutcome,
   MirrorError,
 } from '@trivy-mirror/plugin-api';
-import { type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
+import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { SourceCooldowns } from './source-fallback.js';
 import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
@@ -32,7 +32,7 @@ export interface OciSyncJobDeps {
 
 export class OciSyncJob implements Job {
   readonly id = OCI_SYNC_JOB_ID;
-  readonly description = 'Sync Trivy OCI artifacts: upstream → local store → destinations';
+  readonly description: string;
   readonly schedule: string;
   readonly runOnStart = true;
   readonly triggers = ['sync.requested' as const];
@@ -50,6 +50,9 @@ export class OciSyncJob implements Job {
 
   constructor(private readonly deps: OciSyncJobDeps) {
     this.schedule = deps.config.schedule;
+    this.description = deps.config.artifacts.every((a) => upstreamsOf(a, deps.config.sources).length === 0)
+      ? 'Check the imported store (no upstream, sources: []) and push it to destinations; `trivy-mirror import` updates it'
+      : 'Sync Trivy OCI artifacts: upstream → local store → destinations';
     this.cooldowns = new SourceCooldowns(() => deps.now().getTime());
   }
 
@@ -117,31 +120,28 @@ export class OciSyncJob implements Job {
   private async one(ctx: JobContext, artifact: ArtifactConfig, tag: string): Promise<ArtifactTagResult> {
     const { deps } = this;
     const log = ctx.logger.child({ artifact: artifact.name, tag });
-    const sync = () =>
-      syncArtifactTag(
-        {
-          registry: deps.registry,
-          store: deps.store,
-          config: deps.config,
-          state: deps.state,
-          cooldowns: this.cooldowns,
-          logger: log,
-          now: deps.now,
-          signal: ctx.signal,
-          onProgress: throttledProgress((item, bytes, total) =>
-            deps.events.emit('job.progress', {
-              job: 'oci-sync',
-              item: `${artifact.name}:${item}`,
-              bytes,
-              total,
-            }),
-          ),
-        },
-        artifact,
-        tag,
-      );
+    const syncDeps: ArtifactSyncDeps = {
+      registry: deps.registry,
+      store: deps.store,
+      config: deps.config,
+      state: deps.state,
+      cooldowns: this.cooldowns,
+      logger: log,
+      now: deps.now,
+      signal: ctx.signal,
+      onProgress: throttledProgress((item, bytes, total) =>
+        deps.events.emit('job.progress', {
+          job: 'oci-sync',
+          item: `${artifact.name}:${item}`,
+          bytes,
+          total,
+        }),
+      ),
+    };
     const importOnly = upstreamsOf(artifact, deps.config.sources).length === 0;
-    const r = importOnly ? await inspectStoredTag({ ...deps, logger: log }, artifact, tag) : await sync();
+    const r = importOnly
+      ? await inspectStoredTag(syncDeps, artifact, tag)
+      : await syncArtifactTag(syncDeps, artifact, tag);
     const status = deps.state.get(artifact.name, tag);
     const fresh = freshnessOf(status, deps.now(), deps.config.staleAfterHours);
     deps.metrics.record(artifact.name, tag, {
