@@ -19,7 +19,13 @@ import { formatLocation } from './location-url.js';
 import { mirrorRepository, servedArchiveUrl } from './mirror-repository.js';
 import { publishNeeded, publishToDir } from './publish-dir.js';
 import { exportVexVersion, type VexExportReport } from './vex-export.js';
-import { applyVexImport, type PlannedVexImport, planVexImport, takeImported } from './vex-import.js';
+import {
+  applyVexImport,
+  discardVexImport,
+  type PlannedVexImport,
+  planVexImport,
+  takeImported,
+} from './vex-import.js';
 import { VexMetrics } from './vex-metrics.js';
 import { parseManifest, rewriteManifest } from './vex-manifest.js';
 import { type PublishedVersion, VersionStore } from './version-store.js';
@@ -247,6 +253,19 @@ export class VexMirror {
   /** Checks and stages the VEX part of an export tree (nothing served changes). */
   planImport(inDir: string): Promise<PlannedVexImport> {
     return planVexImport(inDir, this.repositories());
+  }
+
+  /** Removes what planImport staged, when the import is not applied after all. */
+  discardImport(plan: PlannedVexImport): Promise<void> {
+    return discardVexImport(plan);
+  }
+
+  /** Repositories this config takes only from imports that `plan` has nothing for. */
+  notInImport(plan: PlannedVexImport): string[] {
+    const staged = new Set(plan.staged.map((s) => s.target.config.name));
+    return this.repositories()
+      .filter((r) => r.config.source === 'import' && !staged.has(r.config.name))
+      .map((r) => r.config.name);
   }
 
   /** Swaps staged versions in; a running daemon serves them after its next vexhub-mirror run. */

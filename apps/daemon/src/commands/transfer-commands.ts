@@ -112,17 +112,28 @@ its admin listener) and serves and populates the new versions at once.`,
           // Everything is checked (OCI blobs, VEX archives unpacked and validated) before anything moves.
           const planned = await planImport(dir);
           const vexPlan = await vex?.planImport(dir);
-          const report = await applyImport(planned, {
-            storeRoot,
-            inDir: dir,
-            keepVersions: oci.keepVersions,
-            blobGraceMs: oci.blobGraceMinutes * 60_000,
-          });
+          let report: TransferReport;
+          try {
+            report = await applyImport(planned, {
+              storeRoot,
+              inDir: dir,
+              keepVersions: oci.keepVersions,
+              blobGraceMs: oci.blobGraceMinutes * 60_000,
+            });
+          } catch (err) {
+            if (vexPlan) await vex?.discardImport(vexPlan);
+            throw err;
+          }
           const vexReport = vexPlan && vex ? await vex.applyImport(vexPlan) : [];
           for (const name of vexPlan?.skipped ?? [])
             logger.warn(
               { repository: name },
               'vex repository in the export is not configured here; not imported',
+            );
+          for (const name of vexPlan && vex ? vex.notInImport(vexPlan) : [])
+            logger.warn(
+              { repository: name },
+              'vex repository (source: import) has no version in this export (DIR/vex/NAME); it keeps what it holds',
             );
           const adminListen = runtime?.config.admin.listen;
           const daemon =
