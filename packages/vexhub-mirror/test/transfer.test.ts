@@ -62,7 +62,8 @@ describe('export and import of VEX versions', () => {
     assert.ok(archive.body.equals(await fixture('vexhub-main.zip')));
     const health = mirror(inside).health();
     assert.equal(health.ready, true);
-    const repo = (health.status?.repositories as Record<string, Record<string, unknown>>).vexhub;
+    const repos = health.status?.repositories as Record<string, Record<string, unknown>>;
+    const repo = repos.vexhub;
     assert.equal(repo.source, 'import');
     assert.equal(repo.importedFrom, path.resolve(out));
   });
