@@ -75,8 +75,8 @@ export const ociSyncConfigSchema = z.strictObject({
   pushDuringDownload: z.boolean().default(true),
   /**
    * A stored version counts as stale (a warning in /status and the log, metric
-   * trivy_mirror_artifact_stale) once its NextUpdate (trivy-checks: the time it was stored or
-   * imported) lies this far in the past. Staleness never triggers a sync without an upstream.
+   * trivy_mirror_artifact_stale) once its NextUpdate (trivy-checks: its import, or the last
+   * successful sync) lies this far in the past. Staleness never triggers a sync without an upstream.
    */
   staleAfterHours: z.number().min(0).default(72),
 });

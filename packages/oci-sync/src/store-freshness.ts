@@ -1,6 +1,6 @@
 // How fresh a stored version is, in the words /status prints: "imported 2026-… from DIR, 3 days
-// old, next expected …". Stale once NextUpdate (trivy-checks, which has none: the time it was
-// imported or stored) lies more than `staleAfterHours` in the past. Pure function of the status.
+// old, next expected …". Stale once NextUpdate (trivy-checks, which has none: the import, or the
+// last successful sync) lies more than `staleAfterHours` in the past. Pure function of the status.
 import type { ArtifactTagStatus } from './sync-state.js';
 
 export interface Freshness {
@@ -30,10 +30,11 @@ export function humanDuration(ms: number): string {
 
 export function freshnessOf(status: ArtifactTagStatus, now: Date, staleAfterHours: number): Freshness {
   const at = now.getTime();
-  const arrived = status.importedAt ?? status.lastChange;
-  const born = parse(status.updatedAt) ?? parse(arrived);
+  // content age: UpdatedAt, else when it arrived here
+  const born = parse(status.updatedAt) ?? parse(status.importedAt ?? status.lastChange);
   const next = parse(status.nextUpdate);
-  const due = next ?? parse(arrived);
+  // without NextUpdate: stale when not confirmed for long (imported, else last synced)
+  const due = next ?? parse(status.importedAt ?? status.lastSuccess ?? status.lastChange);
   const stale = due !== undefined && at - due > staleAfterHours * 3_600_000;
   const parts: string[] = [];
   if (status.importedAt) {
@@ -47,7 +48,7 @@ export function freshnessOf(status: ArtifactTagStatus, now: Date, staleAfterHour
   if (next !== undefined) parts.push(`next expected ${status.nextUpdate}`);
   let text = parts.join(', ');
   if (stale && due !== undefined) {
-    const what = next !== undefined ? 'NextUpdate' : status.importedAt ? 'the import' : 'storing it';
+    const what = next !== undefined ? 'NextUpdate' : status.importedAt ? 'the import' : 'the last sync';
     const fix = status.importedAt ? 'import a newer export' : 'check the sync';
     text += `; STALE: ${what} was ${humanDuration(at - due)} ago (staleAfterHours ${staleAfterHours}), ${fix}`;
   }

@@ -35,7 +35,7 @@ export class SyncMetrics {
     );
     this.stale = gauge(
       'trivy_mirror_artifact_stale',
-      '1 when the stored version is stale: NextUpdate (trivy-checks: import or store time) more than staleAfterHours ago',
+      '1 when the stored version is stale: NextUpdate (trivy-checks: its import or last sync) more than staleAfterHours ago',
       async () => {
         await refreshers.get(registry)?.();
       },

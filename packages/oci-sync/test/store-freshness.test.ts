@@ -56,6 +56,15 @@ describe('freshnessOf', () => {
       72,
     );
     assert.equal(synced.text, `synced ${hoursAgo(1)} from mirror.gcr.io/aquasec/trivy-db:2, 3 hours old`);
+    // trivy-checks unchanged upstream for weeks, synced an hour ago: not stale
+    const checks = {
+      artifact: 'trivy-checks',
+      tag: '2',
+      lastSuccess: hoursAgo(1),
+      lastChange: hoursAgo(500),
+    };
+    assert.equal(freshnessOf(checks, now, 72).stale, false);
+    assert.match(freshnessOf(checks, now, 72).text, /, 20 days old$/);
     assert.deepEqual(freshnessOf({ artifact: 'trivy-db', tag: '2' }, now, 72), {
       stale: false,
       ageSeconds: undefined,
