@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import {
   generateArtifact,
   pushArtifact,
@@ -246,7 +246,7 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
     assert.equal(repos.vexhub.importedFrom, export1);
   });
 
-  test('/status says when and from where it was imported and how old it is; a stale store is a warning and a metric', async () => {
+  test('/status says when and from where it was imported and how old it is; a stale store is a warning and a metric', async (t) => {
     const status = await getStatus(daemon);
     assert.equal(status.ready, true);
     const oci = (status.components as Record<string, Json>)['oci-sync'];
@@ -261,7 +261,7 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
     assert.equal(db.stale, true);
     assert.ok((oci.warnings as string[]).some((w) => w.startsWith('trivy-db:2: imported')));
     const checks = (oci.artifacts as Record<string, Json>)['trivy-checks:2'];
-    assert.match(String(checks.freshness), /^imported \S+ from .*, \d+ seconds? old$/);
+    assert.match(String(checks.freshness), /^imported \S+ from \S+$/);
     assert.equal(checks.stale, false);
 
     const metrics = (await get(`${daemon.adminUrl}/metrics`)).body.toString();
@@ -278,6 +278,8 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
 
     const cli = await runCli(['status', '--config', insideConfig]);
     assert.equal(cli.code, 0, cli.stderr);
+    for (const line of cli.stdout.split('\n').filter((l) => /^ {2}(trivy-|vex |warning)/.test(l)))
+      t.diagnostic(line);
     assert.match(cli.stdout, /warning: trivy-db:2: imported .* STALE/);
     assert.match(cli.stdout, /vex vexhub .* imported \S+ from /);
   });
@@ -301,9 +303,10 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
       );
       return join(dir, name, 'blobs', 'sha256', (manifest.layers[0].digest as string).slice(7));
     };
-    const refused = async (dir: string, file: string, why: RegExp) => {
+    const refused = async (t: TestContext, dir: string, file: string, why: RegExp) => {
       const indexBefore = await readFile(join(work.dir, 'inside', 'oci', 'trivy-db', 'index.json'));
       const r = await insideImport(dir);
+      t.diagnostic(r.stderr.trim());
       assert.equal(r.code, 1, r.stdout);
       assert.ok(r.stderr.includes(file), `names ${file}: ${r.stderr}`);
       assert.match(r.stderr, why);
@@ -316,34 +319,34 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
       assert.ok(archive.body.equals(connectedVex.archive), 'the VEX archive served is the old one');
     };
 
-    test('a tampered blob', async () => {
+    test('a tampered blob', async (t) => {
       const dir = await copyExport();
       const blob = await layerOf(dir, 'trivy-db', '2');
       const bytes = await readFile(blob);
       bytes[bytes.length >> 1] ^= 0xff;
       await writeFile(blob, bytes);
-      await refused(dir, blob, /content hashes to sha256:[a-f0-9]{64} \(tampered or damaged\)/);
+      await refused(t, dir, blob, /content hashes to sha256:[a-f0-9]{64} \(tampered or damaged\)/);
     });
 
-    test('a truncated VEX archive (as recorded, and with version.json made to match)', async () => {
+    test('a truncated VEX archive (as recorded, and with version.json made to match)', async (t) => {
       const dir = await copyExport();
       const archive = join(dir, 'vex', 'vexhub', 'archive.zip');
       await truncate(archive, 4096);
-      await refused(dir, archive, /4096 bytes, expected \d+ \(truncated or damaged\)/);
+      await refused(t, dir, archive, /4096 bytes, expected \d+ \(truncated or damaged\)/);
       const versionFile = join(dir, 'vex', 'vexhub', 'version.json');
       const record = JSON.parse(await readFile(versionFile, 'utf8')) as Json;
       const cut = await readFile(archive);
       record.version = createHash('sha256').update(cut).digest('hex');
       record.archiveSize = cut.length;
       await writeFile(versionFile, JSON.stringify(record));
-      await refused(dir, archive, /zip|central directory|archive/i);
+      await refused(t, dir, archive, /zip|central directory|archive/i);
     });
 
-    test('a manifest naming a missing blob', async () => {
+    test('a manifest naming a missing blob', async (t) => {
       const dir = await copyExport();
       const blob = await layerOf(dir, 'trivy-java-db', '1');
       await rm(blob);
-      await refused(dir, blob, /missing \(referenced by manifest sha256:[a-f0-9]{64}\)/);
+      await refused(t, dir, blob, /missing \(referenced by manifest sha256:[a-f0-9]{64}\)/);
     });
   });
 

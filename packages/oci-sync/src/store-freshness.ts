@@ -5,7 +5,7 @@ import type { ArtifactTagStatus } from './sync-state.js';
 
 export interface Freshness {
   stale: boolean;
-  /** Seconds since UpdatedAt (or since it was imported or stored when the artifact has none). */
+  /** Seconds since UpdatedAt (metadata.json; undefined for trivy-checks). */
   ageSeconds?: number;
   /** NextUpdate: when upstream publishes the next version, so a newer import is due. */
   nextExpected?: string;
@@ -30,8 +30,8 @@ export function humanDuration(ms: number): string {
 
 export function freshnessOf(status: ArtifactTagStatus, now: Date, staleAfterHours: number): Freshness {
   const at = now.getTime();
-  // content age: UpdatedAt, else when it arrived here
-  const born = parse(status.updatedAt) ?? parse(status.importedAt ?? status.lastChange);
+  // content age: UpdatedAt (trivy-checks has none: its import or sync time is what is known)
+  const born = parse(status.updatedAt);
   const next = parse(status.nextUpdate);
   // without NextUpdate: stale when not confirmed for long (imported, else last synced)
   const due = next ?? parse(status.importedAt ?? status.lastSuccess ?? status.lastChange);

@@ -36,9 +36,9 @@ describe('freshnessOf', () => {
     const status = { artifact: 'trivy-checks', tag: '2', importedAt: hoursAgo(5), importedFrom: '/x' };
     assert.deepEqual(freshnessOf(status, now, 72), {
       stale: false,
-      ageSeconds: 5 * 3600,
+      ageSeconds: undefined,
       nextExpected: undefined,
-      text: `imported ${status.importedAt} from /x, 5 hours old`,
+      text: `imported ${status.importedAt} from /x`,
     });
     assert.match(freshnessOf(status, now, 4).text, /STALE: the import was 5 hours ago/);
   });
@@ -64,7 +64,7 @@ describe('freshnessOf', () => {
       lastChange: hoursAgo(500),
     };
     assert.equal(freshnessOf(checks, now, 72).stale, false);
-    assert.match(freshnessOf(checks, now, 72).text, /, 20 days old$/);
+    assert.equal(freshnessOf(checks, now, 72).text, `synced ${hoursAgo(1)}`);
     assert.deepEqual(freshnessOf({ artifact: 'trivy-db', tag: '2' }, now, 72), {
       stale: false,
       ageSeconds: undefined,
