@@ -446,4 +446,21 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
       'the registry inside to get the new version',
     );
   });
+
+  test('a served version with a blob gone is not ready, naming it; importing the export again repairs it', async () => {
+    const layout = join(work.dir, 'inside', 'oci', 'trivy-java-db');
+    const m = await getManifest(publicUrl, 'trivy-java-db', '1');
+    const layer = JSON.parse(m.bytes.toString()).layers[0].digest as string;
+    await rm(join(layout, 'blobs', 'sha256', layer.slice(7)));
+    const notReady = await get(`${daemon.adminUrl}/readyz`);
+    assert.equal(notReady.status, 503);
+    assert.match(
+      notReady.body.toString(),
+      /blobs missing in the store: trivy-java-db:1 \(import the export again\)/,
+    );
+    const again = await insideImport(export2);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /imported trivy-java-db .* 1 copied/);
+    assert.equal((await get(`${daemon.adminUrl}/readyz`)).status, 200);
+  });
 });

@@ -10,6 +10,16 @@ import { freshnessOf } from './store-freshness.js';
 import { upstreamsOf } from './store-inspect.js';
 import type { SyncMetrics } from './sync-metrics.js';
 import { type SyncState, statusKey } from './sync-state.js';
+import { hasBlobs } from './version-blobs.js';
+
+async function isComplete(layout: OciLayout, tag: string): Promise<boolean> {
+  try {
+    const current = await layout.manifestGet(tag);
+    return current !== undefined && (await hasBlobs(layout, current));
+  } catch {
+    return false;
+  }
+}
 
 export class OciSyncHealth implements HealthCheck {
   readonly id = 'oci-sync';
@@ -29,20 +39,27 @@ export class OciSyncHealth implements HealthCheck {
     await this.state.load();
     const missing: string[] = [];
     const notImported: string[] = [];
+    const incomplete: string[] = [];
     const warnings: string[] = [];
     const artifacts: Record<string, unknown> = {};
     for (const artifact of this.config.artifacts) {
       let tags: string[] = [];
+      let layout: OciLayout | undefined;
       try {
-        tags = await (await OciLayout.open(this.store.layoutPath(artifact.name))).tags();
+        layout = await OciLayout.open(this.store.layoutPath(artifact.name));
+        tags = await layout.tags();
       } catch {
         // no layout yet
       }
       const importOnly = upstreamsOf(artifact, this.config.sources).length === 0;
       for (const tag of artifact.tags) {
         const key = statusKey(artifact.name, tag);
-        const stored = tags.includes(tag);
-        if (!stored) (importOnly ? notImported : missing).push(key);
+        let stored = tags.includes(tag);
+        // Nothing re-fetches an import: ready needs every blob of the served version on disk.
+        if (stored && importOnly && layout && !(await isComplete(layout, tag))) {
+          stored = false;
+          incomplete.push(key);
+        } else if (!stored) (importOnly ? notImported : missing).push(key);
         const status = this.state.data.artifacts[key] ?? { artifact: artifact.name, tag };
         const fresh = freshnessOf(status, this.now(), this.config.staleAfterHours);
         if (stored && fresh.stale) warnings.push(`${key}: ${fresh.text}`);
@@ -59,6 +76,9 @@ export class OciSyncHealth implements HealthCheck {
       ...(missing.length > 0 ? [`not stored yet: ${missing.join(', ')}`] : []),
       ...(notImported.length > 0
         ? [`not imported yet: ${notImported.join(', ')} (no upstream: run \`trivy-mirror import DIR\`)`]
+        : []),
+      ...(incomplete.length > 0
+        ? [`blobs missing in the store: ${incomplete.join(', ')} (import the export again)`]
         : []),
     ];
     const cooling = this.cooldowns.snapshot();

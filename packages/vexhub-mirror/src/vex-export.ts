@@ -25,8 +25,10 @@ export interface ExportedVersion {
   subdir: string;
   updatedAt: string;
   packages: number;
-  /** Where the connected side got it. */
+  /** Where the connected side got it: the configured URL, the manifest's and the archive's. */
   sourceUrl: string;
+  manifestUrl: string;
+  archiveUrl: string;
   fetchedAt: string;
   exportedAt: string;
 }
@@ -80,6 +82,8 @@ export async function exportVexVersion(
     updatedAt: published.updatedAt,
     packages: published.packages,
     sourceUrl: published.sourceUrl,
+    manifestUrl: published.manifestUrl,
+    archiveUrl: published.archiveUrl,
     fetchedAt: published.fetchedAt,
     exportedAt: now.toISOString(),
   };

@@ -163,7 +163,10 @@ export async function applyVexImport(
   for (const s of plan.staged) {
     const { store, config } = s.target;
     const { exported } = s;
-    const archiveUrl = `file://${path.join(importedFrom, EXPORT_DIR, config.name, archiveFileName(exported.archiveType))}`;
+    // The connected side's upstream URLs: without a public URL the manifest keeps pointing there, as
+    // on the connected side (the cache dirs still get the content).
+    const exportedFile = (file: string) => `file://${path.join(importedFrom, EXPORT_DIR, config.name, file)}`;
+    const archiveUrl = exported.archiveUrl ?? exportedFile(archiveFileName(exported.archiveType));
     const served = servedArchiveUrl(serve.baseUrl, serve.pathPrefix, config.name, {
       url: archiveUrl,
       type: exported.archiveType,
@@ -178,7 +181,7 @@ export async function applyVexImport(
       archiveSize: exported.archiveSize,
       subdir: s.subdir,
       sourceUrl: exported.sourceUrl,
-      manifestUrl: `file://${path.join(importedFrom, EXPORT_DIR, config.name, EXPORT_MANIFEST_FILE)}`,
+      manifestUrl: exported.manifestUrl ?? exportedFile(EXPORT_MANIFEST_FILE),
       archiveUrl,
       updatedAt: s.updatedAt,
       packages: s.packages,
