@@ -22,6 +22,9 @@ import { parseManifest, type RepositoryManifest, rewriteManifest } from './vex-m
 import { commitStaged, stageContent } from './version-staging.js';
 import { archiveFileName, type PublishedVersion, type VersionStore } from './version-store.js';
 
+/** Staging folders older than this are leftovers of an import that was killed. */
+const STAGING_MAX_AGE_MS = 6 * 3_600_000;
+
 export interface ImportTarget {
   config: RepositoryConfig;
   store: VersionStore;
@@ -118,6 +121,7 @@ async function stageOne(dir: string, target: ImportTarget): Promise<StagedImport
     throw new ArchiveInvalidError(`${manifestFile}: missing or unreadable`, err);
   });
   const parsed = parseManifest(bytes.toString('utf8'), manifestFile).manifest;
+  await target.store.cleanTemp(STAGING_MAX_AGE_MS);
   const staging = await target.store.stagingDir();
   try {
     const staged = path.join(staging, archiveFileName(exported.archiveType));
@@ -209,7 +213,8 @@ export async function applyVexImport(
  */
 export async function takeImported(target: ImportTarget, serve: ServeBase, now: Date): Promise<MirrorResult> {
   const { store, config } = target;
-  await store.cleanTemp();
+  // an import may be staging here right now: only leftovers of one killed long ago go
+  await store.cleanTemp(STAGING_MAX_AGE_MS);
   const current = await store.current();
   if (!current) {
     throw new MirrorError(
