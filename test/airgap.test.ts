@@ -463,4 +463,33 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
     assert.match(again.stdout, /imported trivy-java-db .* 1 copied/);
     assert.equal((await get(`${daemon.adminUrl}/readyz`)).status, 200);
   });
+
+  test('an import the daemon is not told about (--no-notify) is seen by its store watch and taken up too', async () => {
+    const im = await runCli(['import', export1, '--config', insideConfig, '--no-notify']);
+    assert.equal(im.code, 0, im.stderr);
+    assert.doesNotMatch(im.stdout, /told|no daemon/);
+    const seededMeta = JSON.parse(
+      first.artifacts.find((a) => a.name === 'trivy-db')!.artifact.metadataJson!.toString(),
+    ) as Json;
+    await eventually(
+      async () => {
+        const archive = await get(`${publicUrl}/vex/vexhub/archive.zip`);
+        const meta = JSON.parse(await readFile(join(cacheDir, 'db', 'metadata.json'), 'utf8')) as Json;
+        const idx = await readFile(
+          join(cacheDir, 'vex', 'repositories', 'vexhub', '0.1', 'index.json'),
+          'utf8',
+        );
+        return (
+          archive.body.equals(connectedVex.archive) &&
+          meta.UpdatedAt === seededMeta.UpdatedAt &&
+          !idx.includes('trivy-mirror-e2e-extra')
+        );
+      },
+      30_000,
+      'the watch to take up the import (served VEX, cache dir)',
+    );
+    assert.equal(await servedDbDigest(), first.digests['trivy-db:2']);
+    assert.ok(daemon.logs().some((l) => l.msg === 'store changed (an import); checking it'));
+    assert.ok(daemon.logs().some((l) => l.msg === 'vex version imported; taking it up'));
+  });
 });
