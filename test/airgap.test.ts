@@ -464,8 +464,20 @@ describe('air gap: export, import, an inside daemon without upstream (e2e)', { t
     assert.equal((await get(`${daemon.adminUrl}/readyz`)).status, 200);
   });
 
+  test('an older export is not imported over a newer version unless --allow-older', async () => {
+    const im = await insideImport(export1);
+    assert.equal(im.code, 0, im.stderr);
+    assert.match(
+      im.stdout,
+      /kept {5}trivy-db:2: the served version \(stored \S+\) is newer than the export's \(stored \S+\); --allow-older imports it anyway/,
+    );
+    assert.match(im.stdout, /kept {5}vex vexhub: the served index \(updated_at \S+\) is newer/);
+    assert.equal(await servedDbDigest(), newDigests['trivy-db']);
+    assert.ok((await get(`${publicUrl}/vex/vexhub/archive.zip`)).body.equals(newZip));
+  });
+
   test('an import the daemon is not told about (--no-notify) is seen by its store watch and taken up too', async () => {
-    const im = await runCli(['import', export1, '--config', insideConfig, '--no-notify']);
+    const im = await runCli(['import', export1, '--config', insideConfig, '--no-notify', '--allow-older']);
     assert.equal(im.code, 0, im.stderr);
     assert.doesNotMatch(im.stdout, /told|no daemon/);
     const seededMeta = JSON.parse(

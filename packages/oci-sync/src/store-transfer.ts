@@ -7,12 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
 import { ArchiveInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
-import {
-  IMPORTED_AT_ANNOTATION,
-  IMPORTED_FROM_ANNOTATION,
-  planTagUpdate,
-  STORED_AT_ANNOTATION,
-} from './store-versions.js';
+import { type KeptNewer, mergeImported } from './import-merge.js';
 import { touchVersions } from './version-blobs.js';
 
 export interface TransferRepositoryReport {
@@ -21,6 +16,8 @@ export interface TransferRepositoryReport {
   blobs: number;
   blobsCopied: number;
   bytesCopied: number;
+  /** Tags not imported: the store serves a newer version than the export's (see allowOlder). */
+  keptNewer?: KeptNewer[];
 }
 
 export interface TransferReport {
@@ -51,6 +48,8 @@ export interface ImportOptions {
   inDir: string;
   /** Versions kept per tag (the imported one included); older ones are dropped. Default 3. */
   keepVersions?: number;
+  /** Also import versions older than the served ones (stored earlier on the connected side). */
+  allowOlder?: boolean;
   /** Blobs no version references any more stay this long (downloads running in a daemon). Default 30 min. */
   blobGraceMs?: number;
   now?: () => Date;
@@ -103,17 +102,19 @@ export async function applyImport(planned: PlannedImport, options: ImportOptions
   for (const { repository, src, plan } of planned.layouts) {
     const dst = await OciLayout.open(join(options.storeRoot, repository), { create: true });
     let dropped: Descriptor[] = [];
-    report.repositories.push(
-      await copyLayout(src, dst, plan, (existing) => {
-        const merged = mergeImported(existing, plan.manifests, {
-          keepVersions: options.keepVersions ?? 3,
-          importedAt: now.toISOString(),
-          importedFrom,
-        });
-        dropped = merged.dropped;
-        return merged.manifests;
-      }),
-    );
+    let keptNewer: KeptNewer[] = [];
+    const copied = await copyLayout(src, dst, plan, (existing) => {
+      const merged = mergeImported(existing, plan.manifests, {
+        keepVersions: options.keepVersions ?? 3,
+        importedAt: now.toISOString(),
+        importedFrom,
+        allowOlder: options.allowOlder ?? false,
+      });
+      dropped = merged.dropped;
+      keptNewer = merged.keptNewer;
+      return merged.manifests;
+    });
+    report.repositories.push(keptNewer.length > 0 ? { ...copied, keptNewer } : copied);
     if (dropped.length > 0) await touchVersions(dst, dropped);
     await dst.gc({ graceMs: options.blobGraceMs ?? 30 * 60_000 });
   }
@@ -223,31 +224,6 @@ async function copyLayout(
   }
   await dst.indexUpdate((existing) => manifests(existing));
   return report;
-}
-
-/** Each imported tag becomes current (planTagUpdate, so keepVersions holds); other entries stay. */
-function mergeImported(
-  existing: Descriptor[],
-  imported: Descriptor[],
-  record: { keepVersions: number; importedAt: string; importedFrom: string },
-): { manifests: Descriptor[]; dropped: Descriptor[] } {
-  let manifests = existing;
-  const dropped: Descriptor[] = [];
-  for (const m of imported) {
-    const tag = m.annotations?.[Annotation.RefName];
-    if (!tag) continue;
-    const plan = planTagUpdate(
-      manifests,
-      m,
-      tag,
-      m.annotations?.[STORED_AT_ANNOTATION] ?? record.importedAt,
-      record.keepVersions,
-      { [IMPORTED_AT_ANNOTATION]: record.importedAt, [IMPORTED_FROM_ANNOTATION]: record.importedFrom },
-    );
-    manifests = plan.manifests;
-    dropped.push(...plan.dropped);
-  }
-  return { manifests, dropped };
 }
 
 async function hashFile(path: string): Promise<{ digest: string; size: number }> {

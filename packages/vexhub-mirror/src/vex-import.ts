@@ -154,30 +154,50 @@ export async function discardVexImport(plan: PlannedVexImport): Promise<void> {
   for (const s of plan.staged) await rm(s.staging, { recursive: true, force: true });
 }
 
-/** Makes every staged version the current one (same swap as after a download). */
+export interface AppliedVexImport {
+  imported: PublishedVersion[];
+  /** Not imported: the served version's index is newer than the export's (see allowOlder). */
+  keptNewer: { repository: string; served: string; imported: string }[];
+}
+
+/**
+ * Makes every staged version the current one (same swap as after a download), unless the served
+ * one is newer (index.json updated_at) and `allowOlder` is not set: an old export never rolls back.
+ */
 export async function applyVexImport(
   plan: PlannedVexImport,
   serve: ServeBase,
   now: Date,
-  graceMs: number,
-): Promise<PublishedVersion[]> {
+  options: { graceMs: number; allowOlder?: boolean },
+): Promise<AppliedVexImport> {
   const at = now.toISOString();
   const importedFrom = path.resolve(plan.inDir);
-  const out: PublishedVersion[] = [];
+  const out: AppliedVexImport = { imported: [], keptNewer: [] };
   for (const s of plan.staged) {
     const { store, config } = s.target;
     const { exported } = s;
+    const served = await store.current();
+    if (
+      !options.allowOlder &&
+      served &&
+      served.version !== exported.version &&
+      Date.parse(s.updatedAt) < Date.parse(served.updatedAt)
+    ) {
+      out.keptNewer.push({ repository: config.name, served: served.updatedAt, imported: s.updatedAt });
+      await rm(s.staging, { recursive: true, force: true });
+      continue;
+    }
     // The connected side's upstream URLs: without a public URL the manifest keeps pointing there, as
     // on the connected side (the cache dirs still get the content).
     const exportedFile = (file: string) => `file://${path.join(importedFrom, EXPORT_DIR, config.name, file)}`;
     const archiveUrl = exported.archiveUrl ?? exportedFile(archiveFileName(exported.archiveType));
-    const served = servedArchiveUrl(serve.baseUrl, serve.pathPrefix, config.name, {
+    const servedUrl = servedArchiveUrl(serve.baseUrl, serve.pathPrefix, config.name, {
       url: archiveUrl,
       type: exported.archiveType,
     });
-    const location = formatLocation(served, s.subdir);
+    const location = formatLocation(servedUrl, s.subdir);
     await commitStaged(store, s.staging, exported.version, s.manifest, location);
-    const current = await store.current();
+    const current = served;
     const next: PublishedVersion = {
       repository: config.name,
       version: exported.version,
@@ -201,8 +221,8 @@ export async function applyVexImport(
           : current?.previous,
     };
     await store.setCurrent(next);
-    await store.gc(next, graceMs, now);
-    out.push(next);
+    await store.gc(next, options.graceMs, now);
+    out.imported.push(next);
   }
   return out;
 }

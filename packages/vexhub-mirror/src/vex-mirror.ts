@@ -20,6 +20,7 @@ import { mirrorRepository, servedArchiveUrl } from './mirror-repository.js';
 import { publishNeeded, publishToDir } from './publish-dir.js';
 import { exportVexVersion, type VexExportReport } from './vex-export.js';
 import {
+  type AppliedVexImport,
   applyVexImport,
   discardVexImport,
   type PlannedVexImport,
@@ -269,14 +270,12 @@ export class VexMirror {
   }
 
   /** Swaps staged versions in; a running daemon serves them after its next vexhub-mirror run. */
-  applyImport(plan: PlannedVexImport): Promise<PublishedVersion[]> {
+  applyImport(plan: PlannedVexImport, options: { allowOlder?: boolean } = {}): Promise<AppliedVexImport> {
     const baseUrl = this.publicUrl ?? this.config.publishBaseUrl;
-    return applyVexImport(
-      plan,
-      { baseUrl, pathPrefix: this.config.pathPrefix },
-      this.now(),
-      this.config.graceMinutes * 60_000,
-    );
+    return applyVexImport(plan, { baseUrl, pathPrefix: this.config.pathPrefix }, this.now(), {
+      graceMs: this.config.graceMinutes * 60_000,
+      allowOlder: options.allowOlder,
+    });
   }
 
   health(): HealthReport {

@@ -50,7 +50,7 @@ describe('export and import of VEX versions', () => {
   test('import: served byte-identical, manifest rewritten to this mirror, vex.stored emitted', async () => {
     const plan = await mirror(inside).planImport(out);
     assert.deepEqual(plan.skipped, []);
-    const [published] = await mirror(inside).applyImport(plan);
+    const [published] = (await mirror(inside).applyImport(plan)).imported;
     assert.equal(published.importedFrom, path.resolve(out));
     assert.equal((await inside.runJob()).status, 'success');
     const stored = inside.events.emitted.find((e) => e.name === 'vex.stored');

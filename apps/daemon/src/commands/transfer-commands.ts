@@ -21,6 +21,7 @@ interface TransferOptions {
   store?: string;
   json?: boolean;
   notify?: boolean;
+  allowOlder?: boolean;
 }
 
 function printReport(verb: string, report: TransferReport): void {
@@ -95,6 +96,7 @@ Inside the air gap:  trivy-mirror import DIR   (verifies every digest first).`,
     .option('-c, --config <file>', 'config naming stateDir, keepVersions and the VEX repositories')
     .option('--store <dir>', 'store tree to import into (default: stateDir/oci; alone: no VEX)')
     .option('--no-notify', 'do not tell a running daemon (admin.listen) to take up the new versions')
+    .option('--allow-older', 'also import versions older than the ones served (default: keep the newer)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -119,12 +121,17 @@ its admin listener) and serves and populates the new versions at once.`,
               inDir: dir,
               keepVersions: oci.keepVersions,
               blobGraceMs: oci.blobGraceMinutes * 60_000,
+              allowOlder: opts.allowOlder,
             });
           } catch (err) {
             if (vexPlan) await vex?.discardImport(vexPlan);
             throw err;
           }
-          const vexReport = vexPlan && vex ? await vex.applyImport(vexPlan) : [];
+          const vexApplied =
+            vexPlan && vex
+              ? await vex.applyImport(vexPlan, { allowOlder: opts.allowOlder })
+              : { imported: [], keptNewer: [] };
+          const vexReport = vexApplied.imported;
           for (const name of vexPlan?.skipped ?? [])
             logger.warn(
               { repository: name },
@@ -142,11 +149,24 @@ its admin listener) and serves and populates the new versions at once.`,
               : undefined;
           if (opts.json) {
             process.stdout.write(
-              `${JSON.stringify({ ...report, vex: vexReport, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
+              `${JSON.stringify({ ...report, vex: vexReport, vexKeptNewer: vexApplied.keptNewer, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
             );
             return;
           }
           printReport('imported', report);
+          const older = '--allow-older imports it anyway';
+          for (const r of report.repositories) {
+            for (const k of r.keptNewer ?? []) {
+              process.stdout.write(
+                `kept     ${r.repository}:${k.tag}: the served version (stored ${k.served}) is newer than the export's (stored ${k.imported}); ${older}\n`,
+              );
+            }
+          }
+          for (const k of vexApplied.keptNewer) {
+            process.stdout.write(
+              `kept     vex ${k.repository}: the served index (updated_at ${k.served}) is newer than the export's (${k.imported}); ${older}\n`,
+            );
+          }
           for (const v of vexReport) {
             process.stdout.write(
               `imported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.packages} packages, updated_at ${v.updatedAt}\n`,
