@@ -6,27 +6,13 @@
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { getStatus } from './helpers/admin-api.js';
-import {
-  type AirGap,
-  firstDbUpdatedAt,
-  httpGet,
-  insideImport,
-  type Json,
-  servedDbDigest,
-  startAirGap,
-} from './helpers/airgap-site.js';
+import { describeAirGap, type Json } from './helpers/airgap-site.js';
 import { eventually } from './helpers/daemon-process.js';
 import { getManifest, sha256, skopeoRaw } from './helpers/oci-e2e.js';
 
-describe('air gap: re-import into a running inside daemon (e2e)', { timeout: 300_000 }, () => {
-  let site: AirGap;
-  before(async () => {
-    site = await startAirGap('airgap-reimport');
-  });
-  after(() => site?.stop());
-
+describeAirGap('air gap: re-import into a running inside daemon (e2e)', 'airgap-reimport', (site) => {
   test('re-import of a newer export into the running daemon: taken up, keepVersions kept, readers never see a mix', async () => {
     const oldDb = site.first.digests['trivy-db:2'];
     const newDb = site.newDigests['trivy-db'];
@@ -42,19 +28,19 @@ describe('air gap: re-import into a running inside daemon (e2e)', { timeout: 300
         if (m.status !== 200 || (digest !== oldDb && digest !== newDb))
           seen.problems.push(`manifest ${digest}`);
         const layer = JSON.parse(m.bytes.toString()).layers[0] as { digest: string };
-        const blob = await httpGet(`${site.publicUrl}/v2/trivy-db/blobs/${layer.digest}`);
+        const blob = await site.get(`${site.publicUrl}/v2/trivy-db/blobs/${layer.digest}`);
         if (blob.status !== 200 || sha256(blob.body) !== layer.digest)
           seen.problems.push(`blob ${layer.digest}`);
       }
     })();
     const vexReader = (async () => {
       while (reading) {
-        const m = await httpGet(`${site.publicUrl}/.well-known/vex-repository.json`);
+        const m = await site.get(`${site.publicUrl}/.well-known/vex-repository.json`);
         const url = (JSON.parse(m.body.toString()).versions[0].locations[0].url as string).replace(
           /\/\/vexhub-main$/,
           '',
         );
-        const a = await httpGet(url);
+        const a = await site.get(url);
         const digest = sha256(a.body);
         seen.vex.add(digest);
         if (a.status !== 200 || (digest !== oldZipSha && digest !== newZipSha))
@@ -62,10 +48,10 @@ describe('air gap: re-import into a running inside daemon (e2e)', { timeout: 300
       }
     })();
     try {
-      const im = await insideImport(site, site.export2);
+      const im = await site.importInside(site.export2);
       assert.equal(im.code, 0, `${im.stdout}${im.stderr}`);
       assert.match(im.stdout, /told to take up the new versions \(oci-sync, vexhub-mirror runs started\)/);
-      assert.equal(await servedDbDigest(site), newDb);
+      assert.equal(await site.servedDbDigest(), newDb);
       await eventually(
         async () => seen.vex.has(newZipSha) && seen.db.has(newDb),
         30_000,
@@ -116,9 +102,9 @@ describe('air gap: re-import into a running inside daemon (e2e)', { timeout: 300
       15_000,
       '/status to show the new import',
     );
-    const metrics = (await httpGet(`${site.daemon.adminUrl}/metrics`)).body.toString();
+    const metrics = (await site.get(`${site.daemon.adminUrl}/metrics`)).body.toString();
     assert.match(metrics, /trivy_mirror_artifact_stale\{artifact="trivy-db",tag="2"\} 0/);
-    assert.equal((await httpGet(`${site.daemon.adminUrl}/readyz`)).status, 200);
+    assert.equal((await site.get(`${site.daemon.adminUrl}/readyz`)).status, 200);
     await eventually(
       async () => (await skopeoRaw(`docker://${site.internal.host}/trivy/trivy-db:2`)).digest === newDb,
       15_000,
@@ -131,37 +117,37 @@ describe('air gap: re-import into a running inside daemon (e2e)', { timeout: 300
     const m = await getManifest(site.publicUrl, 'trivy-java-db', '1');
     const layer = JSON.parse(m.bytes.toString()).layers[0].digest as string;
     await rm(join(layout, 'blobs', 'sha256', layer.slice(7)));
-    const notReady = await httpGet(`${site.daemon.adminUrl}/readyz`);
+    const notReady = await site.get(`${site.daemon.adminUrl}/readyz`);
     assert.equal(notReady.status, 503);
     assert.match(
       notReady.body.toString(),
       /blobs missing in the store: trivy-java-db:1 \(import the export again\)/,
     );
-    const again = await insideImport(site, site.export2);
+    const again = await site.importInside(site.export2);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /imported trivy-java-db .* 1 copied/);
-    assert.equal((await httpGet(`${site.daemon.adminUrl}/readyz`)).status, 200);
+    assert.equal((await site.get(`${site.daemon.adminUrl}/readyz`)).status, 200);
   });
 
   test('an older export is not imported over a newer version unless --allow-older', async () => {
-    const im = await insideImport(site, site.export1);
+    const im = await site.importInside(site.export1);
     assert.equal(im.code, 0, im.stderr);
     assert.match(
       im.stdout,
       /kept {5}trivy-db:2: the served version \(stored \S+\) is newer than the export's \(stored \S+\); --allow-older imports it anyway/,
     );
     assert.match(im.stdout, /kept {5}vex vexhub: the served index \(updated_at \S+\) is newer/);
-    assert.equal(await servedDbDigest(site), site.newDigests['trivy-db']);
-    assert.ok((await httpGet(`${site.publicUrl}/vex/vexhub/archive.zip`)).body.equals(site.newZip));
+    assert.equal(await site.servedDbDigest(), site.newDigests['trivy-db']);
+    assert.ok((await site.get(`${site.publicUrl}/vex/vexhub/archive.zip`)).body.equals(site.newZip));
   });
 
   test('an import the daemon is not told about (--no-notify) is seen by its store watch and taken up too', async () => {
-    const im = await insideImport(site, site.export1, '--no-notify', '--allow-older');
+    const im = await site.importInside(site.export1, '--no-notify', '--allow-older');
     assert.equal(im.code, 0, im.stderr);
     assert.doesNotMatch(im.stdout, /told|no daemon/);
     await eventually(
       async () => {
-        const archive = await httpGet(`${site.publicUrl}/vex/vexhub/archive.zip`);
+        const archive = await site.get(`${site.publicUrl}/vex/vexhub/archive.zip`);
         const meta = JSON.parse(await readFile(join(site.cacheDir, 'db', 'metadata.json'), 'utf8')) as Json;
         const idx = await readFile(
           join(site.cacheDir, 'vex', 'repositories', 'vexhub', '0.1', 'index.json'),
@@ -169,14 +155,14 @@ describe('air gap: re-import into a running inside daemon (e2e)', { timeout: 300
         );
         return (
           archive.body.equals(site.connectedVex.archive) &&
-          meta.UpdatedAt === firstDbUpdatedAt(site) &&
+          meta.UpdatedAt === site.firstDbUpdatedAt() &&
           !idx.includes('trivy-mirror-e2e-extra')
         );
       },
       30_000,
       'the watch to take up the import (served VEX, cache dir)',
     );
-    assert.equal(await servedDbDigest(site), site.first.digests['trivy-db:2']);
+    assert.equal(await site.servedDbDigest(), site.first.digests['trivy-db:2']);
     assert.ok(site.daemon.logs().some((l) => l.msg === 'store changed (an import); checking it'));
     assert.ok(site.daemon.logs().some((l) => l.msg === 'vex version imported; taking it up'));
   });

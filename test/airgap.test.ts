@@ -7,30 +7,16 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, type TestContext, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { getStatus } from './helpers/admin-api.js';
-import {
-  type AirGap,
-  firstDbUpdatedAt,
-  httpGet,
-  insideImport,
-  type Json,
-  servedDbDigest,
-  startAirGap,
-} from './helpers/airgap-site.js';
+import { describeAirGap, type Json } from './helpers/airgap-site.js';
 import { runCli } from './helpers/daemon-process.js';
 import { skopeoRaw } from './helpers/oci-e2e.js';
 import { snapshotZipBytes } from './helpers/vex-variants.js';
 
-describe('air gap: an inside daemon without upstream, filled by import (e2e)', { timeout: 300_000 }, () => {
-  let site: AirGap;
-  before(async () => {
-    site = await startAirGap('airgap');
-  });
-  after(() => site?.stop());
-
+describeAirGap('air gap: an inside daemon without upstream, filled by import (e2e)', 'airgap', (site) => {
   test('round trip: /readyz, skopeo reads the same manifest, cache dir, VEX rewritten, no outbound connection', async () => {
-    const ready = await httpGet(`${site.daemon.adminUrl}/readyz`);
+    const ready = await site.get(`${site.daemon.adminUrl}/readyz`);
     assert.equal(ready.status, 200, ready.body.toString());
     for (const [name, tag] of [
       ['trivy-db', '2'],
@@ -44,7 +30,7 @@ describe('air gap: an inside daemon without upstream, filled by import (e2e)', {
       assert.ok(got.bytes.equals(exported.bytes), `${name}:${tag} byte-identical to the export`);
       if (name === 'trivy-checks') assert.equal(got.digest, want.digest);
     }
-    assert.equal(await servedDbDigest(site), site.first.digests['trivy-db:2']);
+    assert.equal(await site.servedDbDigest(), site.first.digests['trivy-db:2']);
     // and pushed to the registry inside
     assert.equal(
       (await skopeoRaw(`docker://${site.internal.host}/trivy/trivy-db:2`)).digest,
@@ -53,14 +39,14 @@ describe('air gap: an inside daemon without upstream, filled by import (e2e)', {
 
     // the cache dir holds every part, from the imported versions
     const meta = JSON.parse(await readFile(join(site.cacheDir, 'db', 'metadata.json'), 'utf8')) as Json;
-    assert.equal(meta.UpdatedAt, firstDbUpdatedAt(site));
+    assert.equal(meta.UpdatedAt, site.firstDbUpdatedAt());
     assert.ok(meta.DownloadedAt, 'DownloadedAt set');
     await readFile(join(site.cacheDir, 'java-db', 'metadata.json'));
     await readFile(join(site.cacheDir, 'policy', 'metadata.json'));
     await readFile(join(site.cacheDir, 'vex', 'repositories', 'vexhub', 'cache.json'));
 
     // VEX: the connected side's manifest, its location rewritten to this site.daemon; the same archive bytes
-    const m = await httpGet(`${site.publicUrl}/.well-known/vex-repository.json`);
+    const m = await site.get(`${site.publicUrl}/.well-known/vex-repository.json`);
     assert.equal(m.status, 200);
     const served = JSON.parse(m.body.toString()) as { versions: { locations: { url: string }[] }[] };
     const location = served.versions[0].locations[0].url;
@@ -68,7 +54,7 @@ describe('air gap: an inside daemon without upstream, filled by import (e2e)', {
     const upstreamManifest = structuredClone(site.connectedVex.manifest) as typeof served;
     upstreamManifest.versions[0].locations = [{ url: location }];
     assert.deepEqual(served, upstreamManifest);
-    const archive = await httpGet(location.replace(/\/\/vexhub-main$/, ''));
+    const archive = await site.get(location.replace(/\/\/vexhub-main$/, ''));
     assert.equal(archive.status, 200);
     assert.ok(archive.body.equals(site.connectedVex.archive), 'the archive is byte-identical');
     assert.ok(archive.body.equals(snapshotZipBytes()));
@@ -114,7 +100,7 @@ describe('air gap: an inside daemon without upstream, filled by import (e2e)', {
     assert.match(String(checks.freshness), /^imported \S+ from \S+$/);
     assert.equal(checks.stale, false);
 
-    const metrics = (await httpGet(`${site.daemon.adminUrl}/metrics`)).body.toString();
+    const metrics = (await site.get(`${site.daemon.adminUrl}/metrics`)).body.toString();
     assert.match(metrics, /trivy_mirror_artifact_stale\{artifact="trivy-db",tag="2"\} 1/);
     assert.match(metrics, /trivy_mirror_artifact_stale\{artifact="trivy-checks",tag="2"\} 0/);
     assert.match(
@@ -155,7 +141,7 @@ describe('air gap: an inside daemon without upstream, filled by import (e2e)', {
     };
     const refused = async (t: TestContext, dir: string, file: string, why: RegExp) => {
       const indexBefore = await readFile(join(site.work.dir, 'inside', 'oci', 'trivy-db', 'index.json'));
-      const r = await insideImport(site, dir);
+      const r = await site.importInside(dir);
       t.diagnostic(r.stderr.trim());
       assert.equal(r.code, 1, r.stdout);
       assert.ok(r.stderr.includes(file), `names ${file}: ${r.stderr}`);
@@ -164,8 +150,8 @@ describe('air gap: an inside daemon without upstream, filled by import (e2e)', {
       assert.ok(
         (await readFile(join(site.work.dir, 'inside', 'oci', 'trivy-db', 'index.json'))).equals(indexBefore),
       );
-      assert.equal(await servedDbDigest(site), site.first.digests['trivy-db:2']);
-      const archive = await httpGet(`${site.publicUrl}/vex/vexhub/archive.zip`);
+      assert.equal(await site.servedDbDigest(), site.first.digests['trivy-db:2']);
+      const archive = await site.get(`${site.publicUrl}/vex/vexhub/archive.zip`);
       assert.ok(archive.body.equals(site.connectedVex.archive), 'the VEX archive served is the old one');
     };
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
 import {
   generateArtifact,
   pushArtifact,
@@ -45,6 +46,14 @@ export interface AirGap {
   daemon: DaemonProcess;
   /** What the connected side held at the first export: VEX archive bytes and upstream manifest. */
   connectedVex: { archive: Buffer; manifest: Json };
+  /** GET with the registry Accept list, whole body. */
+  get(url: string): Promise<{ status: number; body: Buffer }>;
+  /** The trivy-db:2 manifest digest the inside daemon serves, as skopeo reads it. */
+  servedDbDigest(): Promise<string>;
+  /** `trivy-mirror import DIR --config inside.yaml ARGS…`. */
+  importInside(dir: string, ...args: string[]): ReturnType<typeof runCli>;
+  /** The UpdatedAt of export-1's trivy-db (metadata.json in its layer). */
+  firstDbUpdatedAt(): unknown;
   stop(): Promise<void>;
 }
 
@@ -59,24 +68,21 @@ async function connectedVexNow(connectedState: string): Promise<AirGap['connecte
   };
 }
 
-export async function httpGet(url: string): Promise<{ status: number; body: Buffer }> {
+async function httpGet(url: string): Promise<{ status: number; body: Buffer }> {
   const res = await fetch(url, { headers: { accept: MANIFEST_ACCEPT }, signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
 }
 
-/** The trivy-db:2 manifest digest the inside daemon serves, as skopeo reads it. */
-export async function servedDbDigest(site: AirGap): Promise<string> {
-  return (await skopeoRaw(`docker://${site.publicUrl.slice(7)}/trivy-db:2`)).digest;
-}
-
-export function insideImport(site: AirGap, dir: string, ...args: string[]) {
-  return runCli(['import', dir, '--config', site.insideConfig, ...args]);
-}
-
-/** The UpdatedAt of export-1's trivy-db (metadata.json in its layer). */
-export function firstDbUpdatedAt(site: AirGap): unknown {
-  const db = site.first.artifacts.find((a) => a.name === 'trivy-db');
-  return (JSON.parse(db!.artifact.metadataJson!.toString()) as Json).UpdatedAt;
+/** A describe() whose `site` is filled by before() (startAirGap) and stopped by after(). */
+export function describeAirGap(title: string, name: string, body: (site: AirGap) => void): void {
+  describe(title, { timeout: 300_000 }, () => {
+    const site = {} as AirGap;
+    before(async () => {
+      Object.assign(site, await startAirGap(name));
+    });
+    after(() => site.stop?.());
+    body(site);
+  });
 }
 
 export async function startAirGap(name: string): Promise<AirGap> {
@@ -192,6 +198,13 @@ export async function startAirGap(name: string): Promise<AirGap> {
     publicUrl,
     daemon,
     connectedVex,
+    get: httpGet,
+    servedDbDigest: async () => (await skopeoRaw(`docker://${publicUrl.slice(7)}/trivy-db:2`)).digest,
+    importInside: (dir, ...args) => runCli(['import', dir, '--config', insideConfig, ...args]),
+    firstDbUpdatedAt: () => {
+      const db = first.artifacts.find((a) => a.name === 'trivy-db');
+      return (JSON.parse(db!.artifact.metadataJson!.toString()) as Json).UpdatedAt;
+    },
     async stop() {
       await daemon.stop();
       await internal.stop();
