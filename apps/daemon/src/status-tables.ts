@@ -27,6 +27,11 @@ function artifactsTable(c: Rec): string {
     ];
   });
   if (rows.length === 0) return '';
+  // inside an air gap: when and from where each version came, how old it is, when the next is due
+  const freshness = Object.entries(rec(c.artifacts))
+    .filter(([, raw]) => str(rec(raw).freshness))
+    .map(([key, raw]) => `  ${key}: ${str(rec(raw).freshness)}\n`)
+    .join('');
   const head = [
     'ARTIFACT',
     'DIGEST',
@@ -37,7 +42,7 @@ function artifactsTable(c: Rec): string {
     'PUSHED',
     'ERROR',
   ];
-  return `\nartifacts (oci-sync)\n${formatTable(head, rows)}`;
+  return `\nartifacts (oci-sync)\n${formatTable(head, rows)}${freshness}`;
 }
 
 function vexTable(c: Rec): string {
@@ -48,13 +53,19 @@ function vexTable(c: Rec): string {
       short(r.version),
       str(r.updatedAt) ?? '-',
       num(r.packages) !== undefined ? String(r.packages) : '-',
-      formatAge(str(r.fetchedAt)),
+      str(r.importedAt) ? `imported ${formatAge(str(r.importedAt))}` : formatAge(str(r.fetchedAt)),
       errText(r.lastError),
     ];
   });
   if (rows.length === 0) return '';
+  const imported = Object.entries(rec(c.repositories))
+    .filter(([, raw]) => str(rec(raw).importedAt))
+    .map(
+      ([name, raw]) => `  ${name}: imported ${str(rec(raw).importedAt)} from ${str(rec(raw).importedFrom)}\n`,
+    )
+    .join('');
   const head = ['REPOSITORY', 'VERSION', 'UPDATED_AT', 'PACKAGES', 'CHECKED', 'ERROR'];
-  return `\nVEX repositories (vexhub-mirror)\n${formatTable(head, rows)}`;
+  return `\nVEX repositories (vexhub-mirror)\n${formatTable(head, rows)}${imported}`;
 }
 
 function cacheTable(c: Rec): string {

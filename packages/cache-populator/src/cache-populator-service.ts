@@ -29,9 +29,10 @@ import type { PopulateSource } from './artifact-source.js';
 import type { CachePart, CachePopulatorConfig, CacheTarget } from './config-schema.js';
 import { ensureDir, readJsonFile, writeFileAtomic } from './durable-fs.js';
 import { withKeyLock } from './keyed-mutex.js';
-import { type PartState, checkIntegrity, partOfKey, readPartState, recordedKeys } from './part-state.js';
+import { checkIntegrity, partOfKey, readPartState, recordedKeys } from './part-state.js';
 import { PART_SPECS, partForRepository } from './part-specs.js';
 import { type PartResult, populateCacheDir } from './populate-cache-dir.js';
+import { checkPartStale, type StaleHealth } from './stale-check.js';
 import { parseGoTime } from './trivy-metadata.js';
 import { cleanupCacheDir, STATE_DIR, LINK_PREFIX, STAGING_PREFIX } from './version-swap.js';
 import type { VexInput } from './vex-populate.js';
@@ -44,12 +45,9 @@ const VERSION_DIR_RE = /^(db|java-db|checks|vex-[A-Za-z0-9][A-Za-z0-9._-]*)-[0-9
 /** Watch events this soon after our own swap of a part are our own. */
 const SUPPRESS_MS = 1500;
 
-interface PartHealth {
+interface PartHealth extends StaleHealth {
   lastError?: { code?: string; message: string; at: string };
   lastResult?: { status: PartResult['status']; at: string; version?: string };
-  /** NextUpdate value for which sync.requested was already emitted. */
-  staleNotified?: string;
-  stale?: boolean;
 }
 
 export interface CachePopulatorDeps {
@@ -356,7 +354,18 @@ export class CachePopulatorService {
           const meta = await readJsonFile<Record<string, unknown>>(
             path.join(target.dir, fresh.linkPath, 'metadata.json'),
           );
-          this.#checkStale(target, fresh, meta, now);
+          await checkPartStale(
+            {
+              events: this.#deps.events,
+              logger: this.#log,
+              layoutPath: (r) => this.#deps.store.layoutPath(r),
+            },
+            target,
+            fresh,
+            meta,
+            now,
+            this.#partHealth(target.dir, key),
+          );
           const ref =
             parseGoTime(meta?.UpdatedAt) ??
             parseGoTime(meta?.DownloadedAt) ??
@@ -373,33 +382,6 @@ export class CachePopulatorService {
       this.#log.error({ err }, 'cache check failed');
     } finally {
       this.#ticking = false;
-    }
-  }
-
-  #checkStale(
-    target: CacheTarget,
-    state: PartState,
-    meta: Record<string, unknown> | undefined,
-    now: Date,
-  ): void {
-    const h = this.#partHealth(target.dir, state.key);
-    const next = parseGoTime(meta?.NextUpdate);
-    if ((state.part !== 'db' && state.part !== 'java-db') || !next) {
-      h.stale = false;
-      return;
-    }
-    h.stale = now.getTime() > next.getTime() + target.staleGraceMinutes * 60_000;
-    const nextText = String(meta?.NextUpdate);
-    if (h.stale && h.staleNotified !== nextText) {
-      h.staleNotified = nextText;
-      this.#log.warn(
-        { dir: target.dir, part: state.part, nextUpdate: nextText },
-        'cache part stale; requesting a sync',
-      );
-      this.#deps.events.emit('sync.requested', {
-        reason: `cache ${target.dir} ${state.part} stale (NextUpdate ${nextText})`,
-        repository: state.repository,
-      });
     }
   }
 
@@ -477,6 +459,7 @@ export class CachePopulatorService {
           majorVersion: meta?.MajorVersion,
           populatedAt: state?.populatedAt,
           stale: h.stale ?? false,
+          ...(h.staleImported ? { pastNextUpdate: true } : {}),
           lastResult: h.lastResult,
           lastError: h.lastError,
         };

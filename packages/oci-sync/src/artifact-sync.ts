@@ -2,13 +2,10 @@
 // Cheap when nothing changed: one manifest HEAD per source, one per destination. When another
 // source serves the same layer under a different manifest digest, the stored manifest is KEPT
 // (no new version, no re-push to destinations, `changed: false`); only a new layer is a new version.
-import { readFile, utimes } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
-  artifactCopy,
   type Descriptor,
   formatReference,
-  type ImageManifest,
   isOciError,
   type ManifestBytes,
   OciError,
@@ -20,14 +17,18 @@ import {
   type Transport,
   withDigest,
 } from '@trivy-mirror/oci';
-import { type ArtifactStore, describeError, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
-import { checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
+import { type ArtifactStore, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
+import { ruleFor, validateTrivyArtifact } from './artifact-rules.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
-import { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
+import { readLayerMetadata } from './layer-metadata.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
+import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
+import { type PrefetchedMetadata, recordStored } from './record-stored.js';
 import { planTagUpdate } from './store-versions.js';
 import { teeStream } from './stream-tee.js';
-import type { ArtifactTagStatus, SyncState } from './sync-state.js';
+import { tagAttempt } from './tag-attempt.js';
+import type { SyncState } from './sync-state.js';
+import { hasBlobs, touchVersions } from './version-blobs.js';
 
 export interface ArtifactSyncDeps {
   registry: Transport;
@@ -78,35 +79,15 @@ interface StoreOutcome {
   metadata?: PrefetchedMetadata;
 }
 
-interface PrefetchedMetadata {
-  layerDigest: string;
-  meta?: LayerMetadata;
-  error?: unknown;
-}
-
 export async function syncArtifactTag(
   deps: ArtifactSyncDeps,
   artifact: ArtifactConfig,
   tag: string,
 ): Promise<ArtifactTagResult> {
-  const started = Date.now();
   const { config, registry, store, state, logger, signal } = deps;
   const name = artifact.name;
   const layoutPath = store.layoutPath(name);
-  const status = state.get(name, tag);
-  const result: ArtifactTagResult = {
-    artifact: name,
-    tag,
-    ok: false,
-    changed: false,
-    layoutPath,
-    bytesDownloaded: 0,
-    bytesPushed: 0,
-    destinations: [],
-    durationMs: 0,
-  };
-  status.lastAttempt = deps.now().toISOString();
-  try {
+  return tagAttempt(deps, { name, tag, layoutPath }, async (result, status) => {
     let layout = await openLayout(layoutPath);
     // leftovers of writes a crash interrupted (writes running in this process are kept)
     const cleaned = await layout?.cleanTemp().catch(() => 0);
@@ -181,25 +162,7 @@ export async function syncArtifactTag(
     await recordStored(deps, layout, status, current, source.source, result.changed, prefetched);
 
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
-    result.destinations = await pushDestinations(
-      deps,
-      name,
-      tag,
-      layoutPath,
-      current.descriptor.digest,
-      teed,
-    );
-    result.bytesPushed = result.destinations.reduce((n, d) => n + d.bytes, 0);
-    status.destinations = Object.fromEntries(
-      result.destinations.map((d) => [
-        d.reference,
-        {
-          digest: d.error ? status.destinations?.[d.reference]?.digest : current.descriptor.digest,
-          lastPush: d.pushed ? deps.now().toISOString() : status.destinations?.[d.reference]?.lastPush,
-          lastError: d.error,
-        },
-      ]),
-    );
+    await pushAndRecord(deps, result, status, teed);
     const layoutDir = layout.dir;
     const gc = await layout.gc({
       graceMs: config.blobGraceMinutes * 60_000,
@@ -208,50 +171,8 @@ export async function syncArtifactTag(
     if (gc.removed.length > 0)
       logger.info({ removed: gc.removed.length, bytes: gc.bytes }, 'unreferenced blobs removed');
 
-    const failed = result.destinations.filter((d) => d.error);
-    if (failed.length > 0) {
-      throw new MirrorError(
-        'DESTINATION_FAILED',
-        `${name}:${tag}: push failed: ${failed.map((d) => `${d.reference}: ${d.error}`).join('; ')}`,
-      );
-    }
-    result.ok = true;
-    status.lastSuccess = deps.now().toISOString();
-  } catch (err) {
-    result.error = err;
-    status.lastError = {
-      code: (err as { code?: string }).code,
-      message: describeError(err),
-      at: deps.now().toISOString(),
-    };
-  } finally {
-    result.durationMs = Date.now() - started;
-    status.durationMs = result.durationMs;
-    status.bytes = result.bytesDownloaded + result.bytesPushed;
-  }
-  return result;
-}
-
-async function touchVersions(layout: OciLayout, versions: Descriptor[]): Promise<void> {
-  const now = new Date();
-  for (const version of versions) {
-    const digests = [version.digest];
-    try {
-      const m = JSON.parse(await readFile(layout.blobPath(version.digest), 'utf8')) as Partial<ImageManifest>;
-      if (m.config) digests.push(m.config.digest);
-      for (const l of m.layers ?? []) digests.push(l.digest);
-    } catch {
-      // missing or unreadable: nothing to keep
-    }
-    for (const d of digests) await utimes(layout.blobPath(d), now, now).catch(() => undefined);
-  }
-}
-
-async function hasBlobs(layout: OciLayout, m: ManifestBytes): Promise<boolean> {
-  for (const d of [m.manifest.config, ...m.manifest.layers]) {
-    if (!(await layout.blobHas(d.digest))) return false;
-  }
-  return true;
+    throwIfPushFailed(result);
+  });
 }
 
 async function openLayout(dir: string): Promise<OciLayout | undefined> {
@@ -503,104 +424,4 @@ async function teeBlob(
   }
   const pushed = (await Promise.all(pushes)).filter((r): r is string => r !== undefined);
   return { pushed, metadata: await metadata };
-}
-
-/** Fills the status record; metadata.json is read only when the layer is new to us. */
-async function recordStored(
-  deps: ArtifactSyncDeps,
-  layout: OciLayout,
-  status: ArtifactTagStatus,
-  current: ManifestBytes,
-  source: string,
-  changed: boolean,
-  prefetched?: PrefetchedMetadata,
-): Promise<void> {
-  const layer = current.manifest.layers[0];
-  const rule = ruleFor(status.artifact);
-  const layerChanged = status.layerDigest !== layer.digest;
-  status.source = source;
-  status.manifestDigest = current.descriptor.digest;
-  status.layerDigest = layer.digest;
-  status.layerSize = layer.size;
-  if (changed || !status.lastChange) status.lastChange = deps.now().toISOString();
-  if (rule?.requiresVersion)
-    status.version = current.manifest.annotations?.['org.opencontainers.image.version'];
-  if (rule?.requiresVersion && status.version === undefined)
-    status.version = String(checksMajorVersion(current.manifest));
-  if (rule?.hasMetadata && (layerChanged || !status.updatedAt)) {
-    try {
-      // read during the download when we could; from the store otherwise (or when that failed)
-      const early = prefetched?.layerDigest === layer.digest && !prefetched.error ? prefetched : undefined;
-      const meta = early ? early.meta : await readLayerMetadata(layout.blobOpen(layer.digest));
-      status.updatedAt = meta?.updatedAt;
-      status.nextUpdate = meta?.nextUpdate;
-      if (!meta)
-        deps.logger.warn({ artifact: status.artifact, tag: status.tag }, 'layer has no metadata.json');
-    } catch (err) {
-      deps.logger.warn(
-        { artifact: status.artifact, tag: status.tag, err },
-        'cannot read metadata.json from the layer',
-      );
-    }
-  }
-}
-
-/**
- * Pushes from the store to every destination in parallel (blobs teed during the download are
- * found by HEAD and skipped), manifest last; each is checked by a manifest HEAD after.
- */
-async function pushDestinations(
-  deps: ArtifactSyncDeps,
-  name: string,
-  tag: string,
-  layoutPath: string,
-  digest: string,
-  teed: Map<string, number>,
-): Promise<DestinationResult[]> {
-  const { registry, store, signal, logger } = deps;
-  return Promise.all(
-    deps.config.destinations.map(async (destination): Promise<DestinationResult> => {
-      const reference = `${destination}/${name}:${tag}`;
-      const out: DestinationResult = { destination, reference, pushed: false, bytes: 0 };
-      try {
-        const dref = parseReference(reference);
-        const before = await headOrUndefined(registry, dref, signal);
-        if (before?.digest === digest) return out;
-        const copied = await artifactCopy({
-          src: store.transport,
-          srcRef: { kind: 'layout', path: layoutPath, digest },
-          dst: registry,
-          dstRef: dref,
-          signal,
-          logger,
-          onProgress: deps.onProgress
-            ? (p) => deps.onProgress?.(`${tag} -> ${destination}`, p.bytes, p.total)
-            : undefined,
-        });
-        const after = await headOrUndefined(registry, dref, signal);
-        if (after?.digest !== digest) {
-          throw new MirrorError(
-            'DESTINATION_MISMATCH',
-            `${reference} has manifest ${after?.digest ?? 'none'} after the push, expected ${digest}`,
-          );
-        }
-        out.pushed = true;
-        out.bytes = copied.bytes + (teed.get(reference) ?? 0);
-        logger.info({ artifact: name, tag, destination: reference, digest, bytes: out.bytes }, 'pushed');
-      } catch (err) {
-        out.error = describeError(err);
-        logger.error({ artifact: name, tag, destination: reference, err }, 'push failed');
-      }
-      return out;
-    }),
-  );
-}
-
-async function headOrUndefined(registry: Transport, ref: Reference, signal: AbortSignal) {
-  try {
-    return await registry.manifestHead(ref, { signal });
-  } catch (err) {
-    if (isOciError(err, OciErrorCode.MANIFEST_UNKNOWN, OciErrorCode.NAME_UNKNOWN)) return undefined;
-    throw err;
-  }
 }

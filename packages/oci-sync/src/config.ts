@@ -36,7 +36,10 @@ export const DEFAULT_ARTIFACTS: ArtifactConfig[] = [
 
 export const ociSyncConfigSchema = z.strictObject({
   schedule: cronExpression().default(DEFAULT_SCHEDULE),
-  /** Upstream registries, tried in order. `[]`: no upstream (the store comes by `import`); sync skips. */
+  /**
+   * Upstream registries, tried in order. Empty: no upstream (an air-gapped "inside" daemon); the
+   * store then changes only through `trivy-mirror import`, and the job only checks what it holds.
+   */
   sources: z.array(repoPrefix).default(() => [...DEFAULT_SOURCES]),
   /** `[]` is valid: nothing to sync, the plugin is idle (and ready). */
   artifacts: z
@@ -71,6 +74,12 @@ export const ociSyncConfigSchema = z.strictObject({
    * from the store afterwards; false always pushes from the store.
    */
   pushDuringDownload: z.boolean().default(true),
+  /**
+   * A stored version counts as stale (a warning in /status and the log, metric
+   * trivy_mirror_artifact_stale) once its NextUpdate (trivy-checks: its import, or the last
+   * successful sync) lies this far in the past. Staleness never triggers a sync without an upstream.
+   */
+  staleAfterHours: z.number().min(0).default(72),
 });
 export type OciSyncConfig = z.infer<typeof ociSyncConfigSchema>;
 
@@ -87,4 +96,6 @@ export const exampleConfig = `oci-sync:
   blobGraceMinutes: 30                      # unreferenced blobs kept this long for running downloads
   concurrency: 2
   pushDuringDownload: true                  # stream downloads to destinations while storing them
+  staleAfterHours: 72                       # warn (and metric) once NextUpdate is this far past
+  # Air-gapped inside: sources: [] (no upstream); the store comes from \`trivy-mirror import DIR\`.
 `;

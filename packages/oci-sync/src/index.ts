@@ -19,11 +19,28 @@ export { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
 export { createRegistryRoute } from './registry-route.js';
 export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './source-fallback.js';
-export { exportStore, findLayouts, importStore, type TransferReport } from './store-transfer.js';
+export {
+  applyImport,
+  exportStore,
+  findLayouts,
+  type ImportOptions,
+  importStore,
+  type PlannedImport,
+  planImport,
+  type TransferReport,
+} from './store-transfer.js';
+export { type Freshness, freshnessOf } from './store-freshness.js';
 export { listStore, type StoredVersion } from './store-inventory.js';
 export { type PruneOptions, type PruneRepositoryReport, planPrune, pruneStore } from './store-prune.js';
 export { type StoreFault, type StoreVerifyReport, verifyStore } from './store-verify.js';
-export { planTagUpdate, STORED_AT_ANNOTATION, TAG_ANNOTATION, versionsOf } from './store-versions.js';
+export {
+  IMPORTED_AT_ANNOTATION,
+  IMPORTED_FROM_ANNOTATION,
+  planTagUpdate,
+  STORED_AT_ANNOTATION,
+  TAG_ANNOTATION,
+  versionsOf,
+} from './store-versions.js';
 export { OciSyncHealth } from './sync-health.js';
 export { type PlannedArtifact, type PlannedPush, planSync } from './sync-plan.js';
 export { OCI_SYNC_JOB_ID, OciSyncJob } from './sync-job.js';

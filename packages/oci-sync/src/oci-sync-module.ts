@@ -1,15 +1,17 @@
 // The oci-sync ContainerModule: one shared service (state, cool-downs, metrics) behind the Job,
 // HealthCheck, HttpRoute and ClientConfigContribution it contributes.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Transport } from '@trivy-mirror/oci';
 import {
   ArtifactStore,
+  CacheWatch,
   ClientConfigContribution,
   Clock,
   EventBus,
   HealthCheck,
   HttpRoute,
   Job,
+  JobRunner,
   Metrics,
   type PluginContext,
   RegistryTransport,
@@ -18,6 +20,8 @@ import { ContainerModule } from 'inversify';
 import { renderClientConfig } from './client-config.js';
 import type { OciSyncConfig } from './config.js';
 import { createRegistryRoute } from './registry-route.js';
+import { upstreamsOf } from './store-inspect.js';
+import { createStoreWatch } from './store-watch.js';
 import { OciSyncHealth } from './sync-health.js';
 import { OciSyncJob } from './sync-job.js';
 import { SyncMetrics } from './sync-metrics.js';
@@ -48,7 +52,8 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
 
     bind<HealthCheck>(HealthCheck)
       .toResolvedValue(
-        (job: OciSyncJob, store: ArtifactStore) => new OciSyncHealth(config, store, job.state, job.cooldowns),
+        (job: OciSyncJob, store: ArtifactStore) =>
+          new OciSyncHealth(config, store, job.state, job.cooldowns, job.now, job.metrics),
         [OciSyncJobService, ArtifactStore],
       )
       .inSingletonScope();
@@ -58,6 +63,16 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
         .toResolvedValue(
           (store: ArtifactStore) => createRegistryRoute(config, store, context.logger),
           [ArtifactStore],
+        )
+        .inSingletonScope();
+    }
+
+    if (config.artifacts.some((a) => upstreamsOf(a, config.sources).length === 0)) {
+      bind<CacheWatch>(CacheWatch)
+        .toResolvedValue(
+          (store: ArtifactStore, jobs: JobRunner) =>
+            createStoreWatch(dirname(store.layoutPath('trivy-db')), jobs, context.logger),
+          [ArtifactStore, JobRunner],
         )
         .inSingletonScope();
     }

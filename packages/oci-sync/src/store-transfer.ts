@@ -2,11 +2,12 @@
 // is itself a set of OCI layouts; `import` verifies such a tree completely before it changes
 // anything, then copies it in. Blobs are verified by digest while copied, index.json goes last.
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
 import { ArchiveInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
 import { hashFile } from './file-digest.js';
-import { TAG_ANNOTATION } from './store-versions.js';
+import { type KeptNewer, mergeImported } from './import-merge.js';
+import { touchVersions } from './version-blobs.js';
 
 export interface TransferRepositoryReport {
   repository: string;
@@ -14,6 +15,8 @@ export interface TransferRepositoryReport {
   blobs: number;
   blobsCopied: number;
   bytesCopied: number;
+  /** Tags not imported: the store serves a newer version than the export's (see allowOlder). */
+  keptNewer?: KeptNewer[];
 }
 
 export interface TransferReport {
@@ -39,44 +42,87 @@ export async function exportStore(options: { storeRoot: string; outDir: string }
   return report;
 }
 
+export interface ImportOptions {
+  storeRoot: string;
+  inDir: string;
+  /** Versions kept per tag (the imported one included); older ones are dropped. Default 3. */
+  keepVersions?: number;
+  /** Also import versions older than the served ones (stored earlier on the connected side). */
+  allowOlder?: boolean;
+  /** Blobs no version references any more stay this long (downloads running in a daemon). Default 30 min. */
+  blobGraceMs?: number;
+  now?: () => Date;
+}
+
+/** A verified export tree, ready to be copied in (see planImport). */
+export interface PlannedImport {
+  inDir: string;
+  layouts: { repository: string; src: OciLayout; plan: LayoutPlan }[];
+}
+
 /**
- * Verifies every layout under `inDir` (all referenced blobs present, sizes and sha256 digests
- * right, manifests parse), and only then copies them into `storeRoot`. A tree that fails any
- * check is refused with an ArchiveInvalidError naming each problem, and the store is untouched.
- * Imported tags win; a store version they replace stays as untagged history.
+ * Verifies every layout under `inDir` (all blobs its tagged versions reference present, sizes and
+ * sha256 digests right, manifests parse) without changing anything. A tree that fails any check is
+ * refused with an ArchiveInvalidError naming each problem and the file it is in.
  */
-export async function importStore(options: { storeRoot: string; inDir: string }): Promise<TransferReport> {
-  const repositories = await findLayouts(options.inDir);
+export async function planImport(inDir: string): Promise<PlannedImport> {
+  const repositories = await findLayouts(inDir);
   if (repositories.length === 0) {
-    throw new ArchiveInvalidError(
-      `${options.inDir}: no OCI layouts found (expected <repository>/oci-layout)`,
-    );
+    throw new ArchiveInvalidError(`${inDir}: no OCI layouts found (expected <repository>/oci-layout)`);
   }
   const problems: string[] = [];
-  const plans: { repository: string; src: OciLayout; plan: LayoutPlan }[] = [];
+  const layouts: PlannedImport['layouts'] = [];
   for (const repository of repositories) {
     try {
-      const src = await OciLayout.open(join(options.inDir, repository));
+      const src = await OciLayout.open(join(inDir, repository));
       const plan = await planLayout(src, repository, true);
       problems.push(...plan.problems);
-      plans.push({ repository, src, plan });
+      layouts.push({ repository, src, plan });
     } catch (err) {
       problems.push(`${repository}: ${(err as Error).message}`);
     }
   }
   if (problems.length > 0) {
-    throw new ArchiveInvalidError(
-      `import of ${options.inDir} refused, nothing changed: ${problems.join('; ')}`,
-    );
+    throw new ArchiveInvalidError(`import of ${inDir} refused, nothing changed: ${problems.join('; ')}`);
   }
+  return { inDir, layouts };
+}
+
+/**
+ * Copies a verified tree into `storeRoot`: blobs first, then per layout one index.json swap in
+ * which each imported tag becomes the current version (annotated with the import time and
+ * directory) and older versions stay as history up to keepVersions. A reader of the store sees the
+ * old or the new version of a tag, never a mix.
+ */
+export async function applyImport(planned: PlannedImport, options: ImportOptions): Promise<TransferReport> {
+  const now = (options.now ?? (() => new Date()))();
+  const importedFrom = resolve(planned.inDir);
   const report: TransferReport = { repositories: [] };
-  for (const { repository, src, plan } of plans) {
+  for (const { repository, src, plan } of planned.layouts) {
     const dst = await OciLayout.open(join(options.storeRoot, repository), { create: true });
-    report.repositories.push(
-      await copyLayout(src, dst, plan, (existing) => mergeIndex(existing, plan.manifests)),
-    );
+    let dropped: Descriptor[] = [];
+    let keptNewer: KeptNewer[] = [];
+    const copied = await copyLayout(src, dst, plan, (existing) => {
+      const merged = mergeImported(existing, plan.manifests, {
+        keepVersions: options.keepVersions ?? 3,
+        importedAt: now.toISOString(),
+        importedFrom,
+        allowOlder: options.allowOlder ?? false,
+      });
+      dropped = merged.dropped;
+      keptNewer = merged.keptNewer;
+      return merged.manifests;
+    });
+    report.repositories.push(keptNewer.length > 0 ? { ...copied, keptNewer } : copied);
+    if (dropped.length > 0) await touchVersions(dst, dropped);
+    await dst.gc({ graceMs: options.blobGraceMs ?? 30 * 60_000 });
   }
   return report;
+}
+
+/** planImport, then applyImport: a bad tree changes nothing. */
+export async function importStore(options: ImportOptions): Promise<TransferReport> {
+  return applyImport(await planImport(options.inDir), options);
 }
 
 interface LayoutPlan {
@@ -87,8 +133,11 @@ interface LayoutPlan {
   problems: string[];
 }
 
-/** Walks index.json → manifests → config/layers. With `verifyAll`, hashes every blob. */
-async function planLayout(layout: OciLayout, repository: string, verifyAll: boolean): Promise<LayoutPlan> {
+/**
+ * Walks index.json → manifests → config/layers. For an import (`forImport`), only the tagged
+ * versions are taken and every blob they reference is hashed; problems name the file.
+ */
+async function planLayout(layout: OciLayout, repository: string, forImport: boolean): Promise<LayoutPlan> {
   if (!NAME_RE.test(repository)) {
     return {
       repository,
@@ -98,28 +147,36 @@ async function planLayout(layout: OciLayout, repository: string, verifyAll: bool
     };
   }
   const index = await layout.index();
-  const plan: LayoutPlan = { repository, manifests: index.manifests, blobs: new Map(), problems: [] };
-  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-    const where = `${repository}: blob ${desc.digest}`;
+  const manifests = forImport
+    ? index.manifests.filter((m) => m.annotations?.[Annotation.RefName] !== undefined)
+    : index.manifests;
+  const plan: LayoutPlan = { repository, manifests, blobs: new Map(), problems: [] };
+  if (forImport && manifests.length === 0)
+    plan.problems.push(`${join(layout.dir, 'index.json')}: no tagged version`);
+  const visit = async (desc: Descriptor, depth: number, parent?: string): Promise<void> => {
     if (!DIGEST_RE.test(desc.digest) || !Number.isSafeInteger(desc.size) || desc.size < 0) {
-      plan.problems.push(`${where}: invalid descriptor`);
+      plan.problems.push(`${repository}: blob ${desc.digest}: invalid descriptor`);
       return;
     }
+    const path = layout.blobPath(desc.digest);
+    const where = `${repository}: blob ${desc.digest} (${path})`;
     if (plan.blobs.has(desc.digest)) return;
     plan.blobs.set(desc.digest, desc);
     const isManifest = /manifest|index/.test(desc.mediaType) && depth < 3;
-    if (!isManifest && !verifyAll) return;
+    if (!isManifest && !forImport) return;
     let actual: { digest: string; size: number } | undefined;
     try {
-      actual = await hashFile(layout.blobPath(desc.digest));
+      actual = await hashFile(path);
     } catch {
-      plan.problems.push(`${where}: missing`);
+      plan.problems.push(
+        `${where}: missing (${parent ? `referenced by manifest ${parent}` : 'listed in index.json'})`,
+      );
       return;
     }
     if (actual.size !== desc.size)
-      plan.problems.push(`${where}: ${actual.size} bytes, expected ${desc.size}`);
+      plan.problems.push(`${where}: ${actual.size} bytes, expected ${desc.size} (truncated or damaged)`);
     else if (actual.digest !== desc.digest)
-      plan.problems.push(`${where}: content hashes to ${actual.digest}`);
+      plan.problems.push(`${where}: content hashes to ${actual.digest} (tampered or damaged)`);
     if (!isManifest || actual.digest !== desc.digest) return;
     if (desc.size > MANIFEST_MAX_BYTES) {
       plan.problems.push(`${where}: manifest larger than ${MANIFEST_MAX_BYTES} bytes`);
@@ -127,7 +184,7 @@ async function planLayout(layout: OciLayout, repository: string, verifyAll: bool
     }
     let parsed: { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
     try {
-      parsed = JSON.parse(await readFile(layout.blobPath(desc.digest), 'utf8'));
+      parsed = JSON.parse(await readFile(path, 'utf8'));
     } catch {
       plan.problems.push(`${where}: manifest is not JSON`);
       return;
@@ -137,9 +194,9 @@ async function planLayout(layout: OciLayout, repository: string, verifyAll: bool
       ...(parsed.layers ?? []),
       ...(parsed.manifests ?? []),
     ];
-    for (const child of children) await visit(child, depth + 1);
+    for (const child of children) await visit(child, depth + 1, desc.digest);
   };
-  for (const m of index.manifests) await visit(m, 0);
+  for (const m of manifests) await visit(m, 0);
   return plan;
 }
 
@@ -166,25 +223,6 @@ async function copyLayout(
   }
   await dst.indexUpdate((existing) => manifests(existing));
   return report;
-}
-
-/** Imported entries win; a store entry whose tag they take over becomes untagged history. */
-function mergeIndex(existing: Descriptor[], imported: Descriptor[]): Descriptor[] {
-  const importedDigests = new Set(imported.map((m) => m.digest));
-  const importedTags = new Set(imported.map((m) => m.annotations?.[Annotation.RefName]).filter(Boolean));
-  const kept: Descriptor[] = [];
-  for (const m of existing) {
-    if (importedDigests.has(m.digest)) continue;
-    const tag = m.annotations?.[Annotation.RefName];
-    if (tag && importedTags.has(tag)) {
-      const annotations: Record<string, string> = { ...m.annotations, [TAG_ANNOTATION]: tag };
-      delete annotations[Annotation.RefName];
-      kept.push({ ...m, annotations });
-    } else {
-      kept.push(m);
-    }
-  }
-  return [...imported, ...kept];
 }
 
 /** Repository names of the layouts under `root` (directories holding an `oci-layout` file). */

@@ -5,6 +5,9 @@ import { Annotation, type Descriptor } from '@trivy-mirror/oci';
 
 export const TAG_ANNOTATION = 'io.github.trivy-mirror.tag';
 export const STORED_AT_ANNOTATION = 'io.github.trivy-mirror.stored-at';
+/** Set on versions that came by `trivy-mirror import`: when, and from which export directory. */
+export const IMPORTED_AT_ANNOTATION = 'io.github.trivy-mirror.imported-at';
+export const IMPORTED_FROM_ANNOTATION = 'io.github.trivy-mirror.imported-from';
 
 /** The tag an index entry belongs to: its ref.name, or our history annotation. */
 export function entryTag(entry: Descriptor): string | undefined {
@@ -47,6 +50,8 @@ export function planTagUpdate(
   tag: string,
   storedAt: string,
   keepVersions: number,
+  /** Further annotations of the new entry (import records). */
+  extra: Record<string, string> = {},
 ): { manifests: Descriptor[]; dropped: Descriptor[] } {
   const versions = versionsOf(manifests, tag);
   const others = manifests.filter((m) => !versions.includes(m));
@@ -56,6 +61,7 @@ export function planTagUpdate(
     size: added.size,
     ...(added.artifactType ? { artifactType: added.artifactType } : {}),
     annotations: {
+      ...extra,
       [Annotation.RefName]: tag,
       [TAG_ANNOTATION]: tag,
       [STORED_AT_ANNOTATION]: storedAt,

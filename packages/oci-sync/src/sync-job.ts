@@ -10,9 +10,11 @@ import {
   type JobOutcome,
   MirrorError,
 } from '@trivy-mirror/plugin-api';
-import { type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
+import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { SourceCooldowns } from './source-fallback.js';
+import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
+import { freshnessOf } from './store-freshness.js';
 import type { SyncMetrics } from './sync-metrics.js';
 import type { SyncState } from './sync-state.js';
 
@@ -30,7 +32,7 @@ export interface OciSyncJobDeps {
 
 export class OciSyncJob implements Job {
   readonly id = OCI_SYNC_JOB_ID;
-  readonly description = 'Sync Trivy OCI artifacts: upstream → local store → destinations';
+  readonly description: string;
   readonly schedule: string;
   readonly runOnStart = true;
   readonly triggers = ['sync.requested' as const];
@@ -40,21 +42,33 @@ export class OciSyncJob implements Job {
     return this.deps.state;
   }
 
+  get metrics(): SyncMetrics {
+    return this.deps.metrics;
+  }
+
+  readonly now = (): Date => this.deps.now();
+
   constructor(private readonly deps: OciSyncJobDeps) {
     this.schedule = deps.config.schedule;
+    this.description = deps.config.artifacts.every((a) => upstreamsOf(a, deps.config.sources).length === 0)
+      ? 'Check the imported store (no upstream, sources: []) and push it to destinations; `trivy-mirror import` updates it'
+      : 'Sync Trivy OCI artifacts: upstream → local store → destinations';
     this.cooldowns = new SourceCooldowns(() => deps.now().getTime());
   }
 
   async run(ctx: JobContext): Promise<JobOutcome> {
     const { config, state } = this.deps;
     await state.load();
-    // An artifact without sources (`sources: []`, no override) has no upstream: what `import` brought is served.
-    const synced = config.artifacts.filter((a) => (a.sources ?? config.sources).length > 0);
-    if (synced.length === 0) {
-      const why = config.artifacts.length === 0 ? 'no artifacts configured' : 'no upstream sources';
-      return { status: 'skipped', summary: `${why}: nothing to sync` };
+    if (config.artifacts.length === 0)
+      return { status: 'skipped', summary: 'no artifacts configured: nothing to sync' };
+    const units = config.artifacts.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
+    const importOnly = config.artifacts.filter((a) => upstreamsOf(a, config.sources).length === 0);
+    if (importOnly.length > 0 && ctx.reason.startsWith('event:sync.requested')) {
+      ctx.logger.info(
+        { artifacts: importOnly.map((a) => a.name) },
+        'sync requested, but these artifacts have no upstream (sources: []): only checking the store; import a newer export to update them',
+      );
     }
-    const units = synced.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
     const results = await mapLimit(units, config.concurrency, ({ artifact, tag }) =>
       this.one(ctx, artifact, tag),
     );
@@ -108,34 +122,38 @@ export class OciSyncJob implements Job {
   private async one(ctx: JobContext, artifact: ArtifactConfig, tag: string): Promise<ArtifactTagResult> {
     const { deps } = this;
     const log = ctx.logger.child({ artifact: artifact.name, tag });
-    const r = await syncArtifactTag(
-      {
-        registry: deps.registry,
-        store: deps.store,
-        config: deps.config,
-        state: deps.state,
-        cooldowns: this.cooldowns,
-        logger: log,
-        now: deps.now,
-        signal: ctx.signal,
-        onProgress: throttledProgress((item, bytes, total) =>
-          deps.events.emit('job.progress', {
-            job: 'oci-sync',
-            item: `${artifact.name}:${item}`,
-            bytes,
-            total,
-          }),
-        ),
-      },
-      artifact,
-      tag,
-    );
+    const syncDeps: ArtifactSyncDeps = {
+      registry: deps.registry,
+      store: deps.store,
+      config: deps.config,
+      state: deps.state,
+      cooldowns: this.cooldowns,
+      logger: log,
+      now: deps.now,
+      signal: ctx.signal,
+      onProgress: throttledProgress((item, bytes, total) =>
+        deps.events.emit('job.progress', {
+          job: 'oci-sync',
+          item: `${artifact.name}:${item}`,
+          bytes,
+          total,
+        }),
+      ),
+    };
+    const importOnly = upstreamsOf(artifact, deps.config.sources).length === 0;
+    const r = importOnly
+      ? await inspectStoredTag(syncDeps, artifact, tag)
+      : await syncArtifactTag(syncDeps, artifact, tag);
     const status = deps.state.get(artifact.name, tag);
+    const fresh = freshnessOf(status, deps.now(), deps.config.staleAfterHours);
     deps.metrics.record(artifact.name, tag, {
       updatedAt: status.updatedAt,
       nextUpdate: status.nextUpdate,
+      importedAt: status.importedAt,
+      stale: r.digest ? fresh.stale : undefined,
       bytes: r.bytesDownloaded + r.bytesPushed,
     });
+    if (r.digest && fresh.stale) log.warn({ freshness: fresh.text }, 'stored version is stale');
     if (r.digest && r.layer) {
       // Emitted on every confirmed version; `changed` tells listeners whether to act.
       deps.events.emit('artifact.stored', {
@@ -161,10 +179,10 @@ export class OciSyncJob implements Job {
           bytes: r.bytesDownloaded + r.bytesPushed,
           ms: r.durationMs,
         },
-        r.changed ? 'synced' : 'up to date',
+        r.changed ? (importOnly ? 'new version found in the store (imported)' : 'synced') : 'up to date',
       );
     } else {
-      log.error({ err: r.error, ms: r.durationMs }, 'sync failed');
+      log.error({ err: r.error, ms: r.durationMs }, importOnly ? 'store check failed' : 'sync failed');
     }
     return r;
   }

@@ -1,30 +1,46 @@
 // Prometheus metrics of oci-sync, registered in the runtime's registry (Metrics service).
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+type TagGauge = Gauge<'artifact' | 'tag'>;
+
+/** Per registry: recomputes the freshness gauges right before a scrape (set by the health check). */
+const refreshers = new WeakMap<Registry, () => Promise<unknown>>();
+
 export class SyncMetrics {
-  readonly updated: Gauge<'artifact' | 'tag'>;
-  readonly nextUpdate: Gauge<'artifact' | 'tag'>;
+  readonly updated: TagGauge;
+  readonly nextUpdate: TagGauge;
+  readonly imported: TagGauge;
+  readonly stale: TagGauge;
   readonly bytes: Counter<'artifact'>;
+  /** Runs `refresh` before every scrape of the stale gauge (the time passes without any job run). */
+  readonly onCollect: (refresh: () => Promise<unknown>) => void;
 
   constructor(registry: Registry) {
     // Reuse a metric if a module was loaded twice into the same registry (tests, reloads).
     const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
-    this.updated =
-      existing<Gauge<'artifact' | 'tag'>>('trivy_mirror_artifact_updated_timestamp_seconds') ??
-      new Gauge({
-        name: 'trivy_mirror_artifact_updated_timestamp_seconds',
-        help: 'UpdatedAt of the stored artifact (metadata.json), as a Unix timestamp',
-        labelNames: ['artifact', 'tag'],
-        registers: [registry],
-      });
-    this.nextUpdate =
-      existing<Gauge<'artifact' | 'tag'>>('trivy_mirror_artifact_next_update_timestamp_seconds') ??
-      new Gauge({
-        name: 'trivy_mirror_artifact_next_update_timestamp_seconds',
-        help: 'NextUpdate of the stored artifact (metadata.json), as a Unix timestamp',
-        labelNames: ['artifact', 'tag'],
-        registers: [registry],
-      });
+    const gauge = (name: string, help: string, collect?: () => Promise<void>): TagGauge =>
+      existing<TagGauge>(name) ??
+      new Gauge({ name, help, labelNames: ['artifact', 'tag'], registers: [registry], collect });
+    this.updated = gauge(
+      'trivy_mirror_artifact_updated_timestamp_seconds',
+      'UpdatedAt of the stored artifact (metadata.json), as a Unix timestamp',
+    );
+    this.nextUpdate = gauge(
+      'trivy_mirror_artifact_next_update_timestamp_seconds',
+      'NextUpdate of the stored artifact (metadata.json), as a Unix timestamp',
+    );
+    this.imported = gauge(
+      'trivy_mirror_artifact_imported_timestamp_seconds',
+      'When the stored version came by `trivy-mirror import`, as a Unix timestamp',
+    );
+    this.stale = gauge(
+      'trivy_mirror_artifact_stale',
+      '1 when the stored version is stale: NextUpdate (trivy-checks: its import or last sync) more than staleAfterHours ago',
+      async () => {
+        await refreshers.get(registry)?.();
+      },
+    );
+    this.onCollect = (refresh) => refreshers.set(registry, refresh);
     this.bytes =
       existing<Counter<'artifact'>>('trivy_mirror_sync_bytes_total') ??
       new Counter({
@@ -38,14 +54,17 @@ export class SyncMetrics {
   record(
     artifact: string,
     tag: string,
-    values: { updatedAt?: string; nextUpdate?: string; bytes?: number },
+    values: { updatedAt?: string; nextUpdate?: string; importedAt?: string; stale?: boolean; bytes?: number },
   ): void {
     const seconds = (iso?: string) =>
       iso && !Number.isNaN(Date.parse(iso)) ? Date.parse(iso) / 1000 : undefined;
-    const u = seconds(values.updatedAt);
-    if (u !== undefined) this.updated.set({ artifact, tag }, u);
-    const n = seconds(values.nextUpdate);
-    if (n !== undefined) this.nextUpdate.set({ artifact, tag }, n);
+    const set = (g: TagGauge, v: number | undefined) => {
+      if (v !== undefined) g.set({ artifact, tag }, v);
+    };
+    set(this.updated, seconds(values.updatedAt));
+    set(this.nextUpdate, seconds(values.nextUpdate));
+    set(this.imported, seconds(values.importedAt));
+    set(this.stale, values.stale === undefined ? undefined : values.stale ? 1 : 0);
     if (values.bytes) this.bytes.inc({ artifact }, values.bytes);
   }
 }

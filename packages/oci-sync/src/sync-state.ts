@@ -23,6 +23,9 @@ export interface ArtifactTagStatus {
   durationMs?: number;
   lastAttempt?: string;
   lastSuccess?: string;
+  /** The current version came by `trivy-mirror import`: when, and from which directory. */
+  importedAt?: string;
+  importedFrom?: string;
   /** When the stored content last changed. */
   lastChange?: string;
   lastError?: { code?: string; message: string; at: string };

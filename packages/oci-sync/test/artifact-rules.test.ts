@@ -123,6 +123,7 @@ describe('config', () => {
       serve: { enabled: true, prefix: '' },
       blobGraceMinutes: 30,
       concurrency: 2,
+      staleAfterHours: 72,
     });
     assert.equal(plugin.id, 'oci-sync');
   });
@@ -145,6 +146,8 @@ describe('config', () => {
       true,
     );
     assert.equal(ociSyncConfigSchema.safeParse({ keepVersions: 0 }).success, false);
+    // no upstream: an air-gapped inside daemon that only serves what `import` brought
+    assert.deepEqual(ociSyncConfigSchema.parse({ sources: [] }).sources, []);
     const unknown = ociSyncConfigSchema.safeParse({ artifacts: [{ name: 'trivy-dbx', tags: ['2'] }] });
     assert.equal(unknown.success, false);
     assert.deepEqual(unknown.error?.issues[0].path, ['artifacts', 0, 'name']);

@@ -15,34 +15,51 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//i.test(u), 'expected an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 
-export const repositoryConfigSchema = z.strictObject({
-  /** Also the client-side name: Trivy caches it under vex/repositories/NAME. */
-  name: z.string().regex(NAME_RE, 'expected a lowercase name such as vexhub'),
-  /** `https://github.com/OWNER/REPO` or any `https://HOST[/PREFIX]` serving /.well-known/vex-repository.json. */
-  url: httpUrl,
-  /** How `url` is read; default: 'github' for github.com, else 'spec'. */
-  kind: z.enum(['github', 'spec']).optional(),
-  /** Branch of a GitHub repository (its root holds vex-repository.json). */
-  branch: z.string().min(1).default('main'),
-  /** Bearer token for the source; prefer credentials from auth-providers (CredentialStore). */
-  token: z
-    .strictObject({ file: z.string().min(1).optional(), env: z.string().min(1).optional() })
-    .refine((t) => t.file !== undefined || t.env !== undefined, 'token needs file or env')
-    .optional(),
-  /** Archive format fetched from GitHub (spec repositories use the manifest's location). */
-  archive: z.enum(['zip', 'tar.gz']).default('zip'),
-  maxArchiveBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(256 * MiB),
-  maxUnpackedBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(1024 * MiB),
-  maxEntries: z.number().int().positive().default(200_000),
-});
+export const repositoryConfigSchema = z
+  .strictObject({
+    /** Also the client-side name: Trivy caches it under vex/repositories/NAME. */
+    name: z.string().regex(NAME_RE, 'expected a lowercase name such as vexhub'),
+    /**
+     * Where versions come from: 'url' (default) downloads from `url`; 'import' (an air-gapped inside
+     * daemon) takes them only from `trivy-mirror import DIR`, with the same validation, and never
+     * connects anywhere.
+     */
+    source: z.enum(['url', 'import']).default('url'),
+    /** `https://github.com/OWNER/REPO` or any `https://HOST[/PREFIX]` serving /.well-known/vex-repository.json. */
+    url: httpUrl.optional(),
+    /** How `url` is read; default: 'github' for github.com, else 'spec'. */
+    kind: z.enum(['github', 'spec']).optional(),
+    /** Branch of a GitHub repository (its root holds vex-repository.json). */
+    branch: z.string().min(1).default('main'),
+    /** Bearer token for the source; prefer credentials from auth-providers (CredentialStore). */
+    token: z
+      .strictObject({ file: z.string().min(1).optional(), env: z.string().min(1).optional() })
+      .refine((t) => t.file !== undefined || t.env !== undefined, 'token needs file or env')
+      .optional(),
+    /** Archive format fetched from GitHub (spec repositories use the manifest's location). */
+    archive: z.enum(['zip', 'tar.gz']).default('zip'),
+    maxArchiveBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * MiB),
+    maxUnpackedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * MiB),
+    maxEntries: z.number().int().positive().default(200_000),
+  })
+  .superRefine((repo, ctx) => {
+    if (repo.source === 'url' && repo.url === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'url is required (or source: import for a repository filled only by `trivy-mirror import`)',
+      });
+    if (repo.source === 'import' && repo.url !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'a repository with source: import has no url' });
+  });
 export type RepositoryConfig = z.infer<typeof repositoryConfigSchema>;
 
 const pathPrefix = z
@@ -86,6 +103,7 @@ export const EXAMPLE_CONFIG = `vexhub-mirror:
     - name: vexhub                       # clients cache it as vex/repositories/vexhub
       url: ${DEFAULT_REPOSITORY_URL}     # or any https://HOST[/PREFIX] with /.well-known/vex-repository.json
       # archive: zip                     # GitHub archive format: zip (default) or tar.gz
+    # - { name: vexhub, source: import }  # air-gapped inside: versions only from \`trivy-mirror import DIR\`
   # publishDir: /srv/www/vex             # also write manifests and archives here for nginx
   # etag: false                          # keep off while clients older than Trivy v0.73 exist
   pathPrefix: /vex

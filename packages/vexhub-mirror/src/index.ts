@@ -24,6 +24,8 @@ export { type ArchiveLocation, type ArchiveType, parseLocation, splitSubdir } fr
 export { repositoryKind, resolveSource } from './source-resolver.js';
 export { checkIndex } from './vex-index.js';
 export { parseManifest, rewriteManifest, SPEC_VERSION } from './vex-manifest.js';
+export { EXPORT_DIR as VEX_EXPORT_DIR, type ExportedVersion, type VexExportReport } from './vex-export.js';
+export type { AppliedVexImport, PlannedVexImport } from './vex-import.js';
 export { VexMirror } from './vex-mirror.js';
 export type { PublishedVersion } from './version-store.js';
 export { JOB_ID, PLUGIN_ID, VexMirrorService, vexhubMirrorModule } from './vexhub-mirror-module.js';

@@ -1,24 +1,16 @@
 // One pass over one VEX repository: conditional fetch of manifest and archive, validation before anything is
 // published, a new version folder, then the atomic switch of current.json. A failure leaves the served version alone.
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError, type HttpClient, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import { writeFileAtomic } from './atomic-file.js';
 import { downloadToFile, fetchDocument, type Validators } from './conditional-fetch.js';
 import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
 import { type ArchiveLocation, formatLocation, parseLocation } from './location-url.js';
-import { resolveSource } from './source-resolver.js';
-import { extractTarGz } from './tar-reader.js';
-import { checkIndex } from './vex-index.js';
+import { resolveSource, upstreamUrl } from './source-resolver.js';
 import { parseManifest, type RepositoryManifest, rewriteManifest } from './vex-manifest.js';
-import {
-  archiveFileName,
-  MANIFEST_FILE,
-  type PublishedVersion,
-  UPSTREAM_MANIFEST_FILE,
-  type VersionStore,
-} from './version-store.js';
-import { extractZip } from './zip-reader.js';
+import { archiveFileName, type PublishedVersion, type VersionStore } from './version-store.js';
+import { commitStaged, stageContent } from './version-staging.js';
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
@@ -195,7 +187,7 @@ async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Pr
       const republish = step.manifestChanged || location !== current.location;
       const next: PublishedVersion = {
         ...current,
-        sourceUrl: repo.url,
+        sourceUrl: upstreamUrl(repo),
         manifestUrl: step.manifestUrl,
         archiveUrl: loc.url,
         fetchedAt: now,
@@ -223,22 +215,17 @@ async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Pr
     }
 
     const limits = { maxEntries: repo.maxEntries, maxUnpackedBytes: repo.maxUnpackedBytes };
-    const treeDir = path.join(staging, 'tree');
     const started = Date.now();
-    const tree =
-      loc.type === 'zip'
-        ? await extractZip(archiveFile, treeDir, limits, signal)
-        : await extractTarGz(archiveFile, treeDir, limits, signal);
-    const subdir = tree.resolveSubdir(loc.subdir);
-    const contentSrc = subdir === '' ? treeDir : path.join(treeDir, ...subdir.split('/'));
-    const summary = await checkIndex(contentSrc, tree, subdir);
-    await rename(contentSrc, path.join(staging, 'content'));
-    await rm(treeDir, { recursive: true, force: true });
-
+    const staged = await stageContent(staging, archiveFile, loc.type, loc.subdir, limits, signal);
+    const { subdir, summary } = staged;
     const location = formatLocation(served, subdir);
-    await writeFileAtomic(path.join(staging, UPSTREAM_MANIFEST_FILE), step.manifestBytes);
-    await writeFileAtomic(path.join(staging, MANIFEST_FILE), rewriteManifest(step.manifest, location));
-    await store.commitVersion(staging, got.sha256);
+    await commitStaged(
+      store,
+      staging,
+      got.sha256,
+      { parsed: step.manifest, bytes: step.manifestBytes },
+      location,
+    );
 
     const replaced = current && current.version !== got.sha256 ? current.version : undefined;
     const next: PublishedVersion = {
@@ -247,7 +234,7 @@ async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Pr
       archiveType: loc.type,
       archiveSize: got.size,
       subdir,
-      sourceUrl: repo.url,
+      sourceUrl: upstreamUrl(repo),
       manifestUrl: step.manifestUrl,
       archiveUrl: loc.url,
       updatedAt: summary.updatedAt,
@@ -263,7 +250,7 @@ async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Pr
       {
         version: got.sha256,
         bytes: got.size,
-        unpacked: tree.unpackedBytes,
+        unpacked: staged.unpackedBytes,
         packages: summary.packages,
         updatedAt: summary.updatedAt,
         ms: Date.now() - started,

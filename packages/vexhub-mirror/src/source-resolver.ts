@@ -14,14 +14,25 @@ export interface ResolvedSource {
 
 export function repositoryKind(repo: Pick<RepositoryConfig, 'url' | 'kind'>): 'github' | 'spec' {
   if (repo.kind) return repo.kind;
-  return new URL(repo.url).host === 'github.com' ? 'github' : 'spec';
+  return repo.url !== undefined && new URL(repo.url).host === 'github.com' ? 'github' : 'spec';
+}
+
+/** The configured URL; a repository with `source: import` has none and is never fetched. */
+export function upstreamUrl(repo: Pick<RepositoryConfig, 'name' | 'url'>): string {
+  if (repo.url === undefined) {
+    throw new MirrorError(
+      'VEX_SOURCE_INVALID',
+      `vex repository ${repo.name} has no url (source: import): it is filled only by \`trivy-mirror import\``,
+    );
+  }
+  return repo.url;
 }
 
 export function resolveSource(
   repo: RepositoryConfig,
   config: Pick<VexhubMirrorConfig, 'githubBaseUrl' | 'githubRawBaseUrl'>,
 ): ResolvedSource {
-  const url = new URL(repo.url);
+  const url = new URL(upstreamUrl(repo));
   const kind = repositoryKind(repo);
   if (kind === 'spec') {
     const base = url.pathname.replace(/\/+$/, '');

@@ -37,6 +37,9 @@ export interface PublishedVersion {
   /** Location written into the rewritten manifest. */
   location: string;
   validators: { manifest?: Validators; archive?: Validators };
+  /** Came by `trivy-mirror import`: when, and from which export directory. */
+  importedAt?: string;
+  importedFrom?: string;
   previous?: { version: string; retiredAt: string };
 }
 
@@ -81,8 +84,19 @@ export class VersionStore {
     return dir;
   }
 
-  async cleanTemp(): Promise<void> {
-    await rm(path.join(this.dir, 'tmp'), { recursive: true, force: true });
+  /** Removes staging folders; with `olderThanMs`, only those staged that long ago (others may be in use). */
+  async cleanTemp(olderThanMs?: number): Promise<void> {
+    const tmp = path.join(this.dir, 'tmp');
+    if (olderThanMs === undefined) {
+      await rm(tmp, { recursive: true, force: true });
+      return;
+    }
+    const names = await readdir(tmp).catch(() => [] as string[]);
+    for (const name of names) {
+      const staged = Number.parseInt(name, 10);
+      if (Number.isNaN(staged) || Date.now() - staged > olderThanMs)
+        await rm(path.join(tmp, name), { recursive: true, force: true });
+    }
   }
 
   async current(): Promise<PublishedVersion | undefined> {

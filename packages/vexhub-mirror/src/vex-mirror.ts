@@ -18,6 +18,15 @@ import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
 import { formatLocation } from './location-url.js';
 import { mirrorRepository, servedArchiveUrl } from './mirror-repository.js';
 import { publishNeeded, publishToDir } from './publish-dir.js';
+import { exportVexVersion, type VexExportReport } from './vex-export.js';
+import {
+  type AppliedVexImport,
+  applyVexImport,
+  discardVexImport,
+  type PlannedVexImport,
+  planVexImport,
+  takeImported,
+} from './vex-import.js';
 import { VexMetrics } from './vex-metrics.js';
 import { parseManifest, rewriteManifest } from './vex-manifest.js';
 import { type PublishedVersion, VersionStore } from './version-store.js';
@@ -115,16 +124,27 @@ export class VexMirror {
     for (const r of this.repos.values()) {
       ctx.signal.throwIfAborted();
       try {
-        const res = await mirrorRepository({
-          repo: r.config,
-          config: this.config,
-          store: r.store,
-          http: this.options.http,
-          logger: ctx.logger,
-          baseUrl,
-          now: () => this.now(),
-          signal: ctx.signal,
-        });
+        const res =
+          r.config.source === 'import'
+            ? await takeImported(r, { baseUrl, pathPrefix: this.config.pathPrefix }, this.now())
+            : await mirrorRepository({
+                repo: r.config,
+                config: this.config,
+                store: r.store,
+                http: this.options.http,
+                logger: ctx.logger,
+                baseUrl,
+                now: () => this.now(),
+                signal: ctx.signal,
+              });
+        // An import swapped current.json since this daemon last served it.
+        if (r.published?.version !== res.published.version) res.changed = true;
+        if (res.changed && res.published.importedAt) {
+          ctx.logger.info(
+            { repository: r.config.name, version: res.published.version, from: res.published.importedFrom },
+            'imported vex version now served',
+          );
+        }
         bytes += res.bytes;
         const manifest = await readFile(r.store.manifestPath(res.published.version));
         // Both together, so a request never pairs one version's manifest with another's archive.
@@ -211,6 +231,55 @@ export class VexMirror {
     }
   }
 
+  #missingText(name: string): string {
+    return this.repos.get(name)?.config.source === 'import'
+      ? `${name} (source: import: run \`trivy-mirror import DIR\`)`
+      : name;
+  }
+
+  /** Writes the served version of every repository into an export tree (OUT/vex/NAME). */
+  async exportTo(outDir: string): Promise<VexExportReport[]> {
+    await this.load();
+    const out: VexExportReport[] = [];
+    for (const r of this.repos.values()) {
+      const cur = await r.store.current();
+      if (cur) out.push(await exportVexVersion(r.store, cur, outDir, this.now()));
+      else
+        this.options.logger.warn(
+          { repository: r.config.name },
+          'vex repository holds no version yet; not exported (run the vexhub-mirror job first)',
+        );
+    }
+    return out;
+  }
+
+  /** Checks and stages the VEX part of an export tree (nothing served changes). */
+  planImport(inDir: string): Promise<PlannedVexImport> {
+    return planVexImport(inDir, this.repositories());
+  }
+
+  /** Removes what planImport staged, when the import is not applied after all. */
+  discardImport(plan: PlannedVexImport): Promise<void> {
+    return discardVexImport(plan);
+  }
+
+  /** Repositories this config takes only from imports that `plan` has nothing for. */
+  notInImport(plan: PlannedVexImport): string[] {
+    const staged = new Set(plan.staged.map((s) => s.target.config.name));
+    return this.repositories()
+      .filter((r) => r.config.source === 'import' && !staged.has(r.config.name))
+      .map((r) => r.config.name);
+  }
+
+  /** Swaps staged versions in; a running daemon serves them after its next vexhub-mirror run. */
+  applyImport(plan: PlannedVexImport, options: { allowOlder?: boolean } = {}): Promise<AppliedVexImport> {
+    const baseUrl = this.publicUrl ?? this.config.publishBaseUrl;
+    return applyVexImport(plan, { baseUrl, pathPrefix: this.config.pathPrefix }, this.now(), {
+      graceMs: this.config.graceMinutes * 60_000,
+      allowOlder: options.allowOlder,
+    });
+  }
+
   health(): HealthReport {
     const status: Record<string, unknown> = {};
     const missing: string[] = [];
@@ -218,7 +287,9 @@ export class VexMirror {
       const p = r.published;
       if (!p) missing.push(r.config.name);
       status[r.config.name] = {
-        source: r.config.url,
+        source: r.config.url ?? 'import',
+        importedAt: p?.importedAt,
+        importedFrom: p?.importedFrom,
         version: p ? `sha256:${p.version}` : undefined,
         updatedAt: p?.updatedAt,
         fetchedAt: p?.fetchedAt,
@@ -231,7 +302,10 @@ export class VexMirror {
     }
     return {
       ready: missing.length === 0,
-      reason: missing.length > 0 ? `no vex version mirrored yet: ${missing.join(', ')}` : undefined,
+      reason:
+        missing.length > 0
+          ? `no vex version mirrored yet: ${missing.map((n) => this.#missingText(n)).join(', ')}`
+          : undefined,
       status: { repositories: status },
     };
   }

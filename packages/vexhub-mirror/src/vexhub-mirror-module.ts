@@ -1,5 +1,6 @@
 // Binds the vexhub-mirror service and its contributions: the job, HTTP routes, health, client config, start hook.
 import {
+  CacheWatch,
   ClientConfigContribution,
   Clock,
   EventBus,
@@ -7,6 +8,7 @@ import {
   HttpClient,
   HttpRoute,
   Job,
+  JobRunner,
   LifecycleContribution,
   Metrics,
   type PluginContext,
@@ -15,6 +17,7 @@ import {
 import { ContainerModule } from 'inversify';
 import { vexClientConfig } from './client-config.js';
 import type { VexhubMirrorConfig } from './config.js';
+import { createImportWatch } from './import-watch.js';
 import { VexMirror } from './vex-mirror.js';
 import { createVexRoutes } from './vex-routes.js';
 
@@ -97,6 +100,24 @@ export function vexhubMirrorModule(config: VexhubMirrorConfig, context: PluginCo
         [VexMirrorService],
       )
       .inSingletonScope();
+
+    if (config.repositories.some((r) => r.source === 'import')) {
+      bind<CacheWatch>(CacheWatch)
+        .toResolvedValue(
+          (mirror: VexMirror, jobs: JobRunner) =>
+            createImportWatch(
+              mirror
+                .repositories()
+                .filter((r) => r.config.source === 'import')
+                .map((r) => r.store),
+              JOB_ID,
+              jobs,
+              context.logger,
+            ),
+          [VexMirrorService, JobRunner],
+        )
+        .inSingletonScope();
+    }
 
     bind<ClientConfigContribution>(ClientConfigContribution).toConstantValue(
       vexClientConfig(config.repositories.map((r) => r.name)),

@@ -118,6 +118,9 @@ function humanStatus(body: Record<string, unknown>): string {
   const ready = body.ready === true;
   let out = `trivy-mirror ${body.version ?? ''}  ${ready ? 'READY' : 'NOT READY'}  up ${body.uptimeSeconds ?? '?'}s\n`;
   for (const r of (body.reasons as string[] | undefined) ?? []) out += `  not ready: ${r}\n`;
+  const components = (body.components as Record<string, Record<string, unknown>> | undefined) ?? {};
+  const ociWarnings = components['oci-sync']?.warnings;
+  for (const w of Array.isArray(ociWarnings) ? ociWarnings : []) out += `  warning: ${w}\n`;
   out += pluginLine(body.plugins);
   out += '\njobs\n';
   for (const j of (body.jobs as StatusJob[] | undefined) ?? []) {
@@ -127,7 +130,7 @@ function humanStatus(body: Record<string, unknown>): string {
       : 'never ran';
     out += `  ${j.id.padEnd(16)} ${j.running ? 'running ' : ''}next ${j.nextRun ? formatAge(j.nextRun) : '-'}  last ${lastTxt}\n`;
   }
-  out += componentTables((body.components as Record<string, unknown> | undefined) ?? {});
+  out += componentTables(components);
   return `${out}\n(--json for every detail)\n`;
 }
 

@@ -1,20 +1,31 @@
-// `trivy-mirror export` / `import`: the store as plain OCI layouts, for air-gapped sites.
-import { exportStore, importStore, type TransferReport } from '@trivy-mirror/oci-sync';
+// `trivy-mirror export` / `import`: the store as plain OCI layouts plus the VEX versions (vex/NAME),
+// one directory that crosses the air gap. `import` verifies all of it before it changes anything,
+// then tells a running daemon so that it serves and populates the new versions at once.
+import {
+  ociSyncConfigSchema,
+  planImport,
+  applyImport,
+  exportStore,
+  type TransferReport,
+} from '@trivy-mirror/oci-sync';
+import type { Logger } from '@trivy-mirror/plugin-api';
+import type { Runtime } from '@trivy-mirror/runtime';
+import { type VexMirror, VexMirrorService } from '@trivy-mirror/vexhub-mirror';
 import type { Command } from 'commander';
-import { formatBytes, exitWith } from '../cli-output.js';
-import { announceStore, resolveStoreRoot } from '../store-root.js';
+import { cliLogger, startCliRuntime } from '../cli-context.js';
+import { exitWith, formatBytes } from '../cli-output.js';
+import { announceStore } from '../store-root.js';
+import { notifyDaemon } from './daemon-notify.js';
 
-async function storeRoot(opts: { config?: string; store?: string }): Promise<string> {
-  const store = await resolveStoreRoot(opts);
-  announceStore(store);
-  return store.root;
+interface TransferOptions {
+  config?: string;
+  store?: string;
+  json?: boolean;
+  notify?: boolean;
+  allowOlder?: boolean;
 }
 
-function printReport(verb: string, report: TransferReport, json?: boolean): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return;
-  }
+function printReport(verb: string, report: TransferReport): void {
   for (const r of report.repositories) {
     process.stdout.write(
       `${verb} ${r.repository.padEnd(16)} ${r.manifests} manifest(s), ${r.blobs} blob(s): ${r.blobsCopied} copied (${formatBytes(r.bytesCopied)}), ${r.blobs - r.blobsCopied} already there\n`,
@@ -22,51 +33,163 @@ function printReport(verb: string, report: TransferReport, json?: boolean): void
   }
 }
 
+/** With --store and no config only the OCI layouts move; otherwise the runtime knows the VEX repositories. */
+async function withRuntime<T>(
+  opts: TransferOptions,
+  logger: Logger,
+  fn: (ctx: { storeRoot: string; runtime?: Runtime; vex?: VexMirror }) => Promise<T>,
+): Promise<T> {
+  if (opts.store && !opts.config && !process.env.TRIVY_MIRROR_CONFIG) return fn({ storeRoot: opts.store });
+  const runtime = await startCliRuntime(opts.config, logger);
+  try {
+    const vex = runtime.container?.get<VexMirror>(VexMirrorService, { optional: true });
+    const storeRoot = opts.store ?? `${runtime.config.stateDir}/oci`;
+    if (!opts.store)
+      announceStore({
+        root: storeRoot,
+        defaulted: true,
+        source: opts.config ?? process.env.TRIVY_MIRROR_CONFIG ?? 'defaults',
+      });
+    return await fn({ storeRoot, runtime, vex });
+  } finally {
+    await runtime.stop('transfer finished');
+  }
+}
+
 export function registerTransferCommands(program: Command): void {
   program
     .command('export')
-    .description('write the store as OCI layouts (one per repository) for transfer into an air-gapped site')
+    .description(
+      'write the store (OCI layouts, one per repository) and the VEX versions (vex/NAME) for transfer into an air-gapped site',
+    )
     .requiredOption(
       '--out <dir>',
       'target directory (created; existing blobs are kept, so re-exports are incremental)',
     )
-    .option('-c, --config <file>', 'config naming stateDir')
-    .option('--store <dir>', 'store tree to export (default: stateDir/oci)')
+    .option('-c, --config <file>', 'config naming stateDir and the VEX repositories')
+    .option('--store <dir>', 'store tree to export (default: stateDir/oci; alone: no VEX)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `
-The output is readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
-Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest first).
+The layouts are readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
+VEX: DIR/vex/NAME/{archive.zip|archive.tar.gz, vex-repository.json, version.json}.
+Inside the air gap:  trivy-mirror import DIR   (verifies every digest first).
 
 Examples:
   trivy-mirror export --out /media/usb/trivy-store --config /etc/trivy-mirror/config.yaml
   trivy-mirror store verify --store /media/usb/trivy-store     # check the copy before carrying it`,
     )
     .action(
-      exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
-        const report = await exportStore({ storeRoot: await storeRoot(opts), outDir: opts.out });
-        printReport('exported', report, opts.json);
+      exitWith(async (opts: TransferOptions & { out: string }) => {
+        const logger = await cliLogger();
+        await withRuntime(opts, logger, async ({ storeRoot, vex }) => {
+          const report = await exportStore({ storeRoot, outDir: opts.out });
+          const vexReport = (await vex?.exportTo(opts.out)) ?? [];
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify({ ...report, vex: vexReport }, null, 2)}\n`);
+            return;
+          }
+          printReport('exported', report);
+          for (const v of vexReport) {
+            process.stdout.write(
+              `exported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.bytesCopied ? `copied (${formatBytes(v.bytesCopied)})` : 'already there'}\n`,
+            );
+          }
+        });
       }),
     );
   program
     .command('import')
-    .description('import an `export` tree into the store, verifying every digest; a bad tree changes nothing')
+    .description(
+      'import an `export` tree (OCI layouts and VEX versions), verifying every digest; a bad tree changes nothing',
+    )
     .argument('<dir>', 'directory written by `trivy-mirror export` (or any tree of OCI layouts)')
-    .option('-c, --config <file>', 'config naming stateDir')
-    .option('--store <dir>', 'store tree to import into (default: stateDir/oci)')
+    .option('-c, --config <file>', 'config naming stateDir, keepVersions and the VEX repositories')
+    .option('--store <dir>', 'store tree to import into (default: stateDir/oci; alone: no VEX)')
+    .option('--no-notify', 'do not tell a running daemon (admin.listen) to take up the new versions')
+    .option('--allow-older', 'also import versions older than the ones served (default: keep the newer)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `
+Each imported tag becomes the served version; older ones stay up to oci-sync.keepVersions.
+A daemon running with this config is told (POST /jobs/oci-sync/run, /jobs/vexhub-mirror/run on
+its admin listener) and serves and populates the new versions at once.
+
 Examples:
   trivy-mirror import /media/usb/trivy-store --config /etc/trivy-mirror/config.yaml
   trivy-mirror import /media/usb/trivy-store --store ./store && trivy-mirror store ls --store ./store`,
     )
     .action(
-      exitWith(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
-        const report = await importStore({ storeRoot: await storeRoot(opts), inDir: dir });
-        printReport('imported', report, opts.json);
+      exitWith(async (dir: string, opts: TransferOptions) => {
+        const logger = await cliLogger();
+        await withRuntime(opts, logger, async ({ storeRoot, runtime, vex }) => {
+          const section = (runtime?.config.plugins as Record<string, unknown> | undefined)?.['oci-sync'];
+          const oci = ociSyncConfigSchema.parse(section ?? {});
+          // Everything is checked (OCI blobs, VEX archives unpacked and validated) before anything moves.
+          const planned = await planImport(dir);
+          const vexPlan = await vex?.planImport(dir);
+          let report: TransferReport;
+          try {
+            report = await applyImport(planned, {
+              storeRoot,
+              inDir: dir,
+              keepVersions: oci.keepVersions,
+              blobGraceMs: oci.blobGraceMinutes * 60_000,
+              allowOlder: opts.allowOlder,
+            });
+          } catch (err) {
+            if (vexPlan) await vex?.discardImport(vexPlan);
+            throw err;
+          }
+          const vexApplied =
+            vexPlan && vex
+              ? await vex.applyImport(vexPlan, { allowOlder: opts.allowOlder })
+              : { imported: [], keptNewer: [] };
+          const vexReport = vexApplied.imported;
+          for (const name of vexPlan?.skipped ?? [])
+            logger.warn(
+              { repository: name },
+              'vex repository in the export is not configured here; not imported',
+            );
+          for (const name of vexPlan && vex ? vex.notInImport(vexPlan) : [])
+            logger.warn(
+              { repository: name },
+              'vex repository (source: import) has no version in this export (DIR/vex/NAME); it keeps what it holds',
+            );
+          const adminListen = runtime?.config.admin.listen;
+          const daemon =
+            opts.notify !== false && adminListen
+              ? await notifyDaemon(adminListen, vexReport.length > 0)
+              : undefined;
+          if (opts.json) {
+            process.stdout.write(
+              `${JSON.stringify({ ...report, vex: vexReport, vexKeptNewer: vexApplied.keptNewer, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
+            );
+            return;
+          }
+          printReport('imported', report);
+          const older = '--allow-older imports it anyway';
+          for (const r of report.repositories) {
+            for (const k of r.keptNewer ?? []) {
+              process.stdout.write(
+                `kept     ${r.repository}:${k.tag}: the served version (stored ${k.served}) is newer than the export's (stored ${k.imported}); ${older}\n`,
+              );
+            }
+          }
+          for (const k of vexApplied.keptNewer) {
+            process.stdout.write(
+              `kept     vex ${k.repository}: the served index (updated_at ${k.served}) is newer than the export's (${k.imported}); ${older}\n`,
+            );
+          }
+          for (const v of vexReport) {
+            process.stdout.write(
+              `imported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.packages} packages, updated_at ${v.updatedAt}\n`,
+            );
+          }
+          if (daemon) process.stdout.write(`${daemon.text}\n`);
+        });
       }),
     );
 }

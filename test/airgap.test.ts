@@ -1,0 +1,188 @@
+// End to end for the air-gapped site, Trivy's self-hosting guide's main scenario (sites set up by
+// helpers/airgap-site.ts): the inside daemon, with no upstream and filled by `import`, serves /v2/
+// (read by skopeo), VEX (rewritten to its publicUrl), a cache dir and its destination registry
+// without one outbound connection; /status and /metrics say how fresh it is; hostile exports are
+// refused naming the file while the served version stays.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, type TestContext, test } from 'node:test';
+import { getStatus } from './helpers/admin-api.js';
+import { describeAirGap, type Json } from './helpers/airgap-site.js';
+import { runCli } from './helpers/daemon-process.js';
+import { skopeoRaw } from './helpers/oci-e2e.js';
+import { snapshotZipBytes } from './helpers/vex-variants.js';
+
+describeAirGap('air gap: an inside daemon without upstream, filled by import (e2e)', 'airgap', (site) => {
+  test('round trip: /readyz, skopeo reads the same manifest, cache dir, VEX rewritten, no outbound connection', async () => {
+    const ready = await site.get(`${site.daemon.adminUrl}/readyz`);
+    assert.equal(ready.status, 200, ready.body.toString());
+    for (const [name, tag] of [
+      ['trivy-db', '2'],
+      ['trivy-java-db', '1'],
+      ['trivy-checks', '2'],
+    ]) {
+      const want = await skopeoRaw(`oci:${join(site.connectedState, 'oci', name)}:${tag}`);
+      // connected store now holds the newer db: compare with what export 1 carried
+      const exported = await skopeoRaw(`oci:${join(site.export1, name)}:${tag}`);
+      const got = await skopeoRaw(`docker://${site.publicUrl.slice(7)}/${name}:${tag}`);
+      assert.ok(got.bytes.equals(exported.bytes), `${name}:${tag} byte-identical to the export`);
+      if (name === 'trivy-checks') assert.equal(got.digest, want.digest);
+    }
+    assert.equal(await site.servedDbDigest(), site.first.digests['trivy-db:2']);
+    // and pushed to the registry inside
+    assert.equal(
+      (await skopeoRaw(`docker://${site.internal.host}/trivy/trivy-db:2`)).digest,
+      site.first.digests['trivy-db:2'],
+    );
+
+    // the cache dir holds every part, from the imported versions
+    const meta = JSON.parse(await readFile(join(site.cacheDir, 'db', 'metadata.json'), 'utf8')) as Json;
+    assert.equal(meta.UpdatedAt, site.firstDbUpdatedAt());
+    assert.ok(meta.DownloadedAt, 'DownloadedAt set');
+    await readFile(join(site.cacheDir, 'java-db', 'metadata.json'));
+    await readFile(join(site.cacheDir, 'policy', 'metadata.json'));
+    await readFile(join(site.cacheDir, 'vex', 'repositories', 'vexhub', 'cache.json'));
+
+    // VEX: the connected side's manifest, its location rewritten to this site.daemon; the same archive bytes
+    const m = await site.get(`${site.publicUrl}/.well-known/vex-repository.json`);
+    assert.equal(m.status, 200);
+    const served = JSON.parse(m.body.toString()) as { versions: { locations: { url: string }[] }[] };
+    const location = served.versions[0].locations[0].url;
+    assert.equal(location, `${site.publicUrl}/vex/vexhub/archive.zip//vexhub-main`);
+    const upstreamManifest = structuredClone(site.connectedVex.manifest) as typeof served;
+    upstreamManifest.versions[0].locations = [{ url: location }];
+    assert.deepEqual(served, upstreamManifest);
+    const archive = await site.get(location.replace(/\/\/vexhub-main$/, ''));
+    assert.equal(archive.status, 200);
+    assert.ok(archive.body.equals(site.connectedVex.archive), 'the archive is byte-identical');
+    assert.ok(archive.body.equals(snapshotZipBytes()));
+
+    // no outbound connection: the upstreams are gone and nothing tried them
+    const out = site.daemon.stdout();
+    for (const host of site.upstreamHosts) assert.ok(!out.includes(host), `no mention of ${host}`);
+    const msgs = new Set(site.daemon.logs().map((l) => l.msg));
+    for (const bad of [
+      'source failed, trying the next one',
+      'sync failed',
+      'vex mirror failed; the previous version stays served',
+    ])
+      assert.ok(!msgs.has(bad), bad);
+    const status = await getStatus(site.daemon);
+    const components = status.components as Record<string, Json>;
+    const artifacts = components['oci-sync'].artifacts as Record<string, Json>;
+    for (const [key, a] of Object.entries(artifacts)) {
+      assert.equal(a.upstream, 'none (import only)', key);
+      assert.equal(a.source, `import ${site.export1}`, key);
+      assert.equal(a.importedFrom, site.export1, key);
+    }
+    const repos = components['vexhub-mirror'].repositories as Record<string, Json>;
+    assert.equal(repos.vexhub.source, 'import');
+    assert.equal(repos.vexhub.importedFrom, site.export1);
+  });
+
+  test('/status says when and from where it was imported and how old it is; a stale store is a warning and a metric', async (t) => {
+    const status = await getStatus(site.daemon);
+    assert.equal(status.ready, true);
+    const oci = (status.components as Record<string, Json>)['oci-sync'];
+    const db = (oci.artifacts as Record<string, Json>)['trivy-db:2'];
+    const freshness = String(db.freshness);
+    assert.match(
+      freshness,
+      new RegExp(
+        `^imported 20\\d\\d-\\S+ from ${site.export1.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, 4 days old, next expected 20\\d\\d-\\S+; STALE: NextUpdate was 3 days ago \\(staleAfterHours 24\\), import a newer export$`,
+      ),
+    );
+    assert.equal(db.stale, true);
+    assert.ok((oci.warnings as string[]).some((w) => w.startsWith('trivy-db:2: imported')));
+    const checks = (oci.artifacts as Record<string, Json>)['trivy-checks:2'];
+    assert.match(String(checks.freshness), /^imported \S+ from \S+$/);
+    assert.equal(checks.stale, false);
+
+    const metrics = (await site.get(`${site.daemon.adminUrl}/metrics`)).body.toString();
+    assert.match(metrics, /trivy_mirror_artifact_stale\{artifact="trivy-db",tag="2"\} 1/);
+    assert.match(metrics, /trivy_mirror_artifact_stale\{artifact="trivy-checks",tag="2"\} 0/);
+    assert.match(
+      metrics,
+      /trivy_mirror_artifact_imported_timestamp_seconds\{artifact="trivy-db",tag="2"\} \d+/,
+    );
+    await site.daemon.waitForLog((l) => l.msg === 'stored version is stale');
+    // the cache part is past NextUpdate too, but no sync is asked of a source that does not exist
+    await site.daemon.waitForLog((l) => String(l.msg).startsWith('cache part past its NextUpdate'), 10_000);
+    assert.ok(!site.daemon.logs().some((l) => l.msg === 'cache part stale; requesting a sync'));
+
+    const cli = await runCli(['status', '--config', site.insideConfig]);
+    assert.equal(cli.code, 0, cli.stderr);
+    for (const line of cli.stdout.split('\n').filter((l) => /^ {2}(trivy-|vex |warning)/.test(l)))
+      t.diagnostic(line);
+    assert.match(cli.stdout, /warning: trivy-db:2: imported .* STALE/);
+    assert.match(cli.stdout, /vex vexhub .* imported \S+ from /);
+  });
+
+  describe('hostile exports are refused, naming the file; the served version stays', () => {
+    let n = 0;
+    const copyExport = async () => {
+      const dir = join(site.work.dir, `hostile-${++n}`);
+      await cp(site.export2, dir, { recursive: true });
+      return dir;
+    };
+    const layerOf = async (dir: string, name: string, tag: string) => {
+      const index = JSON.parse(await readFile(join(dir, name, 'index.json'), 'utf8')) as {
+        manifests: { digest: string; annotations?: Record<string, string> }[];
+      };
+      const entry = index.manifests.find(
+        (m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag,
+      )!;
+      const manifest = JSON.parse(
+        await readFile(join(dir, name, 'blobs', 'sha256', entry.digest.slice(7)), 'utf8'),
+      );
+      return join(dir, name, 'blobs', 'sha256', (manifest.layers[0].digest as string).slice(7));
+    };
+    const refused = async (t: TestContext, dir: string, file: string, why: RegExp) => {
+      const indexBefore = await readFile(join(site.work.dir, 'inside', 'oci', 'trivy-db', 'index.json'));
+      const r = await site.importInside(dir);
+      t.diagnostic(r.stderr.trim());
+      assert.equal(r.code, 1, r.stdout);
+      assert.ok(r.stderr.includes(file), `names ${file}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /ARCHIVE_INVALID|refused/);
+      assert.ok(
+        (await readFile(join(site.work.dir, 'inside', 'oci', 'trivy-db', 'index.json'))).equals(indexBefore),
+      );
+      assert.equal(await site.servedDbDigest(), site.first.digests['trivy-db:2']);
+      const archive = await site.get(`${site.publicUrl}/vex/vexhub/archive.zip`);
+      assert.ok(archive.body.equals(site.connectedVex.archive), 'the VEX archive served is the old one');
+    };
+
+    test('a tampered blob', async (t) => {
+      const dir = await copyExport();
+      const blob = await layerOf(dir, 'trivy-db', '2');
+      const bytes = await readFile(blob);
+      bytes[bytes.length >> 1] ^= 0xff;
+      await writeFile(blob, bytes);
+      await refused(t, dir, blob, /content hashes to sha256:[a-f0-9]{64} \(tampered or damaged\)/);
+    });
+
+    test('a truncated VEX archive (as recorded, and with version.json made to match)', async (t) => {
+      const dir = await copyExport();
+      const archive = join(dir, 'vex', 'vexhub', 'archive.zip');
+      await truncate(archive, 4096);
+      await refused(t, dir, archive, /4096 bytes, expected \d+ \(truncated or damaged\)/);
+      const versionFile = join(dir, 'vex', 'vexhub', 'version.json');
+      const record = JSON.parse(await readFile(versionFile, 'utf8')) as Json;
+      const cut = await readFile(archive);
+      record.version = createHash('sha256').update(cut).digest('hex');
+      record.archiveSize = cut.length;
+      await writeFile(versionFile, JSON.stringify(record));
+      await refused(t, dir, archive, /zip|central directory|archive/i);
+    });
+
+    test('a manifest naming a missing blob', async (t) => {
+      const dir = await copyExport();
+      const blob = await layerOf(dir, 'trivy-java-db', '1');
+      await rm(blob);
+      await refused(t, dir, blob, /missing \(referenced by manifest sha256:[a-f0-9]{64}\)/);
+    });
+  });
+});
