@@ -30,14 +30,14 @@ const inside: ExampleProfile = {
     - { name: trivy-db, tags: ["2"] }
     - { name: trivy-java-db, tags: ["1"] }
     - { name: trivy-checks, tags: ["1", "2"] }
-  destinations: []
+  destinations: []                          # or an internal registry: what is imported is pushed on
   keepVersions: 3
+  staleAfterHours: 72                       # a warning and trivy_mirror_artifact_stale past this age
   serve: { enabled: true, prefix: "" }      # read-only /v2/ on the serve listener`,
     'vexhub-mirror': `vexhub-mirror:
   repositories:
     - name: vexhub                          # clients cache it as vex/repositories/vexhub
-      url: https://files.internal.example/vexhub   # the bastion's publishDir, copied to an internal web server
-      kind: spec                            # read /.well-known/vex-repository.json there
+      source: import                        # no url: the version comes in the export (DIR/vex/vexhub)
   pathPrefix: /vex`,
     'cache-populator': `cache-populator:
   targets:
