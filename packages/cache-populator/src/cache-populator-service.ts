@@ -24,8 +24,8 @@ import {
   describeError,
   errorCode,
 } from '@trivy-mirror/plugin-api';
-import { Gauge } from 'prom-client';
 import type { PopulateSource } from './artifact-source.js';
+import { CacheMetrics } from './cache-metrics.js';
 import type { CachePart, CachePopulatorConfig, CacheTarget } from './config-schema.js';
 import { ensureDir, readJsonFile, writeFileAtomic } from './durable-fs.js';
 import { withKeyLock } from './keyed-mutex.js';
@@ -71,7 +71,7 @@ export class CachePopulatorService {
   #dirty = false;
   #timer?: NodeJS.Timeout;
   #ticking = false;
-  #gauge?: Gauge<'dir' | 'part'>;
+  #metrics?: CacheMetrics;
   #stopping = new AbortController();
 
   constructor(config: CachePopulatorConfig, context: PluginContext, deps: CachePopulatorDeps) {
@@ -79,18 +79,7 @@ export class CachePopulatorService {
     this.#context = context;
     this.#deps = deps;
     this.#log = context.logger;
-    if (deps.metrics) {
-      // Reuse on re-creation (tests, reloads): prom-client refuses a second metric of the same name.
-      const existing = deps.metrics.registry.getSingleMetric('trivy_mirror_cache_db_age_seconds');
-      this.#gauge =
-        (existing as Gauge<'dir' | 'part'> | undefined) ??
-        new Gauge({
-          name: 'trivy_mirror_cache_db_age_seconds',
-          help: 'Age of each populated cache part: now minus UpdatedAt (DownloadedAt for checks and VEX).',
-          labelNames: ['dir', 'part'],
-          registers: [deps.metrics.registry],
-        });
-    }
+    if (deps.metrics) this.#metrics = new CacheMetrics(deps.metrics);
   }
 
   get #source(): PopulateSource {
@@ -359,11 +348,8 @@ export class CachePopulatorService {
             parseGoTime(meta?.UpdatedAt) ??
             parseGoTime(meta?.DownloadedAt) ??
             parseGoTime(fresh.metadata.UpdatedAt);
-          if (ref)
-            this.#gauge?.set(
-              { dir: target.dir, part: key },
-              Math.max(0, (now.getTime() - ref.getTime()) / 1000),
-            );
+          if (ref) this.#metrics?.age(target.dir, key, Math.max(0, (now.getTime() - ref.getTime()) / 1000));
+          this.#metrics?.stale(target.dir, key, this.#partHealth(target.dir, key).stale ?? false);
         }
       }
       await this.#cleanup();

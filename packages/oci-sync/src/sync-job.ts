@@ -130,6 +130,7 @@ export class OciSyncJob implements Job {
       nextUpdate: status.nextUpdate,
       bytes: r.bytesDownloaded + r.bytesPushed,
     });
+    deps.metrics.recordPushes(artifact.name, tag, r.destinations);
     if (r.digest && r.layer) {
       // Emitted on every confirmed version; `changed` tells listeners whether to act.
       deps.events.emit('artifact.stored', {

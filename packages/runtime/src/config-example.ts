@@ -9,11 +9,12 @@ const HEADER = `# trivy-mirror configuration (YAML). Unknown keys are errors; \`
 # TRIVY_MIRROR_LOG_LEVEL, and TRIVY_MIRROR__A__B=value for any key path (values parsed as YAML).
 stateDir: ${DEFAULT_STATE_DIR}          # store (OCI layouts), VEX copies, plugin state
 admin:
-  listen: ${DEFAULT_ADMIN_LISTEN}             # /healthz /readyz /status /metrics /jobs; keep it on loopback
+  listen: ${DEFAULT_ADMIN_LISTEN}             # status page at /, /healthz /readyz /status /metrics /jobs; loopback
 # serve:                                   # optional: serve Trivy clients
 #   listen: 0.0.0.0:8443
 #   publicUrl: https://bastion.example:8443
 #   tls: { cert: /etc/trivy-mirror/tls.crt, key: /etc/trivy-mirror/tls.key }
+#   statusPage: false                      # true: the status page at / here too, behind serve auth
 registries: []                             # per-host transport settings, e.g.
 #  - { host: registry.internal:5000, plainHttp: false, caFile: /etc/ssl/internal-ca.pem }
 log:

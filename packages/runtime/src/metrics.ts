@@ -8,8 +8,11 @@ export class RuntimeMetrics implements Metrics {
   readonly jobDuration: Histogram<'job'>;
   readonly jobLastSuccess: Gauge<'job'>;
   readonly bytesMoved: Counter<'job'>;
+  readonly jobConsecutiveFailures: Gauge<'job'>;
+  readonly jobLastRun: Gauge<'job' | 'status'>;
+  readonly buildInfo: Gauge<'version'>;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; version?: string } = {}) {
     const registers = [this.registry];
     // Event-loop lag sampled once a second, not every 10 ms (prom-client): an idle daemon should sleep.
     if (options.defaultMetrics !== false)
@@ -39,12 +42,48 @@ export class RuntimeMetrics implements Metrics {
       labelNames: ['job'],
       registers,
     });
+    this.jobConsecutiveFailures = new Gauge({
+      name: 'trivy_mirror_job_consecutive_failures',
+      help: 'Failed runs of each job in a row since its last success or skip (0 after a good run).',
+      labelNames: ['job'],
+      registers,
+    });
+    this.jobLastRun = new Gauge({
+      name: 'trivy_mirror_job_last_run_timestamp_seconds',
+      help: 'Unix time each job last finished, by the status of that run.',
+      labelNames: ['job', 'status'],
+      registers,
+    });
+    // Constant 1: `absent()` of it means the daemon (or its scrape) is down.
+    this.buildInfo = new Gauge({
+      name: 'trivy_mirror_build_info',
+      help: 'Always 1; the daemon version is a label.',
+      labelNames: ['version'],
+      registers,
+    });
+    this.buildInfo.set({ version: options.version ?? '0.0.0' }, 1);
+  }
+
+  /** Counts one finished run: runs, duration, bytes, last success, failures in a row. */
+  recordRun(r: { jobId: string; status: string; durationMs?: number; bytes?: number; endedAt?: string }): void {
+    const job = r.jobId;
+    const ended = Date.parse(r.endedAt ?? '') / 1000;
+    this.jobRuns.inc({ job, status: r.status });
+    this.jobDuration.observe({ job }, (r.durationMs ?? 0) / 1000);
+    if (r.bytes) this.bytesMoved.inc({ job }, r.bytes);
+    if (Number.isFinite(ended)) this.jobLastRun.set({ job, status: r.status }, ended);
+    if (r.status === 'failure') this.jobConsecutiveFailures.inc({ job });
+    else {
+      this.jobConsecutiveFailures.set({ job }, 0);
+      if (Number.isFinite(ended)) this.jobLastSuccess.set({ job }, ended);
+    }
   }
 
   /** Registers the label set so the series exist (at zero) before the first run. */
   declareJob(job: string): void {
     for (const status of ['success', 'skipped', 'failure']) this.jobRuns.inc({ job, status }, 0);
     this.bytesMoved.inc({ job }, 0);
+    this.jobConsecutiveFailures.inc({ job }, 0);
   }
 
   async text(): Promise<string> {

@@ -47,6 +47,7 @@ import type { LoadedPlugin } from './plugin-loader.js';
 import { fromContributions, type RouteEntry } from './router.js';
 import { jobProblems, Scheduler } from './scheduler.js';
 import { createServeListener } from './serve-server.js';
+import { StatusPage } from './status-page-service.js';
 import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
 import { systemdNotify } from './systemd-notify.js';
 import { sweepTempFiles } from './temp-sweep.js';
@@ -110,6 +111,7 @@ export class Runtime {
   readonly mode: RuntimeMode;
   readonly version: string;
   readonly clock: Clock;
+  readonly statusPage: StatusPage;
   #config: RuntimeConfig;
   #plugins: readonly LoadedPlugin[];
   #gen?: Generation;
@@ -134,7 +136,7 @@ export class Runtime {
     this.version = options.version ?? '0.0.0';
     this.clock = options.clock ?? systemClock;
     this.#startedAt = this.clock.now();
-    this.metrics = new RuntimeMetrics();
+    this.metrics = new RuntimeMetrics({ version: this.version });
     this.jobs = new JobRunnerService(this.logger.child({ component: 'jobs' }), this.clock, this.metrics);
     // a long-running process gives memory back after each burst of work; a one-shot CLI just exits
     this.#reclaimer = new MemoryReclaimer(
@@ -147,6 +149,7 @@ export class Runtime {
       this.jobs.onIdle(() => this.#reclaimer.schedule());
     }
     this.health = new HealthRegistry(this.logger.child({ component: 'health' }));
+    this.statusPage = new StatusPage(this);
     const stopMs = options.timeouts?.stopMs ?? 10_000;
     this.#timeouts = {
       stopMs,
@@ -309,7 +312,7 @@ export class Runtime {
           tls: config.serve.tls,
           logger: log,
           state: {
-            routes: () => this.#gen?.serveRoutes ?? [],
+            routes: () => this.statusPage.serveRoutes(this.#gen?.serveRoutes),
             authenticators: () => this.#gen?.authenticators ?? [],
           },
         });
@@ -537,7 +540,7 @@ export class Runtime {
       jobStatuses: () => this.listJobs(),
       hasJob: (id) => this.jobs.has(id),
       startJob: (id, reason): RunHandle => this.jobs.start(id, reason),
-      routes: () => this.#gen?.adminRoutes ?? [],
+      routes: () => [this.statusPage.route('admin'), ...(this.#gen?.adminRoutes ?? [])],
     };
   }
 }
