@@ -6,7 +6,7 @@ import { esc, formatBytes } from './status-format.js';
 const DAY_MS = 86_400_000;
 const W = 600;
 const H = 170;
-const PAD = { left: 52, right: 12, top: 22, bottom: 26 };
+const PAD = { left: 52, right: 24, top: 24, bottom: 26 };
 const SERIES_COLOURS = ['#2563eb', '#7c3aed', '#0d9488', '#c2410c'];
 
 interface Frame {
@@ -38,9 +38,7 @@ function niceMax(v: number): number {
 }
 
 function axes(f: Frame, title: string, label: (v: number) => string, days: number): string {
-  const out: string[] = [
-    `<text x="${PAD.left}" y="14" class="ct">${esc(title)}</text>`,
-  ];
+  const out: string[] = [`<text x="${PAD.left}" y="14" class="ct">${esc(title)}</text>`];
   for (const frac of [0, 0.5, 1]) {
     const y = f.y(f.max * frac);
     out.push(
@@ -74,21 +72,30 @@ export function ageChart(entries: readonly HistoryEntry[], now: Date, days = 14)
   }
   const max = niceMax(Math.max(0, ...[...series.values()].flat().map(([, h]) => h)));
   const f = frame(now.getTime(), days, max);
-  const parts = [axes(f, 'DB age (hours since UpdatedAt)', (v) => `${Math.round(v)}h`, days)];
+  const label = (v: number) =>
+    max < 1 ? `${Math.round(v * 60)}m` : max < 10 ? `${v.toFixed(1)}h` : `${Math.round(v)}h`;
+  const parts = [axes(f, 'DB age (since UpdatedAt)', label, days)];
   let i = 0;
   for (const [key, points] of series) {
     const colour = SERIES_COLOURS[i];
     const inside = points.filter(([t]) => t >= f.from);
-    const d = inside.map(([t, h], n) => `${n === 0 ? 'M' : 'L'}${f.x(t).toFixed(1)},${f.y(h).toFixed(1)}`).join('');
+    const d = inside
+      .map(([t, h], n) => `${n === 0 ? 'M' : 'L'}${f.x(t).toFixed(1)},${f.y(h).toFixed(1)}`)
+      .join('');
     if (d) parts.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="1.6"/>`);
+    // Dots too: a single run draws no line.
+    for (const [t, h] of inside.slice(-200))
+      parts.push(`<circle cx="${f.x(t).toFixed(1)}" cy="${f.y(h).toFixed(1)}" r="2.2" fill="${colour}"/>`);
     parts.push(
-      `<rect x="${PAD.left + 170 + i * 110}" y="6" width="10" height="10" fill="${colour}"/>`,
-      `<text x="${PAD.left + 184 + i * 110}" y="15" class="ax">${esc(key)}</text>`,
+      `<rect x="${W - PAD.right - (series.size - i) * 100}" y="6" width="10" height="10" fill="${colour}"/>`,
+      `<text x="${W - PAD.right - (series.size - i) * 100 + 14}" y="15" class="ax">${esc(key)}</text>`,
     );
     i++;
   }
   if (series.size === 0)
-    parts.push(`<text x="${W / 2}" y="${H / 2}" class="ax" text-anchor="middle">no syncs recorded yet</text>`);
+    parts.push(
+      `<text x="${W / 2}" y="${H / 2}" class="ax" text-anchor="middle">no syncs recorded yet</text>`,
+    );
   return svg(parts.join(''), 'DB age over the last 14 days');
 }
 
@@ -111,7 +118,9 @@ export function bytesChart(entries: readonly HistoryEntry[], now: Date, job = 'o
   for (const [day, d] of perDay) {
     const x = f.x(day * DAY_MS + DAY_MS / 2) - bw / 2;
     const y = f.y(d.bytes);
-    parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${(f.y(0) - y).toFixed(1)}" class="bar"><title>${esc(new Date(day * DAY_MS).toISOString().slice(0, 10))}: ${esc(formatBytes(d.bytes))}, ${d.failures} failed</title></rect>`);
+    parts.push(
+      `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${(f.y(0) - y).toFixed(1)}" class="bar"><title>${esc(new Date(day * DAY_MS).toISOString().slice(0, 10))}: ${esc(formatBytes(d.bytes))}, ${d.failures} failed</title></rect>`,
+    );
     if (d.failures > 0) {
       const cx = x + bw / 2;
       const by = f.y(0);
@@ -122,6 +131,8 @@ export function bytesChart(entries: readonly HistoryEntry[], now: Date, job = 'o
     }
   }
   if (perDay.size === 0)
-    parts.push(`<text x="${W / 2}" y="${H / 2}" class="ax" text-anchor="middle">no syncs recorded yet</text>`);
+    parts.push(
+      `<text x="${W / 2}" y="${H / 2}" class="ax" text-anchor="middle">no syncs recorded yet</text>`,
+    );
   return svg(parts.join(''), 'Bytes synced per day over the last 14 days');
 }

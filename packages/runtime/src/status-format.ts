@@ -5,7 +5,10 @@
 const SECRET_PATTERNS: [RegExp, string][] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1[redacted]@'],
   [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi, '$1 [redacted]'],
-  [/\b(password|passwd|token|secret|authorization|api[_-]?key)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi, '$1$2[redacted]'],
+  [
+    /\b(password|passwd|token|secret|authorization|api[_-]?key)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi,
+    '$1$2[redacted]',
+  ],
 ];
 
 export function scrub(text: string): string {
@@ -40,7 +43,8 @@ export function formatSeconds(seconds: number | undefined): string {
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const text = d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m` : `${s}s`;
+  const text =
+    d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m` : `${s}s`;
   return seconds < 0 ? `-${text}` : text;
 }
 
@@ -52,11 +56,11 @@ export function relative(iso: string | undefined, now: Date): string {
   return s >= 0 ? `${formatSeconds(s)} ago` : `in ${formatSeconds(-s)}`;
 }
 
-/** "2026-12-02 14:10 UTC". */
+/** "2026-12-02 14:10" (the page says times are UTC). */
 export function formatTime(iso: string | undefined): string {
   const t = Date.parse(iso ?? '');
   if (!Number.isFinite(t)) return '—';
-  return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
 }
 
 /** "sha256:0123456789ab". */
@@ -68,7 +72,10 @@ export function shortDigest(digest: string | undefined): string {
 
 /** What an error usually means, in plain words, from its code and message. */
 const CAUSES: [RegExp, string][] = [
-  [/ECONNREFUSED|connection refused/i, 'the other side refused the connection: it is down or the port is wrong'],
+  [
+    /ECONNREFUSED|connection refused/i,
+    'the other side refused the connection: it is down or the port is wrong',
+  ],
   [/ENOTFOUND|EAI_AGAIN|getaddrinfo/i, 'the host name does not resolve (DNS)'],
   [/ETIMEDOUT|timed out|UND_ERR_.*TIMEOUT/i, 'no answer in time: network, firewall or an overloaded server'],
   [/ECONNRESET|socket hang up|other side closed/i, 'the connection was cut mid-transfer'],

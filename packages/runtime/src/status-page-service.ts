@@ -67,7 +67,9 @@ export class StatusPage {
 
   async render(options: { adminLinks: boolean }): Promise<string> {
     const report = await this.#host.status();
-    await this.history.load().catch((err: unknown) => this.#host.logger.warn({ err }, 'status history unreadable'));
+    await this.history
+      .load()
+      .catch((err: unknown) => this.#host.logger.warn({ err }, 'status history unreadable'));
     return renderStatusPage(report, this.history.entries(), this.#host.clock.now(), options);
   }
 

@@ -26,7 +26,9 @@ const STATE_WORDS: Record<PageState, string> = {
 
 const badge = (s: PageState) => `<span class="st st-${s}">${STATE_WORDS[s]}</span>`;
 const when = (iso: string | undefined, now: Date) =>
-  iso ? `<span title="${esc(iso)}">${esc(formatTime(iso))}</span> <span class="dim">${esc(relative(iso, now))}</span>` : '—';
+  iso
+    ? `<span class="t" title="${esc(iso)}">${esc(formatTime(iso))}</span> <span class="dim">${esc(relative(iso, now))}</span>`
+    : '—';
 
 function errorCell(error: { code?: string; message: string; at?: string } | undefined, now: Date): string {
   if (!error) return '';
@@ -119,8 +121,11 @@ function jobRow(j: JobStatus, history: readonly HistoryEntry[], now: Date): stri
   const last = r
     ? `${esc(r.status)}${inARow > 1 ? ` <span class="bad">(${inARow} in a row)</span>` : ''} · ${when(r.endedAt ?? r.startedAt, now)}`
     : '<span class="dim">not run yet</span>';
-  const err = r?.status === 'failure' ? errorCell({ code: r.error?.code, message: r.error?.message ?? r.summary ?? 'failed' }, now) : '';
-  return `<tr class="row-${state}"><td>${badge(state)}</td><td><b>${esc(j.id)}</b><div class="dim">${esc(j.description)}</div></td><td>${last}${
+  const err =
+    r?.status === 'failure'
+      ? errorCell({ code: r.error?.code, message: r.error?.message ?? r.summary ?? 'failed' }, now)
+      : '';
+  return `<tr class="row-${state}"><td>${badge(state)}</td><td title="${esc(j.description)}"><b>${esc(j.id)}</b></td><td>${last}${
     j.running ? `<div class="dim">running since ${when(j.currentRun?.startedAt, now)}</div>` : ''
   }</td><td class="num">${esc(r?.durationMs === undefined ? undefined : formatSeconds(r.durationMs / 1000))}</td><td class="num">${esc(
     formatBytes(r?.bytes),
@@ -154,7 +159,7 @@ export function renderStatusPage(
 <header class="top top-${view.state}"><div><h1>trivy-mirror</h1><span class="dim">version ${esc(report.version)} · up ${esc(
     formatSeconds(report.uptimeSeconds),
   )} · phase ${esc(report.phase)} · ${report.ready ? 'ready for clients' : 'not ready'}</span></div>
-<div class="overall">${badge(view.state)}<div class="dim">rendered ${esc(formatTime(now.toISOString()))} · reloads every ${REFRESH_SECONDS} s</div></div></header>
+<div class="overall">${badge(view.state)}<div class="dim">rendered ${esc(formatTime(now.toISOString()))} UTC · reloads every ${REFRESH_SECONDS} s</div></div></header>
 ${reasons}
 <main>
 <section><h2>Artifacts</h2>${artifactsSection(report, now)}</section>

@@ -115,12 +115,20 @@ function cacheRows(report: StatusReport): CacheRow[] {
       return {
         dir: str(obj(t).dir) ?? '?',
         part,
-        state: (error && !populated ? 'failing' : stale ? 'stale' : populated ? 'ready' : 'syncing') as PageState,
+        state: (error && !populated
+          ? 'failing'
+          : stale
+            ? 'stale'
+            : populated
+              ? 'ready'
+              : 'syncing') as PageState,
         version: p.version === undefined ? undefined : String(p.version),
         updatedAt: str(p.updatedAt) ?? str(p.downloadedAt),
         populatedAt: str(p.populatedAt),
         stale,
-        lastResult: p.lastResult ? { status: str(obj(p.lastResult).status), at: str(obj(p.lastResult).at) } : undefined,
+        lastResult: p.lastResult
+          ? { status: str(obj(p.lastResult).status), at: str(obj(p.lastResult).at) }
+          : undefined,
         error,
       };
     }),

@@ -22,7 +22,12 @@ describe('status history (stateDir/history.jsonl)', () => {
     const now = new Date('2026-12-02T12:00:00Z');
     const h = new StatusHistory(file, { now: () => now });
     await h.record({ t: '2026-12-02T10:00:00.000Z', job: 'oci-sync', status: 'success', bytes: 10 });
-    await h.record({ t: '2026-12-02T11:00:00.000Z', job: 'oci-sync', status: 'failure', code: 'SYNC_FAILED' });
+    await h.record({
+      t: '2026-12-02T11:00:00.000Z',
+      job: 'oci-sync',
+      status: 'failure',
+      code: 'SYNC_FAILED',
+    });
     await appendFile(file, '{"t":"2026-12-02T11:30:00.000Z","job":"oci-s'); // a crash mid-append
     const again = new StatusHistory(file, { now: () => now });
     await again.load();

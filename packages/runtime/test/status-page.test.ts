@@ -8,7 +8,10 @@ import { buildView } from '../src/status-view.js';
 
 const now = new Date('2026-12-02T12:00:00Z');
 
-function report(overrides: Partial<StatusReport> = {}, components: Record<string, unknown> = {}): StatusReport {
+function report(
+  overrides: Partial<StatusReport> = {},
+  components: Record<string, unknown> = {},
+): StatusReport {
   return {
     version: '1.2.3',
     startedAt: '2026-12-02T10:00:00.000Z',
@@ -68,7 +71,9 @@ describe('status page', () => {
   });
 
   test('text is escaped and credentials are scrubbed', () => {
-    const hostile = report({ reasons: ['<img src=x onerror=alert(1)> https://bob:hunter2@registry.internal/v2/'] });
+    const hostile = report({
+      reasons: ['<img src=x onerror=alert(1)> https://bob:hunter2@registry.internal/v2/'],
+    });
     const html = renderStatusPage(hostile, [], now);
     assert.ok(!html.includes('<img src=x'));
     assert.ok(html.includes('&lt;img src=x'));
@@ -81,8 +86,19 @@ describe('status page', () => {
 
   test('the charts draw the recorded DB ages and bytes per day', () => {
     const history = [
-      { t: '2026-11-30T12:00:00.000Z', job: 'oci-sync', status: 'success' as const, bytes: 2048, ages: { 'trivy-db:2': 3600 } },
-      { t: '2026-12-01T12:00:00.000Z', job: 'oci-sync', status: 'failure' as const, ages: { 'trivy-db:2': 90_000 } },
+      {
+        t: '2026-11-30T12:00:00.000Z',
+        job: 'oci-sync',
+        status: 'success' as const,
+        bytes: 2048,
+        ages: { 'trivy-db:2': 3600 },
+      },
+      {
+        t: '2026-12-01T12:00:00.000Z',
+        job: 'oci-sync',
+        status: 'failure' as const,
+        ages: { 'trivy-db:2': 90_000 },
+      },
     ];
     const html = renderStatusPage(report(), history, now);
     assert.match(html, /<svg[^>]*aria-label="DB age over the last 14 days"/);
