@@ -122,8 +122,9 @@ export function bytesChart(entries: readonly HistoryEntry[], now: Date, job = 'o
       `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${(f.y(0) - y).toFixed(1)}" class="bar"><title>${esc(new Date(day * DAY_MS).toISOString().slice(0, 10))}: ${esc(formatBytes(d.bytes))}, ${d.failures} failed</title></rect>`,
     );
     if (d.failures > 0) {
+      // Above the bar, so a busy day does not hide its failures.
       const cx = x + bw / 2;
-      const by = f.y(0);
+      const by = Math.max(PAD.top + 14, y - 2);
       parts.push(
         `<path d="M${cx - 5},${by - 2}L${cx + 5},${by - 2}L${cx},${by - 11}Z" class="fail"/>`,
         `<text x="${cx}" y="${by - 14}" class="ax fail-t" text-anchor="middle">${d.failures}</text>`,

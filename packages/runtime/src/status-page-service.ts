@@ -12,6 +12,7 @@ import type { StatusReport } from './status-report.js';
 export interface StatusPageHost {
   readonly jobs: JobRunnerService;
   readonly logger: Logger;
+  readonly mode: string;
   readonly clock: { now(): Date };
   readonly config: { stateDir: string; serve?: { statusPage?: boolean } };
   status(): Promise<StatusReport>;
@@ -35,7 +36,8 @@ export class StatusPage {
 
   constructor(host: StatusPageHost) {
     this.#host = host;
-    host.jobs.onFinished((r) => void this.#record(r));
+    // One-shot CLI runs (sync, populate) leave the daemon's history alone.
+    if (host.mode !== 'cli') host.jobs.onFinished((r) => void this.#record(r));
   }
 
   /** Opened on first use: stateDir is known from the config the runtime started with. */
