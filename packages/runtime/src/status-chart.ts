@@ -1,7 +1,7 @@
 // The status page's history charts, drawn server-side as inline SVG: DB age per artifact tag over
 // time (lines) and bytes synced per day (bars) with failed runs marked, over the last 14 days.
 import type { HistoryEntry } from './status-history.js';
-import { esc, formatBytes } from './status-format.js';
+import { esc, formatBytes, formatSeconds } from './status-format.js';
 
 const DAY_MS = 86_400_000;
 const W = 600;

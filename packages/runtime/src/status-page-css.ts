@@ -15,7 +15,7 @@ h2{font-size:14px;margin:18px 0 6px;text-transform:uppercase;letter-spacing:.04e
 main{padding:0 18px 10px}
 .overall{text-align:right}.overall .st{font-size:15px;padding:3px 12px}
 .dim{color:var(--dim);font-size:12px}
-.t{white-space:nowrap}
+.t,.nw{white-space:nowrap}
 table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 th{background:var(--head);font-weight:600;font-size:12px;white-space:nowrap}

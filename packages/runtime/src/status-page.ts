@@ -54,7 +54,7 @@ function artifactsSection(report: StatusReport, now: Date): string {
       )
       .join('');
     const age = a.updatedAt ? formatSeconds((now.getTime() - Date.parse(a.updatedAt)) / 1000) : '—';
-    return `<tr class="row-${a.state}"><td>${badge(a.state)}</td><td><b>${esc(a.key)}</b>${
+    return `<tr class="row-${a.state}"><td>${badge(a.state)}</td><td class="nw"><b>${esc(a.key)}</b>${
       a.version ? `<div class="dim">${esc(a.version)}</div>` : ''
     }</td><td><code title="${esc(a.digest)}">${esc(shortDigest(a.digest))}</code></td><td>${when(a.updatedAt, now)}</td><td>${when(
       a.nextUpdate,
@@ -125,7 +125,7 @@ function jobRow(j: JobStatus, history: readonly HistoryEntry[], now: Date): stri
     r?.status === 'failure'
       ? errorCell({ code: r.error?.code, message: r.error?.message ?? r.summary ?? 'failed' }, now)
       : '';
-  return `<tr class="row-${state}"><td>${badge(state)}</td><td title="${esc(j.description)}"><b>${esc(j.id)}</b></td><td>${last}${
+  return `<tr class="row-${state}"><td>${badge(state)}</td><td class="nw" title="${esc(j.description)}"><b>${esc(j.id)}</b></td><td>${last}${
     j.running ? `<div class="dim">running since ${when(j.currentRun?.startedAt, now)}</div>` : ''
   }</td><td class="num">${esc(r?.durationMs === undefined ? undefined : formatSeconds(r.durationMs / 1000))}</td><td class="num">${esc(
     formatBytes(r?.bytes),
