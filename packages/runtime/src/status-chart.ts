@@ -72,8 +72,7 @@ export function ageChart(entries: readonly HistoryEntry[], now: Date, days = 14)
   }
   const max = niceMax(Math.max(0, ...[...series.values()].flat().map(([, h]) => h)));
   const f = frame(now.getTime(), days, max);
-  const label = (v: number) =>
-    max < 1 ? `${Math.round(v * 60)}m` : max < 10 ? `${v.toFixed(1)}h` : `${Math.round(v)}h`;
+  const label = (hours: number) => formatSeconds(hours * 3600);
   const parts = [axes(f, 'DB age (since UpdatedAt)', label, days)];
   let i = 0;
   for (const [key, points] of series) {

@@ -27,7 +27,7 @@ const STATE_WORDS: Record<PageState, string> = {
 const badge = (s: PageState) => `<span class="st st-${s}">${STATE_WORDS[s]}</span>`;
 const when = (iso: string | undefined, now: Date) =>
   iso
-    ? `<span class="t" title="${esc(iso)}">${esc(formatTime(iso))}</span> <span class="dim">${esc(relative(iso, now))}</span>`
+    ? `<span class="t" title="${esc(iso)}">${esc(formatTime(iso))}</span> <span class="dim nw">${esc(relative(iso, now))}</span>`
     : '—';
 
 function errorCell(error: { code?: string; message: string; at?: string } | undefined, now: Date): string {
