@@ -280,11 +280,27 @@ plugins:
       'cache check ran',
     );
     await eventually(async () => (await jobs(url)).every((j) => !j.running && j.lastRun), 30_000, 'jobs ran');
-    const { text } = await page(url, 'stale');
+    // Someone deletes a file: the cache part is repaired from the store, and the page says so.
+    await rm(join(dir, 'stale-cache/db/trivy.db'));
+    await eventually(
+      async () => (await stat(join(dir, 'stale-cache/db/trivy.db')).catch(() => undefined)) !== undefined,
+      30_000,
+      'db/trivy.db repaired',
+    );
+    const { text } = await eventually(
+      async () => {
+        const p = await page(url, 'stale');
+        return /repaired .*?trivy\.db/.test(p.text) && p;
+      },
+      15_000,
+      'the page shows the repair',
+    );
     assert.match(text, /STALE/);
     assert.match(
       text,
-      new RegExp(`STALE ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/stale-cache db 2 .*? stale`),
+      new RegExp(
+        `STALE ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/stale-cache db 2 .*? stale .*? repaired`,
+      ),
     );
     assert.match(text, /trivy-db:2/);
     assert.match(text, /\d+d \d+h ago/, 'NextUpdate shown as days ago');

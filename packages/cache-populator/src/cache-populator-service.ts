@@ -50,6 +50,7 @@ interface PartHealth {
   /** NextUpdate value for which sync.requested was already emitted. */
   staleNotified?: string;
   stale?: boolean;
+  lastRepair?: { at: string; reason?: string; repaired: boolean };
 }
 
 export interface CachePopulatorDeps {
@@ -322,7 +323,13 @@ export class CachePopulatorService {
     );
     const vex = state.part === 'vex' ? [key.slice(4)] : undefined;
     const results = await this.populateTarget(target, [state.part], { force: true, signal, vex });
-    return results.some((r) => r.status === 'populated');
+    const repaired = results.some((r) => r.status === 'populated');
+    this.#partHealth(target.dir, key).lastRepair = {
+      at: this.#deps.clock.now().toISOString(),
+      reason: integrity.reason,
+      repaired,
+    };
+    return repaired;
   }
 
   // ---- periodic check: integrity, staleness, metrics, cleanup ----------------------------------
@@ -462,6 +469,7 @@ export class CachePopulatorService {
           populatedAt: state?.populatedAt,
           stale: h.stale ?? false,
           lastResult: h.lastResult,
+          lastRepair: h.lastRepair,
           lastError: h.lastError,
         };
       }

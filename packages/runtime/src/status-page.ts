@@ -13,7 +13,7 @@ import {
 import type { HistoryEntry } from './status-history.js';
 import type { JobStatus, StatusReport } from './status-report.js';
 import { STATE_CSS } from './status-page-css.js';
-import { buildView, type PageState } from './status-view.js';
+import { buildView, type CacheRow, type PageState } from './status-view.js';
 
 export const REFRESH_SECONDS = 30;
 
@@ -70,17 +70,36 @@ function artifactsSection(report: StatusReport, now: Date): string {
   );
 }
 
+function repairCell(r: CacheRow['lastRepair'], now: Date): string {
+  if (!r) return '<span class="dim">none since start</span>';
+  const what = r.repaired ? '<span class="ok">repaired</span>' : '<span class="bad">repair failed</span>';
+  return `${what} ${when(r.at, now)}<div class="dim">${esc(r.reason)}</div>`;
+}
+
 function cacheSection(report: StatusReport, now: Date): string {
   const rows = buildView(report, now).cache.map(
     (c) =>
-      `<tr class="row-${c.state}"><td>${badge(c.state)}</td><td>${esc(c.dir)}</td><td><b>${esc(c.part)}</b></td><td>${esc(
+      `<tr class="row-${c.state}"><td>${badge(c.state)}</td><td>${esc(c.dir)}</td><td class="nw"><b>${esc(c.part)}</b></td><td>${esc(
         c.version,
       )}</td><td>${when(c.updatedAt, now)}</td><td>${when(c.populatedAt, now)}</td><td>${
         c.stale ? '<span class="bad">stale</span>' : '<span class="ok">fresh</span>'
-      }</td><td>${c.lastResult ? `${esc(c.lastResult.status)} ${when(c.lastResult.at, now)}` : '—'}${errorCell(c.error, now)}</td></tr>`,
+      }</td><td>${c.lastResult ? `${esc(c.lastResult.status)} ${when(c.lastResult.at, now)}` : '—'}${errorCell(
+        c.error,
+        now,
+      )}</td><td>${repairCell(c.lastRepair, now)}</td></tr>`,
   );
   return table(
-    ['State', 'Cache dir', 'Part', 'Version', 'Updated', 'Populated at', 'Stale', 'Last populate / repair'],
+    [
+      'State',
+      'Cache dir',
+      'Part',
+      'Version',
+      'Updated',
+      'Populated at',
+      'Stale',
+      'Last populate',
+      'Last repair',
+    ],
     rows,
     'cache-populator is not configured',
   );

@@ -28,6 +28,7 @@ export interface CacheRow {
   populatedAt?: string;
   stale: boolean;
   lastResult?: { status?: string; at?: string };
+  lastRepair?: { at?: string; reason?: string; repaired: boolean };
   error?: { code?: string; message: string; at?: string };
 }
 
@@ -126,6 +127,13 @@ function cacheRows(report: StatusReport): CacheRow[] {
         updatedAt: str(p.updatedAt) ?? str(p.downloadedAt),
         populatedAt: str(p.populatedAt),
         stale,
+        lastRepair: p.lastRepair
+          ? {
+              at: str(obj(p.lastRepair).at),
+              reason: str(obj(p.lastRepair).reason),
+              repaired: obj(p.lastRepair).repaired === true,
+            }
+          : undefined,
         lastResult: p.lastResult
           ? { status: str(obj(p.lastResult).status), at: str(obj(p.lastResult).at) }
           : undefined,
