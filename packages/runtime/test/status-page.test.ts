@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { esc, plainCause, scrub } from '../src/status-format.js';
 import { renderStatusPage } from '../src/status-page.js';
+import { StatusPage } from '../src/status-page-service.js';
 import type { StatusReport } from '../src/status-report.js';
 import { buildView } from '../src/status-view.js';
 
@@ -105,5 +106,37 @@ describe('status page', () => {
     assert.match(html, /<path d="M[\d.]+,[\d.]+L[\d.]+,[\d.]+"/);
     assert.match(html, /2026-11-30: 2\.0 KiB, 0 failed/);
     assert.match(html, /2026-12-01: 0 B, 1 failed/);
+  });
+});
+
+describe('status page routes', () => {
+  const host = (mode: string, statusPage?: boolean) => {
+    const listeners: ((r: unknown) => void)[] = [];
+    return {
+      listeners,
+      host: {
+        jobs: { onFinished: (l: (r: unknown) => void) => listeners.push(l) } as never,
+        logger: { warn() {} } as never,
+        mode,
+        clock: { now: () => now },
+        config: { stateDir: '/nonexistent', serve: { statusPage } },
+        status: async () => report(),
+      },
+    };
+  };
+
+  test('the serving listener gets the page only with serve.statusPage; one-shot CLI runs record nothing', () => {
+    assert.equal(new StatusPage(host('daemon').host).serveRoutes([]).length, 0);
+    assert.deepEqual(
+      new StatusPage(host('daemon', true).host).serveRoutes([]).map((r) => [r.id, r.prefix, r.exact]),
+      [['status-page', '/', true]],
+    );
+    assert.equal(host('daemon').listeners.length, 0);
+    const daemon = host('daemon');
+    new StatusPage(daemon.host);
+    assert.equal(daemon.listeners.length, 1);
+    const cli = host('cli');
+    new StatusPage(cli.host);
+    assert.equal(cli.listeners.length, 0);
   });
 });
