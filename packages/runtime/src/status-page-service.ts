@@ -51,7 +51,11 @@ export class StatusPage {
   async #record(r: JobRunRecord): Promise<void> {
     try {
       const now = this.#host.clock.now();
-      const ages = artifactAges(await this.#host.status(), now);
+      // A run that ends while the plugins stop still counts, without ages.
+      const ages = await this.#host.status().then(
+        (report) => artifactAges(report, now),
+        (): Record<string, number> => ({}),
+      );
       const entry: HistoryEntry = {
         t: r.endedAt ?? now.toISOString(),
         job: r.jobId,
