@@ -64,6 +64,13 @@ describe('status page', () => {
       ],
     });
     assert.equal(buildView(failed, now).state, 'failing');
+    const running = report({
+      ready: false,
+      reasons: ['oci-sync: not stored yet: trivy-java-db:1'],
+      jobs: [{ id: 'oci-sync', description: 'sync', triggers: [], running: true }],
+    });
+    assert.equal(buildView(running, now).state, 'syncing');
+    assert.match(renderStatusPage(running, [], now), /<title>SYNCING · trivy-mirror<\/title>/);
     const html = renderStatusPage(failed, [], now);
     assert.match(html, /FAILING/);
     assert.match(html, /the other side refused the connection/);
