@@ -169,6 +169,7 @@ plugins:
     for (const job of ['oci-sync', 'cache-populator', 'vexhub-mirror']) assert.ok(text.includes(job), job);
     assert.match(text, /Last 14 days/);
 
+    assert.equal((await fetch(`${adminUrl}/`, { method: 'POST' })).status, 405);
     // The serving listener shows it only with the serve credentials.
     assert.equal((await fetch(`${serveUrl}/`)).status, 401);
     const served = await fetch(`${serveUrl}/`, { headers: { authorization: `Bearer ${SERVE_TOKEN}` } });

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { JobRunRecord, Logger } from '@trivy-mirror/plugin-api';
 import type { JobRunnerService } from './job-runner.js';
-import type { RouteEntry } from './router.js';
+import { type RouteEntry, sendJson } from './router.js';
 import { type HistoryEntry, HISTORY_FILE, StatusHistory } from './status-history.js';
 import { renderStatusPage } from './status-page.js';
 import type { StatusReport } from './status-report.js';
@@ -85,7 +85,10 @@ export class StatusPage {
       prefix: '/',
       exact: true,
       handle: async (req, res) => {
-        if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+          return true;
+        }
         const html = await this.render({ adminLinks: listener === 'admin' });
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
