@@ -243,17 +243,19 @@ plugins:
     const one = (name: string, labels: Record<string, string>) =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
     assert.equal(types.get('trivy_mirror_job_runs_total'), 'counter');
-    assert.ok((one('trivy_mirror_job_runs_total', { job: 'oci-sync', status: 'success' })?.value ?? 0) >= 1);
     assert.ok(
-      (one('trivy_mirror_job_runs_total', { job: 'vexhub-mirror', status: 'success' })?.value ?? 0) >= 1,
+      (one('trivy_mirror_job_runs_total', { job_id: 'oci-sync', status: 'success' })?.value ?? 0) >= 1,
+    );
+    assert.ok(
+      (one('trivy_mirror_job_runs_total', { job_id: 'vexhub-mirror', status: 'success' })?.value ?? 0) >= 1,
     );
     assert.equal(types.get('trivy_mirror_job_duration_seconds'), 'histogram');
-    assert.ok((one('trivy_mirror_job_duration_seconds_count', { job: 'oci-sync' })?.value ?? 0) >= 1);
-    assert.ok((one('trivy_mirror_job_duration_seconds_sum', { job: 'oci-sync' })?.value ?? 0) > 0);
-    assert.ok((one('trivy_mirror_bytes_moved_total', { job: 'oci-sync' })?.value ?? 0) > 0);
-    assert.ok((one('trivy_mirror_bytes_moved_total', { job: 'vexhub-mirror' })?.value ?? 0) > 0);
+    assert.ok((one('trivy_mirror_job_duration_seconds_count', { job_id: 'oci-sync' })?.value ?? 0) >= 1);
+    assert.ok((one('trivy_mirror_job_duration_seconds_sum', { job_id: 'oci-sync' })?.value ?? 0) > 0);
+    assert.ok((one('trivy_mirror_bytes_moved_total', { job_id: 'oci-sync' })?.value ?? 0) > 0);
+    assert.ok((one('trivy_mirror_bytes_moved_total', { job_id: 'vexhub-mirror' })?.value ?? 0) > 0);
     const lastSuccess =
-      one('trivy_mirror_job_last_success_timestamp_seconds', { job: 'oci-sync' })?.value ?? 0;
+      one('trivy_mirror_job_last_success_timestamp_seconds', { job_id: 'oci-sync' })?.value ?? 0;
     assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 120, `last success ${lastSuccess}`);
     const updated = one('trivy_mirror_artifact_updated_timestamp_seconds', {
       artifact: 'trivy-db',

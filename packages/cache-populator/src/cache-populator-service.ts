@@ -24,8 +24,8 @@ import {
   describeError,
   errorCode,
 } from '@trivy-mirror/plugin-api';
-import { Gauge } from 'prom-client';
 import type { PopulateSource } from './artifact-source.js';
+import { CacheMetrics } from './cache-metrics.js';
 import type { CachePart, CachePopulatorConfig, CacheTarget } from './config-schema.js';
 import { ensureDir, readJsonFile, writeFileAtomic } from './durable-fs.js';
 import { withKeyLock } from './keyed-mutex.js';
@@ -48,6 +48,7 @@ const SUPPRESS_MS = 1500;
 interface PartHealth extends StaleHealth {
   lastError?: { code?: string; message: string; at: string };
   lastResult?: { status: PartResult['status']; at: string; version?: string };
+  lastRepair?: { at: string; reason?: string; repaired: boolean };
 }
 
 export interface CachePopulatorDeps {
@@ -69,7 +70,7 @@ export class CachePopulatorService {
   #dirty = false;
   #timer?: NodeJS.Timeout;
   #ticking = false;
-  #gauge?: Gauge<'dir' | 'part'>;
+  #metrics?: CacheMetrics;
   #stopping = new AbortController();
 
   constructor(config: CachePopulatorConfig, context: PluginContext, deps: CachePopulatorDeps) {
@@ -77,18 +78,7 @@ export class CachePopulatorService {
     this.#context = context;
     this.#deps = deps;
     this.#log = context.logger;
-    if (deps.metrics) {
-      // Reuse on re-creation (tests, reloads): prom-client refuses a second metric of the same name.
-      const existing = deps.metrics.registry.getSingleMetric('trivy_mirror_cache_db_age_seconds');
-      this.#gauge =
-        (existing as Gauge<'dir' | 'part'> | undefined) ??
-        new Gauge({
-          name: 'trivy_mirror_cache_db_age_seconds',
-          help: 'Age of each populated cache part: now minus UpdatedAt (DownloadedAt for checks and VEX).',
-          labelNames: ['dir', 'part'],
-          registers: [deps.metrics.registry],
-        });
-    }
+    if (deps.metrics) this.#metrics = new CacheMetrics(deps.metrics);
   }
 
   get #source(): PopulateSource {
@@ -333,7 +323,13 @@ export class CachePopulatorService {
     );
     const vex = state.part === 'vex' ? [key.slice(4)] : undefined;
     const results = await this.populateTarget(target, [state.part], { force: true, signal, vex });
-    return results.some((r) => r.status === 'populated');
+    const repaired = results.some((r) => r.status === 'populated');
+    this.#partHealth(target.dir, key).lastRepair = {
+      at: this.#deps.clock.now().toISOString(),
+      reason: integrity.reason,
+      repaired,
+    };
+    return repaired;
   }
 
   // ---- periodic check: integrity, staleness, metrics, cleanup ----------------------------------
@@ -370,11 +366,8 @@ export class CachePopulatorService {
             parseGoTime(meta?.UpdatedAt) ??
             parseGoTime(meta?.DownloadedAt) ??
             parseGoTime(fresh.metadata.UpdatedAt);
-          if (ref)
-            this.#gauge?.set(
-              { dir: target.dir, part: key },
-              Math.max(0, (now.getTime() - ref.getTime()) / 1000),
-            );
+          if (ref) this.#metrics?.age(target.dir, key, Math.max(0, (now.getTime() - ref.getTime()) / 1000));
+          this.#metrics?.stale(target.dir, key, this.#partHealth(target.dir, key).stale ?? false);
         }
       }
       await this.#cleanup();
@@ -461,6 +454,7 @@ export class CachePopulatorService {
           stale: h.stale ?? false,
           ...(h.staleImported ? { pastNextUpdate: true } : {}),
           lastResult: h.lastResult,
+          lastRepair: h.lastRepair,
           lastError: h.lastError,
         };
       }

@@ -154,6 +154,7 @@ export class OciSyncJob implements Job {
       bytes: r.bytesDownloaded + r.bytesPushed,
     });
     if (r.digest && fresh.stale) log.warn({ freshness: fresh.text }, 'stored version is stale');
+    deps.metrics.recordPushes(artifact.name, tag, r.destinations);
     if (r.digest && r.layer) {
       // Emitted on every confirmed version; `changed` tells listeners whether to act.
       deps.events.emit('artifact.stored', {

@@ -1,5 +1,8 @@
 // Prometheus metrics of oci-sync, registered in the runtime's registry (Metrics service).
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DestinationResult } from './artifact-sync.js';
+
+type PushLabels = 'artifact' | 'tag' | 'destination';
 
 type TagGauge = Gauge<'artifact' | 'tag'>;
 
@@ -14,6 +17,8 @@ export class SyncMetrics {
   readonly bytes: Counter<'artifact'>;
   /** Runs `refresh` before every scrape of the stale gauge (the time passes without any job run). */
   readonly onCollect: (refresh: () => Promise<unknown>) => void;
+  readonly pushFailures: Counter<PushLabels>;
+  readonly pushFailing: Gauge<PushLabels>;
 
   constructor(registry: Registry) {
     // Reuse a metric if a module was loaded twice into the same registry (tests, reloads).
@@ -49,6 +54,31 @@ export class SyncMetrics {
         labelNames: ['artifact'],
         registers: [registry],
       });
+    this.pushFailures =
+      existing<Counter<PushLabels>>('trivy_mirror_destination_push_failures_total') ??
+      new Counter({
+        name: 'trivy_mirror_destination_push_failures_total',
+        help: 'Failed pushes of an artifact tag to a destination registry',
+        labelNames: ['artifact', 'tag', 'destination'],
+        registers: [registry],
+      });
+    this.pushFailing =
+      existing<Gauge<PushLabels>>('trivy_mirror_destination_push_failing') ??
+      new Gauge({
+        name: 'trivy_mirror_destination_push_failing',
+        help: '1 while the last push of an artifact tag to a destination failed, else 0',
+        labelNames: ['artifact', 'tag', 'destination'],
+        registers: [registry],
+      });
+  }
+
+  /** Per destination: a failure counts and sets the flag; a push or an up-to-date check clears it. */
+  recordPushes(artifact: string, tag: string, results: readonly DestinationResult[]): void {
+    for (const d of results) {
+      const labels = { artifact, tag, destination: d.destination };
+      this.pushFailures.inc(labels, d.error ? 1 : 0);
+      this.pushFailing.set(labels, d.error ? 1 : 0);
+    }
   }
 
   record(

@@ -13,12 +13,13 @@ const HEADER = `# trivy-mirror configuration (YAML). Unknown keys are errors; \`
 const SERVE_COMMENTED = `# serve:                                   # optional: serve Trivy clients
 #   listen: 0.0.0.0:8443
 #   publicUrl: https://bastion.example:8443
-#   tls: { cert: /etc/trivy-mirror/tls.crt, key: /etc/trivy-mirror/tls.key }`;
+#   tls: { cert: /etc/trivy-mirror/tls.crt, key: /etc/trivy-mirror/tls.key }
+#   statusPage: false                      # true: the status page at / here too, behind serve auth`;
 
 function runtimeKeys(serve: string): string {
   return `stateDir: ${DEFAULT_STATE_DIR}          # store (OCI layouts), VEX copies, plugin state
 admin:
-  listen: ${DEFAULT_ADMIN_LISTEN}             # /healthz /readyz /status /metrics /jobs; keep it on loopback
+  listen: ${DEFAULT_ADMIN_LISTEN}             # status page at /, /healthz /readyz /status /metrics /jobs; loopback
 ${serve.replace(/\s+$/, '')}
 registries: []                             # per-host transport settings, e.g.
 #  - { host: registry.internal:5000, plainHttp: false, caFile: /etc/ssl/internal-ca.pem }

@@ -48,6 +48,7 @@ const baseShape = {
       listen: listen.describe('serving listener for Trivy clients'),
       publicUrl: z.url().optional().describe('how clients reach it (default derived from listen)'),
       tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      statusPage: z.boolean().default(false).describe('also serve the status page at / (behind serve auth)'),
     })
     .optional(),
   registries: z.array(hostOptionsSchema).default([]),
@@ -63,7 +64,7 @@ const baseShape = {
 export interface RuntimeConfig {
   stateDir: string;
   admin: { listen: string };
-  serve?: { listen: string; publicUrl?: string; tls?: { cert: string; key: string } };
+  serve?: { listen: string; publicUrl?: string; tls?: { cert: string; key: string }; statusPage?: boolean };
   registries: z.infer<typeof hostOptionsSchema>[];
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -36,6 +36,7 @@ export class JobRunnerService implements JobRunner {
   readonly #followUp = new Map<string, string>();
   readonly #idleListeners: (() => void)[] = [];
   readonly #busyListeners: (() => void)[] = [];
+  readonly #finishedListeners: ((record: JobRunRecord) => void)[] = [];
   #stopping = false;
 
   constructor(
@@ -78,6 +79,11 @@ export class JobRunnerService implements JobRunner {
   /** Calls `listener` each time the last running job ends (after its follow-up, if any, started). */
   onIdle(listener: () => void): void {
     this.#idleListeners.push(listener);
+  }
+
+  /** Called with every finished run (success, skipped, failure), after it is counted. */
+  onFinished(listener: (record: JobRunRecord) => void): void {
+    this.#finishedListeners.push(listener);
   }
 
   /** Calls `listener` each time a job starts while none was running. */
@@ -203,12 +209,8 @@ export class JobRunnerService implements JobRunner {
   }
 
   #count(r: JobRunRecord): void {
-    if (!this.metrics) return;
-    this.metrics.jobRuns.inc({ job: r.jobId, status: r.status });
-    this.metrics.jobDuration.observe({ job: r.jobId }, (r.durationMs ?? 0) / 1000);
-    if (r.bytes) this.metrics.bytesMoved.inc({ job: r.jobId }, r.bytes);
-    if (r.status !== 'failure')
-      this.metrics.jobLastSuccess.set({ job: r.jobId }, Date.parse(r.endedAt ?? '') / 1000);
+    this.metrics?.recordRun(r);
+    this.#notify(this.#finishedListeners.map((l) => () => l(r)));
   }
 
   /** Refuses new runs, aborts running ones and waits for them up to `timeoutMs`; returns the ids still running. */

@@ -42,6 +42,7 @@ import {
 import type { LoadedPlugin } from './plugin-loader.js';
 import { pluginListing } from './plugin-switch.js';
 import { createServeListener } from './serve-server.js';
+import { StatusPage } from './status-page-service.js';
 import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
 import { systemdNotify } from './systemd-notify.js';
 import { sweepTempFiles } from './temp-sweep.js';
@@ -95,6 +96,7 @@ export class Runtime {
   readonly mode: RuntimeMode;
   readonly version: string;
   readonly clock: Clock;
+  readonly statusPage: StatusPage;
   #config: RuntimeConfig;
   #plugins: readonly LoadedPlugin[];
   #gen?: Generation;
@@ -120,7 +122,7 @@ export class Runtime {
     this.version = options.version ?? '0.0.0';
     this.clock = options.clock ?? systemClock;
     this.#startedAt = this.clock.now();
-    this.metrics = new RuntimeMetrics();
+    this.metrics = new RuntimeMetrics({ version: this.version });
     this.jobs = new JobRunnerService(this.logger.child({ component: 'jobs' }), this.clock, this.metrics);
     // a long-running process gives memory back after each burst of work; a one-shot CLI just exits
     this.#reclaimer = new MemoryReclaimer(
@@ -133,6 +135,7 @@ export class Runtime {
       this.jobs.onIdle(() => this.#reclaimer.schedule());
     }
     this.health = new HealthRegistry(this.logger.child({ component: 'health' }));
+    this.statusPage = new StatusPage(this);
     const stopMs = options.timeouts?.stopMs ?? 10_000;
     this.#timeouts = {
       stopMs,
@@ -254,7 +257,7 @@ export class Runtime {
           tls: config.serve.tls,
           logger: log,
           state: {
-            routes: () => this.#gen?.serveRoutes ?? [],
+            routes: () => this.statusPage.serveRoutes(this.#gen?.serveRoutes),
             authenticators: () => this.#gen?.authenticators ?? [],
           },
         });
@@ -479,7 +482,7 @@ export class Runtime {
       jobStatuses: () => this.listJobs(),
       hasJob: (id) => this.jobs.has(id),
       startJob: (id, reason): RunHandle => this.jobs.start(id, reason),
-      routes: () => this.#gen?.adminRoutes ?? [],
+      routes: () => [this.statusPage.route('admin'), ...(this.#gen?.adminRoutes ?? [])],
     };
   }
 }

@@ -188,10 +188,10 @@ describe('JobRunner', () => {
     assert.equal(unknown.status, 'failure');
     assert.equal(unknown.error?.code, 'JOB_UNKNOWN');
     const text = await metrics.text();
-    assert.match(text, /trivy_mirror_job_runs_total\{job="skip",status="skipped"\} 1/);
-    assert.match(text, /trivy_mirror_job_runs_total\{job="boom",status="failure"\} 1/);
-    assert.match(text, /trivy_mirror_bytes_moved_total\{job="count"\} 10/);
-    assert.match(text, /trivy_mirror_job_duration_seconds_count\{job="count"\} 1/);
+    assert.match(text, /trivy_mirror_job_runs_total\{job_id="skip",status="skipped"\} 1/);
+    assert.match(text, /trivy_mirror_job_runs_total\{job_id="boom",status="failure"\} 1/);
+    assert.match(text, /trivy_mirror_bytes_moved_total\{job_id="count"\} 10/);
+    assert.match(text, /trivy_mirror_job_duration_seconds_count\{job_id="count"\} 1/);
   });
 
   test('stop() aborts running jobs and waits for them (bounded)', async () => {

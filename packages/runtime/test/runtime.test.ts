@@ -229,11 +229,13 @@ describe('runtime', () => {
     assert.ok(types.has('process_cpu_user_seconds_total'));
     const runs = samples.find(
       (s) =>
-        s.name === 'trivy_mirror_job_runs_total' && s.labels.job === 'count' && s.labels.status === 'success',
+        s.name === 'trivy_mirror_job_runs_total' &&
+        s.labels.job_id === 'count' &&
+        s.labels.status === 'success',
     );
     assert.ok(runs && runs.value >= 1);
     const bytes = samples.find(
-      (s) => s.name === 'trivy_mirror_bytes_moved_total' && s.labels.job === 'count',
+      (s) => s.name === 'trivy_mirror_bytes_moved_total' && s.labels.job_id === 'count',
     );
     assert.ok(bytes && bytes.value >= 42);
     const last = samples.find((s) => s.name === 'trivy_mirror_job_last_success_timestamp_seconds');

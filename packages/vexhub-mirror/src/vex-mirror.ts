@@ -27,7 +27,7 @@ import {
   planVexImport,
   takeImported,
 } from './vex-import.js';
-import { VexMetrics } from './vex-metrics.js';
+import { updateIntervalSeconds, VexMetrics } from './vex-metrics.js';
 import { parseManifest, rewriteManifest } from './vex-manifest.js';
 import { type PublishedVersion, VersionStore } from './version-store.js';
 
@@ -99,7 +99,7 @@ export class VexMirror {
           const manifest = await readFile(r.store.manifestPath(cur.version));
           r.manifest = manifest;
           r.published = cur;
-          this.metrics?.record(cur);
+          this.metrics?.record(cur, manifest);
         } catch (err) {
           this.options.logger.warn(
             { err, repository: r.config.name },
@@ -167,7 +167,7 @@ export class VexMirror {
         const removed = await r.store.gc(res.published, this.config.graceMinutes * 60_000, this.now());
         if (removed.length > 0)
           ctx.logger.info({ repository: r.config.name, removed }, 'old vex versions removed');
-        this.metrics?.record(res.published);
+        this.metrics?.record(res.published, manifest);
         results[r.config.name] = { changed: res.changed, version: res.published.version };
       } catch (err) {
         if (ctx.signal.aborted) throw err;
@@ -295,6 +295,8 @@ export class VexMirror {
         fetchedAt: p?.fetchedAt,
         publishedAt: p?.publishedAt,
         packages: p?.packages,
+        archiveSize: p?.archiveSize,
+        updateIntervalSeconds: p ? updateIntervalSeconds(r.manifest) : undefined,
         archive: p?.archiveUrl,
         location: p?.location,
         lastError: r.lastError,

@@ -146,7 +146,7 @@ async function printSummary(runtime: Runtime, cacheDir: string, out: (s?: string
     );
   }
   out();
-  out(`Admin:   ${runtime.adminUrl}/status  ${runtime.adminUrl}/metrics  ${runtime.adminUrl}/readyz`);
+  out(`Admin:   ${runtime.adminUrl}/ (status page)  ${runtime.adminUrl}/status  ${runtime.adminUrl}/metrics`);
   out(`Serving: ${runtime.serveUrl}/v2/_catalog  ${runtime.serveUrl}/.well-known/vex-repository.json`);
   out(`Cache dir for offline scanners: ${cacheDir}`);
   out();

@@ -1,0 +1,149 @@
+// The status page rendering: states with words, escaping, no credentials, history charts.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { esc, plainCause, scrub } from '../src/status-format.js';
+import { renderStatusPage } from '../src/status-page.js';
+import { StatusPage } from '../src/status-page-service.js';
+import type { StatusReport } from '../src/status-report.js';
+import { buildView } from '../src/status-view.js';
+
+const now = new Date('2026-12-02T12:00:00Z');
+
+function report(
+  overrides: Partial<StatusReport> = {},
+  components: Record<string, unknown> = {},
+): StatusReport {
+  return {
+    version: '1.2.3',
+    startedAt: '2026-12-02T10:00:00.000Z',
+    uptimeSeconds: 7200,
+    phase: 'running',
+    ready: true,
+    reasons: [],
+    jobs: [],
+    components: {
+      'oci-sync': {
+        artifacts: {
+          'trivy-db:2': {
+            stored: true,
+            manifestDigest: `sha256:${'a'.repeat(64)}`,
+            updatedAt: '2026-12-02T06:00:00Z',
+            nextUpdate: '2026-12-02T18:00:00Z',
+            source: 'mirror.gcr.io/aquasec/trivy-db:2',
+            destinations: { 'registry.internal/mirror/trivy-db:2': { digest: `sha256:${'a'.repeat(64)}` } },
+          },
+        },
+      },
+      ...components,
+    },
+    ...overrides,
+  };
+}
+
+describe('status page', () => {
+  test('a fresh mirror is READY; a DB past NextUpdate is STALE; a failed run is FAILING', () => {
+    assert.equal(buildView(report(), now).state, 'ready');
+    const later = new Date('2026-12-03T00:00:00Z');
+    assert.equal(buildView(report(), later).state, 'stale');
+    const failed = report({
+      jobs: [
+        {
+          id: 'oci-sync',
+          description: 'sync',
+          triggers: [],
+          running: false,
+          lastRun: {
+            jobId: 'oci-sync',
+            runId: '1',
+            reason: 'schedule',
+            status: 'failure',
+            startedAt: now.toISOString(),
+            error: { code: 'SYNC_FAILED', message: 'connect ECONNREFUSED 127.0.0.1:5000' },
+          },
+        },
+      ],
+    });
+    assert.equal(buildView(failed, now).state, 'failing');
+    const running = report({
+      ready: false,
+      reasons: ['oci-sync: not stored yet: trivy-java-db:1'],
+      jobs: [{ id: 'oci-sync', description: 'sync', triggers: [], running: true }],
+    });
+    assert.equal(buildView(running, now).state, 'syncing');
+    assert.match(renderStatusPage(running, [], now), /<title>SYNCING · trivy-mirror<\/title>/);
+    const html = renderStatusPage(failed, [], now);
+    assert.match(html, /FAILING/);
+    assert.match(html, /the other side refused the connection/);
+    assert.match(html, /<meta http-equiv="refresh" content="30">/);
+    assert.doesNotMatch(html, /<script|https?:\/\/(?!registry)/i, 'no scripts, no external resources');
+  });
+
+  test('text is escaped and credentials are scrubbed', () => {
+    const hostile = report({
+      reasons: ['<img src=x onerror=alert(1)> https://bob:hunter2@registry.internal/v2/'],
+    });
+    const html = renderStatusPage(hostile, [], now);
+    assert.ok(!html.includes('<img src=x'));
+    assert.ok(html.includes('&lt;img src=x'));
+    assert.ok(!html.includes('hunter2'));
+    assert.doesNotMatch(scrub('Authorization: Bearer abcdefghijkl'), /abcdefghijkl/);
+    assert.equal(scrub('password=s3cret&x=1'), 'password=[redacted]&x=1');
+    assert.equal(esc('a"b'), 'a&quot;b');
+    assert.equal(plainCause({ message: 'HTTP 429 Too Many Requests' }), 'rate limited by the registry');
+  });
+
+  test('the charts draw the recorded DB ages and bytes per day', () => {
+    const history = [
+      {
+        t: '2026-11-30T12:00:00.000Z',
+        job: 'oci-sync',
+        status: 'success' as const,
+        bytes: 2048,
+        ages: { 'trivy-db:2': 3600 },
+      },
+      {
+        t: '2026-12-01T12:00:00.000Z',
+        job: 'oci-sync',
+        status: 'failure' as const,
+        ages: { 'trivy-db:2': 90_000 },
+      },
+    ];
+    const html = renderStatusPage(report(), history, now);
+    assert.match(html, /<svg[^>]*aria-label="DB age over the last 14 days"/);
+    assert.match(html, /<path d="M[\d.]+,[\d.]+L[\d.]+,[\d.]+"/);
+    assert.match(html, /2026-11-30: 2\.0 KiB, 0 failed/);
+    assert.match(html, /2026-12-01: 0 B, 1 failed/);
+  });
+});
+
+describe('status page routes', () => {
+  const host = (mode: string, statusPage?: boolean) => {
+    const listeners: ((r: unknown) => void)[] = [];
+    return {
+      listeners,
+      host: {
+        jobs: { onFinished: (l: (r: unknown) => void) => listeners.push(l) } as never,
+        logger: { warn() {} } as never,
+        mode,
+        clock: { now: () => now },
+        config: { stateDir: '/nonexistent', serve: { statusPage } },
+        status: async () => report(),
+      },
+    };
+  };
+
+  test('the serving listener gets the page only with serve.statusPage; one-shot CLI runs record nothing', () => {
+    assert.equal(new StatusPage(host('daemon').host).serveRoutes([]).length, 0);
+    assert.deepEqual(
+      new StatusPage(host('daemon', true).host).serveRoutes([]).map((r) => [r.id, r.prefix, r.exact]),
+      [['status-page', '/', true]],
+    );
+    assert.equal(host('daemon').listeners.length, 0);
+    const daemon = host('daemon');
+    new StatusPage(daemon.host);
+    assert.equal(daemon.listeners.length, 1);
+    const cli = host('cli');
+    new StatusPage(cli.host);
+    assert.equal(cli.listeners.length, 0);
+  });
+});
