@@ -21,6 +21,7 @@ function report(
     ready: true,
     reasons: [],
     jobs: [],
+    plugins: [],
     components: {
       'oci-sync': {
         artifacts: {
