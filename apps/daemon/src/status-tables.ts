@@ -61,7 +61,8 @@ function vexTable(c: Rec): string {
   const imported = Object.entries(rec(c.repositories))
     .filter(([, raw]) => str(rec(raw).importedAt))
     .map(
-      ([name, raw]) => `  ${name}: imported ${str(rec(raw).importedAt)} from ${str(rec(raw).importedFrom)}\n`,
+      ([name, raw]) =>
+        `  vex ${name}  imported ${str(rec(raw).importedAt)} from ${str(rec(raw).importedFrom)}\n`,
     )
     .join('');
   const head = ['REPOSITORY', 'VERSION', 'UPDATED_AT', 'PACKAGES', 'CHECKED', 'ERROR'];
