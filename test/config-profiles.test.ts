@@ -1,7 +1,8 @@
 // The deployment profiles end to end: `config example --profile NAME` as printed, made local (state dir,
 // listeners, sources, URLs, cache dirs set to loopback fixtures and temp dirs, nothing else changed),
 // run as the built daemon against real docker-registry instances until /readyz is 200; then what the
-// profile promises is checked.
+// profile promises is checked. The inside profile runs the same way in the air-gap suites
+// (test/helpers/airgap-site.ts), which first need a connected side to export from.
 import assert from 'node:assert/strict';
 import { readFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

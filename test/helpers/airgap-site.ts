@@ -1,8 +1,8 @@
 // The two sites of the air-gap suites: a connected side that synced twice from a loopback upstream
 // registry and VEX server and exported after each (export-1: a version 4 days old, NextUpdate 3 days
 // past; export-2: newer db, java-db and VEX Hub); the upstreams then stopped; and an inside daemon
-// with no upstream (oci-sync sources: [], VEX source: import, a registry inside as destination)
-// started after `import export-1`.
+// with no upstream, on the printed inside profile (oci-sync sources: [], VEX source: import, a registry
+// inside as destination) started after `import export-1`.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import {
 import { waitReady } from './admin-api.js';
 import { type DaemonProcess, freePort, runCli, startDaemon } from './daemon-process.js';
 import { MANIFEST_ACCEPT, skopeoRaw, tempDir } from './oci-e2e.js';
+import { setYamlPaths } from './local-config.js';
 import { startVexServer } from './vex-server.js';
 import { zipWithExtraDocument } from './vex-variants.js';
 
@@ -158,21 +159,28 @@ export async function startAirGap(name: string): Promise<AirGap> {
   const publicUrl = `http://127.0.0.1:${serve}`;
   const cacheDir = join(work.dir, 'cache');
   const insideConfig = join(work.dir, 'inside.yaml');
+  // The inside daemon runs on `config example --profile inside` as printed, made local.
+  const printed = await runCli(['config', 'example', '--profile', 'inside'], { timeoutMs: 20_000 });
+  assert.equal(printed.code, 0, printed.stderr);
   await writeFile(
     insideConfig,
-    [
-      `stateDir: ${join(work.dir, 'inside')}`,
-      `admin: { listen: 127.0.0.1:${admin} }`,
-      `serve: { listen: 127.0.0.1:${serve}, publicUrl: ${publicUrl} }`,
-      'log: { level: info, format: json }',
-      'plugins:',
-      '  auth-providers: { dockerConfig: false }',
-      `  oci-sync: { sources: [], destinations: [${internal.host}/trivy], keepVersions: 2, staleAfterHours: 24 }`,
-      '  vexhub-mirror: { repositories: [{ name: vexhub, source: import }] }',
-      `  cache-populator: { checkIntervalSeconds: 1, targets: [{ dir: ${cacheDir} }] }`,
-      '',
-    ].join('\n'),
+    setYamlPaths(printed.stdout, [
+      [['stateDir'], join(work.dir, 'inside')],
+      [['admin', 'listen'], `127.0.0.1:${admin}`],
+      [['serve', 'listen'], `127.0.0.1:${serve}`],
+      [['serve', 'publicUrl'], publicUrl],
+      [['log', 'level'], 'info'],
+      [['log', 'format'], 'json'],
+      [['plugins', 'auth-providers', 'dockerConfig'], false],
+      [['plugins', 'oci-sync', 'destinations'], [`${internal.host}/trivy`]],
+      [['plugins', 'oci-sync', 'keepVersions'], 2],
+      [['plugins', 'oci-sync', 'staleAfterHours'], 24],
+      [['plugins', 'cache-populator', 'checkIntervalSeconds'], 1],
+      [['plugins', 'cache-populator', 'targets', 0, 'dir'], cacheDir],
+    ]),
   );
+  const check = await runCli(['config', 'check', '--config', insideConfig], { timeoutMs: 20_000 });
+  assert.equal(check.code, 0, `inside profile: ${check.stdout}${check.stderr}`);
   const im = await runCli(['import', export1, '--config', insideConfig]);
   assert.equal(im.code, 0, `import: ${im.stdout}${im.stderr}`);
   assert.match(im.stdout, /imported vex vexhub/);
