@@ -1,8 +1,9 @@
 // The cache populator's lifecycle: on start, prepares the target dirs, restores the last vex.stored
 // events, listens for new artifacts and VEX versions and starts the periodic check; stop undoes that.
+import { writeFileAtomic } from '@trivy-mirror/oci/fs';
 import type { LifecycleContribution, VexStoredEvent } from '@trivy-mirror/plugin-api';
 import type { CachePopulatorState } from './cache-state.js';
-import { ensureDir, readJsonFile, writeFileAtomic } from './durable-fs.js';
+import { ensureDir, readJsonFile } from './durable-fs.js';
 import type { FreshnessCheck } from './freshness-check.js';
 import { partForRepository } from './part-specs.js';
 import { checkTargetDirs } from './target-dirs-check.js';
@@ -39,7 +40,7 @@ export class CacheLifecycle implements LifecycleContribution {
       events.on('vex.stored', async (e) => {
         state.vex.set(e.repository, e);
         state.dirty = true;
-        await writeFileAtomic(state.vexFile, JSON.stringify([...state.vex.values()], null, 2)).catch(
+        await writeFileAtomic(state.vexFile, JSON.stringify([...state.vex.values()], null, 2), 0o644).catch(
           (err: unknown) => state.log.warn({ err }, 'could not persist the last vex.stored event'),
         );
       }),

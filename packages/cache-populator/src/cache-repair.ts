@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { CacheWatch, WatchChange } from '@trivy-mirror/plugin-api';
 import type { CachePopulatorState } from './cache-state.js';
 import type { CachePart, CacheTarget } from './config-schema.js';
-import { withKeyLock } from './keyed-mutex.js';
+import { withKeyLock } from '@trivy-mirror/oci/mutex';
 import { checkIntegrity, partOfKey, readPartState } from './part-state.js';
 import type { TargetPopulator } from './target-populator.js';
 import { LINK_PREFIX, STAGING_PREFIX, STATE_DIR } from './version-swap.js';
