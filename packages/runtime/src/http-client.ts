@@ -11,7 +11,7 @@ import {
   MirrorError,
 } from '@trivy-mirror/plugin-api';
 import type { HostOptions } from '@trivy-mirror/oci';
-import { Agent } from '@trivy-mirror/oci';
+import { Agent } from '@trivy-mirror/oci/http';
 import type { Dispatcher } from 'undici';
 import { isLoopbackHost } from './listen-address.js';
 

@@ -9,7 +9,7 @@
 //        again with the new config (run-daemon refuses a config that fails the pre-flight before this;
 //        one that still fails to start falls back to the old config, whose jobs do not run again). A
 //        changed `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
-import { mkdirp } from '@trivy-mirror/oci';
+import { mkdirp } from '@trivy-mirror/oci/fs';
 import { type Clock, type JobRunRecord, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import type { Container } from 'inversify';
 import { createAdminListener } from './admin-server.js';
