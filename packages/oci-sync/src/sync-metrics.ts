@@ -1,4 +1,5 @@
 // Prometheus metrics of oci-sync, registered in the runtime's registry (Metrics service).
+import type { MetricsRegistry } from '@trivy-mirror/plugin-api';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DestinationResult } from './artifact-sync.js';
 
@@ -20,7 +21,9 @@ export class SyncMetrics {
   readonly pushFailures: Counter<PushLabels>;
   readonly pushFailing: Gauge<PushLabels>;
 
-  constructor(registry: Registry) {
+  /** `metricsRegistry`: the Metrics service's registry, a prom-client Registry at run time. */
+  constructor(metricsRegistry: MetricsRegistry) {
+    const registry = metricsRegistry as Registry;
     // Reuse a metric if a module was loaded twice into the same registry (tests, reloads).
     const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
     const gauge = (name: string, help: string, collect?: () => Promise<void>): TagGauge =>

@@ -10,7 +10,7 @@
 //        one that still fails to start falls back to the old config, whose jobs do not run again). A
 //        changed `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
 import { mkdirp } from '@trivy-mirror/oci/fs';
-import { type Clock, type JobRunRecord, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
+import { type Clock, type JobRunRecord, MirrorError } from '@trivy-mirror/plugin-api';
 import type { Container } from 'inversify';
 import { createAdminListener } from './admin-server.js';
 import { systemClock } from './clock.js';
@@ -22,7 +22,7 @@ import { HealthRegistry, type Readiness } from './health-registry.js';
 import type { HttpListener } from './http-listener.js';
 import { JobRunnerService } from './job-runner.js';
 import { within } from './lifecycle.js';
-import { createLogger } from './logger.js';
+import { createLogger, type RuntimeLogger } from './logger.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { LoadedPlugin } from './plugin-loader.js';
@@ -36,7 +36,7 @@ export interface RuntimeOptions {
   config: RuntimeConfig;
   plugins: readonly LoadedPlugin[];
   /** Default: createLogger(config.log). */
-  logger?: Logger;
+  logger?: RuntimeLogger;
   mode?: RuntimeMode;
   version?: string;
   clock?: Clock;
@@ -74,7 +74,7 @@ export interface StopResult {
 }
 
 export class Runtime {
-  readonly logger: Logger;
+  readonly logger: RuntimeLogger;
   readonly jobs: JobRunnerService;
   readonly metrics: RuntimeMetrics;
   readonly health: HealthRegistry;
