@@ -6,7 +6,7 @@
 // client has its own subpath entry (package.json `exports`), outside this API:
 //   @trivy-mirror/oci/fs     fsyncDir, writeNewFile, writeFileAtomic, mkdirp, creatableDirProblem
 //   @trivy-mirror/oci/mutex  withKeyLock, Mutex, mutexFor (in-process locks per key)
-//   @trivy-mirror/oci/http   Agent, Pool, undiciLean (the undici dispatchers the client uses)
+//   @trivy-mirror/oci/http   Agent, Pool, undiciLean (the undici dispatchers the client uses), readBody
 //   @trivy-mirror/oci/serve  createRegistryHandler (read-only registry over layouts), parseRange
 export * from './errors.js';
 export * from './types.js';
