@@ -1,7 +1,7 @@
 // Shared set-up for one-shot commands: config, plugins and a runtime in 'cli' mode, or just credentials.
 import type { CredentialResolver, HostOptions } from '@trivy-mirror/oci';
 import { type Logger, quotingCausesOnce, REDACT_PATHS } from '@trivy-mirror/plugin-api';
-import type { LoadedConfig, Runtime } from '@trivy-mirror/runtime';
+import type { LoadedConfig, Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import { version } from './version.js';
 
 // Heavy modules (the runtime, every plugin) load on first use: `copy` needs neither without --config.
@@ -21,7 +21,7 @@ function dropErrors(this: unknown, args: unknown[], method: (...a: unknown[]) =>
 }
 
 /** Logs for one-shot commands go to stderr so stdout stays for results. */
-export async function cliLogger(options: CliLogOptions = {}): Promise<Logger> {
+export async function cliLogger(options: CliLogOptions = {}): Promise<RuntimeLogger> {
   const level = options.verbose ? 'debug' : options.quiet ? 'error' : 'warn';
   // Errors are left to the command, which prints each one with its causes; a log record of it too
   // would say it twice (with a stack). --verbose keeps them for debugging.
@@ -51,7 +51,10 @@ export async function loadCliConfig(configPath: string | undefined): Promise<Loa
 }
 
 /** A runtime with every plugin bound but no listeners, schedules or watchers. */
-export async function startCliRuntime(configPath: string | undefined, logger: Logger): Promise<Runtime> {
+export async function startCliRuntime(
+  configPath: string | undefined,
+  logger: RuntimeLogger,
+): Promise<Runtime> {
   const { createRuntime, loadPlugins } = await runtimeModule();
   const loaded = await loadCliConfig(configPath);
   for (const w of loaded.warnings) logger.warn(w);

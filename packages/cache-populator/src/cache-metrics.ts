@@ -1,6 +1,6 @@
 // Prometheus gauges of cache-populator: age and staleness of every populated part of every target.
 import type { Metrics } from '@trivy-mirror/plugin-api';
-import { Gauge } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 
 type PartLabels = 'dir' | 'part';
 
@@ -9,10 +9,12 @@ export class CacheMetrics {
   readonly #stale: Gauge<PartLabels>;
 
   constructor(metrics: Metrics) {
+    // The Metrics service's registry is a prom-client Registry at run time.
+    const registry = metrics.registry as Registry;
     // Reuse on re-creation (tests, reloads): prom-client refuses a second metric of the same name.
     const gauge = (name: string, help: string) =>
-      (metrics.registry.getSingleMetric(name) as Gauge<PartLabels> | undefined) ??
-      new Gauge({ name, help, labelNames: ['dir', 'part'], registers: [metrics.registry] });
+      (registry.getSingleMetric(name) as Gauge<PartLabels> | undefined) ??
+      new Gauge({ name, help, labelNames: ['dir', 'part'], registers: [registry] });
     this.#age = gauge(
       'trivy_mirror_cache_db_age_seconds',
       'Age of each populated cache part: now minus UpdatedAt (DownloadedAt for checks and VEX).',

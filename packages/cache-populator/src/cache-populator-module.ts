@@ -1,4 +1,5 @@
-// Binds the cache populator's service and its contributions (job, watch, health, lifecycle).
+// Binds the cache populator: the shared state, and each contribution to its own class (job, watch
+// and repair, health, lifecycle), with the periodic freshness check the lifecycle starts.
 import {
   ArtifactStore,
   CacheWatch,
@@ -10,12 +11,17 @@ import {
   Metrics,
   type PluginContext,
 } from '@trivy-mirror/plugin-api';
-import { ContainerModule } from 'inversify';
-import { CachePopulatorService } from './cache-populator-service.js';
+import { type Bind, ContainerModule, type MapToResolvedValueInjectOptions } from 'inversify';
+import { CacheHealth } from './cache-health.js';
+import { CacheLifecycle } from './cache-lifecycle.js';
+import { CacheRepair } from './cache-repair.js';
+import { CachePopulatorState } from './cache-state.js';
 import type { CachePopulatorConfig } from './config-schema.js';
-import { checkTargetDirs } from './target-dirs-check.js';
+import { FreshnessCheck } from './freshness-check.js';
+import { PopulateJob } from './populate-job.js';
+import { TargetPopulator } from './target-populator.js';
 
-/** The service's own token, for the daemon or tests that want to reach it. */
+/** The plugin's shared state (CachePopulatorState), for the daemon or tests that want to reach it. */
 export const CachePopulator: unique symbol = Symbol.for('trivy-mirror.cache-populator.Service');
 
 export function cachePopulatorModule(config: CachePopulatorConfig, context: PluginContext): ContainerModule {
@@ -23,20 +29,30 @@ export function cachePopulatorModule(config: CachePopulatorConfig, context: Plug
     bind(CachePopulator)
       .toResolvedValue(
         (clock: Clock, events: EventBus, store: ArtifactStore, metrics: Metrics | undefined) =>
-          new CachePopulatorService(config, context, { clock, events, store, metrics }),
+          new CachePopulatorState(config, context, { clock, events, store, metrics }),
         [Clock, EventBus, ArtifactStore, { serviceIdentifier: Metrics, optional: true }],
       )
       .inSingletonScope();
-    bind(Job).toResolvedValue((s: CachePopulatorService) => s.job, [CachePopulator]);
-    bind(CacheWatch).toResolvedValue((s: CachePopulatorService) => s.cacheWatch, [CachePopulator]);
-    bind(HealthCheck).toResolvedValue((s: CachePopulatorService) => s.healthCheck, [CachePopulator]);
-    // check(): what start() needs, for `config check` and the pre-flight (target dirs can be made).
-    bind(LifecycleContribution).toResolvedValue(
-      (s: CachePopulatorService): LifecycleContribution => ({
-        ...s.lifecycle,
-        check: () => checkTargetDirs(config.targets),
-      }),
-      [CachePopulator],
-    );
+    bindSelf(bind, TargetPopulator, [CachePopulator]);
+    bindSelf(bind, PopulateJob, [CachePopulator, TargetPopulator]);
+    bindSelf(bind, CacheRepair, [CachePopulator, TargetPopulator]);
+    bindSelf(bind, FreshnessCheck, [CachePopulator, CacheRepair]);
+    bindSelf(bind, CacheHealth, [CachePopulator]);
+    bindSelf(bind, CacheLifecycle, [CachePopulator, FreshnessCheck]);
+    bind(Job).toService(PopulateJob);
+    bind(CacheWatch).toService(CacheRepair);
+    bind(HealthCheck).toService(CacheHealth);
+    bind(LifecycleContribution).toService(CacheLifecycle);
   });
+}
+
+/** Binds a class (no decorators) to itself as a singleton, built from the given dependencies. */
+function bindSelf<T, A extends unknown[]>(
+  bind: Bind,
+  cls: new (...args: A) => T,
+  deps: MapToResolvedValueInjectOptions<A>,
+): void {
+  bind<T>(cls)
+    .toResolvedValue((...args: A) => new cls(...args), deps)
+    .inSingletonScope();
 }

@@ -1,47 +1,7 @@
-// Small durable-filesystem helpers: fsync'd writes, directory fsync, atomic file replace.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+// Small filesystem helpers of the cache populator: JSON records, errno checks, dirs with a mode.
+// fsync'd writes, directory fsync and atomic replace are @trivy-mirror/oci/fs's.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-
-/** fsync a directory so renames and new entries in it survive a crash. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes a new file (fails if it exists), fsyncs it, and sets its mode regardless of umask. */
-export async function writeNewFile(file: string, data: string | Buffer, mode: number): Promise<void> {
-  const fh = await fs.open(file, 'wx', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.chmod(mode);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Replaces `file` atomically: temp file beside it, fsync, rename, fsync the directory. */
-export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
-  // The writer's pid in the name lets a later start remove what a killed writer left (cleanupCacheDir).
-  const tmp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
-  try {
-    await writeNewFile(tmp, data, mode);
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(path.dirname(file));
-}
 
 export async function readJsonFile<T>(file: string): Promise<T | undefined> {
   try {

@@ -12,7 +12,14 @@ export {
   openArtifact,
 } from './artifact-source.js';
 export { CachePopulator, cachePopulatorModule } from './cache-populator-module.js';
-export { CachePopulatorService, JOB_ID, OLD_VERSION_GRACE_MS } from './cache-populator-service.js';
+export { CacheHealth } from './cache-health.js';
+export { CacheLifecycle } from './cache-lifecycle.js';
+export { CacheRepair } from './cache-repair.js';
+export { CachePopulatorService } from './cache-populator-service.js';
+export { type CachePopulatorDeps, CachePopulatorState, JOB_ID, OLD_VERSION_GRACE_MS } from './cache-state.js';
+export { FreshnessCheck } from './freshness-check.js';
+export { PopulateJob } from './populate-job.js';
+export { TargetPopulator } from './target-populator.js';
 export {
   CACHE_PARTS,
   type CachePart,

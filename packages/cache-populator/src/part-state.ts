@@ -3,8 +3,9 @@
 // (skip). One file per part, so parts populated concurrently never overwrite each other's record.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '@trivy-mirror/oci/fs';
 import type { CachePart } from './config-schema.js';
-import { readJsonFile, writeFileAtomic } from './durable-fs.js';
+import { readJsonFile } from './durable-fs.js';
 import { PART_SPECS } from './part-specs.js';
 import { STATE_DIR, currentVersion } from './version-swap.js';
 

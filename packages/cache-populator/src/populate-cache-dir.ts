@@ -2,13 +2,14 @@
 // population, swapped in atomically (see version-swap.ts). Usable without the daemon (`populate`).
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir, writeNewFile } from '@trivy-mirror/oci/fs';
 import { ArchiveInvalidError, describeError, errorCode } from '@trivy-mirror/plugin-api';
 import { listTags, newestNumericTag, openArtifact, type PopulateSource } from './artifact-source.js';
 import type { CachePart } from './config-schema.js';
-import { ensureDir, fsyncDir, writeNewFile } from './durable-fs.js';
+import { ensureDir } from './durable-fs.js';
 import { type OwnerSpec, applyOwner, applyTree, resolveOwner } from './file-owner.js';
 import { assertFreeSpace, unpackedEstimate } from './free-space.js';
-import { withKeyLock } from './keyed-mutex.js';
+import { withKeyLock } from '@trivy-mirror/oci/mutex';
 import { type PartState, checkIntegrity, readPartState, writePartState } from './part-state.js';
 import { type ArtifactPart, PART_SPECS } from './part-specs.js';
 import type { PopulateContext } from './populate-context.js';

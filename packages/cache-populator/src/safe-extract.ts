@@ -6,10 +6,10 @@ import path from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { fsyncDir } from '@trivy-mirror/oci/fs';
 import { ArchiveInvalidError } from '@trivy-mirror/plugin-api';
 import tar from 'tar-stream';
 import { DurableFileWriter } from './durable-file-writer.js';
-import { fsyncDir } from './durable-fs.js';
 
 /** What to do with a (safe, normalised) entry path. */
 export type EntryAction =

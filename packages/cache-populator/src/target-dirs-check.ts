@@ -1,5 +1,5 @@
 // `config check` (and the pre-flight of `run`): every target dir exists or can be made, without making it.
-import { creatableDirProblem } from '@trivy-mirror/oci';
+import { creatableDirProblem } from '@trivy-mirror/oci/fs';
 import { ConfigError } from '@trivy-mirror/plugin-api';
 import type { CacheTarget } from './config-schema.js';
 

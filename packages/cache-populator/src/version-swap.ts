@@ -19,7 +19,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ensureDir, fsyncDir, isErrno } from './durable-fs.js';
+import { fsyncDir } from '@trivy-mirror/oci/fs';
+import { ensureDir, isErrno } from './durable-fs.js';
 import { type ResolvedOwner, applyOwner } from './file-owner.js';
 import type { PopulateLogger } from './populate-logger.js';
 

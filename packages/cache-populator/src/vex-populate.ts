@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir, writeNewFile } from '@trivy-mirror/oci/fs';
 import { ArchiveInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
-import { ensureDir, fsyncDir, writeNewFile } from './durable-fs.js';
+import { ensureDir } from './durable-fs.js';
 import { applyTree } from './file-owner.js';
 import { checkIntegrity, readPartState, writePartState } from './part-state.js';
 import type { PopulateContext } from './populate-context.js';

@@ -1,5 +1,6 @@
 // HttpRoute `/v2/` on the serve listener: the store, read-only, as an OCI registry for Trivy clients.
-import { createRegistryHandler, OciLayout } from '@trivy-mirror/oci';
+import { OciLayout } from '@trivy-mirror/oci';
+import { createRegistryHandler } from '@trivy-mirror/oci/serve';
 import type { ArtifactStore, HttpRoute, Logger } from '@trivy-mirror/plugin-api';
 import type { OciSyncConfig } from './config.js';
 

@@ -1,4 +1,5 @@
 // Prometheus metrics of oci-sync, registered in the runtime's registry (Metrics service).
+import type { MetricsRegistry } from '@trivy-mirror/plugin-api';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DestinationResult } from './artifact-sync.js';
 
@@ -20,7 +21,9 @@ export class SyncMetrics {
   readonly pushFailures: Counter<PushLabels>;
   readonly pushFailing: Gauge<PushLabels>;
 
-  constructor(registry: Registry) {
+  /** `metricsRegistry`: the Metrics service's registry, a prom-client Registry at run time. */
+  constructor(metricsRegistry: MetricsRegistry) {
+    const registry = metricsRegistry as Registry;
     // Reuse a metric if a module was loaded twice into the same registry (tests, reloads).
     const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
     const gauge = (name: string, help: string, collect?: () => Promise<void>): TagGauge =>
@@ -54,22 +57,20 @@ export class SyncMetrics {
         labelNames: ['artifact'],
         registers: [registry],
       });
-    this.pushFailures =
-      existing<Counter<PushLabels>>('trivy_mirror_destination_push_failures_total') ??
-      new Counter({
-        name: 'trivy_mirror_destination_push_failures_total',
-        help: 'Failed pushes of an artifact tag to a destination registry',
-        labelNames: ['artifact', 'tag', 'destination'],
-        registers: [registry],
-      });
-    this.pushFailing =
-      existing<Gauge<PushLabels>>('trivy_mirror_destination_push_failing') ??
-      new Gauge({
-        name: 'trivy_mirror_destination_push_failing',
-        help: '1 while the last push of an artifact tag to a destination failed, else 0',
-        labelNames: ['artifact', 'tag', 'destination'],
-        registers: [registry],
-      });
+    type PushConfig = { name: string; help: string; labelNames: PushLabels[]; registers: Registry[] };
+    const perDestination = <M>(Kind: new (config: PushConfig) => M, name: string, help: string): M =>
+      existing<M>(name) ??
+      new Kind({ name, help, labelNames: ['artifact', 'tag', 'destination'], registers: [registry] });
+    this.pushFailures = perDestination(
+      Counter<PushLabels>,
+      'trivy_mirror_destination_push_failures_total',
+      'Failed pushes of an artifact tag to a destination registry',
+    );
+    this.pushFailing = perDestination(
+      Gauge<PushLabels>,
+      'trivy_mirror_destination_push_failing',
+      '1 while the last push of an artifact tag to a destination failed, else 0',
+    );
   }
 
   /** Per destination: a failure counts and sets the flag; a push or an up-to-date check clears it. */

@@ -1,25 +1,22 @@
+// @trivy-mirror/oci: a small, spec-driven OCI distribution client and OCI image-layout store.
+//
+// The main entry is what a user of the client needs: references, the registry client, the transports
+// (registry over HTTP, OCI layout on disk), the layout itself, copy and its plan, the errors, and the
+// types these use. Everything else is internal. What other packages of this workspace share with the
+// client has its own subpath entry (package.json `exports`), outside this API:
+//   @trivy-mirror/oci/fs     fsyncDir, writeNewFile, writeFileAtomic, mkdirp, creatableDirProblem
+//   @trivy-mirror/oci/mutex  withKeyLock, Mutex, mutexFor (in-process locks per key)
+//   @trivy-mirror/oci/http   Agent, Pool, undiciLean (the undici dispatchers the client uses), readBody
+//   @trivy-mirror/oci/serve  createRegistryHandler (read-only registry over layouts), parseRange
 export * from './errors.js';
 export * from './types.js';
 export * from './reference.js';
 export * from './digest.js';
-export * from './www-authenticate.js';
-export * from './retry.js';
-export * from './mutex.js';
-export * from './logger.js';
+export type { OciLogger } from './logger.js';
+export type { RetryOptions } from './retry.js';
+export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
 export { HttpTransport, DEFAULT_MAX_CONCURRENCY } from './http-transport.js';
-export { AuthManager, repositoryScope } from './auth.js';
-export { parseManifest } from './manifest.js';
-export { appendDigest, DEFAULT_CHUNK_BYTES } from './blob-upload.js';
-export { RegistryClient, nextLink, type RegistryClientOptions } from './registry-client.js';
-export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
 export { LayoutTransport } from './layout-transport.js';
+export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
 export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy.js';
 export { type ArtifactCopyPlan, artifactCopyPlan } from './copy-plan.js';
-export {
-  createRegistryHandler,
-  type RegistryHandler,
-  type RegistryHandlerOptions,
-} from './registry-handler.js';
-export { Agent, Pool, undiciLean } from './undici-dispatchers.js';
-export { type ByteRange, parseRange } from './http-range.js';
-export { creatableDirProblem, mkdirp } from './mkdirp.js';

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
 import { OciError, OciErrorCode } from './errors.js';
+import { fsyncDir } from './fs.js';
 import { parseManifest } from './manifest.js';
 import { mkdirp } from './mkdirp.js';
 import { mutexFor } from './mutex.js';
@@ -53,15 +54,6 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -1,32 +1,41 @@
-// A minimal async mutex: serialises writers of one layout's index.json within the process.
+// @trivy-mirror/oci/mutex: in-process async locks. One per key (a layout's absolute path, a cache dir
+// part) for the whole process; a key's entry is dropped once nobody holds or waits for it.
 
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
+const tails = new Map<unknown, Promise<void>>();
 
-  /** Runs `fn` after every previously queued call has settled. */
-  async runExclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => {
-      release = r;
-    });
-    try {
-      await prev;
-      return await fn();
-    } finally {
-      release();
-    }
+/** Runs `fn` after every earlier call with the same key has settled. */
+export async function withKeyLock<T>(key: unknown, fn: () => Promise<T> | T): Promise<T> {
+  const prev = tails.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => {
+    release = r;
+  });
+  const tail = prev.then(() => mine);
+  tails.set(key, tail);
+  await prev;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (tails.get(key) === tail) tails.delete(key);
   }
 }
 
-const named = new Map<string, Mutex>();
+/** A mutex of its own (serialises the calls made through this object). */
+export class Mutex {
+  readonly #key = Symbol('mutex');
 
-/** One mutex per key for the whole process (e.g. a layout's absolute path). */
-export function mutexFor(key: string): Mutex {
-  let m = named.get(key);
-  if (!m) {
-    m = new Mutex();
-    named.set(key, m);
+  /** Runs `fn` after every previously queued call has settled. */
+  runExclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    return withKeyLock(this.#key, fn);
   }
-  return m;
+}
+
+export interface KeyedMutex {
+  runExclusive<T>(fn: () => Promise<T> | T): Promise<T>;
+}
+
+/** The process-wide mutex of `key` (e.g. a layout's absolute path). */
+export function mutexFor(key: string): KeyedMutex {
+  return { runExclusive: (fn) => withKeyLock(key, fn) };
 }

@@ -1,7 +1,7 @@
 // parseRange: the single-range subset of `Range: bytes=…` both HTTP servers answer (206 / 200 / 416).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseRange } from '@trivy-mirror/oci';
+import { parseRange } from '@trivy-mirror/oci/serve';
 
 describe('parseRange', () => {
   test('a valid range, its end clamped to the body', () => {

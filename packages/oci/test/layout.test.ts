@@ -10,11 +10,11 @@ import {
   isOciError,
   LAYOUT_VERSION_BYTES,
   MediaType,
-  mkdirp,
   OciErrorCode,
   OciLayout,
   sha256Digest,
 } from '@trivy-mirror/oci';
+import { mkdirp } from '@trivy-mirror/oci/fs';
 import { buildArtifact, run, type TestArtifact, writeToLayout } from './test-artifacts.js';
 
 function manifestFor(configDigest: string, layer: { digest: string; size: number }, note: string): Buffer {

@@ -4,20 +4,18 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import {
-  appendDigest,
-  backoffDelay,
   createVerifyStream,
-  HostBackoff,
   isFallbackError,
   isOciError,
-  Mutex,
-  nextLink,
   OciError,
   OciErrorCode,
-  parseRetryAfter,
-  parseWwwAuthenticate,
   sha256Digest,
 } from '@trivy-mirror/oci';
+import { appendDigest } from '../src/blob-upload.js';
+import { backoffDelay, HostBackoff, parseRetryAfter } from '../src/retry.js';
+import { Mutex } from '../src/mutex.js';
+import { nextLink } from '../src/registry-client.js';
+import { parseWwwAuthenticate } from '../src/www-authenticate.js';
 
 describe('parseWwwAuthenticate', () => {
   test('Bearer with realm, service and scope', () => {

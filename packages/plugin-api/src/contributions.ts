@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryCredential } from '@trivy-mirror/oci';
 import type { MirrorEventName } from './events.js';
-import type { HttpCredential, Logger } from './services.js';
+import type { Logger } from './logger.js';
 
 export interface JobContext {
   signal: AbortSignal;
@@ -101,6 +101,13 @@ export interface HttpRoute {
 export const HttpRoute: unique symbol = Symbol.for('trivy-mirror.HttpRoute');
 
 /** Asked in ascending `order`; the first defined answer wins. */
+export interface HttpCredential {
+  token?: string;
+  username?: string;
+  password?: string;
+  source: string;
+}
+
 export interface CredentialProvider {
   id: string;
   order: number;

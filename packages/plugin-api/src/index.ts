@@ -5,4 +5,5 @@ export * from './plugin.js';
 export * from './redact-paths.js';
 export { quotingCausesOnce } from './error-serializer.js';
 export * from './services.js';
+export type { LogFn } from './logger.js';
 export * from './cron-expression.js';

@@ -1,7 +1,7 @@
 // What a plugin package exports by default: an id, a config schema and a ContainerModule factory.
 import type { ContainerModule } from 'inversify';
 import type { ZodType } from 'zod';
-import type { Logger } from './services.js';
+import type { Logger } from './logger.js';
 
 /** Facts a plugin gets when its module is built; everything else comes through the container. */
 export interface PluginContext {
@@ -11,7 +11,7 @@ export interface PluginContext {
   stateDir: string;
   /** `stateDir/plugins/<id>`, created before `module()` is called. */
   pluginDir: string;
-  /** A pino child logger bound to `{ plugin: id }`. */
+  /** A child logger bound to `{ plugin: id }` (the runtime's pino logger, seen through Logger). */
   logger: Logger;
   /** Public base URL of the serving listener (no trailing slash), when one is configured. */
   publicUrl?: string;

@@ -1,9 +1,11 @@
 // Shared services the runtime binds once; plugins inject them by these symbols.
 import type { HostOptions, RegistryCredential, Transport } from '@trivy-mirror/oci';
-import type { Logger as PinoLogger } from 'pino';
+import type { HttpCredential, JobRunRecord } from './contributions.js';
 import type { MirrorEventName, MirrorEvents } from './events.js';
+import type { Logger as LoggerInterface } from './logger.js';
 
-export type Logger = PinoLogger;
+/** See logger.ts: trace … fatal and child(bindings). */
+export type Logger = LoggerInterface;
 
 /** The root logger. Plugins normally use `PluginContext.logger`. */
 export const Logger: unique symbol = Symbol.for('trivy-mirror.Logger');
@@ -84,15 +86,24 @@ export interface JobRunner {
    * Starts a run unless one is already running (then resolves with the running one).
    * Resolves when the run ends; never rejects (failures are in the record).
    */
-  trigger(jobId: string, reason: string): Promise<import('./contributions.js').JobRunRecord>;
+  trigger(jobId: string, reason: string): Promise<JobRunRecord>;
   /** Last run record of a job, if any. */
-  lastRun(jobId: string): import('./contributions.js').JobRunRecord | undefined;
+  lastRun(jobId: string): JobRunRecord | undefined;
 }
 export const JobRunner: unique symbol = Symbol.for('trivy-mirror.JobRunner');
 
-/** Prometheus registry (prom-client). Plugins create their metrics with `registers: [metrics.registry]`. */
+/**
+ * The registry plugin metrics go in. At run time a prom-client `Registry`; the contract keeps it opaque so
+ * it pins no prom-client version on plugins. A plugin that uses prom-client narrows it with its own types
+ * (`metrics.registry as Registry`) and creates its metrics with `registers: [registry]`, reusing one
+ * that exists (`getSingleMetric`) when a container is built again on the same registry (reloads, tests).
+ */
+export interface MetricsRegistry {
+  getSingleMetric(name: string): unknown;
+}
+
 export interface Metrics {
-  registry: import('prom-client').Registry;
+  registry: MetricsRegistry;
 }
 export const Metrics: unique symbol = Symbol.for('trivy-mirror.Metrics');
 
@@ -102,10 +113,3 @@ export interface CredentialStore {
   forUrl(url: string): Promise<HttpCredential | undefined>;
 }
 export const CredentialStore: unique symbol = Symbol.for('trivy-mirror.CredentialStore');
-
-export interface HttpCredential {
-  token?: string;
-  username?: string;
-  password?: string;
-  source: string;
-}

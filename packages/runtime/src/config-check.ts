@@ -5,7 +5,7 @@
 // that `run` would refuse is refused by `config check` too, with every problem, its YAML path and line.
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { creatableDirProblem } from '@trivy-mirror/oci';
+import { creatableDirProblem } from '@trivy-mirror/oci/fs';
 import {
   ConfigError,
   describeError,

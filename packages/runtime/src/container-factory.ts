@@ -106,6 +106,8 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
     logger: logger.child({ component: 'http' }),
     userAgent: options.userAgent,
   });
+  // The contract's Metrics keeps its registry opaque: here it is a prom-client Registry, which the
+  // plugins' prom-client metrics register in. Likewise the Logger bound below is pino's.
   const pluginMetrics = new Registry();
   const metrics: Metrics = { registry: pluginMetrics };
 

@@ -11,7 +11,7 @@ import {
   MirrorError,
 } from '@trivy-mirror/plugin-api';
 import type { HostOptions } from '@trivy-mirror/oci';
-import { Agent } from '@trivy-mirror/oci';
+import { Agent, readBody } from '@trivy-mirror/oci/http';
 import type { Dispatcher } from 'undici';
 import { isLoopbackHost } from './listen-address.js';
 
@@ -165,17 +165,12 @@ function toResponse(res: Dispatcher.ResponseData, url: string): HttpResponse {
     url,
     body,
     async text(maxBytes = 16 * 1024 * 1024): Promise<string> {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of body) {
-        total += chunk.length;
-        if (total > maxBytes) {
-          body.destroy();
-          throw new MirrorError('HTTP_BODY_TOO_LARGE', `body of ${url} is larger than ${maxBytes} bytes`);
-        }
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks).toString('utf8');
+      const bytes = await readBody(
+        res.body,
+        maxBytes,
+        () => new MirrorError('HTTP_BODY_TOO_LARGE', `body of ${url} is larger than ${maxBytes} bytes`),
+      );
+      return bytes.toString('utf8');
     },
     async dump(): Promise<void> {
       await res.body.dump();

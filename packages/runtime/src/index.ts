@@ -71,6 +71,7 @@ export {
   type LoggerOptions,
   type LogLevel,
   REDACT_PATHS,
+  type RuntimeLogger,
   silentLogger,
 } from './logger.js';
 export { RuntimeMetrics } from './metrics.js';

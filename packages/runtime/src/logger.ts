@@ -2,7 +2,6 @@
 import { quotingCausesOnce, REDACT_PATHS } from '@trivy-mirror/plugin-api';
 import { createRequire } from 'node:module';
 import pino from 'pino';
-import type { Logger } from '@trivy-mirror/plugin-api';
 
 // pino-pretty (and its ~30 modules) only loads for a terminal: a daemon under systemd or in a
 // container logs JSON and should not carry it (idle memory). createLogger is synchronous, and
@@ -32,7 +31,13 @@ export interface LoggerOptions {
   hooks?: pino.LoggerOptions['hooks'];
 }
 
-export function createLogger(options: LoggerOptions = {}): Logger {
+/**
+ * The runtime's own logger: pino's, with its level and flush. It is the plugin-api `Logger` plugins get
+ * (pino's methods and child() are that interface), without plugins seeing pino's types.
+ */
+export type RuntimeLogger = pino.Logger;
+
+export function createLogger(options: LoggerOptions = {}): RuntimeLogger {
   const format = options.format ?? 'auto';
   const isTty = options.isTty ?? (options.destination === undefined && process.stdout.isTTY === true);
   const usePretty = format === 'pretty' || (format === 'auto' && isTty);
@@ -59,6 +64,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 /** Discards everything (tests, one-shot helpers). */
-export function silentLogger(): Logger {
+export function silentLogger(): RuntimeLogger {
   return pino({ level: 'silent' });
 }

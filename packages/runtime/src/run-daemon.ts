@@ -4,14 +4,14 @@
 //   SIGHUP:           reload the config file; an invalid config is logged and the running one kept.
 // Start-up failure (bad config, plugin load/start errors): the message is logged and the exit code is 1.
 // An uncaught exception or unhandled rejection: logged at fatal, the normal shutdown runs, exit code 70.
-import { describeError, type Logger, type PluginDefinition } from '@trivy-mirror/plugin-api';
+import { describeError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { checkPlugins, preflightError } from './config-check.js';
 import { type LoadedConfig, loadConfig } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
 import { EXIT_FATAL, type FatalOrigin, installFatalHandlers } from './fatal-errors.js';
 import type { RuntimeMode } from './container-factory.js';
 import { idleConfigWarning } from './idle-config.js';
-import { createLogger } from './logger.js';
+import { createLogger, type RuntimeLogger } from './logger.js';
 import { type LoadedPlugin, loadPlugins } from './plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
@@ -21,7 +21,7 @@ export interface RunDaemonOptions {
   /** The plugins shipped with the app, e.g. `[authProviders, ociSync, cachePopulator, vexhubMirror]`. */
   builtins: readonly PluginDefinition<unknown>[];
   /** Default: a logger built from the config's `log` section. */
-  logger?: Logger;
+  logger?: RuntimeLogger;
   env?: NodeJS.ProcessEnv;
   version?: string;
   mode?: RuntimeMode;
@@ -43,7 +43,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const builtins = options.builtins;
   const deadlineMs = options.shutdownTimeoutMs ?? 10_000;
-  let log: Logger = options.logger ?? createLogger({ level: 'info' });
+  let log: RuntimeLogger = options.logger ?? createLogger({ level: 'info' });
   let runtime: Runtime | undefined;
   let stopSignal: string | undefined;
   // 0 for a requested stop; EXIT_FATAL once an uncaught error has been seen, whoever started the stop
@@ -198,7 +198,7 @@ async function loadAll(
  * The pre-flight `config check` makes (state dir, TLS files, jobs, the plugins' checks): what fails
  * here fails with every problem, its YAML path and line, before anything is started or replaced.
  */
-async function preflight(loaded: LoadedConfig, plugins: LoadedPlugin[], log: Logger): Promise<void> {
+async function preflight(loaded: LoadedConfig, plugins: LoadedPlugin[], log: RuntimeLogger): Promise<void> {
   const problems = await checkPlugins({ config: loaded.config, plugins, logger: log, locate: loaded.locate });
   if (problems.length > 0) throw preflightError(loaded.source, problems);
   const idle = idleConfigWarning(plugins);

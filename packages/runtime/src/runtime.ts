@@ -9,41 +9,26 @@
 //        again with the new config (run-daemon refuses a config that fails the pre-flight before this;
 //        one that still fails to start falls back to the old config, whose jobs do not run again). A
 //        changed `admin.listen` needs a restart; a changed `serve` section restarts the serving listener.
-import { mkdirp } from '@trivy-mirror/oci';
-import {
-  type Clock,
-  describeError,
-  type JobRunRecord,
-  type Logger,
-  MirrorError,
-} from '@trivy-mirror/plugin-api';
+import { mkdirp } from '@trivy-mirror/oci/fs';
+import { type Clock, type JobRunRecord, MirrorError } from '@trivy-mirror/plugin-api';
 import type { Container } from 'inversify';
-import { Registry } from 'prom-client';
-import type { AdminState } from './admin-server.js';
 import { createAdminListener } from './admin-server.js';
 import { systemClock } from './clock.js';
 import { configWarnings } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
 import type { RuntimeMode, RuntimeServices } from './container-factory.js';
+import { GenerationHost, reloadFailedCheck } from './generation-host.js';
 import { HealthRegistry, type Readiness } from './health-registry.js';
 import type { HttpListener } from './http-listener.js';
-import { JobRunnerService, type RunHandle } from './job-runner.js';
+import { JobRunnerService } from './job-runner.js';
 import { within } from './lifecycle.js';
-import { createLogger } from './logger.js';
+import { createLogger, type RuntimeLogger } from './logger.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import { RuntimeMetrics } from './metrics.js';
-import {
-  activateGeneration,
-  createGeneration,
-  type Generation,
-  type GenerationDeps,
-  stopGeneration,
-} from './plugin-generation.js';
 import type { LoadedPlugin } from './plugin-loader.js';
-import { pluginListing } from './plugin-switch.js';
-import { createServeListener } from './serve-server.js';
+import { RuntimeViews } from './runtime-views.js';
 import { StatusPage } from './status-page-service.js';
-import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
+import type { JobStatus, StatusReport } from './status-report.js';
 import { systemdNotify } from './systemd-notify.js';
 import { sweepTempFiles } from './temp-sweep.js';
 
@@ -51,7 +36,7 @@ export interface RuntimeOptions {
   config: RuntimeConfig;
   plugins: readonly LoadedPlugin[];
   /** Default: createLogger(config.log). */
-  logger?: Logger;
+  logger?: RuntimeLogger;
   mode?: RuntimeMode;
   version?: string;
   clock?: Clock;
@@ -89,7 +74,7 @@ export interface StopResult {
 }
 
 export class Runtime {
-  readonly logger: Logger;
+  readonly logger: RuntimeLogger;
   readonly jobs: JobRunnerService;
   readonly metrics: RuntimeMetrics;
   readonly health: HealthRegistry;
@@ -99,9 +84,9 @@ export class Runtime {
   readonly statusPage: StatusPage;
   #config: RuntimeConfig;
   #plugins: readonly LoadedPlugin[];
-  #gen?: Generation;
+  readonly #generations: GenerationHost;
+  readonly #views: RuntimeViews;
   #admin?: HttpListener;
-  #serve?: HttpListener;
   #startOptions: StartOptions = {};
   #startedAt: Date;
   #stopping?: Promise<StopResult>;
@@ -146,6 +131,38 @@ export class Runtime {
     this.#warnings = options.warnings ?? [];
     this.#env = options.env ?? process.env;
     this.#preflight = options.preflight;
+    this.#generations = new GenerationHost({
+      generation: {
+        logger: this.logger,
+        clock: this.clock,
+        jobs: this.jobs,
+        health: this.health,
+        mode: this.mode,
+        userAgent: `trivy-mirror/${this.version}`,
+        timeouts: this.#timeouts,
+      },
+      startAbort: this.#startAbort.signal,
+      drainMs: this.#timeouts.drainMs,
+      serveRoutes: (routes) => this.statusPage.serveRoutes(routes),
+    });
+    const runtime = this;
+    this.#views = new RuntimeViews({
+      version: this.version,
+      clock: this.clock,
+      health: this.health,
+      jobs: this.jobs,
+      metrics: this.metrics,
+      statusPage: this.statusPage,
+      get config() {
+        return runtime.#config;
+      },
+      get startedAt() {
+        return runtime.#startedAt;
+      },
+      get generation() {
+        return runtime.#generations.current;
+      },
+    });
   }
 
   get config(): RuntimeConfig {
@@ -158,11 +175,11 @@ export class Runtime {
 
   /** The current container (undefined before start and after stop). */
   get container(): Container | undefined {
-    return this.#gen?.built.container;
+    return this.#generations.current?.built.container;
   }
 
   get services(): RuntimeServices | undefined {
-    return this.#gen?.built.services;
+    return this.#generations.current?.built.services;
   }
 
   /** `http://127.0.0.1:PORT` of the admin listener once it listens. */
@@ -171,7 +188,7 @@ export class Runtime {
   }
 
   get serveUrl(): string | undefined {
-    return this.#serve?.address()?.url;
+    return this.#generations.serve?.address()?.url;
   }
 
   start(options: StartOptions = {}): Promise<void> {
@@ -198,7 +215,7 @@ export class Runtime {
         this.#admin = createAdminListener({
           listen: this.#config.admin.listen,
           logger: log,
-          state: this.#adminState(),
+          state: this.#views.adminState(),
         });
         await this.#admin.listen();
       }
@@ -211,7 +228,7 @@ export class Runtime {
           log.info({ removed: removed.length }, 'removed leftovers of interrupted writes');
       }
       this.#checkAborted();
-      await this.#startPlugins(this.#config, this.#plugins);
+      await this.#generations.start({ config: this.#config, plugins: this.#plugins }, options);
       this.#checkAborted();
       this.health.phase = 'running';
       const r = await this.health.readiness();
@@ -232,83 +249,14 @@ export class Runtime {
     }
   }
 
-  /** Builds the container and starts hooks, watcher, serve listener (first start / serve changed) and schedules. */
-  async #startPlugins(
-    config: RuntimeConfig,
-    plugins: readonly LoadedPlugin[],
-    opts: { runOnStart?: boolean } = {},
-  ): Promise<void> {
-    const options = this.#startOptions;
-    const log = this.logger;
-    const gen = await createGeneration(this.#generationDeps(), config, plugins);
-    this.#gen = gen;
-    // Start hooks see an abort when stop() is called during start-up.
-    const controller = new AbortController();
-    const onStop = () => controller.abort(new Error('runtime stopping'));
-    this.#startAbort.signal.addEventListener('abort', onStop, { once: true });
-    try {
-      await activateGeneration(gen, this.#generationDeps(), controller.signal, {
-        watcher: options.watcher !== false,
-      });
-      if (options.serve !== false && config.serve && !this.#serve) {
-        // Kept only once it listens: a listener that failed (port taken) must not stand in for one.
-        const serve = await createServeListener({
-          listen: config.serve.listen,
-          tls: config.serve.tls,
-          logger: log,
-          state: {
-            routes: () => this.statusPage.serveRoutes(this.#gen?.serveRoutes),
-            authenticators: () => this.#gen?.authenticators ?? [],
-          },
-        });
-        await serve.listen();
-        this.#serve = serve;
-      }
-      const runOnStart = options.runOnStart !== false && opts.runOnStart !== false;
-      if (options.scheduler !== false) gen.scheduler.start(gen.jobs, { runOnStart });
-    } catch (err) {
-      controller.abort();
-      await this.#stopGeneration('start-up failed').catch(() => undefined);
-      throw err;
-    } finally {
-      this.#startAbort.signal.removeEventListener('abort', onStop);
-    }
-  }
-
-  #generationDeps(): GenerationDeps {
-    return {
-      logger: this.logger,
-      clock: this.clock,
-      jobs: this.jobs,
-      health: this.health,
-      mode: this.mode,
-      userAgent: `trivy-mirror/${this.version}`,
-      timeouts: this.#timeouts,
-    };
-  }
-
-  /** Stops the plugin part of the current generation; returns what did not stop in time. */
-  async #stopGeneration(reason: string): Promise<string[]> {
-    const gen = this.#gen;
-    if (!gen) return [];
-    const pending = await stopGeneration(gen, this.#generationDeps(), reason);
-    this.#gen = undefined;
-    return pending;
-  }
-
   async #teardown(reason: string): Promise<string[]> {
     const pending: string[] = [];
     // Scheduler and watcher first so no new work starts while requests drain.
-    if (this.#gen) {
-      await this.#gen.scheduler.stop();
-      await this.#gen.watcher.stop(this.#timeouts.jobsMs);
-    }
+    await this.#generations.quiesce();
     const jobsLeft = await this.jobs.stop(reason, this.#timeouts.jobsMs);
     this.#reclaimer.cancel();
-    if (this.#serve && !(await this.#serve.close(this.#timeouts.drainMs)))
-      pending.push('serve listener requests');
-    this.#serve = undefined;
-    pending.push(...(await this.#stopGeneration(reason)));
+    if (!(await this.#generations.closeServe())) pending.push('serve listener requests');
+    pending.push(...(await this.#generations.stop(reason)));
     pending.push(...jobsLeft.filter((j) => !pending.includes(`job ${j}`)).map((j) => `job ${j}`));
     // The admin listener closes last: /readyz answers 503 (phase "stopping") for the whole shutdown.
     if (this.#admin && !(await this.#admin.close(this.#timeouts.drainMs)))
@@ -375,40 +323,20 @@ export class Runtime {
           'admin.listen changed; restart the daemon to apply it',
         );
       }
-      const pending = await this.#stopGeneration('reload');
-      if (pending.length > 0) log.warn({ pending }, 'reload: these did not stop in time');
-      if (JSON.stringify(config.serve) !== JSON.stringify(old.config.serve) && this.#serve) {
-        await this.#serve.close(this.#timeouts.drainMs);
-        this.#serve = undefined;
-      }
-      this.logger.level = config.log.level;
-      try {
-        this.#config = config;
-        this.#plugins = plugins;
-        await this.#startPlugins(config, plugins);
-        this.health.phase = 'running';
-        log.info('configuration reloaded');
-      } catch (err) {
-        log.error({ err }, 'new configuration failed to start; restoring the previous one');
-        this.#config = old.config;
-        this.#plugins = old.plugins;
-        this.logger.level = old.config.log.level;
-        try {
-          // The old config comes back as it was: its jobs ran already, they do not run again now.
-          await this.#startPlugins(old.config, old.plugins, { runOnStart: false });
+      const apply = (spec: { config: RuntimeConfig; plugins: readonly LoadedPlugin[] }) => {
+        this.#config = spec.config;
+        this.#plugins = spec.plugins;
+        this.logger.level = spec.config.log.level;
+      };
+      await this.#generations
+        .replace({ config, plugins }, old, this.#startOptions, {
+          apply,
+          onNone: (err) => this.health.setChecks(() => [reloadFailedCheck(err)]),
+        })
+        .finally(() => {
           this.health.phase = 'running';
-        } catch (err2) {
-          log.error({ err: err2 }, 'previous configuration failed to start too; running without plugins');
-          this.health.phase = 'running';
-          this.health.setChecks(() => [
-            {
-              id: 'runtime',
-              check: () => ({ ready: false, reason: `reload failed: ${describeError(err2)}` }),
-            },
-          ]);
-        }
-        throw err;
-      }
+        });
+      log.info('configuration reloaded');
     };
     this.#reloading = run().finally(() => {
       this.#reloading = undefined;
@@ -443,47 +371,16 @@ export class Runtime {
     return this.health.readiness();
   }
 
-  async status(): Promise<StatusReport> {
-    return buildStatus({
-      version: this.version,
-      startedAt: this.#startedAt,
-      now: this.clock.now(),
-      readiness: await this.health.readiness(),
-      jobs: this.#jobView(),
-      plugins: pluginListing(this.#config),
-    });
+  status(): Promise<StatusReport> {
+    return this.#views.status();
   }
 
   listJobs(): JobStatus[] {
-    return jobStatuses(this.#jobView());
+    return this.#views.listJobs();
   }
 
-  async metricsText(): Promise<{ contentType: string; text: string }> {
-    const regs = [this.metrics.registry];
-    if (this.#gen) regs.push(this.#gen.built.services.pluginMetrics);
-    const merged = Registry.merge(regs);
-    return { contentType: this.metrics.registry.contentType, text: await merged.metrics() };
-  }
-
-  #jobView() {
-    return {
-      jobs: () => this.jobs.jobs(),
-      running: (id: string) => this.jobs.running(id),
-      lastRun: (id: string) => this.jobs.lastRun(id),
-      nextRun: (id: string) => this.#gen?.scheduler.nextRun(id),
-    };
-  }
-
-  #adminState(): AdminState {
-    return {
-      readiness: () => this.readiness(),
-      status: () => this.status(),
-      metricsText: () => this.metricsText(),
-      jobStatuses: () => this.listJobs(),
-      hasJob: (id) => this.jobs.has(id),
-      startJob: (id, reason): RunHandle => this.jobs.start(id, reason),
-      routes: () => [this.statusPage.route('admin'), ...(this.#gen?.adminRoutes ?? [])],
-    };
+  metricsText(): Promise<{ contentType: string; text: string }> {
+    return this.#views.metricsText();
   }
 }
 

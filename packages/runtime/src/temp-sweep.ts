@@ -5,11 +5,14 @@ import { join } from 'node:path';
 
 /**
  * Names of temp files of atomic writes: `.tmp-*` (runtime, oci), `NAME.<hex>.tmp` (oci-sync state,
- * vexhub-mirror) and `.NAME.tmp-<hex>` (cache-populator records).
+ * vexhub-mirror copies) and `.NAME.tmp-[<pid>-]<hex>` (writeFileAtomic of @trivy-mirror/oci/fs: cache-populator
+ * records, vexhub-mirror manifests and version records).
  */
 export function isTempName(name: string): boolean {
   return (
-    name.startsWith('.tmp-') || /\.[0-9a-f]{8,}\.tmp$/.test(name) || /^\..+\.tmp-[0-9a-f]{8,}$/.test(name)
+    name.startsWith('.tmp-') ||
+    /\.[0-9a-f]{8,}\.tmp$/.test(name) ||
+    /^\..+\.tmp-(?:\d+-)?[0-9a-f]{8,}$/.test(name)
   );
 }
 

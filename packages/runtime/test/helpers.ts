@@ -3,8 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Logger, PluginDefinition } from '@trivy-mirror/plugin-api';
-import { createLogger, type LoadedPlugin, parseConfig, type RuntimeConfig } from '../src/index.js';
+import type { PluginDefinition } from '@trivy-mirror/plugin-api';
+import {
+  createLogger,
+  type LoadedPlugin,
+  parseConfig,
+  type RuntimeConfig,
+  type RuntimeLogger,
+} from '../src/index.js';
 
 export async function tempDir(prefix = 'rt-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -13,7 +19,7 @@ export async function tempDir(prefix = 'rt-test-'): Promise<{ dir: string; clean
 
 /** A logger whose JSON lines are kept in `lines` (level 'debug' to see everything). */
 export function captureLogger(level: 'debug' | 'info' = 'info'): {
-  logger: Logger;
+  logger: RuntimeLogger;
   lines: Record<string, unknown>[];
 } {
   const lines: Record<string, unknown>[] = [];

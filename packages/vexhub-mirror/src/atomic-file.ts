@@ -4,6 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { writeFileAtomic as durableWriteFileAtomic } from '@trivy-mirror/oci/fs';
 
 function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -18,22 +19,10 @@ async function fsyncFile(file: string): Promise<void> {
   }
 }
 
+/** Replaces `target` atomically (@trivy-mirror/oci/fs's writeFileAtomic), making its folder first. */
 export async function writeFileAtomic(target: string, data: Buffer | string): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
-  const tmp = tempName(target);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await durableWriteFileAtomic(target, data);
 }
 
 export async function copyFileAtomic(source: string, target: string): Promise<void> {

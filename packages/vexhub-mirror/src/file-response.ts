@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { parseRange } from '@trivy-mirror/oci';
+import { parseRange } from '@trivy-mirror/oci/serve';
 
 export interface ServedBody {
   /** A file on disk (kept open while streaming, so a concurrent swap does not cut the download). */

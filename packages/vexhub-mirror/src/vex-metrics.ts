@@ -1,4 +1,5 @@
 // Prometheus gauges for mirrored VEX repositories, registered on the runtime's registry.
+import type { MetricsRegistry } from '@trivy-mirror/plugin-api';
 import { Gauge, type Registry } from 'prom-client';
 import { goDurationSeconds } from './go-duration.js';
 import { parseManifest, SPEC_VERSION } from './vex-manifest.js';
@@ -39,7 +40,9 @@ export function updateIntervalSeconds(manifest: Buffer | undefined): number {
 export class VexMetrics {
   private readonly gauges: Record<keyof typeof GAUGES, Gauge<'repository'>>;
 
-  constructor(registry: Registry) {
+  /** `metricsRegistry`: the Metrics service's registry, a prom-client Registry at run time. */
+  constructor(metricsRegistry: MetricsRegistry) {
+    const registry = metricsRegistry as Registry;
     // A second container on the same registry (tests, reloads) reuses the gauges instead of throwing.
     const gauge = ([name, help]: readonly [string, string]) =>
       (registry.getSingleMetric(name) as Gauge<'repository'> | undefined) ??

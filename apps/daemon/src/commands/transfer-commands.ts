@@ -8,8 +8,7 @@ import {
   exportStore,
   type TransferReport,
 } from '@trivy-mirror/oci-sync';
-import type { Logger } from '@trivy-mirror/plugin-api';
-import type { Runtime } from '@trivy-mirror/runtime';
+import type { Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import { type VexMirror, VexMirrorService } from '@trivy-mirror/vexhub-mirror';
 import type { Command } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
@@ -36,7 +35,7 @@ function printReport(verb: string, report: TransferReport): void {
 /** With --store and no config only the OCI layouts move; otherwise the runtime knows the VEX repositories. */
 async function withRuntime<T>(
   opts: TransferOptions,
-  logger: Logger,
+  logger: RuntimeLogger,
   fn: (ctx: { storeRoot: string; runtime?: Runtime; vex?: VexMirror }) => Promise<T>,
 ): Promise<T> {
   if (opts.store && !opts.config && !process.env.TRIVY_MIRROR_CONFIG) return fn({ storeRoot: opts.store });

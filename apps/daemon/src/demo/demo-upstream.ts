@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { generateVexRepository, seedUpstream } from '@trivy-mirror/fixtures';
-import { createRegistryHandler, OciLayout } from '@trivy-mirror/oci';
+import { OciLayout } from '@trivy-mirror/oci';
+import { createRegistryHandler } from '@trivy-mirror/oci/serve';
 
 export interface DemoUpstream {
   /** host:port of the registry, artifacts under `aquasec/`. */

@@ -1,0 +1,53 @@
+// @trivy-mirror/oci/fs: durable-filesystem helpers shared by the store and the plugins (not part of
+// the OCI client's API): directory fsync, fsync'd new files, atomic replace, `mkdir -p`.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export { creatableDirProblem, mkdirp } from './mkdirp.js';
+
+/** fsync a directory so renames and new entries in it survive a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes a new file (fails if it exists) and fsyncs it. With `mode` the file gets that mode regardless
+ * of the umask; without, 0644 less the umask.
+ */
+export async function writeNewFile(file: string, data: string | Buffer, mode?: number): Promise<void> {
+  const fh = await fs.open(file, 'wx', mode ?? 0o644);
+  try {
+    await fh.writeFile(data);
+    if (mode !== undefined) await fh.chmod(mode);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Replaces `file` atomically: a temp file beside it (`.NAME.tmp-<pid>-<hex>`), fsync, rename, fsync the
+ * directory. Readers see the old or the new file, never half. `mode` as for writeNewFile.
+ */
+export async function writeFileAtomic(file: string, data: string | Buffer, mode?: number): Promise<void> {
+  // The writer's pid in the name lets a later start remove what a killed writer left.
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+  try {
+    await writeNewFile(tmp, data, mode);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
+}

@@ -1,0 +1,4 @@
+// @trivy-mirror/oci/http: the undici dispatchers the client uses (one undici for the process, loaded
+// lean) and its capped body reader, for other HTTP clients of the workspace. Not part of the OCI client's API.
+export { readBody } from './http-transport.js';
+export { Agent, Pool, undiciLean } from './undici-dispatchers.js';

@@ -1,0 +1,82 @@
+// What the runtime shows of itself: the /status report, the job list, the merged /metrics text and
+// the state the admin listener answers from. Read-only views over the runtime and its current
+// plugin generation.
+import type { Clock } from '@trivy-mirror/plugin-api';
+import { Registry } from 'prom-client';
+import type { AdminState } from './admin-server.js';
+import type { RuntimeConfig } from './config-schema.js';
+import type { HealthRegistry } from './health-registry.js';
+import type { JobRunnerService, RunHandle } from './job-runner.js';
+import type { RuntimeMetrics } from './metrics.js';
+import type { Generation } from './plugin-generation.js';
+import { pluginListing } from './plugin-switch.js';
+import type { StatusPage } from './status-page-service.js';
+import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
+
+export interface RuntimeViewHost {
+  readonly version: string;
+  readonly clock: Clock;
+  readonly health: HealthRegistry;
+  readonly jobs: JobRunnerService;
+  readonly metrics: RuntimeMetrics;
+  readonly statusPage: StatusPage;
+  readonly config: RuntimeConfig;
+  readonly startedAt: Date;
+  /** The current plugin generation (undefined before start, after stop and while reloading). */
+  readonly generation: Generation | undefined;
+}
+
+export class RuntimeViews {
+  readonly #host: RuntimeViewHost;
+
+  constructor(host: RuntimeViewHost) {
+    this.#host = host;
+  }
+
+  async status(): Promise<StatusReport> {
+    const host = this.#host;
+    return buildStatus({
+      version: host.version,
+      startedAt: host.startedAt,
+      now: host.clock.now(),
+      readiness: await host.health.readiness(),
+      jobs: this.#jobView(),
+      plugins: pluginListing(host.config),
+    });
+  }
+
+  listJobs(): JobStatus[] {
+    return jobStatuses(this.#jobView());
+  }
+
+  async metricsText(): Promise<{ contentType: string; text: string }> {
+    const { metrics, generation } = this.#host;
+    const regs = [metrics.registry];
+    if (generation) regs.push(generation.built.services.pluginMetrics);
+    const merged = Registry.merge(regs);
+    return { contentType: metrics.registry.contentType, text: await merged.metrics() };
+  }
+
+  adminState(): AdminState {
+    const host = this.#host;
+    return {
+      readiness: () => host.health.readiness(),
+      status: () => this.status(),
+      metricsText: () => this.metricsText(),
+      jobStatuses: () => this.listJobs(),
+      hasJob: (id) => host.jobs.has(id),
+      startJob: (id, reason): RunHandle => host.jobs.start(id, reason),
+      routes: () => [host.statusPage.route('admin'), ...(host.generation?.adminRoutes ?? [])],
+    };
+  }
+
+  #jobView() {
+    const { jobs } = this.#host;
+    return {
+      jobs: () => jobs.jobs(),
+      running: (id: string) => jobs.running(id),
+      lastRun: (id: string) => jobs.lastRun(id),
+      nextRun: (id: string) => this.#host.generation?.scheduler.nextRun(id),
+    };
+  }
+}
