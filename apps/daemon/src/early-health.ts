@@ -1,39 +1,12 @@
 // A stand-in admin listener for `trivy-mirror run` while the app's modules load (up to a second or more
 // on a busy host): /healthz says the process is alive, /readyz says it is starting. It imports only
 // node built-ins and is closed just before the runtime binds the real admin listener on the same address.
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { resolve } from 'node:path';
+import { configPathFrom, quickAdminListen } from './admin-address.js';
 
-const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
-const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9180';
+export { adminListenFromYaml } from './admin-address.js';
 
 let early: Server | undefined;
-
-function configPathFrom(args: string[], env: NodeJS.ProcessEnv): string {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if ((a === '-c' || a === '--config') && args[i + 1]) return args[i + 1]!;
-    if (a.startsWith('--config=')) return a.slice('--config='.length);
-  }
-  return env.TRIVY_MIRROR_CONFIG || DEFAULT_CONFIG_PATH;
-}
-
-/** admin.listen from the YAML text, for the two usual spellings; undefined when unsure. */
-export function adminListenFromYaml(text: string): string | undefined {
-  const unquote = (v: string) => v.trim().replace(/^(['"])(.*)\1$/, '$2');
-  const flow = /^admin:[ \t]*\{([^}\n]*)\}/m.exec(text);
-  if (flow) {
-    const m = /(?:^|,)\s*listen:\s*([^,}]+)/.exec(flow[1]!);
-    return m ? unquote(m[1]!) : DEFAULT_ADMIN_LISTEN;
-  }
-  const block = /^admin:[ \t]*(?:#.*)?\n((?:[ \t]+.*\n?|[ \t]*\n)*)/m.exec(text);
-  if (block) {
-    const m = /^[ \t]+listen:[ \t]*([^\s#]+)/m.exec(block[1]!);
-    return m ? unquote(m[1]!) : DEFAULT_ADMIN_LISTEN;
-  }
-  return /^admin:/m.test(text) ? undefined : DEFAULT_ADMIN_LISTEN;
-}
 
 function parseHostPort(listen: string): { host: string; port: number } | undefined {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
@@ -48,14 +21,8 @@ export async function startEarlyHealth(
 ): Promise<Server | undefined> {
   const args = argv.slice(2);
   if (args[0] !== 'run' || args.includes('--help') || args.includes('-h')) return undefined;
-  let listen = env.TRIVY_MIRROR_ADMIN_LISTEN || env.TRIVY_MIRROR__ADMIN__LISTEN;
-  if (!listen) {
-    try {
-      listen = adminListenFromYaml(readFileSync(resolve(configPathFrom(args, env)), 'utf8'));
-    } catch {
-      listen = undefined; // no readable file: the runtime reports it
-    }
-  }
+  // no readable file: no stand-in, the runtime reports it
+  const listen = quickAdminListen(configPathFrom(args, env), env);
   const addr = listen ? parseHostPort(listen) : undefined;
   if (!addr || addr.port === 0) return undefined;
   const server = createServer((req, res) => {
@@ -94,4 +61,9 @@ export async function closeEarlyHealth(): Promise<void> {
     server.close(() => done());
     server.closeAllConnections();
   });
+}
+
+/** One turn of the event loop, so that the stand-in answers requests that arrived meanwhile. */
+export function letStandInAnswer(): Promise<void> {
+  return new Promise((done) => setImmediate(done));
 }

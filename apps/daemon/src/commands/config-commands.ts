@@ -1,15 +1,11 @@
 // `trivy-mirror config check|schema|example`.
-import {
-  checkPlugins,
-  configExample,
-  configJsonSchema,
-  type ExternalPluginSchema,
-  loadPlugins,
-} from '@trivy-mirror/runtime';
+import type { ExternalPluginSchema } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
-import { builtinPlugins } from '../builtins.js';
-import { cliLogger, loadCliConfig } from '../cli-context.js';
+import { builtins, cliLogger, loadCliConfig } from '../cli-context.js';
+
+// The runtime loads when a subcommand runs, not to describe them (start-up of `--help`).
+const runtimeModule = () => import('@trivy-mirror/runtime');
 
 export function registerConfigCommands(program: Command): void {
   const config = program
@@ -29,6 +25,7 @@ export function registerConfigCommands(program: Command): void {
         const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
         for (const w of loaded.warnings) process.stdout.write(`warning: ${w}\n`);
         // What `run` checks at start-up beyond the schema: secrets readable, env vars set, htpasswd valid.
+        const { checkPlugins } = await runtimeModule();
         const problems = await checkPlugins({
           config: loaded.config,
           plugins,
@@ -64,15 +61,17 @@ export function registerConfigCommands(program: Command): void {
             if (p.source !== 'builtin') external.push({ module: p.source, definition: p.definition });
           }
         }
-        process.stdout.write(`${JSON.stringify(configJsonSchema(builtinPlugins, external), null, 2)}\n`);
+        const { configJsonSchema } = await runtimeModule();
+        process.stdout.write(`${JSON.stringify(configJsonSchema(await builtins(), external), null, 2)}\n`);
       }),
     );
   config
     .command('example')
     .description('print an annotated example config')
     .action(
-      exitWith(() => {
-        process.stdout.write(`${configExample(builtinPlugins)}\n`);
+      exitWith(async () => {
+        const { configExample } = await runtimeModule();
+        process.stdout.write(`${configExample(await builtins())}\n`);
       }),
     );
 }
@@ -80,8 +79,9 @@ export function registerConfigCommands(program: Command): void {
 /** The config file and every plugin it names (built-in and external), validated. */
 async function loadConfigAndPlugins(path: string | undefined) {
   const loaded = await loadCliConfig(path);
+  const { loadPlugins } = await runtimeModule();
   const plugins = await loadPlugins({
-    builtins: builtinPlugins,
+    builtins: await builtins(),
     baseDir: loaded.baseDir,
     config: loaded.config,
     locate: loaded.locate,

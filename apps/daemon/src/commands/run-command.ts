@@ -1,9 +1,8 @@
 // `trivy-mirror run`: the daemon (what systemd starts).
-import { runDaemon } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
-import { builtinPlugins } from '../builtins.js';
-import { closeEarlyHealth } from '../early-health.js';
+import { builtins } from '../cli-context.js';
+import { closeEarlyHealth, letStandInAnswer } from '../early-health.js';
 import { version } from '../version.js';
 
 export function registerRunCommand(program: Command): void {
@@ -28,8 +27,14 @@ Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TR
     .action(
       exitWith(async (opts: { config?: string }) => {
         // The stand-in /healthz of bin/trivy-mirror.js hands the admin address over to the runtime.
+        // Loaded in turns: module evaluation blocks the event loop, and the stand-in /healthz answers
+        // between turns only. The address is released just before the runtime binds it.
+        const { runDaemon } = await import('@trivy-mirror/runtime');
+        await letStandInAnswer();
+        const plugins = await builtins();
+        await letStandInAnswer();
         await closeEarlyHealth();
-        return runDaemon({ configPath: opts.config, builtins: builtinPlugins, version, mode: 'daemon' });
+        return runDaemon({ configPath: opts.config, builtins: plugins, version, mode: 'daemon' });
       }),
     );
 }

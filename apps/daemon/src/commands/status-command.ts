@@ -1,5 +1,6 @@
 // `trivy-mirror status`: what the running daemon holds, from its admin endpoint.
 import type { Command } from 'commander';
+import { DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin-address.js';
 import { loadCliConfig } from '../cli-context.js';
 import { formatAge, exitWith } from '../cli-output.js';
 
@@ -30,8 +31,14 @@ export function registerStatusCommand(program: Command): void {
       exitWith(async (opts: { config?: string; admin?: string; json?: boolean }) => {
         let base = opts.admin;
         if (!base) {
-          const loaded = await loadCliConfig(opts.config);
-          base = `http://${loaded.config.admin.listen}`;
+          // The address alone needs no config load (every plugin's schema): start-up time.
+          const env = process.env;
+          const listen = quickAdminListen(
+            opts.config ?? (env.TRIVY_MIRROR_CONFIG || DEFAULT_CONFIG_PATH),
+            env,
+            true,
+          );
+          base = `http://${listen ?? (await loadCliConfig(opts.config)).config.admin.listen}`;
         }
         let res: Response;
         try {

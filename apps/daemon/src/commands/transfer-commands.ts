@@ -1,5 +1,5 @@
 // `trivy-mirror export` / `import`: the store as plain OCI layouts, for air-gapped sites.
-import { exportStore, importStore, type TransferReport } from '@trivy-mirror/oci-sync';
+import type { TransferReport } from '@trivy-mirror/oci-sync';
 import type { Command } from 'commander';
 import { loadCliConfig } from '../cli-context.js';
 import { formatBytes, exitWith } from '../cli-output.js';
@@ -41,6 +41,7 @@ Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest fir
     )
     .action(
       exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
+        const { exportStore } = await import('@trivy-mirror/oci-sync');
         const report = await exportStore({ storeRoot: await storeRoot(opts), outDir: opts.out });
         printReport('exported', report, opts.json);
       }),
@@ -54,6 +55,7 @@ Inside the air gap:  trivy-mirror import DIR   (verifies every blob's digest fir
     .option('--json', 'print the report as JSON')
     .action(
       exitWith(async (dir: string, opts: { config?: string; store?: string; json?: boolean }) => {
+        const { importStore } = await import('@trivy-mirror/oci-sync');
         const report = await importStore({ storeRoot: await storeRoot(opts), inDir: dir });
         printReport('imported', report, opts.json);
       }),
