@@ -10,8 +10,9 @@ const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 /**
  * Writes `output` from node binary `nodeBin` and the CommonJS `bundle`. The code cache is only valid
  * for the arch (and version) of the node that makes the blob: cross-built executables go without.
+ * `strip` names a strip(1) that reads the binary's arch, or is undefined to keep it unstripped.
  */
-export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache }) {
+export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache, strip }) {
   const blob = join(workDir, `${codeCache ? 'cached' : 'plain'}.blob`);
   const config = join(workDir, `${codeCache ? 'cached' : 'plain'}-sea-config.json`);
   writeFileSync(
@@ -27,6 +28,8 @@ export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache }) 
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'pipe' });
   copyFileSync(nodeBin, output);
   chmodSync(output, 0o755);
+  // node's binaries come with debug info (~18 MB); the blob goes in after, so stripping is safe
+  if (strip) execFileSync(strip, ['--strip-all', output], { stdio: 'pipe' });
   const postject = join(require.resolve('postject/package.json'), '../dist/cli.js');
   // postject's LIEF warns about note sections on every ELF it rewrites: noise, kept out of the log
   execFileSync(
