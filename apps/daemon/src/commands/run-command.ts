@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { builtins } from '../cli-context.js';
-import { closeEarlyHealth, letStandInAnswer } from '../early-health.js';
+import { closeEarlyHealth } from '../early-health.js';
 import { version } from '../version.js';
 
 export function registerRunCommand(program: Command): void {
@@ -26,13 +26,8 @@ Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TR
     )
     .action(
       exitWith(async (opts: { config?: string }) => {
-        // The stand-in /healthz of bin/trivy-mirror.js hands the admin address over to the runtime.
-        // Loaded in turns: module evaluation blocks the event loop, and the stand-in /healthz answers
-        // between turns only. The address is released just before the runtime binds it.
-        const { runDaemon } = await import('@trivy-mirror/runtime');
-        await letStandInAnswer();
-        const plugins = await builtins();
-        await letStandInAnswer();
+        // The stand-in /healthz (early-health.ts) hands the admin address over to the runtime.
+        const [{ runDaemon }, plugins] = await Promise.all([import('@trivy-mirror/runtime'), builtins()]);
         await closeEarlyHealth();
         return runDaemon({ configPath: opts.config, builtins: plugins, version, mode: 'daemon' });
       }),
