@@ -47,6 +47,20 @@ function rewritePlugin(version) {
   };
 }
 
+/**
+ * shared-modules.ts require()s the modules it hands to external plugins (esbuild keeps require lazy);
+ * resolved as imports, they are the very ESM instances the daemon uses, not packages' CommonJS twins.
+ */
+const sharedAsImports = {
+  name: 'trivy-mirror-shared-as-imports',
+  setup(build) {
+    build.onResolve({ filter: /^[@a-z]/ }, (args) => {
+      if (args.kind !== 'require-call' || !args.importer.endsWith('/sea/shared-modules.js')) return undefined;
+      return build.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir });
+    });
+  },
+};
+
 /** Writes `outfile`; resolves with esbuild's metafile (the packages it holds, for the copyright file). */
 export async function bundle({ root, outfile, version }) {
   const result = await esbuild.build({
@@ -66,7 +80,7 @@ export async function bundle({ root, outfile, version }) {
     banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(process.execPath).href;' },
     // optional peers that are never installed on Linux or never used by the daemon
     external: ['fsevents'],
-    plugins: [rewritePlugin(version)],
+    plugins: [rewritePlugin(version), sharedAsImports],
   });
   return result.metafile;
 }
