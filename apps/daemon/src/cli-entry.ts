@@ -2,7 +2,7 @@
 // generation sizing, EPIPE, and for `run` a stand-in /healthz that listens before the app's modules
 // load, so health probes answer within moments of the start. Imports only node built-ins and these.
 import { youngGenerationGrow, youngGenerationHold } from '@trivy-mirror/runtime/young-generation';
-import { closeEarlyHealth, startEarlyHealth } from './early-health.js';
+import { closeEarlyHealth, letStandInAnswer, startEarlyHealth } from './early-health.js';
 
 type Main = (argv: string[]) => Promise<number>;
 
@@ -21,7 +21,7 @@ export async function startCli(argv: string[], loadMain: () => Promise<{ main: M
     throw err;
   });
 
-  await startEarlyHealth(argv);
+  if (await startEarlyHealth(argv)) await letStandInAnswer();
   try {
     const { main } = await loadMain();
     const code = await main(argv);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { builtins } from '../cli-context.js';
-import { closeEarlyHealth } from '../early-health.js';
+import { closeEarlyHealth, letStandInAnswer } from '../early-health.js';
 import { version } from '../version.js';
 
 export function registerRunCommand(program: Command): void {
@@ -26,8 +26,20 @@ Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TR
     )
     .action(
       exitWith(async (opts: { config?: string }) => {
-        // The stand-in /healthz (early-health.ts) hands the admin address over to the runtime.
-        const [{ runDaemon }, plugins] = await Promise.all([import('@trivy-mirror/runtime'), builtins()]);
+        // The stand-in /healthz (early-health.ts) answers between turns: the heaviest dependencies load
+        // one per turn (each 10-100 ms here), then it hands the admin address over to the runtime.
+        for (const load of [
+          () => import('zod'),
+          () => import('inversify'),
+          () => import('@trivy-mirror/oci'),
+        ]) {
+          await load();
+          await letStandInAnswer();
+        }
+        const { runDaemon } = await import('@trivy-mirror/runtime');
+        await letStandInAnswer();
+        const plugins = await builtins();
+        await letStandInAnswer();
         await closeEarlyHealth();
         return runDaemon({ configPath: opts.config, builtins: plugins, version, mode: 'daemon' });
       }),
