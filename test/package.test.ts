@@ -209,6 +209,14 @@ plugins:
     assert.equal(r.stderr.trim(), '', 'systemd-analyze warned');
   });
 
+  const arm64 = join(dist, 'trivy-mirror-linux-arm64');
+  test('the cross-built arm64 executable is an aarch64 ELF', {
+    skip:
+      (!existsSync(arm64) || !has('file')) && 'no dist/trivy-mirror-linux-arm64 (npm run package builds it)',
+  }, () => {
+    assert.match(execFileSync('file', ['-b', arm64], { encoding: 'utf8' }), /^ELF 64-bit LSB .*ARM aarch64/);
+  });
+
   test('lintian finds no errors', {
     skip: !has('lintian') && 'lintian is not installed (apt-get install lintian)',
   }, async () => {
