@@ -3,8 +3,9 @@
 // node built-ins and is closed just before the runtime binds the real admin listener on the same address.
 // It answers between module loads only (evaluation blocks the event loop): `run` loads in turns. A
 // worker thread would answer at any time, but took 85-180 ms to listen here (vs ~1 ms).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { configPathFrom, quickAdminListen } from './admin-address.js';
+import { http } from './node-http.js';
 
 export { adminListenFromYaml } from './admin-address.js';
 
@@ -27,7 +28,7 @@ export async function startEarlyHealth(
   const listen = quickAdminListen(configPathFrom(args, env), env);
   const addr = listen ? parseHostPort(listen) : undefined;
   if (!addr || addr.port === 0) return undefined;
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown) => {
       const text = `${JSON.stringify(body)}\n`;

@@ -1,6 +1,7 @@
 // `trivy-mirror status`: what the running daemon holds, from its admin endpoint.
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin-address.js';
+import { getText } from '../admin-get.js';
 import { loadCliConfig } from '../cli-context.js';
 import { formatAge, exitWith } from '../cli-output.js';
 
@@ -40,15 +41,15 @@ export function registerStatusCommand(program: Command): void {
           );
           base = `http://${listen ?? (await loadCliConfig(opts.config)).config.admin.listen}`;
         }
-        let res: Response;
+        let text: string;
         try {
-          res = await fetch(`${base.replace(/\/+$/, '')}/status`, { signal: AbortSignal.timeout(5000) });
+          text = await getText(`${base.replace(/\/+$/, '')}/status`, 5000);
         } catch (err) {
           throw new Error(`no daemon answering at ${base} (is \`trivy-mirror run\` running? --admin URL)`, {
             cause: err,
           });
         }
-        const body = (await res.json()) as Record<string, unknown>;
+        const body = JSON.parse(text) as Record<string, unknown>;
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
           return 0;
