@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -18,14 +18,18 @@ export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache, st
   writeFileSync(
     config,
     JSON.stringify({
-      main: bundle,
+      // relative: the name stack traces show, instead of the build machine's path
+      main: basename(bundle),
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: codeCache,
       useSnapshot: false,
     }),
   );
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'pipe' });
+  execFileSync(process.execPath, ['--experimental-sea-config', config], {
+    stdio: 'pipe',
+    cwd: dirname(bundle),
+  });
   copyFileSync(nodeBin, output);
   chmodSync(output, 0o755);
   // node's binaries come with debug info (~18 MB); the blob goes in after, so stripping is safe
