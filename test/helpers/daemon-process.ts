@@ -42,14 +42,27 @@ export interface StartOptions {
   /** Wait for /healthz (default true). */
   waitHealthy?: boolean;
   cwd?: string;
+  /** An executable to run instead of `node apps/daemon/bin/trivy-mirror.js` (the packaged one). */
+  bin?: string;
+}
+
+/** The command line for `args`: the node-run CLI, or `bin`. */
+function command(args: string[], bin?: string): [string, string[]] {
+  return bin ? [bin, args] : [process.execPath, [daemonBin, ...args]];
 }
 
 /** Runs the CLI once to completion. */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    timeoutMs?: number;
+    input?: string;
+    bin?: string;
+  } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [daemonBin, ...args], {
+  const child = spawn(...command(args, options.bin), {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -66,7 +79,7 @@ export async function runCli(
 }
 
 export async function startDaemon(options: StartOptions): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [daemonBin, ...options.args], {
+  const child = spawn(...command(options.args, options.bin), {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,13 +1,13 @@
-// Where the admin listener is, found without loading the runtime (node built-ins only): `run`'s
-// stand-in /healthz and `status` need only admin.listen, and loading the runtime and every plugin to
-// validate a whole config costs most of a second on a busy host.
-import { existsSync, readFileSync } from 'node:fs';
+// admin.listen without loading the config (its schema needs every plugin): from the env overrides or
+// the YAML text, for the two usual spellings. For the stand-in /healthz of `run` and for `status`,
+// which only need the address; anything unusual answers undefined and the caller loads the config.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
 export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9180';
 
-/** The config file named by `--config` in `args`, else $TRIVY_MIRROR_CONFIG, else the default path. */
+/** The config path `run` would use: --config, else $TRIVY_MIRROR_CONFIG, else the default. */
 export function configPathFrom(args: string[], env: NodeJS.ProcessEnv): string {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -33,28 +33,30 @@ export function adminListenFromYaml(text: string): string | undefined {
   return /^admin:/m.test(text) ? undefined : DEFAULT_ADMIN_LISTEN;
 }
 
+/** HOST:PORT or [V6]:PORT; undefined for anything else (the config check says why). */
 export function parseHostPort(listen: string): { host: string; port: number } | undefined {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  if (!m || Number(m[3]) > 65535) return undefined; // the config check says why
+  if (!m || Number(m[3]) > 65535) return undefined;
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
 }
 
 /**
- * admin.listen from the env override or the config file, without validating the config; undefined
- * when the file cannot be read or the YAML is too unusual for the quick reader (then load it fully).
+ * admin.listen from the env overrides, else from the file at `configPath`. A missing default file
+ * means the defaults when `missingIsDefault` (what loadConfig does); else undefined when unreadable.
  */
 export function quickAdminListen(
-  configPath: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  configPath: string,
+  env: NodeJS.ProcessEnv,
+  missingIsDefault = false,
 ): string | undefined {
-  const override = env.TRIVY_MIRROR_ADMIN_LISTEN || env.TRIVY_MIRROR__ADMIN__LISTEN;
-  if (override) return override;
-  const named = configPath ?? (env.TRIVY_MIRROR_CONFIG || undefined);
-  const file = resolve(named ?? DEFAULT_CONFIG_PATH);
-  if (named === undefined && !existsSync(file)) return DEFAULT_ADMIN_LISTEN;
+  const fromEnv = env.TRIVY_MIRROR_ADMIN_LISTEN || env.TRIVY_MIRROR__ADMIN__LISTEN;
+  if (fromEnv) return fromEnv;
   try {
-    return adminListenFromYaml(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
+    return adminListenFromYaml(readFileSync(resolve(configPath), 'utf8'));
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return missing && missingIsDefault && configPath === DEFAULT_CONFIG_PATH
+      ? DEFAULT_ADMIN_LISTEN
+      : undefined;
   }
 }

@@ -6,7 +6,7 @@ import { version } from './version.js';
 
 // Heavy modules (the runtime, every plugin) load on first use: `copy` needs neither without --config.
 const runtimeModule = () => import('@trivy-mirror/runtime');
-const builtins = async () => (await import('./builtins.js')).builtinPlugins;
+export const builtins = async () => (await import('./builtins.js')).builtinPlugins;
 
 const ERROR_LEVEL = 50;
 

@@ -1,8 +1,9 @@
 // The `plugins.cache-populator` config section: which Trivy cache dirs to keep, with which parts.
 import { z } from 'zod';
 
-export const CACHE_PARTS = ['db', 'java-db', 'checks', 'vex'] as const;
-export type CachePart = (typeof CACHE_PARTS)[number];
+import { CACHE_PARTS } from './cache-parts.js';
+
+export { CACHE_PARTS, type CachePart } from './cache-parts.js';
 
 const octalMode = z
   .string()

@@ -23,6 +23,7 @@ import {
 } from './trivy-metadata.js';
 import { commitVersion, createStaging, discardStaging } from './version-swap.js';
 import { type VexInput, populateVexRepository } from './vex-populate.js';
+import { DEFAULT_MAX_UNPACKED_BYTES } from './cache-parts.js';
 
 export type { PopulateSource } from './artifact-source.js';
 
@@ -76,7 +77,7 @@ export interface PopulateResult {
   ok: boolean;
 }
 
-export const DEFAULT_MAX_UNPACKED_BYTES = 8 * 1024 ** 3;
+export { DEFAULT_MAX_UNPACKED_BYTES };
 
 /**
  * Populates every requested part. Never throws for a part's failure: each part is tried and reported

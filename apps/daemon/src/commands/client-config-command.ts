@@ -1,7 +1,6 @@
 // `trivy-mirror client-config`: the exact Trivy flags, env vars, trivy.yaml and VEX repository.yaml
 // that clients need to use this mirror, from every plugin's ClientConfigContribution.
 import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirror/plugin-api';
-import { publicUrlOf } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
@@ -27,6 +26,7 @@ Examples:
       exitWith(async (opts: { config?: string; publicUrl?: string; cacheDir?: string; json?: boolean }) => {
         const logger = await cliLogger({ quiet: true });
         const runtime = await startCliRuntime(opts.config, logger);
+        const { publicUrlOf } = await import('@trivy-mirror/runtime');
         try {
           const publicUrl = (opts.publicUrl ?? publicUrlOf(runtime.config))?.replace(/\/+$/, '');
           if (!publicUrl) {

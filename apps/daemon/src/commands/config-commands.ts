@@ -1,19 +1,12 @@
 // `trivy-mirror config check|schema|example`.
-import {
-  checkPlugins,
-  configExample,
-  configJsonSchema,
-  type ExternalPluginSchema,
-  formatConfigProblem,
-  idleConfigWarning,
-  loadPlugins,
-  pluginListing,
-} from '@trivy-mirror/runtime';
+import type { ExternalPluginSchema } from '@trivy-mirror/runtime';
 import { type Command, Option } from 'commander';
 import { exitWith } from '../cli-output.js';
-import { builtinPlugins } from '../builtins.js';
 import { CONFIG_PROFILES, configProfile, DEFAULT_PROFILE } from '../config-profiles.js';
-import { cliLogger, loadCliConfig } from '../cli-context.js';
+import { builtins, cliLogger, loadCliConfig } from '../cli-context.js';
+
+// The runtime loads when a subcommand runs, not to describe them (start-up of `--help`).
+const runtimeModule = () => import('@trivy-mirror/runtime');
 
 export function registerConfigCommands(program: Command): void {
   const config = program
@@ -57,6 +50,7 @@ Examples:
     .action(
       exitWith(async (opts: { config?: string }) => {
         const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
+        const { checkPlugins, formatConfigProblem, idleConfigWarning, pluginListing } = await runtimeModule();
         const idle = idleConfigWarning(plugins);
         for (const w of [...loaded.warnings, ...(idle ? [idle] : [])])
           process.stdout.write(`warning: ${w}\n`);
@@ -106,7 +100,8 @@ Examples:
             if (p.source !== 'builtin') external.push({ module: p.source, definition: p.definition });
           }
         }
-        process.stdout.write(`${JSON.stringify(configJsonSchema(builtinPlugins, external), null, 2)}\n`);
+        const { configJsonSchema } = await runtimeModule();
+        process.stdout.write(`${JSON.stringify(configJsonSchema(await builtins(), external), null, 2)}\n`);
       }),
     );
   config
@@ -126,8 +121,9 @@ Examples:
   trivy-mirror config example --profile inside > /etc/trivy-mirror/config.yaml`,
     )
     .action(
-      exitWith((opts: { profile: string }) => {
-        process.stdout.write(`${configExample(builtinPlugins, configProfile(opts.profile))}\n`);
+      exitWith(async (opts: { profile: string }) => {
+        const { configExample } = await runtimeModule();
+        process.stdout.write(`${configExample(await builtins(), configProfile(opts.profile))}\n`);
       }),
     );
 }
@@ -135,8 +131,9 @@ Examples:
 /** The config file and every plugin it names (built-in and external), validated. */
 async function loadConfigAndPlugins(path: string | undefined) {
   const loaded = await loadCliConfig(path);
+  const { loadPlugins } = await runtimeModule();
   const plugins = await loadPlugins({
-    builtins: builtinPlugins,
+    builtins: await builtins(),
     baseDir: loaded.baseDir,
     config: loaded.config,
     locate: loaded.locate,

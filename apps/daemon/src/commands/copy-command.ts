@@ -1,13 +1,5 @@
 // `trivy-mirror copy SRC DST`: one artifact, byte-identical, registry or OCI layout on either side.
-import {
-  artifactCopy,
-  artifactCopyPlan,
-  LayoutTransport,
-  parseReference,
-  type Reference,
-  RegistryClient,
-  type Transport,
-} from '@trivy-mirror/oci';
+import type { Reference, Transport } from '@trivy-mirror/oci';
 import type { Command } from 'commander';
 import { cliLogger, registryAccess } from '../cli-context.js';
 import { formatBytes, formatMs, exitWith } from '../cli-output.js';
@@ -59,6 +51,8 @@ Examples:
           },
         ) => {
           const logger = await cliLogger(opts);
+          const { artifactCopy, artifactCopyPlan, LayoutTransport, parseReference, RegistryClient } =
+            await import('@trivy-mirror/oci');
           const srcRef = parseReference(src);
           const dstRef = parseReference(dst);
           if (!srcRef.tag && !srcRef.digest) throw new Error(`${src}: name a tag or a digest to copy`);

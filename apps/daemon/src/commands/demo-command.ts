@@ -4,11 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirror/plugin-api';
-import { createLogger, type Runtime, runDaemon } from '@trivy-mirror/runtime';
+import type { Runtime } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
-import { builtinPlugins } from '../builtins.js';
+import { builtins } from '../cli-context.js';
 import { formatAge, exitWith } from '../cli-output.js';
-import { startDemoUpstream } from '../demo/demo-upstream.js';
 import { version } from '../version.js';
 import { renderSections } from './client-config-command.js';
 
@@ -53,6 +52,7 @@ Examples:
         );
         const mib = Number(opts.dbSize);
         if (!Number.isFinite(mib) || mib <= 0) throw new Error(`--db-size: expected MiB, got ${opts.dbSize}`);
+        const { startDemoUpstream } = await import('../demo/demo-upstream.js');
         const upstream = await startDemoUpstream(join(dir, 'upstream'), {
           dbBytes: Math.round(mib * 1024 * 1024),
         });
@@ -83,13 +83,14 @@ Examples:
           ].join('\n'),
         );
         out(`2. starting the daemon (config ${configPath})…`);
+        const { createLogger, runDaemon } = await import('@trivy-mirror/runtime');
         const logger = createLogger({ level: opts.verbose ? 'info' : 'warn', format: 'auto' });
         const t0 = Date.now();
         let code = 0;
         try {
           code = await runDaemon({
             configPath,
-            builtins: builtinPlugins,
+            builtins: await builtins(),
             version,
             mode: 'demo',
             logger,

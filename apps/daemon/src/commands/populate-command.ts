@@ -1,15 +1,11 @@
 // `trivy-mirror populate`: write a Trivy cache dir once, without the daemon (replaces the air-gap
 // guide's manual `tar -xzf db.tar.gz` steps, atomically and with the metadata Trivy expects).
+import type { PopulateSource } from '@trivy-mirror/cache-populator';
 import {
   CACHE_PARTS,
   type CachePart,
-  cleanupCacheDir,
   DEFAULT_MAX_UNPACKED_BYTES,
-  OLD_VERSION_GRACE_MS,
-  type PopulateSource,
-  populateCacheDir,
-} from '@trivy-mirror/cache-populator';
-import { parseReference, RegistryClient } from '@trivy-mirror/oci';
+} from '@trivy-mirror/cache-populator/cache-parts';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
 import { cliLogger, registryAccess } from '../cli-context.js';
@@ -102,6 +98,10 @@ Examples:
           throw new Error(
             `--max-unpacked-bytes: expected a positive number of bytes, got ${opts.maxUnpackedBytes}`,
           );
+        const { cleanupCacheDir, OLD_VERSION_GRACE_MS, populateCacheDir } = await import(
+          '@trivy-mirror/cache-populator'
+        );
+        const { parseReference, RegistryClient } = await import('@trivy-mirror/oci');
         let source: PopulateSource;
         let storeRoot: string | undefined;
         let close = async () => {};

@@ -1,9 +1,8 @@
 // `trivy-mirror run`: the daemon (what systemd starts).
-import { runDaemon } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
-import { builtinPlugins } from '../builtins.js';
-import { closeEarlyHealth } from '../early-health.js';
+import { builtins } from '../cli-context.js';
+import { closeEarlyHealth, letStandInAnswer } from '../early-health.js';
 import { version } from '../version.js';
 
 export function registerRunCommand(program: Command): void {
@@ -33,9 +32,22 @@ Examples:
     )
     .action(
       exitWith(async (opts: { config?: string }) => {
-        // The stand-in /healthz of bin/trivy-mirror.js hands the admin address over to the runtime.
+        // The stand-in /healthz (early-health.ts) answers between turns: the heaviest dependencies load
+        // one per turn (each 10-100 ms here), then it hands the admin address over to the runtime.
+        for (const load of [
+          () => import('zod'),
+          () => import('inversify'),
+          () => import('@trivy-mirror/oci'),
+        ]) {
+          await load();
+          await letStandInAnswer();
+        }
+        const { runDaemon } = await import('@trivy-mirror/runtime');
+        await letStandInAnswer();
+        const plugins = await builtins();
+        await letStandInAnswer();
         await closeEarlyHealth();
-        return runDaemon({ configPath: opts.config, builtins: builtinPlugins, version, mode: 'daemon' });
+        return runDaemon({ configPath: opts.config, builtins: plugins, version, mode: 'daemon' });
       }),
     );
 }

@@ -1,20 +1,17 @@
 // `trivy-mirror export` / `import`: the store as plain OCI layouts plus the VEX versions (vex/NAME),
 // one directory that crosses the air gap. `import` verifies all of it before it changes anything,
 // then tells a running daemon so that it serves and populates the new versions at once.
-import {
-  ociSyncConfigSchema,
-  planImport,
-  applyImport,
-  exportStore,
-  type TransferReport,
-} from '@trivy-mirror/oci-sync';
+import type { TransferReport } from '@trivy-mirror/oci-sync';
 import type { Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
-import { type VexMirror, VexMirrorService } from '@trivy-mirror/vexhub-mirror';
+import type { VexMirror } from '@trivy-mirror/vexhub-mirror';
 import type { Command } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
 import { exitWith, formatBytes } from '../cli-output.js';
 import { announceStore } from '../store-root.js';
 import { notifyDaemon } from './daemon-notify.js';
+
+// oci-sync loads when a command runs, not to describe it (start-up of `--help`).
+const ociSync = () => import('@trivy-mirror/oci-sync');
 
 interface TransferOptions {
   config?: string;
@@ -41,6 +38,7 @@ async function withRuntime<T>(
   if (opts.store && !opts.config && !process.env.TRIVY_MIRROR_CONFIG) return fn({ storeRoot: opts.store });
   const runtime = await startCliRuntime(opts.config, logger);
   try {
+    const { VexMirrorService } = await import('@trivy-mirror/vexhub-mirror');
     const vex = runtime.container?.get<VexMirror>(VexMirrorService, { optional: true });
     const storeRoot = opts.store ?? `${runtime.config.stateDir}/oci`;
     if (!opts.store)
@@ -83,6 +81,7 @@ Examples:
       exitWith(async (opts: TransferOptions & { out: string }) => {
         const logger = await cliLogger();
         await withRuntime(opts, logger, async ({ storeRoot, vex }) => {
+          const { exportStore } = await ociSync();
           const report = await exportStore({ storeRoot, outDir: opts.out });
           const vexReport = (await vex?.exportTo(opts.out)) ?? [];
           if (opts.json) {
@@ -125,6 +124,7 @@ Examples:
         const logger = await cliLogger();
         await withRuntime(opts, logger, async ({ storeRoot, runtime, vex }) => {
           const section = (runtime?.config.plugins as Record<string, unknown> | undefined)?.['oci-sync'];
+          const { applyImport, ociSyncConfigSchema, planImport } = await ociSync();
           const oci = ociSyncConfigSchema.parse(section ?? {});
           // Everything is checked (OCI blobs, VEX archives unpacked and validated) before anything moves.
           const planned = await planImport(dir);

@@ -1,0 +1,219 @@
+// The Debian package and its single executable, as a bastion gets them: the .deb unpacked into a scratch
+// root (dpkg -x), /usr/bin/trivy-mirror run with no node on PATH and no node_modules anywhere near —
+// the demo, --help, the packaged config, an external plugin's webhook, the unit and lintian.
+// Builds dist/ (tools/package, amd64 only) when it is missing or older than the build.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startDemoUpstream } from '../apps/daemon/src/demo/demo-upstream.js';
+import {
+  type DaemonProcess,
+  eventually,
+  freePort,
+  repoRoot,
+  runCli,
+  startDaemon,
+} from './helpers/daemon-process.js';
+import { type HookServer, startHookServer } from './helpers/hook-server.js';
+
+const dist = join(repoRoot, 'dist');
+const version = JSON.parse(readFileSync(join(repoRoot, 'apps/daemon/package.json'), 'utf8'))
+  .version as string;
+const deb = join(dist, `trivy-mirror_${version}-1_amd64.deb`);
+const has = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** The newest compiled output (tsc -b rewrites .tsbuildinfo when a project changes). */
+function newestBuild(): number {
+  let newest = 0;
+  for (const base of ['apps', 'packages', 'examples']) {
+    for (const name of readdirSync(join(repoRoot, base))) {
+      const info = join(repoRoot, base, name, 'dist/.tsbuildinfo');
+      if (existsSync(info)) newest = Math.max(newest, statSync(info).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/** Runs a command to its end; resolves with its exit code and output (lintian takes a while). */
+async function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, out };
+}
+
+describe('the Debian package and its single executable', { timeout: 175_000 }, () => {
+  let dir: string;
+  let scratch: string;
+  let exe: string;
+  let env: Record<string, string>;
+  let lintian: Promise<{ code: number | null; out: string }> | undefined;
+  let hook: HookServer;
+  const started: DaemonProcess[] = [];
+
+  before(async () => {
+    if (!existsSync(deb) || statSync(deb).mtimeMs < newestBuild()) {
+      execFileSync(process.execPath, [join(repoRoot, 'tools/package/package.mjs'), '--no-arm64'], {
+        cwd: repoRoot,
+        stdio: 'pipe',
+      });
+    }
+    // lintian reads the whole 110 MB binary: it runs while the other tests do
+    if (has('lintian')) lintian = run('lintian', ['--fail-on', 'error', deb]);
+    dir = await mkdtemp(join(tmpdir(), 'tm-package-'));
+    scratch = join(dir, 'root');
+    execFileSync('dpkg', ['-x', deb, scratch]);
+    exe = join(scratch, 'usr/bin/trivy-mirror');
+    // An empty PATH dir: no node, npm or anything else for the executable to lean on.
+    const bin = join(dir, 'empty-bin');
+    mkdirSync(bin);
+    env = { PATH: bin, HOME: dir, NODE_OPTIONS: '', NODE_PATH: '' };
+    hook = await startHookServer();
+  });
+
+  after(async () => {
+    for (const d of started) await d.stop('SIGKILL').catch(() => {});
+    await hook?.close();
+    await lintian?.catch(() => {});
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the package holds the executable, unit, conffile, state dir, man page, copyright, changelog', () => {
+    const files = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+    for (const path of [
+      './usr/bin/trivy-mirror',
+      './lib/systemd/system/trivy-mirror.service',
+      './etc/trivy-mirror/config.yaml',
+      './var/lib/trivy-mirror/',
+      './usr/share/man/man1/trivy-mirror.1.gz',
+      './usr/share/doc/trivy-mirror/copyright',
+      './usr/share/doc/trivy-mirror/changelog.Debian.gz',
+    ])
+      assert.ok(files.includes(` ${path}\n`), `${path} missing from:\n${files}`);
+    const conffiles = execFileSync('dpkg-deb', ['--info', deb, 'conffiles'], { encoding: 'utf8' });
+    assert.equal(conffiles.trim(), '/etc/trivy-mirror/config.yaml');
+    const postinst = execFileSync('dpkg-deb', ['--info', deb, 'postinst'], { encoding: 'utf8' });
+    assert.match(postinst, /adduser --system --group [^\n]*--home \/var\/lib\/trivy-mirror/);
+  });
+
+  test('demo gets ready from an empty dir with no node on PATH', async () => {
+    const cwd = join(dir, 'demo-cwd');
+    mkdirSync(cwd);
+    assert.notEqual(spawnSync('/bin/sh', ['-c', 'command -v node'], { env }).status, 0, 'node is on PATH');
+    const r = await runCli(['demo', '--exit-when-ready'], { bin: exe, cwd, env, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, `demo: ${r.stderr}${r.stdout.slice(-2000)}`);
+    assert.match(r.stdout, /--db-repository 127\.0\.0\.1:\d+\/trivy-db:2/);
+    assert.deepEqual(readdirSync(cwd), [], 'the demo wrote into its cwd');
+  });
+
+  test('--help, and config example is the packaged /etc/trivy-mirror/config.yaml, which config check reads', async () => {
+    const help = await runCli(['--help'], { bin: exe, cwd: dir, env });
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: trivy-mirror \[options\] \[command\]/);
+    assert.match(help.stdout, /client-config/);
+    const example = await runCli(['config', 'example'], { bin: exe, cwd: dir, env });
+    assert.equal(example.code, 0);
+    assert.equal(example.stdout, await readFile(join(scratch, 'etc/trivy-mirror/config.yaml'), 'utf8'));
+    // The shipped example passes its own check as installed (its secret references are commented out).
+    const check = await runCli(
+      ['config', 'check', '--config', join(scratch, 'etc/trivy-mirror/config.yaml')],
+      { bin: exe, cwd: dir, env: { ...env, TRIVY_MIRROR_STATE_DIR: join(dir, 'state') } },
+    );
+    assert.equal(check.code, 0, `${check.stdout}${check.stderr}`);
+    assert.match(check.stdout, /valid \(plugins: auth-providers, oci-sync, vexhub-mirror, cache-populator\)/);
+  });
+
+  test('the example webhook plugin, a package without node_modules, loads into the executable and POSTs', async () => {
+    // Installed the way npm would, minus its dependencies: plugin-api, inversify and zod must come
+    // from the executable (the same tokens and container as the daemon's).
+    const site = join(dir, 'site');
+    const pluginDir = join(site, 'node_modules/@trivy-mirror/example-plugin-webhook');
+    for (const part of ['package.json', 'dist'])
+      cpSync(join(repoRoot, 'examples/plugin-webhook', part), join(pluginDir, part), { recursive: true });
+    const upstream = await startDemoUpstream(join(dir, 'upstream'), { dbBytes: 64 * 1024 });
+    try {
+      const adminPort = await freePort();
+      const config = join(site, 'config.yaml');
+      await writeFile(
+        config,
+        `stateDir: ${join(dir, 'state')}
+admin: { listen: 127.0.0.1:${adminPort} }
+log: { level: info, format: json }
+plugins:
+  auth-providers: { dockerConfig: false }
+  oci-sync: { sources: [${upstream.registryHost}/aquasec] }
+  cache-populator: { targets: [] }
+  vexhub-mirror: { repositories: [{ name: vexhub, url: ${upstream.vexUrl} }] }
+  external:
+    - module: '@trivy-mirror/example-plugin-webhook'
+      options: { url: ${hook.url}/hook, events: [artifact.stored] }
+`,
+      );
+      const daemon = await startDaemon({
+        bin: exe,
+        args: ['run', '--config', config],
+        adminUrl: `http://127.0.0.1:${adminPort}`,
+        cwd: dir,
+        env,
+      });
+      started.push(daemon);
+      await eventually(async () => hook.received.length >= 4, 30_000, 'four webhook POSTs');
+      const db = hook.received.find((r) => r.body.repository === 'trivy-db' && r.body.tag === '2');
+      assert.ok(db, `webhooks: ${JSON.stringify(hook.received.map((r) => r.body))}`);
+      assert.equal(db.path, '/hook');
+      assert.equal(db.body.event, 'artifact.stored');
+      assert.equal(db.body.digest, upstream.digests['trivy-db:2']);
+      const stopped = await daemon.stop();
+      assert.equal(stopped.code, 0, daemon.stderr());
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  test('systemd-analyze verify passes on the installed unit', {
+    skip: !has('systemd-analyze') && 'systemd-analyze is not installed',
+  }, async () => {
+    const unit = await readFile(join(scratch, 'lib/systemd/system/trivy-mirror.service'), 'utf8');
+    assert.match(
+      unit,
+      /^ExecStart=\/usr\/bin\/trivy-mirror run --config \/etc\/trivy-mirror\/config\.yaml$/m,
+    );
+    for (const hardening of [
+      'ProtectSystem=strict',
+      'NoNewPrivileges=yes',
+      'SystemCallFilter=@system-service',
+    ])
+      assert.ok(unit.includes(`\n${hardening}\n`), hardening);
+    // The binary path must exist for verify: point it into the scratch root.
+    const copy = join(dir, 'unit/trivy-mirror.service');
+    mkdirSync(join(dir, 'unit'));
+    await writeFile(copy, unit.replace('ExecStart=/usr/bin/trivy-mirror', `ExecStart=${exe}`));
+    const r = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.trim(), '', 'systemd-analyze warned');
+  });
+
+  const arm64 = join(dist, 'trivy-mirror-linux-arm64');
+  test('the cross-built arm64 executable is an aarch64 ELF', {
+    skip:
+      (!existsSync(arm64) || !has('file')) && 'no dist/trivy-mirror-linux-arm64 (npm run package builds it)',
+  }, () => {
+    assert.match(execFileSync('file', ['-b', arm64], { encoding: 'utf8' }), /^ELF 64-bit LSB .*ARM aarch64/);
+  });
+
+  test('lintian finds no errors', {
+    skip: !has('lintian') && 'lintian is not installed (apt-get install lintian)',
+  }, async () => {
+    const r = await lintian!;
+    const errors = r.out.split('\n').filter((l) => l.startsWith('E: '));
+    assert.deepEqual(errors, [], r.out);
+    assert.equal(r.code, 0, r.out);
+  });
+});
