@@ -72,6 +72,11 @@ export const ociSyncConfigSchema = z.strictObject({
    * from the store afterwards; false always pushes from the store.
    */
   pushDuringDownload: z.boolean().default(true),
+  /**
+   * Also publish the store as a static registry tree here (v2/NAME/manifests, v2/NAME/blobs) for
+   * nginx or a CDN (deploy/nginx/trivy-mirror-registry.conf); updated after every stored version.
+   */
+  publishRegistryDir: z.string().min(1).optional(),
 });
 export type OciSyncConfig = z.infer<typeof ociSyncConfigSchema>;
 
@@ -88,4 +93,5 @@ export const exampleConfig = `oci-sync:
   blobGraceMinutes: 30                      # unreferenced blobs kept this long for running downloads
   concurrency: 2
   pushDuringDownload: true                  # stream downloads to destinations while storing them
+  # publishRegistryDir: /srv/trivy-mirror/registry   # static registry tree for nginx/a CDN
 `;

@@ -18,6 +18,14 @@ export {
 export { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
 export { createRegistryRoute } from './registry-route.js';
+export {
+  MANIFEST_KINDS,
+  type PublishLayout,
+  type PublishReport,
+  type PublishRepositoryReport,
+  publishRegistryTree,
+} from './registry-tree.js';
+export { RegistryTreePublisher } from './registry-tree-publisher.js';
 export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './source-fallback.js';
 export { exportStore, findLayouts, importStore, type TransferReport } from './store-transfer.js';
 export { planTagUpdate, STORED_AT_ANNOTATION, TAG_ANNOTATION, versionsOf } from './store-versions.js';

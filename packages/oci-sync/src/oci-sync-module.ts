@@ -10,6 +10,7 @@ import {
   HealthCheck,
   HttpRoute,
   Job,
+  LifecycleContribution,
   Metrics,
   type PluginContext,
   RegistryTransport,
@@ -18,6 +19,7 @@ import { ContainerModule } from 'inversify';
 import { renderClientConfig } from './client-config.js';
 import type { OciSyncConfig } from './config.js';
 import { createRegistryRoute } from './registry-route.js';
+import { RegistryTreePublisher } from './registry-tree-publisher.js';
 import { OciSyncHealth } from './sync-health.js';
 import { OciSyncJob } from './sync-job.js';
 import { SyncMetrics } from './sync-metrics.js';
@@ -58,6 +60,17 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
         .toResolvedValue(
           (store: ArtifactStore) => createRegistryRoute(config, store, context.logger),
           [ArtifactStore],
+        )
+        .inSingletonScope();
+    }
+
+    const publishDir = config.publishRegistryDir;
+    if (publishDir) {
+      bind<LifecycleContribution>(LifecycleContribution)
+        .toResolvedValue(
+          (store: ArtifactStore, events: EventBus, metrics: Metrics) =>
+            new RegistryTreePublisher(publishDir, store, events, context.logger, metrics.registry),
+          [ArtifactStore, EventBus, Metrics],
         )
         .inSingletonScope();
     }

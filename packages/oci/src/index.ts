@@ -22,3 +22,4 @@ export {
 export { Agent, Pool, undiciLean } from './undici-dispatchers.js';
 export { type ByteRange, parseRange } from './http-range.js';
 export { mkdirp } from './mkdirp.js';
+export { fsyncPath, pidAlive, writeNewFileSynced } from './fs-durable.js';

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
 import { OciError, OciErrorCode } from './errors.js';
+import { fsyncPath, pidAlive, writeNewFileSynced } from './fs-durable.js';
 import { parseManifest } from './manifest.js';
 import { mkdirp } from './mkdirp.js';
 import { mutexFor } from './mutex.js';
@@ -37,31 +38,12 @@ export interface LayoutIndex {
 // temp files of writes in flight in this process: cleanTemp must not remove them
 const activeTemp = new Set<string>();
 
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
   } catch {
     return false;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -184,7 +166,7 @@ export class OciLayout {
       await syncer.close();
       syncer = undefined;
       await rename(tmp, path);
-      await fsyncDir(join(this.dir, 'blobs', 'sha256'));
+      await fsyncPath(join(this.dir, 'blobs', 'sha256'));
     } catch (err) {
       if (!source.destroyed) source.destroy();
       await writeback?.stop();
@@ -470,15 +452,9 @@ export class OciLayout {
   private async writeAtomic(name: string, bytes: Buffer): Promise<void> {
     const tmp = await this.tempPath();
     try {
-      const fh = await open(tmp, 'wx');
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeNewFileSynced(tmp, bytes);
       await rename(tmp, join(this.dir, name));
-      await fsyncDir(this.dir);
+      await fsyncPath(this.dir);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;

@@ -4,6 +4,7 @@
 //   SIGHUP:           reload the config file; an invalid config is logged and the running one kept.
 // Start-up failure (bad config, plugin load/start errors): the message is logged and the exit code is 1.
 // An uncaught exception or unhandled rejection: logged at fatal, the normal shutdown runs, exit code 70.
+import { mkdirp } from '@trivy-mirror/oci';
 import { describeError, type Logger, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { loadConfig } from './config-loader.js';
 import { EXIT_FATAL, type FatalOrigin, installFatalHandlers } from './fatal-errors.js';
@@ -11,6 +12,7 @@ import type { RuntimeMode } from './container-factory.js';
 import { createLogger } from './logger.js';
 import { loadPlugins } from './plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { acquireStateLock, type StateLock } from './state-lock.js';
 
 export interface RunDaemonOptions {
   /** `--config`; else TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml. */
@@ -42,6 +44,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   const deadlineMs = options.shutdownTimeoutMs ?? 10_000;
   let log: Logger = options.logger ?? createLogger({ level: 'info' });
   let runtime: Runtime | undefined;
+  let lock: StateLock | undefined;
   let stopSignal: string | undefined;
   // 0 for a requested stop; EXIT_FATAL once an uncaught error has been seen, whoever started the stop
   let exitCode = 0;
@@ -54,6 +57,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     finished = true;
     detach();
     detachFatal();
+    lock?.release();
     log.flush?.();
     exit(code);
     resolveDone(code);
@@ -138,6 +142,12 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     const loaded = await loadConfig({ path: options.configPath, env, plugins: builtins });
     if (!options.logger) log = createLogger(loaded.config.log);
     log.info({ config: loaded.source }, 'configuration loaded');
+    // before any listener or plugin: a second daemon on this state dir stops here, naming the holder
+    await mkdirp(loaded.config.stateDir);
+    lock = await acquireStateLock(loaded.config.stateDir);
+    if (lock.tookOverFrom) {
+      log.warn({ lock: lock.path, stalePid: lock.tookOverFrom.pid }, 'took over a stale state-dir lock');
+    }
     const plugins = await loadPlugins({
       builtins,
       baseDir: loaded.baseDir,

@@ -1,0 +1,123 @@
+// One daemon per state dir: STATE/trivy-mirror.lock holds the holder's pid and host. A lock whose
+// pid is dead (on this host) is taken over; a live one stops start-up with STATE_DIR_LOCKED.
+// Destinations may be shared between daemons; a state dir (store, sync state) may not.
+import { hostname } from 'node:os';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pidAlive } from '@trivy-mirror/oci';
+import { MirrorError } from '@trivy-mirror/plugin-api';
+
+export const STATE_LOCK_FILE = 'trivy-mirror.lock';
+
+interface LockContent {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export interface StateLock {
+  path: string;
+  /** Holder of a stale lock that was taken over, if any. */
+  tookOverFrom?: LockContent;
+  /** Synchronous: it runs right before process.exit. */
+  release(): void;
+}
+
+// locks this process holds: a second runtime in one process (tests) must not take one over
+const held = new Set<string>();
+
+export async function acquireStateLock(stateDir: string): Promise<StateLock> {
+  const path = join(stateDir, STATE_LOCK_FILE);
+  const mine: LockContent = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  let tookOverFrom: LockContent | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await createExclusive(path, mine)) {
+      held.add(path);
+      return { path, tookOverFrom, release: () => release(path) };
+    }
+    const holder = await readLock(path);
+    if (!holder) continue; // released meanwhile (or unreadable junk we just removed)
+    if (isLive(holder, path)) {
+      throw new MirrorError(
+        'STATE_DIR_LOCKED',
+        `state dir ${stateDir} is in use by another trivy-mirror daemon (pid ${holder.pid} on ${holder.host}, since ${holder.since}); lock file ${path}. Give each daemon its own stateDir; they may share destinations.`,
+      );
+    }
+    // stale: move it aside, and put it back if it turned out to be a fresh lock of someone else
+    const aside = `${path}.stale.${process.pid}`;
+    try {
+      await rename(path, aside);
+    } catch {
+      continue;
+    }
+    const moved = await readLock(aside);
+    if (moved && moved.pid !== holder.pid) {
+      await link(aside, path).catch(() => undefined);
+      await unlink(aside).catch(() => undefined);
+      continue;
+    }
+    await unlink(aside).catch(() => undefined);
+    tookOverFrom = holder;
+  }
+  throw new MirrorError('STATE_DIR_LOCKED', `cannot take the lock file ${path}: it keeps changing`);
+}
+
+async function createExclusive(path: string, content: LockContent): Promise<boolean> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new MirrorError('STATE_DIR_LOCK_FAILED', `cannot create the lock file ${path}`, { cause: err });
+  }
+  try {
+    await fh.writeFile(`${JSON.stringify(content)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+async function readLock(path: string): Promise<LockContent | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<LockContent>;
+    if (Number.isInteger(parsed.pid)) {
+      return {
+        pid: parsed.pid as number,
+        host: String(parsed.host ?? ''),
+        since: String(parsed.since ?? ''),
+      };
+    }
+  } catch {
+    // a bare pid, as other tools write them
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0) return { pid, host: hostname(), since: '' };
+  }
+  // junk (a crash while writing it): nobody holds it
+  return { pid: 0, host: hostname(), since: '' };
+}
+
+function isLive(holder: LockContent, path: string): boolean {
+  // a state dir on shared storage: another host's pid cannot be checked, so it counts as live
+  if (holder.host && holder.host !== hostname()) return true;
+  if (holder.pid === process.pid) return held.has(path);
+  return pidAlive(holder.pid);
+}
+
+function release(path: string): void {
+  if (!held.delete(path)) return;
+  try {
+    // only our own lock: never one a later daemon took over
+    if ((JSON.parse(readFileSync(path, 'utf8')) as LockContent).pid === process.pid) unlinkSync(path);
+  } catch {
+    // gone already, or not ours
+  }
+}
