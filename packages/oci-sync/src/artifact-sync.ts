@@ -5,7 +5,6 @@
 import { readFile, utimes } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
-  artifactCopy,
   type Descriptor,
   formatReference,
   type ImageManifest,
@@ -26,6 +25,7 @@ import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
 import { planTagUpdate } from './store-versions.js';
+import { type DestinationResult, pushDestinations } from './destination-push.js';
 import { teeStream } from './stream-tee.js';
 import type { ArtifactTagStatus, SyncState } from './sync-state.js';
 
@@ -40,14 +40,6 @@ export interface ArtifactSyncDeps {
   signal: AbortSignal;
   /** Bytes of one blob moved so far (for progress displays). */
   onProgress?: (item: string, bytes: number, total: number) => void;
-}
-
-export interface DestinationResult {
-  destination: string;
-  reference: string;
-  pushed: boolean;
-  bytes: number;
-  error?: string;
 }
 
 export interface ArtifactTagResult {
@@ -181,14 +173,7 @@ export async function syncArtifactTag(
     await recordStored(deps, layout, status, current, source.source, result.changed, prefetched);
 
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
-    result.destinations = await pushDestinations(
-      deps,
-      name,
-      tag,
-      layoutPath,
-      current.descriptor.digest,
-      teed,
-    );
+    result.destinations = await pushDestinations(deps, name, tag, layoutPath, current, teed);
     result.bytesPushed = result.destinations.reduce((n, d) => n + d.bytes, 0);
     status.destinations = Object.fromEntries(
       result.destinations.map((d) => [
@@ -542,65 +527,5 @@ async function recordStored(
         'cannot read metadata.json from the layer',
       );
     }
-  }
-}
-
-/**
- * Pushes from the store to every destination in parallel (blobs teed during the download are
- * found by HEAD and skipped), manifest last; each is checked by a manifest HEAD after.
- */
-async function pushDestinations(
-  deps: ArtifactSyncDeps,
-  name: string,
-  tag: string,
-  layoutPath: string,
-  digest: string,
-  teed: Map<string, number>,
-): Promise<DestinationResult[]> {
-  const { registry, store, signal, logger } = deps;
-  return Promise.all(
-    deps.config.destinations.map(async (destination): Promise<DestinationResult> => {
-      const reference = `${destination}/${name}:${tag}`;
-      const out: DestinationResult = { destination, reference, pushed: false, bytes: 0 };
-      try {
-        const dref = parseReference(reference);
-        const before = await headOrUndefined(registry, dref, signal);
-        if (before?.digest === digest) return out;
-        const copied = await artifactCopy({
-          src: store.transport,
-          srcRef: { kind: 'layout', path: layoutPath, digest },
-          dst: registry,
-          dstRef: dref,
-          signal,
-          logger,
-          onProgress: deps.onProgress
-            ? (p) => deps.onProgress?.(`${tag} -> ${destination}`, p.bytes, p.total)
-            : undefined,
-        });
-        const after = await headOrUndefined(registry, dref, signal);
-        if (after?.digest !== digest) {
-          throw new MirrorError(
-            'DESTINATION_MISMATCH',
-            `${reference} has manifest ${after?.digest ?? 'none'} after the push, expected ${digest}`,
-          );
-        }
-        out.pushed = true;
-        out.bytes = copied.bytes + (teed.get(reference) ?? 0);
-        logger.info({ artifact: name, tag, destination: reference, digest, bytes: out.bytes }, 'pushed');
-      } catch (err) {
-        out.error = describeError(err);
-        logger.error({ artifact: name, tag, destination: reference, err }, 'push failed');
-      }
-      return out;
-    }),
-  );
-}
-
-async function headOrUndefined(registry: Transport, ref: Reference, signal: AbortSignal) {
-  try {
-    return await registry.manifestHead(ref, { signal });
-  } catch (err) {
-    if (isOciError(err, OciErrorCode.MANIFEST_UNKNOWN, OciErrorCode.NAME_UNKNOWN)) return undefined;
-    throw err;
   }
 }

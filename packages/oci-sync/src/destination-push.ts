@@ -1,0 +1,135 @@
+// Store → destination registries, safe when another daemon (an HA pair, same config, own state dir)
+// pushes into the same destination at the same time:
+// - blobs first (each HEADed right before its upload, so one the other daemon has just pushed is
+//   skipped), manifest last: a tag never names a manifest whose blobs are missing;
+// - a tag that holds a newer version (by org.opencontainers.image.created) whose blobs are all
+//   there is left alone, before the push and when it moved under us during the push: the slower
+//   daemon neither moves the tag back nor reports the other's push as a mismatch.
+import {
+  artifactCopy,
+  type Descriptor,
+  isOciError,
+  type ManifestBytes,
+  OciErrorCode,
+  parseReference,
+  type Reference,
+  type Transport,
+  withDigest,
+} from '@trivy-mirror/oci';
+import { describeError, MirrorError } from '@trivy-mirror/plugin-api';
+import type { ArtifactSyncDeps } from './artifact-sync.js';
+
+export interface DestinationResult {
+  destination: string;
+  reference: string;
+  pushed: boolean;
+  bytes: number;
+  /** The destination's tag holds this newer, complete version (another writer's): left as it is. */
+  superseded?: string;
+  error?: string;
+}
+
+const CREATED = 'org.opencontainers.image.created';
+
+/**
+ * Pushes from the store to every destination in parallel (blobs teed during the download are
+ * found by HEAD and skipped), manifest last; each is checked by a manifest HEAD after.
+ */
+export async function pushDestinations(
+  deps: ArtifactSyncDeps,
+  name: string,
+  tag: string,
+  layoutPath: string,
+  current: ManifestBytes,
+  teed: Map<string, number>,
+): Promise<DestinationResult[]> {
+  const { registry, store, signal, logger } = deps;
+  const digest = current.descriptor.digest;
+  return Promise.all(
+    deps.config.destinations.map(async (destination): Promise<DestinationResult> => {
+      const reference = `${destination}/${name}:${tag}`;
+      const out: DestinationResult = { destination, reference, pushed: false, bytes: 0 };
+      try {
+        const dref = parseReference(reference);
+        const before = await headOrUndefined(registry, dref, signal);
+        if (before?.digest === digest) return out;
+        if (before && (await newerAndComplete(registry, dref, before.digest, current, signal))) {
+          out.superseded = before.digest;
+          logger.info(
+            { artifact: name, tag, destination: reference, theirs: before.digest, ours: digest },
+            'destination holds a newer version from another writer; not moving its tag back',
+          );
+          return out;
+        }
+        const copied = await artifactCopy({
+          src: store.transport,
+          srcRef: { kind: 'layout', path: layoutPath, digest },
+          dst: registry,
+          dstRef: dref,
+          signal,
+          logger,
+          onProgress: deps.onProgress
+            ? (p) => deps.onProgress?.(`${tag} -> ${destination}`, p.bytes, p.total)
+            : undefined,
+        });
+        out.pushed = true;
+        out.bytes = copied.bytes + (teed.get(reference) ?? 0);
+        const after = await headOrUndefined(registry, dref, signal);
+        if (after?.digest !== digest) {
+          // another writer moved the tag between our manifest PUT and this HEAD
+          if (after && (await newerAndComplete(registry, dref, after.digest, current, signal))) {
+            out.superseded = after.digest;
+          } else {
+            throw new MirrorError(
+              'DESTINATION_MISMATCH',
+              `${reference} has manifest ${after?.digest ?? 'none'} after the push, expected ${digest}`,
+            );
+          }
+        }
+        logger.info({ artifact: name, tag, destination: reference, digest, bytes: out.bytes }, 'pushed');
+      } catch (err) {
+        out.error = describeError(err);
+        logger.error({ artifact: name, tag, destination: reference, err }, 'push failed');
+      }
+      return out;
+    }),
+  );
+}
+
+/**
+ * True when `theirs` (the destination's tag) was created after our version and every blob it
+ * names is in the destination. Anything unreadable or undated counts as not newer: we push.
+ */
+async function newerAndComplete(
+  registry: Transport,
+  dref: Reference,
+  theirs: string,
+  ours: ManifestBytes,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const ourCreated = Date.parse(ours.manifest.annotations?.[CREATED] ?? '');
+  if (Number.isNaN(ourCreated)) return false;
+  let other: ManifestBytes;
+  try {
+    other = await registry.manifestGet(withDigest(dref, theirs), { signal });
+  } catch {
+    return false;
+  }
+  const theirCreated = Date.parse(other.manifest.annotations?.[CREATED] ?? '');
+  if (Number.isNaN(theirCreated) || theirCreated <= ourCreated) return false;
+  const blobs: Descriptor[] = [other.manifest.config, ...(other.manifest.layers ?? [])].filter(Boolean);
+  for (const blob of blobs) {
+    const have = await registry.blobHead(dref, blob.digest, { signal }).catch(() => undefined);
+    if (!have) return false; // incomplete: our complete version is better than a broken newer one
+  }
+  return true;
+}
+
+async function headOrUndefined(registry: Transport, ref: Reference, signal: AbortSignal) {
+  try {
+    return await registry.manifestHead(ref, { signal });
+  } catch (err) {
+    if (isOciError(err, OciErrorCode.MANIFEST_UNKNOWN, OciErrorCode.NAME_UNKNOWN)) return undefined;
+    throw err;
+  }
+}
