@@ -7,20 +7,19 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  type RunningRegistry,
-  type SeedUpstreamResult,
-  seedUpstream,
-  startRegistry,
-} from '@trivy-mirror/fixtures';
+import { type RunningRegistry, type SeedUpstreamResult, startRegistry } from '@trivy-mirror/fixtures';
 import { runJob } from './helpers/admin-api.js';
 import { type DaemonProcess, eventually, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
-import { writeMirrorConfig } from './helpers/mirror-config.js';
-import { MANIFEST_ACCEPT, sha256, skopeoCopy, skopeoRaw, tempDir } from './helpers/oci-e2e.js';
+import { ARTIFACT_TAGS, seedVersion, writeMirrorConfig } from './helpers/mirror-config.js';
+import {
+  MANIFEST_ACCEPT,
+  manifestHeadDigest,
+  sha256,
+  skopeoCopy,
+  skopeoRaw,
+  tempDir,
+} from './helpers/oci-e2e.js';
 import { startTreeNginx, type TreeNginx, trivyLikePull } from './helpers/registry-tree.js';
-
-const MiB = 1024 * 1024;
-const ARTIFACT_TAGS = ['trivy-db:2', 'trivy-java-db:1', 'trivy-checks:1', 'trivy-checks:2'];
 
 describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () => {
   let upstream: RunningRegistry;
@@ -32,14 +31,7 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
   let config: string;
   let stateDir: string;
 
-  const seed = (name: string) =>
-    seedUpstream({
-      registryUrl: upstream.url,
-      workDir: join(work.dir, `seed-${name}`),
-      dbBytes: 1 * MiB,
-      javaDbBytes: 1 * MiB,
-      seed: name,
-    });
+  const seed = (name: string) => seedVersion(upstream.url, work.dir, name);
 
   before(async () => {
     work = await tempDir('publish');
@@ -64,7 +56,10 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
       async () => {
         for (const at of ARTIFACT_TAGS) {
           const [name, tag] = at.split(':');
-          assert.equal(await tagDigest(nginx.treeUrl, name, tag), seeded.digests[at]);
+          assert.equal(
+            await manifestHeadDigest(`${nginx.treeUrl}/v2/${name}/manifests/${tag}`),
+            seeded.digests[at],
+          );
         }
         return true;
       },
@@ -194,9 +189,12 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
         assert.equal(run.status, 'success', run.summary);
         await eventually(
           async () => {
-            assert.equal(await tagDigest(nginx.treeUrl, 'trivy-db', '2'), next.digests['trivy-db:2']);
             assert.equal(
-              await tagDigest(nginx.treeUrl, 'trivy-java-db', '1'),
+              await manifestHeadDigest(`${nginx.treeUrl}/v2/trivy-db/manifests/2`),
+              next.digests['trivy-db:2'],
+            );
+            assert.equal(
+              await manifestHeadDigest(`${nginx.treeUrl}/v2/trivy-java-db/manifests/1`),
               next.digests['trivy-java-db:1'],
             );
             return true;
@@ -218,12 +216,3 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
     assert.ok(seen.size >= 6, `clients saw ${seen.size} manifest digests (expected old and new versions)`);
   });
 });
-
-async function tagDigest(baseUrl: string, name: string, tag: string): Promise<string | undefined> {
-  const res = await fetch(`${baseUrl}/v2/${name}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: MANIFEST_ACCEPT },
-  });
-  await res.arrayBuffer();
-  return res.status === 200 ? (res.headers.get('docker-content-digest') ?? undefined) : undefined;
-}

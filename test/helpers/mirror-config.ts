@@ -1,5 +1,26 @@
 // A daemon config for the oci-sync e2e suites (publish tree, HA pairs): JSON logs, loopback admin.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type SeedUpstreamResult, seedUpstream } from '@trivy-mirror/fixtures';
+
+/** 'NAME:TAG' of every artifact seedUpstream pushes. */
+export const ARTIFACT_TAGS = ['trivy-db:2', 'trivy-java-db:1', 'trivy-checks:1', 'trivy-checks:2'];
+
+/** A new upstream version of all four artifacts (small databases), named by `seed`. */
+export function seedVersion(
+  registryUrl: string,
+  workDir: string,
+  seed: string,
+  dbBytes = 1024 * 1024,
+): Promise<SeedUpstreamResult> {
+  return seedUpstream({
+    registryUrl,
+    workDir: join(workDir, `seed-${seed}`),
+    dbBytes,
+    javaDbBytes: dbBytes,
+    seed,
+  });
+}
 
 export interface MirrorConfigOptions {
   stateDir: string;

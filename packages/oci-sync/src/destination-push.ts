@@ -5,7 +5,10 @@
 // - a tag that holds a newer version (by org.opencontainers.image.created) whose blobs are all
 //   there is left alone, before the push and when it moved under us during the push: the slower
 //   daemon neither moves the tag back nor reports the other's push as a mismatch.
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type ArtifactCopyOptions,
+  type ArtifactCopyResult,
   artifactCopy,
   type Descriptor,
   isOciError,
@@ -16,7 +19,7 @@ import {
   type Transport,
   withDigest,
 } from '@trivy-mirror/oci';
-import { describeError, MirrorError } from '@trivy-mirror/plugin-api';
+import { describeError, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import type { ArtifactSyncDeps } from './artifact-sync.js';
 
 export interface DestinationResult {
@@ -61,13 +64,14 @@ export async function pushDestinations(
           );
           return out;
         }
-        const copied = await artifactCopy({
+        const copied = await copyRetryingRaces(logger, {
           src: store.transport,
           srcRef: { kind: 'layout', path: layoutPath, digest },
           dst: registry,
           dstRef: dref,
           signal,
           logger,
+          skipPresentManifest: true,
           onProgress: deps.onProgress
             ? (p) => deps.onProgress?.(`${tag} -> ${destination}`, p.bytes, p.total)
             : undefined,
@@ -94,6 +98,33 @@ export async function pushDestinations(
       return out;
     }),
   );
+}
+
+// What distribution answers a manifest PUT while another writer's upload of one of its blobs is
+// being committed (the repository's link file is rewritten in place): the blob is there a moment later.
+const RACE_CODES = new Set(['MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'DIGEST_INVALID']);
+const RACE_ATTEMPTS = 4;
+
+/** artifactCopy again (HEAD every blob, push what is missing, PUT the manifest) after such an answer. */
+async function copyRetryingRaces(logger: Logger, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await artifactCopy(options);
+    } catch (err) {
+      const codes = (err as { registryCodes?: string[] }).registryCodes ?? [];
+      if (attempt >= RACE_ATTEMPTS || options.signal?.aborted || !codes.some((c) => RACE_CODES.has(c)))
+        throw err;
+      logger.warn(
+        { destination: describeRef(options.dstRef), attempt, err },
+        'destination does not see a blob yet (a concurrent push of the same blob?); pushing again',
+      );
+      await sleep(250 * attempt, undefined, { signal: options.signal });
+    }
+  }
+}
+
+function describeRef(ref: Reference): string {
+  return ref.kind === 'registry' ? `${ref.registry}/${ref.repository}` : ref.path;
 }
 
 /**
