@@ -1,47 +1,11 @@
-// The published registry tree behind Debian's nginx with the shipped deploy/nginx conf (templated for
-// a loopback port and the tree's root), and a Trivy-like pull through it.
-import assert from 'node:assert/strict';
+// A Trivy-like pull through the published registry tree (nginx: @trivy-mirror/fixtures).
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { freePort, type RunningNginx, startNginx } from '@trivy-mirror/fixtures';
-import { repoRoot } from './daemon-process.js';
 import { MANIFEST_ACCEPT, sha256 } from './oci-e2e.js';
 
-export const SHIPPED_CONF = join(repoRoot, 'deploy/nginx/trivy-mirror-registry.conf');
-
-export interface TreeNginx extends RunningNginx {
-  /** '127.0.0.1:PORT' of the tree's server (the harness's own server block stays unused). */
-  treeHost: string;
-  treeUrl: string;
-}
-
-/** The shipped conf with `listen` and the publish dir replaced; everything else as shipped. */
-export async function templatedConf(root: string, port: number): Promise<string> {
-  const conf = await readFile(SHIPPED_CONF, 'utf8');
-  const out = conf
-    .replace(/^(\s*)listen 8080;$/m, `$1listen 127.0.0.1:${port};`)
-    .replace(/set \$trivy_mirror_root \/srv\/trivy-mirror\/registry;/, `set $trivy_mirror_root ${root};`);
-  assert.notEqual(out, conf, 'the shipped conf has the listen and root lines the template replaces');
-  return out;
-}
-
-export async function startTreeNginx(root: string): Promise<TreeNginx> {
-  const port = await freePort();
-  const nginx = await startNginx({ http: await templatedConf(root, port), server: 'return 404;' });
-  const treeHost = `127.0.0.1:${port}`;
-  const treeUrl = `http://${treeHost}`;
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${treeUrl}/v2/`).then(
-      (r) => r.arrayBuffer().then(() => true),
-      () => false,
-    );
-    if (ok) break;
-    if (i > 100) throw new Error(`nginx on ${treeHost} does not answer; see ${nginx.errorLog}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { ...nginx, treeHost, treeUrl };
-}
+export {
+  startRegistryTreeNginx as startTreeNginx,
+  type RegistryTreeNginx as TreeNginx,
+} from '@trivy-mirror/fixtures';
 
 export interface PullResult {
   digest: string;
