@@ -87,19 +87,17 @@ async function readLock(path: string): Promise<LockContent | undefined> {
   } catch {
     return undefined;
   }
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as Partial<LockContent>;
-    if (Number.isInteger(parsed.pid)) {
-      return {
-        pid: parsed.pid as number,
-        host: String(parsed.host ?? ''),
-        since: String(parsed.since ?? ''),
-      };
-    }
+    parsed = JSON.parse(text);
   } catch {
-    // a bare pid, as other tools write them
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0) return { pid, host: hostname(), since: '' };
+    parsed = undefined;
+  }
+  // a bare pid, as other tools write them, or our JSON
+  const pid = typeof parsed === 'number' ? parsed : (parsed as Partial<LockContent> | undefined)?.pid;
+  if (Number.isInteger(pid) && (pid as number) > 0) {
+    const o = typeof parsed === 'object' ? (parsed as Partial<LockContent>) : {};
+    return { pid: pid as number, host: String(o.host ?? hostname()), since: String(o.since ?? '') };
   }
   // junk (a crash while writing it): nobody holds it
   return { pid: 0, host: hostname(), since: '' };

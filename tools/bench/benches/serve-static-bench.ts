@@ -42,6 +42,7 @@ export const serveStaticBench: Benchmark = {
           timeoutMs,
         );
         if (published.exitCode !== 0) throw new Error(`publish: ${describeFailure(published)}`);
+        // one worker: the curl clients share the 2 CPUs, and so does the single-threaded daemon
         const nginx = await startRegistryTreeNginx(tree);
         ctx.onCleanup(() => nginx.stop());
         urls.nginx = `${nginx.treeUrl}/v2/trivy-java-db/blobs/${digest}`;

@@ -1,0 +1,46 @@
+// The state-dir lock: one holder, a dead holder's lock taken over, another host's lock never.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { acquireStateLock, STATE_LOCK_FILE } from '../src/index.js';
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'trivy-mirror-lock-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a held lock refuses a second holder, naming the lock file and the pid; release frees it', () =>
+  withDir(async (dir) => {
+    const lock = await acquireStateLock(dir);
+    assert.equal(JSON.parse(await readFile(lock.path, 'utf8')).pid, process.pid);
+    await assert.rejects(acquireStateLock(dir), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'STATE_DIR_LOCKED');
+      assert.ok(err.message.includes(join(dir, STATE_LOCK_FILE)), err.message);
+      assert.ok(err.message.includes(`pid ${process.pid}`), err.message);
+      return true;
+    });
+    lock.release();
+    await assert.rejects(stat(lock.path));
+    (await acquireStateLock(dir)).release();
+  }));
+
+test("a dead holder's lock is taken over; one from another host is not", () =>
+  withDir(async (dir) => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(dir, STATE_LOCK_FILE), `${dead}\n`);
+    const lock = await acquireStateLock(dir);
+    assert.equal(lock.tookOverFrom?.pid, dead);
+    lock.release();
+    await writeFile(join(dir, STATE_LOCK_FILE), JSON.stringify({ pid: dead, host: 'other-host.example' }));
+    await assert.rejects(
+      acquireStateLock(dir),
+      /in use by another trivy-mirror daemon \(pid \d+ on other-host\.example/,
+    );
+  }));
