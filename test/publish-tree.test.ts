@@ -15,6 +15,7 @@ import {
   MANIFEST_ACCEPT,
   manifestHeadDigest,
   sha256,
+  skopeo,
   skopeoCopy,
   skopeoRaw,
   tempDir,
@@ -132,6 +133,12 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
     const missing = await fetch(`${nginx.treeUrl}/v2/trivy-db/blobs/sha256:${'0'.repeat(64)}`);
     assert.equal(missing.status, 404);
     assert.match(await missing.text(), /BLOB_UNKNOWN/);
+    const { stdout } = await skopeo([
+      'list-tags',
+      '--tls-verify=false',
+      `docker://${nginx.treeHost}/trivy-checks`,
+    ]);
+    assert.deepEqual(JSON.parse(stdout.toString()).Tags, ['1', '2']);
     const noTag = await fetch(`${nginx.treeUrl}/v2/trivy-db/manifests/9`);
     assert.equal(noTag.status, 404);
     assert.match(await noTag.text(), /MANIFEST_UNKNOWN/);

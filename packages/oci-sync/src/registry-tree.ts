@@ -3,6 +3,7 @@
 //   v2/NAME/blobs/sha256:HEX                 hard links into the store (copies across filesystems)
 //   v2/NAME/_manifests/sha256:HEX.KIND       manifest bytes; KIND names the media type for nginx
 //   v2/NAME/manifests/sha256:HEX, …/TAG      symlinks to those files
+//   v2/NAME/tags/list                        the tag list ({"name","tags"})
 // Order makes every state a reader can see consistent: blobs, then manifests, then tags (one
 // rename each). A blob or manifest leaves the tree only once the store has dropped it, i.e. after
 // the store's GC grace, so a download that resolved an old tag can still finish.
@@ -189,6 +190,12 @@ async function publishRepository(
       report.tagsMoved.push(tag);
   }
   report.tags = [...tags.keys()].sort();
+  // `crane ls`, `skopeo list-tags`: the tags of this publication
+  await mkdirp(join(root, 'tags'));
+  const list = Buffer.from(
+    JSON.stringify({ name: repository, tags: [...new Set([...report.tags, ...keepTags])].sort() }),
+  );
+  await placeBytes(temp, join(root, 'tags', 'list'), list, { compare: true });
   report.removed = await removeDropped(layout, dirs, live, new Set([...tags.keys(), ...keepTags]));
   return report;
 }

@@ -3,7 +3,7 @@
 // after the writer's pid, on the tree's own filesystem (rename cannot cross filesystems).
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { link, lstat, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -68,9 +68,19 @@ export async function placeBlob(temp: TreeTemp, src: string, dst: string, desc: 
   }
 }
 
-/** Writes small content (a manifest) under `dst` unless a file of that size is there already. */
-export async function placeBytes(temp: TreeTemp, dst: string, bytes: Buffer): Promise<void> {
-  if ((await sizeOf(dst)) === bytes.length) return;
+/**
+ * Writes small content under `dst` unless it is there already: by size for content named by its
+ * digest (a manifest), byte for byte with `compare` (a tag list).
+ */
+export async function placeBytes(
+  temp: TreeTemp,
+  dst: string,
+  bytes: Buffer,
+  options: { compare?: boolean } = {},
+): Promise<void> {
+  if (options.compare) {
+    if ((await readFile(dst).catch(() => undefined))?.equals(bytes)) return;
+  } else if ((await sizeOf(dst)) === bytes.length) return;
   const tmp = await temp.path();
   try {
     await writeNewFileSynced(tmp, bytes);
