@@ -101,7 +101,7 @@ export const serveStaticBench: Benchmark = {
     });
     return result(
       'serve-static',
-      `${head}  nginx (published tree) ${formatRate(rate('nginx'))} = ${formatRatio(nginxRatio)} (goal ≥ ${GOAL_RATIO.toFixed(2)}x)  embedded /v2/ ${formatRate(rate('embedded'))} = ${formatRatio(embeddedRatio)}  of docker-registry ${formatRate(rate('registry'))}`,
+      `${head}  nginx (published tree) ${formatRate(rate('nginx'))} = ${formatRatio(nginxRatio)} (goal ≥ ${GOAL_RATIO.toFixed(2)}x)  embedded /v2/ ${formatRate(rate('embedded'))} = ${formatRatio(embeddedRatio)}  of docker-registry ${formatRate(rate('registry'))}  server CPU ${metrics.nginxCpuMs} / ${metrics.embeddedCpuMs} / ${metrics.registryCpuMs} ms`,
       [
         {
           goal: `nginx from the published tree ≥ ${GOAL_RATIO}x docker-registry`,
