@@ -7,8 +7,8 @@
 // Order makes every state a reader can see consistent: blobs, then manifests, then tags (one
 // rename each). A blob or manifest leaves the tree only once the store has dropped it, i.e. after
 // the store's GC grace, so a download that resolved an old tag can still finish.
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import {
   Annotation,
   type Descriptor,
@@ -196,8 +196,20 @@ async function publishRepository(
     JSON.stringify({ name: repository, tags: [...new Set([...report.tags, ...keepTags])].sort() }),
   );
   await placeBytes(temp, join(root, 'tags', 'list'), list, { compare: true });
+  // a tag left where it was (its new version failed) keeps what it points at, store or no store
+  for (const tag of keepTags) await protectTagged(join(dirs.links, tag), live);
   report.removed = await removeDropped(layout, dirs, live, new Set([...tags.keys(), ...keepTags]));
   return report;
+}
+
+async function protectTagged(link: string, live: Set<string>): Promise<void> {
+  try {
+    const json = JSON.parse(await readFile(link, 'utf8')) as { config?: Descriptor; layers?: Descriptor[] };
+    live.add(basename(await realpath(link)).replace(/\.[a-z-]+$/, ''));
+    for (const d of [...(json.config ? [json.config] : []), ...(json.layers ?? [])]) live.add(d.digest);
+  } catch {
+    // no such tag in the tree yet: nothing to keep
+  }
 }
 
 /**

@@ -86,6 +86,11 @@ test('a version whose blob is missing in the store is left out and its tag stays
   });
   assert.deepEqual(await readFile(join(out, 'v2/trivy-db/manifests/2')), v2.manifestBytes);
   assert.equal(await exists(join(out, `v2/trivy-db/manifests/${v3.manifestDigest}`)), false);
+  // the store drops v2 meanwhile: the tree keeps what its tag still points at
+  await (await OciLayout.open(store)).gc({ graceMs: 0 });
+  await assert.rejects(publish(out), /PUBLISH|missing/);
+  assert.ok(await exists(join(out, 'v2/trivy-db/blobs', v2.layer.digest)), 'the tagged layer stays');
+  assert.deepEqual(await readFile(join(out, 'v2/trivy-db/manifests/2')), v2.manifestBytes);
   await writeArtifactToLayout(store, '2', v2); // repaired
 });
 
