@@ -1,14 +1,19 @@
-// One daemon per state dir: STATE/trivy-mirror.lock holds the holder's pid and host. A lock whose
-// pid is dead (on this host) is taken over; a live one stops start-up with STATE_DIR_LOCKED.
+// One daemon per state dir: STATE/trivy-mirror.lock holds the holder's pid and host, touched every
+// minute. A lock whose pid is dead (this host) or that is 5 min untouched (another host) is taken
+// over; a live one stops start-up with STATE_DIR_LOCKED.
 // Destinations may be shared between daemons; a state dir (store, sync state) may not.
 import { hostname } from 'node:os';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive } from '@trivy-mirror/oci';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 
 export const STATE_LOCK_FILE = 'trivy-mirror.lock';
+/** The holder touches its lock this often... */
+const HEARTBEAT_MS = 60_000;
+/** ...so a lock from another host untouched this long is stale. */
+const FOREIGN_STALE_MS = 5 * HEARTBEAT_MS;
 
 interface LockContent {
   pid: number;
@@ -34,11 +39,23 @@ export async function acquireStateLock(stateDir: string): Promise<StateLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await createExclusive(path, mine)) {
       held.add(path);
-      return { path, tookOverFrom, release: () => release(path) };
+      const beat = setInterval(
+        () => void utimes(path, new Date(), new Date()).catch(() => undefined),
+        HEARTBEAT_MS,
+      );
+      beat.unref();
+      return {
+        path,
+        tookOverFrom,
+        release: () => {
+          clearInterval(beat);
+          release(path);
+        },
+      };
     }
     const holder = await readLock(path);
     if (!holder) continue; // released meanwhile (or unreadable junk we just removed)
-    if (isLive(holder, path)) {
+    if (await isLive(holder, path)) {
       throw new MirrorError(
         'STATE_DIR_LOCKED',
         `state dir ${stateDir} is in use by another trivy-mirror daemon (pid ${holder.pid} on ${holder.host}, since ${holder.since}); lock file ${path}. Give each daemon its own stateDir; they may share destinations.`,
@@ -103,9 +120,13 @@ async function readLock(path: string): Promise<LockContent | undefined> {
   return { pid: 0, host: hostname(), since: '' };
 }
 
-function isLive(holder: LockContent, path: string): boolean {
-  // a state dir on shared storage: another host's pid cannot be checked, so it counts as live
-  if (holder.host && holder.host !== hostname()) return true;
+async function isLive(holder: LockContent, path: string): Promise<boolean> {
+  // Another host's pid cannot be checked (a state dir on shared storage, or a container that got a
+  // new hostname on restart): its lock is live while its holder keeps touching it.
+  if (holder.host && holder.host !== hostname()) {
+    const mtime = (await stat(path).catch(() => undefined))?.mtimeMs ?? 0;
+    return Date.now() - mtime < FOREIGN_STALE_MS;
+  }
   if (holder.pid === process.pid) return held.has(path);
   return pidAlive(holder.pid);
 }

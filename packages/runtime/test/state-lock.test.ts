@@ -1,7 +1,7 @@
 // The state-dir lock: one holder, a dead holder's lock taken over, another host's lock never.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -31,16 +31,23 @@ test('a held lock refuses a second holder, naming the lock file and the pid; rel
     (await acquireStateLock(dir)).release();
   }));
 
-test("a dead holder's lock is taken over; one from another host is not", () =>
+test("a dead holder's lock is taken over; one from another host only once it is 5 min untouched", () =>
   withDir(async (dir) => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     await writeFile(join(dir, STATE_LOCK_FILE), `${dead}\n`);
     const lock = await acquireStateLock(dir);
     assert.equal(lock.tookOverFrom?.pid, dead);
     lock.release();
-    await writeFile(join(dir, STATE_LOCK_FILE), JSON.stringify({ pid: dead, host: 'other-host.example' }));
+    const foreign = join(dir, STATE_LOCK_FILE);
+    await writeFile(foreign, JSON.stringify({ pid: dead, host: 'other-host.example' }));
     await assert.rejects(
       acquireStateLock(dir),
       /in use by another trivy-mirror daemon \(pid \d+ on other-host\.example/,
     );
+    // untouched for 10 min: its holder (a container before its restart, a dead host) is gone
+    const old = new Date(Date.now() - 10 * 60_000);
+    await utimes(foreign, old, old);
+    const taken = await acquireStateLock(dir);
+    assert.equal(taken.tookOverFrom?.host, 'other-host.example');
+    taken.release();
   }));
