@@ -7,74 +7,28 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunningRegistry, type SeedUpstreamResult, startRegistry } from '@trivy-mirror/fixtures';
-import { runJob } from './helpers/admin-api.js';
-import { type DaemonProcess, eventually, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
-import { ARTIFACT_TAGS, seedVersion, writeMirrorConfig } from './helpers/mirror-config.js';
+import type { SeedUpstreamResult } from '@trivy-mirror/fixtures';
+import { runCli } from './helpers/daemon-process.js';
+import { ARTIFACT_TAGS } from './helpers/mirror-config.js';
+import { MANIFEST_ACCEPT, sha256, skopeo, skopeoCopy, skopeoRaw } from './helpers/oci-e2e.js';
 import {
-  MANIFEST_ACCEPT,
-  manifestHeadDigest,
-  sha256,
-  skopeo,
-  skopeoCopy,
-  skopeoRaw,
-  tempDir,
-} from './helpers/oci-e2e.js';
-import { startTreeNginx, type TreeNginx, trivyLikePull } from './helpers/registry-tree.js';
+  type PublishingMirror,
+  pullWhilePublishing,
+  startPublishingMirror,
+} from './helpers/publishing-mirror.js';
+import { type TreeNginx, trivyLikePull } from './helpers/registry-tree.js';
 
 describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () => {
-  let upstream: RunningRegistry;
-  let work: Awaited<ReturnType<typeof tempDir>>;
+  let m: PublishingMirror;
   let seeded: SeedUpstreamResult;
-  let daemon: DaemonProcess;
   let nginx: TreeNginx;
-  let tree: string;
-  let config: string;
-  let stateDir: string;
-
-  const seed = (name: string) => seedVersion(upstream.url, work.dir, name);
+  let work: PublishingMirror['work'];
 
   before(async () => {
-    work = await tempDir('publish');
-    upstream = await startRegistry();
-    seeded = await seed('v0');
-    tree = join(work.dir, 'registry');
-    stateDir = join(work.dir, 'state');
-    const adminPort = await freePort();
-    config = await writeMirrorConfig(join(work.dir, 'config.yaml'), {
-      stateDir,
-      sources: [`${upstream.host}/aquasec`],
-      adminPort,
-      publishRegistryDir: tree,
-    });
-    daemon = await startDaemon({
-      args: ['run', '--config', config],
-      adminUrl: `http://127.0.0.1:${adminPort}`,
-    });
-    await daemon.waitForLog((l) => l.msg === 'job finished' && l.job === 'oci-sync', 90_000);
-    nginx = await startTreeNginx(tree);
-    await eventually(
-      async () => {
-        for (const at of ARTIFACT_TAGS) {
-          const [name, tag] = at.split(':');
-          assert.equal(
-            await manifestHeadDigest(`${nginx.treeUrl}/v2/${name}/manifests/${tag}`),
-            seeded.digests[at],
-          );
-        }
-        return true;
-      },
-      60_000,
-      'the tree serves the seeded versions',
-    );
+    m = await startPublishingMirror('publish');
+    ({ seeded, nginx, work } = m);
   });
-
-  after(async () => {
-    await daemon?.stop();
-    await nginx?.stop();
-    await upstream?.stop();
-    await work?.remove();
-  });
+  after(() => m?.stop());
 
   test('skopeo copies every artifact out of nginx byte-identically', async () => {
     for (const at of ARTIFACT_TAGS) {
@@ -146,12 +100,12 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
 
   test('blobs are hard links into the store; `trivy-mirror publish` writes the same tree once', async () => {
     const layer = (await trivyLikePull(nginx.treeUrl, 'trivy-db', '2')).layerDigest;
-    const inTree = await stat(join(tree, 'v2/trivy-db/blobs', layer));
-    const inStore = await stat(join(stateDir, 'oci/trivy-db/blobs/sha256', layer.slice(7)));
+    const inTree = await stat(join(m.tree, 'v2/trivy-db/blobs', layer));
+    const inStore = await stat(join(m.stateDir, 'oci/trivy-db/blobs/sha256', layer.slice(7)));
     assert.equal(inTree.ino, inStore.ino, 'same inode: no copy');
 
     const once = join(work.dir, 'once');
-    const r = await runCli(['publish', '--out', once, '--config', config, '--json']);
+    const r = await runCli(['publish', '--out', once, '--config', m.config, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { repositories: { repository: string; tags: string[] }[] };
     assert.deepEqual(
@@ -169,57 +123,14 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
   });
 
   test('64 clients pull through nginx while the daemon publishes three new versions', async (t) => {
-    let stop = false;
-    const errors: string[] = [];
-    const seen = new Set<string>();
-    let pulls = 0;
-    const client = async () => {
-      while (!stop) {
-        for (const [name, tag] of [
-          ['trivy-db', '2'],
-          ['trivy-java-db', '1'],
-        ]) {
-          try {
-            seen.add((await trivyLikePull(nginx.treeUrl, name, tag)).digest);
-            pulls++;
-          } catch (err) {
-            errors.push((err as Error).message);
-          }
-        }
-      }
-    };
-    const clients = Array.from({ length: 64 }, client);
-    try {
-      for (const round of ['v1', 'v2', 'v3']) {
-        const next = await seed(round);
-        const run = await runJob(daemon, 'oci-sync', 90_000);
-        assert.equal(run.status, 'success', run.summary);
-        await eventually(
-          async () => {
-            assert.equal(
-              await manifestHeadDigest(`${nginx.treeUrl}/v2/trivy-db/manifests/2`),
-              next.digests['trivy-db:2'],
-            );
-            assert.equal(
-              await manifestHeadDigest(`${nginx.treeUrl}/v2/trivy-java-db/manifests/1`),
-              next.digests['trivy-java-db:1'],
-            );
-            return true;
-          },
-          30_000,
-          `the tree serves ${round}`,
-        );
-        await new Promise((r) => setTimeout(r, 500)); // clients pull the new version for a while
-      }
-    } finally {
-      stop = true;
-      await Promise.all(clients);
-    }
-    t.diagnostic(
-      `${pulls} verified pulls by 64 clients, ${seen.size} manifest digests seen, ${errors.length} failures`,
+    const r = await pullWhilePublishing(m, { clients: 64, rounds: 3 });
+    t.diagnostic(r.line);
+    assert.deepEqual(
+      r.errors.slice(0, 5),
+      [],
+      `${r.errors.length} failed pulls of ${r.pulls + r.errors.length}`,
     );
-    assert.deepEqual(errors.slice(0, 5), [], `${errors.length} failed pulls of ${pulls + errors.length}`);
-    assert.ok(pulls > 64, `only ${pulls} pulls`);
-    assert.ok(seen.size >= 6, `clients saw ${seen.size} manifest digests (expected old and new versions)`);
+    assert.ok(r.pulls > 64, `only ${r.pulls} pulls`);
+    assert.ok(r.seen >= 6, `clients saw ${r.seen} manifest digests (expected old and new versions)`);
   });
 });
