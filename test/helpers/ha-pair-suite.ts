@@ -1,11 +1,12 @@
 // Two daemons with the same config (each its own state dir) feeding one destination registry at
 // the same time, as an HA pair does: seeded rounds, each a new upstream version and both jobs
 // triggered at once. After every round (and, by a poller, all the time) every tag in the
-// destination names a manifest whose blobs are all there; blob PUTs are counted through a fault
-// proxy (no faults) in front of the destination, and none starts after another push of the same
-// blob had finished. A third daemon on a used state dir exits 1 naming the lock file and the pid.
+// destination names a manifest whose blobs are all there; blob HEADs and PUTs are logged by one
+// fault proxy (no faults) per daemon, and no daemon pushes a blob whose HEAD came after the other
+// daemon's push of it had finished. A third daemon on a used state dir exits 1 naming the lock file and the pid.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,13 +21,21 @@ import { type DaemonProcess, freePort, runCli, startDaemon } from './daemon-proc
 import { ARTIFACT_TAGS, seedVersion, writeMirrorConfig } from './mirror-config.js';
 import { MANIFEST_ACCEPT, manifestHeadDigest, tempDir } from './oci-e2e.js';
 
-/** Time a daemon may take from its blob HEAD to the start of its PUT (HEAD, POST, PUT). */
-const HEAD_TO_PUT_MS = 250;
+/** Between a PUT's last body byte and the registry committing the blob. */
+const COMMIT_MS = 50;
 
 interface BlobPut {
-  digest: string;
+  /** REPOSITORY@DIGEST: blobs belong to a repository, one push per repository is not a duplicate. */
+  key: string;
+  daemon: number;
   start: number;
   end?: number;
+}
+
+interface BlobHead {
+  key: string;
+  daemon: number;
+  start: number;
 }
 
 export function defineHaPairSuite(options: {
@@ -38,31 +47,42 @@ export function defineHaPairSuite(options: {
   describe(options.title, { timeout: options.timeoutMs }, () => {
     let upstream: RunningRegistry;
     let destination: RunningRegistry;
-    let proxy: FaultProxy;
+    // each daemon reaches the destination through its own counting proxy: requests are attributed
+    const proxies: FaultProxy[] = [];
     let work: Awaited<ReturnType<typeof tempDir>>;
     const daemons: DaemonProcess[] = [];
     const configs: string[] = [];
     const ports: number[] = [];
     const puts: BlobPut[] = [];
+    const heads: BlobHead[] = [];
     const seed = (name: string) => seedVersion(upstream.url, work.dir, name, options.dbBytes);
+
+    function record(req: IncomingMessage, daemon: number): undefined {
+      const url = req.url ?? '';
+      const upload = /^\/v2\/(.+)\/blobs\/uploads\/.*[?&]digest=(sha256(?::|%3A)[a-f0-9]{64})/i.exec(url);
+      if (req.method === 'PUT' && upload) {
+        const put: BlobPut = {
+          key: `${upload[1]}@${decodeURIComponent(upload[2])}`,
+          daemon,
+          start: Date.now(),
+        };
+        puts.push(put);
+        req.once('end', () => (put.end = Date.now()));
+      }
+      const head = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url);
+      if (req.method === 'HEAD' && head)
+        heads.push({ key: `${head[1]}@${head[2]}`, daemon, start: Date.now() });
+      return undefined;
+    }
 
     before(async () => {
       work = await tempDir('ha-pair');
       [upstream, destination] = await Promise.all([startRegistry(), startRegistry()]);
-      proxy = await startFaultProxy({
-        upstream: destination.url,
-        fault: (req) => {
-          const digest = /[?&]digest=(sha256(?::|%3A)[a-f0-9]{64})/i.exec(req.url ?? '')?.[1];
-          if (req.method === 'PUT' && digest && (req.url ?? '').includes('/blobs/uploads/')) {
-            // blobs belong to a repository: one push per repository is not a duplicate
-            const repository = /^\/v2\/(.+)\/blobs\/uploads\//.exec(req.url ?? '')?.[1] ?? '';
-            const put: BlobPut = { digest: `${repository}@${decodeURIComponent(digest)}`, start: Date.now() };
-            puts.push(put);
-            req.once('end', () => (put.end = Date.now()));
-          }
-          return undefined;
-        },
-      });
+      for (const daemon of [0, 1]) {
+        proxies.push(
+          await startFaultProxy({ upstream: destination.url, fault: (req) => record(req, daemon) }),
+        );
+      }
       await seed('round-0');
       for (const name of ['a', 'b']) {
         const adminPort = await freePort();
@@ -71,7 +91,7 @@ export function defineHaPairSuite(options: {
           await writeMirrorConfig(join(work.dir, `${name}.yaml`), {
             stateDir: join(work.dir, `state-${name}`),
             sources: [`${upstream.host}/aquasec`],
-            destinations: [`${proxy.host}/mirror`],
+            destinations: [`${proxies[ports.length - 1].host}/mirror`],
             adminPort,
           }),
         );
@@ -97,7 +117,7 @@ export function defineHaPairSuite(options: {
 
     after(async () => {
       await Promise.all(daemons.map((d) => d.stop()));
-      await proxy?.stop();
+      await Promise.all(proxies.map((p) => p.stop()));
       await Promise.all([upstream?.stop(), destination?.stop()]);
       await work?.remove();
     });
@@ -142,23 +162,31 @@ export function defineHaPairSuite(options: {
         stop = true;
         await poller;
       }
-      const byDigest = new Map<string, BlobPut[]>();
-      for (const p of puts) byDigest.set(p.digest, [...(byDigest.get(p.digest) ?? []), p]);
+      // Late: a daemon's last blob HEAD before its PUT started after the other daemon's push of that
+      // blob had finished, i.e. it pushed a blob it could have seen. Concurrent pushes are not late.
       const late: string[] = [];
-      let duplicates = 0;
-      for (const [digest, list] of byDigest) {
-        duplicates += list.length - 1;
-        const firstEnd = Math.min(...list.map((p) => p.end ?? Number.POSITIVE_INFINITY));
-        for (const p of list) {
-          if (p.start > firstEnd + HEAD_TO_PUT_MS)
-            late.push(`${digest} pushed again ${p.start - firstEnd} ms after`);
-        }
+      const keys = new Set(puts.map((p) => p.key));
+      for (const p of puts) {
+        const otherEnd = Math.min(
+          ...puts
+            .filter((o) => o.key === p.key && o.daemon !== p.daemon)
+            .map((o) => o.end ?? Number.POSITIVE_INFINITY),
+        );
+        const decided = Math.max(
+          0,
+          ...heads
+            .filter((h) => h.key === p.key && h.daemon === p.daemon && h.start <= p.start)
+            .map((h) => h.start),
+        );
+        if (decided > otherEnd + COMMIT_MS)
+          late.push(`${p.key}: HEAD ${decided - otherEnd} ms after the other's push`);
       }
+      const duplicates = puts.length - keys.size;
       const retried = daemons
         .flatMap((d) => d.logs())
         .filter((l) => String(l.msg).startsWith('destination does not see a blob'));
       t.diagnostic(
-        `ha-pair: race-retries=${retried.length} rounds=${options.rounds} blobs=${byDigest.size} puts=${puts.length} concurrent-duplicates=${duplicates} late-duplicates=${late.length} transient-5xx=${transient.count} tag-checks=${checks} violations=${violations.length}`,
+        `ha-pair: race-retries=${retried.length} rounds=${options.rounds} blobs=${keys.size} puts=${puts.length} concurrent-duplicates=${duplicates} late-duplicates=${late.length} transient-5xx=${transient.count} tag-checks=${checks} violations=${violations.length}`,
       );
       if (late.length > 0) t.diagnostic(`late: ${late.slice(0, 5).join('; ')}`);
       assert.deepEqual(violations.slice(0, 5), [], `${violations.length} dangling tags`);
