@@ -77,6 +77,13 @@ export async function headStatus(url: string): Promise<number> {
   return res.status;
 }
 
+/** The Docker-Content-Digest of a manifest HEAD (full Accept list), undefined unless 200. */
+export async function manifestHeadDigest(url: string): Promise<string | undefined> {
+  const res = await fetch(url, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } });
+  await res.arrayBuffer();
+  return res.status === 200 ? (res.headers.get('docker-content-digest') ?? undefined) : undefined;
+}
+
 /** GET a manifest by tag or digest with the full Accept list. */
 export async function getManifest(
   baseUrl: string,

@@ -10,6 +10,7 @@ import { copyBench } from './benches/copy-bench.js';
 import { idleBench } from './benches/idle-bench.js';
 import { populateBench } from './benches/populate-bench.js';
 import { serveBench } from './benches/serve-bench.js';
+import { serveStaticBench } from './benches/serve-static-bench.js';
 import { syncBench } from './benches/sync-bench.js';
 import { BenchContext, type BenchOptions, type BenchResult, type Benchmark } from './lib/bench-context.js';
 import { cliBuilt, REPO_ROOT, trivyMirror } from './lib/daemon-cli.js';
@@ -17,7 +18,14 @@ import { formatMb, formatSeconds } from './lib/format.js';
 import { hasGnuTime, runMeasured } from './lib/measure.js';
 import { toolVersion } from './lib/system.js';
 
-const BENCHMARKS: Benchmark[] = [copyBench, syncBench, serveBench, populateBench, idleBench];
+const BENCHMARKS: Benchmark[] = [
+  copyBench,
+  syncBench,
+  serveBench,
+  serveStaticBench,
+  populateBench,
+  idleBench,
+];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--size 1GB] [--repeat N] [--clients N]
                        [--idle-seconds N] [--keep-artifacts]

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Register>> = {
   populate: () => import('./commands/populate-command.js').then((m) => m.registerPopulateCommand),
   export: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
   import: () => import('./commands/transfer-commands.js').then((m) => m.registerTransferCommands),
+  publish: () => import('./commands/publish-command.js').then((m) => m.registerPublishCommand),
   status: () => import('./commands/status-command.js').then((m) => m.registerStatusCommand),
   store: () => import('./commands/store-commands.js').then((m) => m.registerStoreCommands),
   config: () => import('./commands/config-commands.js').then((m) => m.registerConfigCommands),

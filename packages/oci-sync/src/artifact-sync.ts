@@ -48,6 +48,8 @@ export interface DestinationResult {
   reference: string;
   pushed: boolean;
   bytes: number;
+  /** The destination's tag holds this newer, complete version (another writer's): left as it is. */
+  superseded?: string;
   error?: string;
 }
 
@@ -162,7 +164,7 @@ export async function syncArtifactTag(
     await recordStored(deps, layout, status, current, source.source, result.changed, prefetched);
 
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
-    await pushAndRecord(deps, result, status, teed);
+    await pushAndRecord(deps, result, status, current, teed);
     const layoutDir = layout.dir;
     const gc = await layout.gc({
       graceMs: config.blobGraceMinutes * 60_000,

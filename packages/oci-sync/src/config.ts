@@ -80,6 +80,11 @@ export const ociSyncConfigSchema = z.strictObject({
    * successful sync) lies this far in the past. Staleness never triggers a sync without an upstream.
    */
   staleAfterHours: z.number().min(0).default(72),
+  /**
+   * Also publish the store as a static registry tree here (v2/NAME/manifests, v2/NAME/blobs) for
+   * nginx or a CDN (deploy/nginx/trivy-mirror-registry.conf); updated after every stored version.
+   */
+  publishRegistryDir: z.string().min(1).optional(),
 });
 export type OciSyncConfig = z.infer<typeof ociSyncConfigSchema>;
 
@@ -98,4 +103,5 @@ export const exampleConfig = `oci-sync:
   pushDuringDownload: true                  # stream downloads to destinations while storing them
   staleAfterHours: 72                       # warn (and metric) once NextUpdate is this far past
   # Air-gapped inside: sources: [] (no upstream); the store comes from \`trivy-mirror import DIR\`.
+  # publishRegistryDir: /srv/trivy-mirror/registry   # static registry tree for nginx/a CDN
 `;

@@ -5,7 +5,8 @@ import { exampleConfig, type OciSyncConfig, ociSyncConfigSchema } from './config
 import { ociSyncModule } from './oci-sync-module.js';
 
 export { ARTIFACT_RULES, checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
-export type { ArtifactTagResult, DestinationResult } from './artifact-sync.js';
+export type { ArtifactTagResult } from './artifact-sync.js';
+export type { DestinationResult } from './destination-push.js';
 export { renderClientConfig } from './client-config.js';
 export {
   type ArtifactConfig,
@@ -18,6 +19,14 @@ export {
 export { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
 export { createRegistryRoute } from './registry-route.js';
+export {
+  MANIFEST_KINDS,
+  type PublishLayout,
+  type PublishReport,
+  type PublishRepositoryReport,
+  publishRegistryTree,
+} from './registry-tree.js';
+export { RegistryTreePublisher } from './registry-tree-publisher.js';
 export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './source-fallback.js';
 export {
   applyImport,

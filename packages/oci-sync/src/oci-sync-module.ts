@@ -12,6 +12,7 @@ import {
   HttpRoute,
   Job,
   JobRunner,
+  LifecycleContribution,
   Metrics,
   type PluginContext,
   RegistryTransport,
@@ -22,6 +23,7 @@ import type { OciSyncConfig } from './config.js';
 import { createRegistryRoute } from './registry-route.js';
 import { upstreamsOf } from './store-inspect.js';
 import { createStoreWatch } from './store-watch.js';
+import { RegistryTreePublisher } from './registry-tree-publisher.js';
 import { OciSyncHealth } from './sync-health.js';
 import { OciSyncJob } from './sync-job.js';
 import { SyncMetrics } from './sync-metrics.js';
@@ -73,6 +75,17 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
           (store: ArtifactStore, jobs: JobRunner) =>
             createStoreWatch(dirname(store.layoutPath('trivy-db')), jobs, context.logger),
           [ArtifactStore, JobRunner],
+        )
+        .inSingletonScope();
+    }
+
+    const publishDir = config.publishRegistryDir;
+    if (publishDir) {
+      bind<LifecycleContribution>(LifecycleContribution)
+        .toResolvedValue(
+          (store: ArtifactStore, events: EventBus, metrics: Metrics) =>
+            new RegistryTreePublisher(publishDir, store, events, context.logger, metrics.registry),
+          [ArtifactStore, EventBus, Metrics],
         )
         .inSingletonScope();
     }

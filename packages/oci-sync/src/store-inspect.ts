@@ -70,7 +70,7 @@ export async function inspectStoredTag(
     result.digest = current.descriptor.digest;
     result.layer = { ...layer, title: layer.annotations?.['org.opencontainers.image.title'] };
     // an inside site may feed its own registries (Harbor, …) from what it imported
-    await pushAndRecord(deps, result, status);
+    await pushAndRecord(deps, result, status, current);
     throwIfPushFailed(result);
     status.lastError = undefined;
   });

@@ -14,6 +14,12 @@ export interface ArtifactCopyOptions {
   signal?: AbortSignal;
   onProgress?: (p: ProgressEvent) => void;
   logger?: OciLogger;
+  /**
+   * HEAD the target right before the manifest PUT and skip the PUT when it already names this
+   * digest (another writer just pushed it): a registry rewrites its tag link on every PUT, and
+   * distribution's filesystem storage answers readers 500 while it does.
+   */
+  skipPresentManifest?: boolean;
 }
 
 export interface ArtifactCopyResult {
@@ -53,9 +59,15 @@ export async function artifactCopy(options: ArtifactCopyOptions): Promise<Artifa
     );
   }
   await copyTree(options, top.manifest as ManifestJson, top.descriptor.digest, stats, 0);
-  const digest = await options.dst.manifestPut(options.dstRef, top.bytes, top.descriptor.mediaType, {
-    signal: options.signal,
-  });
+  const present = options.skipPresentManifest
+    ? await options.dst.manifestHead(options.dstRef, { signal: options.signal }).catch(() => undefined)
+    : undefined;
+  const digest =
+    present?.digest === top.descriptor.digest
+      ? present.digest
+      : await options.dst.manifestPut(options.dstRef, top.bytes, top.descriptor.mediaType, {
+          signal: options.signal,
+        });
   if (digest !== top.descriptor.digest) {
     throw new OciError(
       OciErrorCode.DIGEST_MISMATCH,

@@ -1,5 +1,6 @@
 // @trivy-mirror/oci/fs: durable-filesystem helpers shared by the store and the plugins (not part of
-// the OCI client's API): directory fsync, fsync'd new files, atomic replace, `mkdir -p`.
+// the OCI client's API): fsync of directories and files, fsync'd new files, atomic replace, `mkdir -p`,
+// and whether a temp file's writer (by pid) still lives.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -14,6 +15,27 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** fsync of a file or a directory (a directory's fsync makes a rename in it durable). */
+export async function fsyncPath(target: string): Promise<void> {
+  const fh = await fs.open(target, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether a process with this pid exists (EPERM: it does, run by another user). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

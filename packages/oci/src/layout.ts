@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
 import { OciError, OciErrorCode } from './errors.js';
-import { fsyncDir } from './fs.js';
+import { fsyncDir, pidAlive, writeNewFile } from './fs.js';
 import { parseManifest } from './manifest.js';
 import { mkdirp } from './mkdirp.js';
 import { mutexFor } from './mutex.js';
@@ -37,16 +37,6 @@ export interface LayoutIndex {
 
 // temp files of writes in flight in this process: cleanTemp must not remove them
 const activeTemp = new Set<string>();
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -468,13 +458,7 @@ export class OciLayout {
   private async writeAtomic(name: string, bytes: Buffer): Promise<void> {
     const tmp = await this.tempPath();
     try {
-      const fh = await open(tmp, 'wx');
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeNewFile(tmp, bytes);
       await rename(tmp, join(this.dir, name));
       await fsyncDir(this.dir);
     } catch (err) {

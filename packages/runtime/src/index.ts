@@ -95,6 +95,7 @@ export {
 export { jobProblems, Scheduler } from './scheduler.js';
 export { AUTH_CHALLENGE, createServeListener, readTlsFiles } from './serve-server.js';
 export { buildStatus, type JobStatus, type StatusReport } from './status-report.js';
+export { acquireStateLock, STATE_LOCK_FILE, type StateLock } from './state-lock.js';
 export { systemdNotify } from './systemd-notify.js';
 export { type SweepResult, sweepTempFiles } from './temp-sweep.js';
 export { WatcherService } from './watcher-service.js';

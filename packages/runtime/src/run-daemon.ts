@@ -4,6 +4,7 @@
 //   SIGHUP:           reload the config file; an invalid config is logged and the running one kept.
 // Start-up failure (bad config, plugin load/start errors): the message is logged and the exit code is 1.
 // An uncaught exception or unhandled rejection: logged at fatal, the normal shutdown runs, exit code 70.
+import { mkdirp } from '@trivy-mirror/oci/fs';
 import { describeError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { checkPlugins, preflightError } from './config-check.js';
 import { type LoadedConfig, loadConfig } from './config-loader.js';
@@ -14,6 +15,7 @@ import { idleConfigWarning } from './idle-config.js';
 import { createLogger, type RuntimeLogger } from './logger.js';
 import { type LoadedPlugin, loadPlugins } from './plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { acquireStateLock, type StateLock } from './state-lock.js';
 
 export interface RunDaemonOptions {
   /** `--config`; else TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml. */
@@ -45,6 +47,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   const deadlineMs = options.shutdownTimeoutMs ?? 10_000;
   let log: RuntimeLogger = options.logger ?? createLogger({ level: 'info' });
   let runtime: Runtime | undefined;
+  let lock: StateLock | undefined;
   let stopSignal: string | undefined;
   // 0 for a requested stop; EXIT_FATAL once an uncaught error has been seen, whoever started the stop
   let exitCode = 0;
@@ -57,6 +60,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     finished = true;
     detach();
     detachFatal();
+    lock?.release();
     log.flush?.();
     exit(code);
     resolveDone(code);
@@ -152,7 +156,15 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       env,
       timeouts: { stopMs: Math.max(1000, deadlineMs - 500) },
       // Once /healthz answers (the stand-in listener is gone by now), before anything else starts.
-      preflight: () => preflight(loaded, plugins, log),
+      preflight: async () => {
+        await preflight(loaded, plugins, log);
+        // before any plugin starts: a second daemon on this state dir stops here, naming the holder
+        await mkdirp(loaded.config.stateDir);
+        lock = await acquireStateLock(loaded.config.stateDir);
+        if (lock.tookOverFrom) {
+          log.warn({ lock: lock.path, stalePid: lock.tookOverFrom.pid }, 'took over a stale state-dir lock');
+        }
+      },
     });
     await runtime.start();
   } catch (err) {

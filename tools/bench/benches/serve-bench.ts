@@ -1,34 +1,22 @@
-// serve: one ~1 GB blob downloaded by N concurrent curl clients from the daemon's embedded read-only
-// registry (`trivy-mirror run`, store filled by one `sync`) vs Debian's docker-registry serving the
-// same blob. Compares aggregate throughput; also reports the servers' peak RSS and CPU.
-import { dirname, join } from 'node:path';
-import { freePort, writeArtifactToLayout } from '@trivy-mirror/fixtures';
 import { type Benchmark, type BenchContext, notMeasured, result } from '../lib/bench-context.js';
-import {
-  cliBuilt,
-  type RunningDaemon,
-  startDaemon,
-  trivyMirror,
-  waitUntilQuiet,
-  writeDaemonConfig,
-} from '../lib/daemon-cli.js';
+import { cliBuilt, type RunningDaemon } from '../lib/daemon-cli.js';
 import { formatBytes, formatMb, formatRate, formatRatio, median } from '../lib/format.js';
 import { describeFailure } from '../lib/measure.js';
 import { parallelGet } from '../lib/parallel-clients.js';
 import { curlGet } from '../lib/registry-checks.js';
 import { readMemory } from '../lib/proc-stats.js';
-import { findPidByCmdline } from '../lib/system.js';
+import { serveBenchSetup, startServingDaemon } from '../lib/serving-daemon.js';
 import { TreeSampler } from '../lib/tree-sampler.js';
 
 const GOAL_RATIO = 0.9;
 
-interface ServeRun {
+export interface ServeRun {
   bytesPerSecond: number;
   serverRss: number;
   serverCpuMs: number;
 }
 
-async function measureServer(
+export async function measureServer(
   url: string,
   serverPid: number | undefined,
   clients: number,
@@ -52,13 +40,7 @@ export const serveBench: Benchmark = {
   name: 'serve',
   description: `one java-db blob to N concurrent clients: embedded /v2/ of trivy-mirror run vs docker-registry (goal ≥ ${GOAL_RATIO}x throughput)`,
   async run(ctx: BenchContext) {
-    const up = await ctx.javaDbUpstream();
-    const size = up.artifact.layer.size;
-    const digest = up.artifact.layer.digest;
-    const clients = ctx.options.clients;
-    const timeoutMs = Math.max(120_000, ((size * clients) / 20e6) * 1000);
-    const registryBlob = `${up.registry.url}/v2/${up.repository}/blobs/${digest}`;
-    const registryPid = await findPidByCmdline(join(dirname(up.registry.storageDir), 'config.yml'));
+    const { up, size, clients, timeoutMs, registryBlob, registryPid } = await serveBenchSetup(ctx);
     const notes: string[] = [];
 
     let daemon: RunningDaemon | undefined;
@@ -66,34 +48,7 @@ export const serveBench: Benchmark = {
     let appError: string | undefined;
     if (cliBuilt()) {
       try {
-        const dir = await ctx.tempDir('serve');
-        const stateDir = join(dir, 'state');
-        const adminPort = await freePort();
-        const servePort = await freePort();
-        const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
-          stateDir,
-          adminPort,
-          servePort,
-          sources: [`${up.registry.host}/aquasec`],
-          artifacts: [{ name: 'trivy-java-db', tags: ['1'] }],
-          vexUrl: await ctx.vexUrl(),
-        });
-        const sync = await trivyMirror(['sync', '--config', config, '--only', 'oci-sync'], timeoutMs);
-        if (sync.exitCode !== 0) {
-          // Serving is measured anyway: fill the store the way sync would have.
-          notes.push(`sync failed, store written directly: ${describeFailure(sync)}`);
-          ctx.log(notes[notes.length - 1]);
-          await writeArtifactToLayout(join(stateDir, 'oci', 'trivy-java-db'), '1', up.artifact);
-        }
-        daemon = await startDaemon(config, adminPort, 120_000);
-        ctx.onCleanup(() => daemon!.stop());
-        const waited = await waitUntilQuiet(daemon, 60_000);
-        ctx.log(`daemon ready and quiet after ${waited} ms more`);
-        daemonBlob = `http://127.0.0.1:${servePort}/v2/trivy-java-db/blobs/${digest}`;
-        const check = await curlGet(daemonBlob, timeoutMs);
-        if (check.exitCode !== 0 || check.stdout.trim() !== `200 ${size}`) {
-          throw new Error(`GET ${daemonBlob} answered "${check.stdout.trim()}" ${check.stderr.trim()}`);
-        }
+        ({ daemon, blobUrl: daemonBlob } = await startServingDaemon(ctx, up, timeoutMs, notes));
       } catch (err) {
         appError = (err as Error).message;
         ctx.log(`trivy-mirror serve set-up failed: ${appError}`);

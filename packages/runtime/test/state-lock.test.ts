@@ -1,0 +1,53 @@
+// The state-dir lock: one holder, a dead holder's lock taken over, another host's lock never.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { acquireStateLock, STATE_LOCK_FILE } from '../src/index.js';
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'trivy-mirror-lock-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a held lock refuses a second holder, naming the lock file and the pid; release frees it', () =>
+  withDir(async (dir) => {
+    const lock = await acquireStateLock(dir);
+    assert.equal(JSON.parse(await readFile(lock.path, 'utf8')).pid, process.pid);
+    await assert.rejects(acquireStateLock(dir), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'STATE_DIR_LOCKED');
+      assert.ok(err.message.includes(join(dir, STATE_LOCK_FILE)), err.message);
+      assert.ok(err.message.includes(`pid ${process.pid}`), err.message);
+      return true;
+    });
+    lock.release();
+    await assert.rejects(stat(lock.path));
+    (await acquireStateLock(dir)).release();
+  }));
+
+test("a dead holder's lock is taken over; one from another host only once it is 5 min untouched", () =>
+  withDir(async (dir) => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(dir, STATE_LOCK_FILE), `${dead}\n`);
+    const lock = await acquireStateLock(dir);
+    assert.equal(lock.tookOverFrom?.pid, dead);
+    lock.release();
+    const foreign = join(dir, STATE_LOCK_FILE);
+    await writeFile(foreign, JSON.stringify({ pid: dead, host: 'other-host.example' }));
+    await assert.rejects(
+      acquireStateLock(dir),
+      /in use by another trivy-mirror daemon \(pid \d+ on other-host\.example/,
+    );
+    // untouched for 10 min: its holder (a container before its restart, a dead host) is gone
+    const old = new Date(Date.now() - 10 * 60_000);
+    await utimes(foreign, old, old);
+    const taken = await acquireStateLock(dir);
+    assert.equal(taken.tookOverFrom?.host, 'other-host.example');
+    taken.release();
+  }));

@@ -1,0 +1,53 @@
+// A daemon config for the oci-sync e2e suites (publish tree, HA pairs): JSON logs, loopback admin.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type SeedUpstreamResult, seedUpstream } from '@trivy-mirror/fixtures';
+
+/** 'NAME:TAG' of every artifact seedUpstream pushes. */
+export const ARTIFACT_TAGS = ['trivy-db:2', 'trivy-java-db:1', 'trivy-checks:1', 'trivy-checks:2'];
+
+/** A new upstream version of all four artifacts (small databases), named by `seed`. */
+export function seedVersion(
+  registryUrl: string,
+  workDir: string,
+  seed: string,
+  dbBytes = 1024 * 1024,
+): Promise<SeedUpstreamResult> {
+  return seedUpstream({
+    registryUrl,
+    workDir: join(workDir, `seed-${seed}`),
+    dbBytes,
+    javaDbBytes: dbBytes,
+    seed,
+  });
+}
+
+export interface MirrorConfigOptions {
+  stateDir: string;
+  sources: string[];
+  destinations?: string[];
+  adminPort: number;
+  publishRegistryDir?: string;
+  /** No cron runs during a test: jobs run at start and on POST /jobs/oci-sync/run. */
+  schedule?: string;
+  blobGraceMinutes?: number;
+}
+
+export async function writeMirrorConfig(path: string, o: MirrorConfigOptions): Promise<string> {
+  await mkdir(o.stateDir, { recursive: true });
+  const lines = [
+    `stateDir: ${o.stateDir}`,
+    `admin: { listen: 127.0.0.1:${o.adminPort} }`,
+    'log: { level: info, format: json }',
+    'plugins:',
+    '  auth-providers: { dockerConfig: false }',
+    '  oci-sync:',
+    `    schedule: "${o.schedule ?? '0 0 1 1 *'}"`,
+    `    sources: [${o.sources.join(', ')}]`,
+    `    destinations: [${(o.destinations ?? []).join(', ')}]`,
+  ];
+  if (o.publishRegistryDir) lines.push(`    publishRegistryDir: ${o.publishRegistryDir}`);
+  if (o.blobGraceMinutes !== undefined) lines.push(`    blobGraceMinutes: ${o.blobGraceMinutes}`);
+  await writeFile(path, `${lines.join('\n')}\n`);
+  return path;
+}
