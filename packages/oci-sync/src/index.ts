@@ -5,8 +5,7 @@ import { exampleConfig, type OciSyncConfig, ociSyncConfigSchema } from './config
 import { ociSyncModule } from './oci-sync-module.js';
 
 export { ARTIFACT_RULES, checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
-export type { ArtifactTagResult } from './artifact-sync.js';
-export type { DestinationResult } from './destination-push.js';
+export type { ArtifactTagResult, DestinationResult } from './artifact-sync.js';
 export { renderClientConfig } from './client-config.js';
 export {
   type ArtifactConfig,

@@ -7,6 +7,7 @@ import {
   type EventBus,
   type LifecycleContribution,
   type Logger,
+  type MetricsRegistry,
 } from '@trivy-mirror/plugin-api';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { publishRegistryTree } from './registry-tree.js';
@@ -24,8 +25,10 @@ export class RegistryTreePublisher implements LifecycleContribution {
     private readonly store: ArtifactStore,
     private readonly events: EventBus,
     private readonly logger: Logger,
-    registry: Registry,
+    metricsRegistry: MetricsRegistry,
   ) {
+    // the runtime's registry is prom-client's (the contract keeps it opaque)
+    const registry = metricsRegistry as Registry;
     const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
     this.#lastSuccess =
       existing<Gauge>('trivy_mirror_publish_last_success_timestamp_seconds') ??

@@ -9,15 +9,8 @@
 // the store's GC grace, so a download that resolved an old tag can still finish.
 import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import {
-  Annotation,
-  type Descriptor,
-  isDigest,
-  MediaType,
-  mkdirp,
-  OciLayout,
-  sha256Digest,
-} from '@trivy-mirror/oci';
+import { Annotation, type Descriptor, isDigest, MediaType, OciLayout, sha256Digest } from '@trivy-mirror/oci';
+import { mkdirp } from '@trivy-mirror/oci/fs';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import { placeBlob, placeBytes, pointLink, sizeOf, TreeTemp } from './tree-files.js';
 
