@@ -4,6 +4,7 @@
 //   SIGHUP:           reload the config file; an invalid config is logged and the running one kept.
 // Start-up failure (bad config, plugin load/start errors): the message is logged and the exit code is 1.
 // An uncaught exception or unhandled rejection: logged at fatal, the normal shutdown runs, exit code 70.
+import { stat } from 'node:fs/promises';
 import { mkdirp } from '@trivy-mirror/oci/fs';
 import { describeError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { checkPlugins, preflightError } from './config-check.js';
@@ -146,6 +147,16 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       finish(exitCode);
       return done;
     }
+    const takeLock = async () => {
+      lock = await acquireStateLock(loaded.config.stateDir);
+      if (lock.tookOverFrom) {
+        log.warn({ lock: lock.path, stalePid: lock.tookOverFrom.pid }, 'took over a stale state-dir lock');
+      }
+    };
+    // A second daemon on this state dir stops here, naming the holder, before it binds a listener
+    // (its admin port is the first's). A state dir that does not exist yet has no holder: the lock is
+    // taken once the pre-flight has passed and the dir is made, so a refused start creates nothing.
+    if (await isDirectory(loaded.config.stateDir)) await takeLock();
     runtime = createRuntime({
       config: loaded.config,
       plugins,
@@ -158,12 +169,9 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       // Once /healthz answers (the stand-in listener is gone by now), before anything else starts.
       preflight: async () => {
         await preflight(loaded, plugins, log);
-        // before any plugin starts: a second daemon on this state dir stops here, naming the holder
+        if (lock) return;
         await mkdirp(loaded.config.stateDir);
-        lock = await acquireStateLock(loaded.config.stateDir);
-        if (lock.tookOverFrom) {
-          log.warn({ lock: lock.path, stalePid: lock.tookOverFrom.pid }, 'took over a stale state-dir lock');
-        }
+        await takeLock();
       },
     });
     await runtime.start();
@@ -186,6 +194,10 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     void waitStopped(runtime).then(() => finish(exitCode));
   }
   return done;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 /** The config file and its plugins (builtins and external ones), validated. */
