@@ -1,23 +1,25 @@
 // OCI image layout on disk (oci-layout, index.json, blobs/sha256/…). Every write is atomic: a temp
 // file in the layout's `.tmp/`, verified, fsynced and renamed; index.json is replaced the same way
-// under a per-layout mutex. Tags are `org.opencontainers.image.ref.name` annotations.
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { type FileHandle, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+// under a per-layout mutex. Tags are `org.opencontainers.image.ref.name` annotations. Temp files,
+// garbage collection, index entries and write-back are in layout-temp, -gc, -index-entries, -writeback.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { type FileHandle, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
 import { OciError, OciErrorCode } from './errors.js';
-import { fsyncDir, pidAlive, writeNewFile } from './fs.js';
+import { fsyncDir, writeNewFile } from './fs.js';
+import { collectGarbage, type GcOptions, referencedBlobs } from './layout-gc.js';
+import { dedupeUntagged, serializeIndex, untagged } from './layout-index-entries.js';
+import { cleanLayoutTemp, layoutTempPath, releaseTemp } from './layout-temp.js';
+import { opened, startWriteback, WRITEBACK_BYTES, type Writeback } from './layout-writeback.js';
 import { parseManifest } from './manifest.js';
 import { mkdirp } from './mkdirp.js';
 import { mutexFor } from './mutex.js';
-import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, MediaType, type ManifestBytes } from './types.js';
+import { Annotation, type Descriptor, type ManifestBytes } from './types.js';
 
 export const LAYOUT_VERSION_BYTES = '{"imageLayoutVersion":"1.0.0"}';
-const TMP_DIR = '.tmp';
-const DEFAULT_GC_GRACE_MS = 15 * 60_000;
 
 export interface BlobWriteOptions {
   signal?: AbortSignal;
@@ -35,17 +37,11 @@ export interface LayoutIndex {
   annotations?: Record<string, string>;
 }
 
-// temp files of writes in flight in this process: cleanTemp must not remove them
-const activeTemp = new Set<string>();
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 export class OciLayout {
   readonly dir: string;
@@ -183,7 +179,7 @@ export class OciLayout {
       }
       throw err;
     } finally {
-      activeTemp.delete(tmp);
+      releaseTemp(tmp);
     }
   }
 
@@ -358,31 +354,7 @@ export class OciLayout {
 
   /** Every blob reachable from index.json (or `manifests`): manifests, children, configs, layers, subjects. */
   async referenced(manifests?: Descriptor[]): Promise<Set<string>> {
-    const seen = new Set<string>();
-    const queue = (manifests ?? (await this.index()).manifests).map((m) => m.digest);
-    while (queue.length > 0) {
-      const digest = queue.pop()!;
-      if (seen.has(digest)) continue;
-      seen.add(digest);
-      let json: {
-        manifests?: Descriptor[];
-        config?: Descriptor;
-        layers?: Descriptor[];
-        subject?: Descriptor;
-      };
-      try {
-        if ((await stat(this.blobPath(digest))).size > MANIFEST_MAX_BYTES) continue; // not a manifest
-        json = JSON.parse(await readFile(this.blobPath(digest), 'utf8'));
-      } catch {
-        continue; // missing or not JSON: a leaf
-      }
-      // Only manifests are read; layers and configs are leaves (and layers can be gigabytes).
-      for (const d of json.manifests ?? []) queue.push(d.digest);
-      for (const d of json.layers ?? []) seen.add(d.digest);
-      if (json.config) seen.add(json.config.digest);
-      if (json.subject) queue.push(json.subject.digest);
-    }
-    return seen;
+    return referencedBlobs(this, manifests ?? (await this.index()).manifests);
   }
 
   /**
@@ -390,68 +362,19 @@ export class OciLayout {
    * that resolved a manifest before a swap can still finish reading its blobs. `dryRun` only lists
    * them; `index` asks what would go if index.json held those entries (a prune's plan).
    */
-  async gc(
-    options: {
-      graceMs?: number;
-      keep?: (digest: string) => boolean;
-      dryRun?: boolean;
-      index?: Descriptor[];
-    } = {},
-  ): Promise<{ removed: string[]; bytes: number }> {
-    const grace = options.graceMs ?? DEFAULT_GC_GRACE_MS;
-    return this.mutex.runExclusive(async () => {
-      const live = await this.referenced(options.index);
-      const removed: string[] = [];
-      let bytes = 0;
-      const dir = join(this.dir, 'blobs', 'sha256');
-      const now = Date.now();
-      for (const name of await readdir(dir)) {
-        if (!/^[a-f0-9]{64}$/.test(name)) continue;
-        const digest = `sha256:${name}`;
-        if (live.has(digest) || options.keep?.(digest)) continue;
-        const path = join(dir, name);
-        const st = await stat(path).catch(() => undefined);
-        if (!st || now - st.mtimeMs < grace) continue;
-        if (!options.dryRun) await unlink(path).catch(() => undefined);
-        removed.push(digest);
-        bytes += st.size;
-      }
-      return { removed, bytes };
-    });
+  gc(options: GcOptions = {}): Promise<{ removed: string[]; bytes: number }> {
+    return this.mutex.runExclusive(async () =>
+      collectGarbage(this, await this.referenced(options.index), options),
+    );
   }
 
   /** Removes leftovers of interrupted writes (not those of writes still running here). Returns the count. */
-  async cleanTemp(): Promise<number> {
-    let n = 0;
-    const tmpDir = join(this.dir, TMP_DIR);
-    for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
-      const path = join(tmpDir, name);
-      if (activeTemp.has(path)) continue;
-      // temp names start with the writer's pid: another live process (a CLI sync) may still be writing
-      const owner = Number(/^(\d+)-/.exec(name)?.[1] ?? Number.NaN);
-      if (owner !== process.pid && pidAlive(owner)) continue;
-      await rm(path, { force: true, recursive: true });
-      n++;
-    }
-    // temp files other tools leave beside the blobs or the index
-    for (const dir of [this.dir, join(this.dir, 'blobs', 'sha256')]) {
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        if (!name.startsWith('.tmp-') && !/^index\.json\.tmp/.test(name)) continue;
-        const path = join(dir, name);
-        if (activeTemp.has(path)) continue;
-        await rm(path, { force: true, recursive: true });
-        n++;
-      }
-    }
-    return n;
+  cleanTemp(): Promise<number> {
+    return cleanLayoutTemp(this.dir);
   }
 
-  private async tempPath(): Promise<string> {
-    const dir = join(this.dir, TMP_DIR);
-    await mkdirp(dir);
-    const path = join(dir, `${process.pid}-${randomBytes(8).toString('hex')}`);
-    activeTemp.add(path);
-    return path;
+  private tempPath(): Promise<string> {
+    return layoutTempPath(this.dir);
   }
 
   /** Writes `name` in the layout root atomically. Caller holds the mutex for index.json. */
@@ -465,94 +388,12 @@ export class OciLayout {
       await rm(tmp, { force: true });
       throw err;
     } finally {
-      activeTemp.delete(tmp);
+      releaseTemp(tmp);
     }
   }
-}
-
-function serializeIndex(manifests: Descriptor[]): string {
-  return `${JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }, null, 2)}\n`;
-}
-
-function untagged(m: Descriptor): Descriptor {
-  const { [Annotation.RefName]: _tag, ...rest } = m.annotations ?? {};
-  const out: Descriptor = { ...m };
-  if (Object.keys(rest).length > 0) out.annotations = rest;
-  else delete out.annotations;
-  return out;
-}
-
-/** One untagged entry per digest, and none for a digest that also has a tagged entry. */
-function dedupeUntagged(manifests: Descriptor[]): Descriptor[] {
-  const tagged = new Set(manifests.filter((m) => m.annotations?.[Annotation.RefName]).map((m) => m.digest));
-  const seen = new Set<string>();
-  return manifests.filter((m) => {
-    if (m.annotations?.[Annotation.RefName]) return true;
-    if (tagged.has(m.digest) || seen.has(m.digest)) return false;
-    seen.add(m.digest);
-    return true;
-  });
 }
 
 async function touch(path: string): Promise<void> {
   const now = new Date();
   await utimes(path, now, now).catch(() => undefined);
-}
-
-/** A large blob's written part goes to disk every this many bytes while the rest still streams. */
-const WRITEBACK_BYTES = 32 * 1024 * 1024;
-
-interface Writeback {
-  /** Stops issuing flushes and waits for the one in flight. */
-  stop(): Promise<void>;
-}
-
-/**
- * Flushes what `out` has written so far (one fdatasync in flight, on a descriptor of our own), so
- * the fsync before the rename only waits for the tail: a 1 GB blob otherwise waits seconds for the
- * disk after its last byte arrived. A failed flush is left to that final fsync to report.
- */
-function startWriteback(out: WriteStream, syncer: FileHandle): Writeback {
-  let flushed = 0;
-  let inFlight: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    const written = out.bytesWritten;
-    if (inFlight || written - flushed < WRITEBACK_BYTES) return;
-    inFlight = syncer
-      .datasync()
-      .then(
-        () => {
-          flushed = written;
-        },
-        () => undefined,
-      )
-      .finally(() => {
-        inFlight = undefined;
-      });
-  }, 50);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
-}
-
-/** Resolves once the write stream has created its file; rejects if it could not. */
-function opened(out: WriteStream): Promise<void> {
-  if (!out.pending) return Promise.resolve();
-  if (out.errored) return Promise.reject(out.errored);
-  return new Promise((resolve, reject) => {
-    const onOpen = () => {
-      out.off('error', onError);
-      resolve();
-    };
-    const onError = (err: Error) => {
-      out.off('open', onOpen);
-      reject(err);
-    };
-    out.once('open', onOpen);
-    out.once('error', onError);
-  });
 }
