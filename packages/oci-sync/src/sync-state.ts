@@ -1,9 +1,9 @@
 // What oci-sync remembers between runs (pluginDir/state.json): per artifact/tag status for
 // /status, and per source reference the last manifest digest seen with its layer digest, so an
 // unchanged upstream costs one manifest HEAD even when the store's copy came from another source.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '@trivy-mirror/oci/fs';
 
 export interface ArtifactTagStatus {
   artifact: string;
@@ -75,19 +75,6 @@ export class SyncState {
   async save(): Promise<void> {
     if (!this.file) return;
     await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(`${JSON.stringify(this.data, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, this.file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await writeFileAtomic(this.file, `${JSON.stringify(this.data, null, 2)}\n`);
   }
 }

