@@ -77,13 +77,14 @@ export async function blobUpload(
     return http.url(ref.registry, location);
   };
 
-  const monolithic = async (location: URL): Promise<void> => {
+  // The closing PUT ?digest= of an upload: the whole blob (monolithic) or nothing (after the PATCHes).
+  const putDigest = async (location: URL, length: number, body?: typeof source): Promise<void> => {
     const res = await http.send({
       host: ref.registry,
       method: 'PUT',
       path: appendDigest(location, descriptor.digest).href,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-      body: source,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+      body,
       scopes,
       expect: [201, 204],
       what,
@@ -92,6 +93,8 @@ export async function blobUpload(
     });
     await finish(res.headers, res.body);
   };
+
+  const monolithic = (location: URL): Promise<void> => putDigest(location, descriptor.size, source);
 
   const chunkedUpload = async (location: URL): Promise<void> => {
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -131,18 +134,7 @@ export async function blobUpload(
       if (pendingBytes >= chunkBytes) await flush();
     }
     await flush();
-    const res = await http.send({
-      host: ref.registry,
-      method: 'PUT',
-      path: appendDigest(location, descriptor.digest).href,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': '0' },
-      scopes,
-      expect: [201, 204],
-      what,
-      signal: options.signal,
-      retry: false,
-    });
-    await finish(res.headers, res.body);
+    await putDigest(location, 0);
   };
 
   const finish = async (headers: Record<string, string | string[] | undefined>, body: { dump: unknown }) => {
