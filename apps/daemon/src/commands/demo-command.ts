@@ -3,7 +3,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirror/plugin-api';
+import { ClientConfigContribution, type ClientConfigSection, MirrorError } from '@trivy-mirror/plugin-api';
 import type { Runtime } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { builtins } from '../cli-context.js';
@@ -52,7 +52,7 @@ Examples:
         );
         const mib = Number(opts.dbSize);
         if (!Number.isFinite(mib) || mib <= 0) throw new Error(`--db-size: expected MiB, got ${opts.dbSize}`);
-        const { startDemoUpstream } = await import('../demo/demo-upstream.js');
+        const { startDemoUpstream } = await loadDemoUpstream();
         const upstream = await startDemoUpstream(join(dir, 'upstream'), {
           dbBytes: Math.round(mib * 1024 * 1024),
         });
@@ -173,4 +173,23 @@ async function pickPort(port: number): Promise<number> {
   const p = (srv.address() as { port: number }).port;
   await new Promise((r) => srv.close(r));
   return p;
+}
+
+/**
+ * The demo's upstream is built by the fixture generator, a development dependency: a checkout
+ * (`npm run demo`) and the single executable have it; a production npm install does not ship it.
+ */
+async function loadDemoUpstream(): Promise<typeof import('../demo/demo-upstream.js')> {
+  try {
+    return await import('../demo/demo-upstream.js');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes('@trivy-mirror/fixtures'))
+      throw err;
+    throw new MirrorError(
+      'DEMO_UNAVAILABLE',
+      'the demo needs the fixture generator @trivy-mirror/fixtures, which a production install leaves out: run it from a checkout (npm ci && npm run demo) or from the single executable or .deb, which bundle it',
+      { cause: err },
+    );
+  }
 }
