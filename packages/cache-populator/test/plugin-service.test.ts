@@ -1,50 +1,16 @@
 // The plugin in the daemon: job runs, real chokidar watching with repair, staleness -> sync.requested,
-// health and metrics, and the ContainerModule wiring.
+// health and metrics (the ContainerModule wiring: plugin-definition.test.ts).
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  ArtifactStore,
-  CacheWatch,
-  Clock,
-  EventBus,
-  HealthCheck,
-  Job,
-  type JobContext,
-  LifecycleContribution,
-  Metrics,
-  type MirrorEventName,
-  type MirrorEvents,
-  type WatchChange,
-} from '@trivy-mirror/plugin-api';
+import type { JobContext, WatchChange } from '@trivy-mirror/plugin-api';
 import { watch } from 'chokidar';
-import { Container } from 'inversify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import plugin, { CachePopulatorConfigSchema, CachePopulatorService, readPartState } from '../src/index.js';
+import { CachePopulatorConfigSchema, CachePopulatorService, readPartState } from '../src/index.js';
 import { dbLayer, exists, markerOf, storeArtifact, tempDir, waitFor } from './helpers.js';
-
-class TestBus implements EventBus {
-  readonly emitted: { name: string; payload: unknown }[] = [];
-  readonly #listeners = new Map<string, ((p: unknown) => void | Promise<void>)[]>();
-  emit<N extends MirrorEventName>(name: N, payload: MirrorEvents[N]): void {
-    this.emitted.push({ name, payload });
-    for (const l of this.#listeners.get(name) ?? []) void l(payload);
-  }
-  on<N extends MirrorEventName>(
-    name: N,
-    listener: (payload: MirrorEvents[N]) => void | Promise<void>,
-  ): () => void {
-    const list = this.#listeners.get(name) ?? [];
-    list.push(listener as (p: unknown) => void);
-    this.#listeners.set(name, list);
-    return () => list.splice(list.indexOf(listener as (p: unknown) => void), 1);
-  }
-  count(name: string): number {
-    return this.emitted.filter((e) => e.name === name).length;
-  }
-}
+import { TestBus } from './test-bus.js';
 
 const silent = pino({ level: 'silent' });
 function jobContext(reason = 'test'): JobContext {
@@ -347,65 +313,4 @@ describe('cache-populator plugin', () => {
     );
     assert.equal(service.ignored(path.join(cacheDir, '.trivy-mirror/state-db.json')), true);
   });
-});
-
-test('the plugin definition: strict schema with defaults, and the module binds every contribution', async () => {
-  assert.equal(plugin.id, 'cache-populator');
-  const cfg = plugin.configSchema.parse({ targets: [{ dir: '/var/cache/trivy' }] });
-  assert.deepEqual(cfg, {
-    targets: [
-      {
-        dir: '/var/cache/trivy',
-        include: ['db', 'java-db', 'checks', 'vex'],
-        mode: 0o644,
-        dirMode: 0o755,
-        staleGraceMinutes: 60,
-      },
-    ],
-    maxUnpackedBytes: 8 * 1024 ** 3,
-    checkIntervalSeconds: 60,
-  });
-  assert.throws(() => plugin.configSchema.parse({ targets: [{ dir: '/x', bogus: 1 }] }));
-  assert.throws(() => plugin.configSchema.parse({ targets: [{ dir: 'relative' }] }));
-  assert.throws(() => plugin.configSchema.parse({ targets: [{ dir: '/x', mode: '999' }] }));
-
-  const work = await tempDir('module');
-  try {
-    const container = new Container();
-    container.bind(Clock).toConstantValue({ now: () => new Date() });
-    container.bind(EventBus).toConstantValue(new TestBus());
-    container.bind(ArtifactStore).toConstantValue({
-      layoutPath: (r: string) => path.join(work, r),
-      transport: undefined as never,
-      repositories: async () => [],
-    });
-    container.bind(Metrics).toConstantValue({ registry: new Registry() });
-    container.load(
-      plugin.module(cfg, {
-        id: 'cache-populator',
-        stateDir: work,
-        pluginDir: work,
-        logger: silent,
-        mode: 'daemon',
-      }),
-    );
-    assert.equal(
-      container
-        .getAll<Job>(Job)
-        .map((j) => j.id)
-        .join(),
-      'cache-populator',
-    );
-    const job = container.getAll<Job>(Job)[0];
-    assert.deepEqual(job.triggers, ['artifact.stored', 'vex.stored']);
-    assert.equal(job.runOnStart, true);
-    assert.equal(job.schedule, undefined);
-    assert.equal(container.getAll<CacheWatch>(CacheWatch).length, 1);
-    assert.equal(container.getAll(HealthCheck).length, 1);
-    assert.equal(container.getAll(LifecycleContribution).length, 1);
-    // One service behind all contributions.
-    assert.equal(container.getAll<CacheWatch>(CacheWatch)[0].paths()[0], '/var/cache/trivy');
-  } finally {
-    await fs.rm(work, { recursive: true, force: true });
-  }
 });
