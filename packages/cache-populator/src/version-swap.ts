@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from '@trivy-mirror/oci/fs';
+import { fsyncDir, pidAlive } from '@trivy-mirror/oci/fs';
 import { ensureDir, isErrno } from './durable-fs.js';
 import { type ResolvedOwner, applyOwner } from './file-owner.js';
 import type { PopulateLogger } from './populate-logger.js';
@@ -152,16 +152,6 @@ export async function currentVersion(cacheDir: string, linkPath: string): Promis
   }
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return false; // our own live staging dirs are in `activeStaging`
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrno(err, 'EPERM');
-  }
-}
-
 function ownerPid(name: string): number | undefined {
   const m = /-(\d+)-[0-9a-f]{8}$/.exec(name);
   return m ? Number(m[1]) : undefined;
@@ -193,7 +183,8 @@ export async function cleanupCacheDir(
     const full = path.join(cacheDir, name);
     if (activeStaging.has(full)) continue;
     const pid = ownerPid(name);
-    if (pid !== undefined && pidAlive(pid)) continue;
+    // our own live staging dirs are in `activeStaging`
+    if (pid !== undefined && pid !== process.pid && pidAlive(pid)) continue;
     await fs.rm(full, { recursive: true, force: true });
     removed.push(full);
   }

@@ -1,11 +1,11 @@
 // `trivy-mirror status`: what the running daemon holds, from its admin endpoint. It loads neither the
 // runtime nor the plugins: admin.listen is read straight from the config (see admin-address.ts), and
-// the request goes through node:http (see node-http.ts), so "no daemon answering" comes back in a fraction of a second.
+// the request goes through node:http (admin-get.ts), so "no daemon answering" comes back in a fraction of a second.
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import type { Command } from 'commander';
+import { adminGet } from '../admin-get.js';
 import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin-address.js';
 import { formatAge, exitWith } from '../cli-output.js';
-import { http } from '../node-http.js';
 import { componentTables } from '../status-tables.js';
 
 interface StatusJob {
@@ -83,37 +83,15 @@ async function adminListen(configPath: string | undefined): Promise<string> {
   return listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
 }
 
-function getJson(url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    // node:http through require: its ESM facade also loads fetch's client (~40 ms of CPU)
-    const req = http.request(
-      url,
-      { timeout: ANSWER_TIMEOUT_MS, headers: { accept: 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-          } catch (err) {
-            reject(
-              new MirrorError(
-                'STATUS_INVALID',
-                `${url} answered HTTP ${res.statusCode} without a JSON body`,
-                { cause: err },
-              ),
-            );
-          }
-        });
-      },
-    );
-    req.on('timeout', () =>
-      req.destroy(new MirrorError('TIMEOUT', `no answer within ${ANSWER_TIMEOUT_MS} ms`)),
-    );
-    req.on('error', reject);
-    req.end();
-  });
+async function getJson(url: string): Promise<unknown> {
+  const { status, text } = await adminGet(url, ANSWER_TIMEOUT_MS);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new MirrorError('STATUS_INVALID', `${url} answered HTTP ${status} without a JSON body`, {
+      cause: err,
+    });
+  }
 }
 
 function humanStatus(body: Record<string, unknown>): string {
