@@ -1,5 +1,5 @@
 // Every file, link and directory under a root with size, mtime and sha256, so a test can assert that a
-// dry run (or any read-only command) changed nothing at all.
+// dry run (or any read-only command) changed nothing at all; listTree, the file names alone.
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -37,4 +37,14 @@ export function pathExists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Every file under `dir` (paths relative to it, sorted), for "nothing changed" checks. */
+export async function listTree(dir: string): Promise<string[]> {
+  if (!(await pathExists(dir))) return [];
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name).slice(dir.length))
+    .sort();
 }
