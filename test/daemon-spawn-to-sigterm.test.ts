@@ -1,112 +1,27 @@
-// End to end: the built daemon as a process against real docker-registry instances — start-up health,
-// readiness after sync + population, /status, /metrics, job triggers, signals (SIGTERM, SIGHUP),
-// start-up errors (bad config, broken plugins), the external example plugin and the CLI around it.
+// End to end: the main daemon (every plugin plus the external example plugin) as a process against real
+// docker-registry instances, from spawn to SIGTERM: start-up health, readiness after sync + population,
+// /status, /metrics, the webhook plugin, job triggers, the CLI around it, SIGHUP and SIGTERM (set-up:
+// helpers/daemon-lifecycle-suite.ts). The tests run in order on the one daemon the first one starts.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  type FaultProxy,
-  generateArtifact,
-  pushArtifact,
-  type RunningRegistry,
-  type SeedUpstreamResult,
-  seedUpstream,
-  startFaultProxy,
-  startRegistry,
-} from '@trivy-mirror/fixtures';
+import type { LifecycleWorld, StatusJson } from './helpers/daemon-lifecycle-suite.js';
+import { getJson, startLifecycleWorld, writeMainConfig } from './helpers/daemon-lifecycle-suite.js';
 import {
   type DaemonProcess,
   eventually,
-  freePort,
   runCli,
   startDaemon,
   waitForRuntime,
 } from './helpers/daemon-process.js';
-import { type HookServer, startHookServer } from './helpers/hook-server.js';
 import { parsePrometheusText } from './helpers/prometheus.js';
 import { findTempLeftovers } from './helpers/temp-files.js';
-import { startThrottleProxy, type ThrottleProxy } from './helpers/throttle-proxy.js';
-import { startVexServer, type VexServer } from './helpers/vex-server.js';
-
-interface JobJson {
-  id: string;
-  schedule?: string;
-  nextRun?: string;
-  running: boolean;
-  lastRun?: {
-    runId: string;
-    status: string;
-    reason: string;
-    bytes?: number;
-    startedAt: string;
-    endedAt?: string;
-    details?: { artifacts?: unknown[] };
-  };
-}
-interface StatusJson {
-  ready: boolean;
-  phase: string;
-  jobs: JobJson[];
-  components: Record<string, Record<string, unknown>>;
-}
-
-const getJson = async <T>(url: string): Promise<T> => {
-  const res = await fetch(url);
-  assert.equal(res.status, 200, `${url} answered ${res.status}`);
-  return (await res.json()) as T;
-};
 
 describe('daemon lifecycle (built daemon, real registries)', { timeout: 85_000 }, () => {
-  let dir: string;
-  let upstream: RunningRegistry;
-  let destination: RunningRegistry;
-  let proxy: FaultProxy;
-  let vex: VexServer;
-  let hook: HookServer;
-  let seeded: SeedUpstreamResult;
-  const slowManifests = { on: true };
-  const started: DaemonProcess[] = [];
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tm-e2e-lifecycle-'));
-    [upstream, destination, vex, hook] = await Promise.all([
-      startRegistry(),
-      startRegistry(),
-      startVexServer(),
-      startHookServer(),
-    ]);
-    seeded = await seedUpstream({
-      registryUrl: upstream.url,
-      workDir: join(dir, 'seed'),
-      dbBytes: 96 * 1024,
-      javaDbBytes: 96 * 1024,
-      seed: 'e2e-lifecycle',
-    });
-    // The first sync must not finish before we look at /readyz: manifests are slow until it is over.
-    proxy = await startFaultProxy({
-      upstream: upstream.url,
-      fault: (req) =>
-        slowManifests.on && req.method === 'GET' && /\/manifests\//.test(req.url ?? '')
-          ? { kind: 'delay', ms: 1200 }
-          : undefined,
-    });
-  });
-
-  after(async () => {
-    for (const d of started) await d.stop('SIGKILL').catch(() => {});
-    await Promise.allSettled([
-      upstream?.stop(),
-      destination?.stop(),
-      proxy?.stop(),
-      vex?.close(),
-      hook?.close(),
-    ]);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  // ---- the main daemon: every plugin plus the external example plugin -------------------------------
+  let world: LifecycleWorld;
+  before(async () => (world = await startLifecycleWorld('lifecycle')));
+  after(() => world?.stop());
 
   let main: DaemonProcess;
   let adminUrl: string;
@@ -115,33 +30,10 @@ describe('daemon lifecycle (built daemon, real registries)', { timeout: 85_000 }
   let mainConfig: (schedule: string) => string;
 
   test('/healthz answers within 1 s of spawn; /readyz is 503 until synced, populated and mirrored', async () => {
-    const adminPort = await freePort();
-    const servePort = await freePort();
-    adminUrl = `http://127.0.0.1:${adminPort}`;
-    serveHost = `127.0.0.1:${servePort}`;
-    configPath = join(dir, 'config.yaml');
-    mainConfig = (schedule) => `stateDir: ${dir}/state
-admin: { listen: 127.0.0.1:${adminPort} }
-serve: { listen: ${serveHost}, publicUrl: http://${serveHost} }
-log: { level: info, format: json }
-plugins:
-  auth-providers: { dockerConfig: false }
-  oci-sync:
-    schedule: "${schedule}"
-    sources: [${proxy.host}/aquasec]
-    destinations: [${destination.host}/mirror]
-  cache-populator:
-    targets: [{ dir: ${dir}/cache }]
-    checkIntervalSeconds: 1
-  vexhub-mirror: { repositories: [{ name: vexhub, url: ${vex.url}/vexhub }] }
-  external:
-    - module: '@trivy-mirror/example-plugin-webhook'
-      options: { url: ${hook.url}/hook, events: [artifact.stored] }
-`;
-    await writeFile(configPath, mainConfig('17 */6 * * *'));
+    ({ adminUrl, serveHost, configPath, mainConfig } = await writeMainConfig(world));
     const t0 = Date.now();
     main = await startDaemon({ args: ['run', '--config', configPath], adminUrl, waitHealthy: false });
-    started.push(main);
+    world.started.push(main);
     const healthyAfter = await eventually(
       async () => {
         const res = await fetch(`${adminUrl}/healthz`);
@@ -173,20 +65,20 @@ plugins:
     );
 
     await eventually(async () => (await fetch(`${adminUrl}/readyz`)).status === 200, 30_000, '/readyz 200');
-    slowManifests.on = false;
+    world.slowManifests.on = false;
     // Population happened before readiness: the cache dir holds the databases with DownloadedAt set.
-    const dbMeta = JSON.parse(await readFile(join(dir, 'cache/db/metadata.json'), 'utf8'));
+    const dbMeta = JSON.parse(await readFile(join(world.dir, 'cache/db/metadata.json'), 'utf8'));
     assert.equal(dbMeta.Version, 2);
     assert.ok(Date.parse(dbMeta.DownloadedAt) > t0 - 1000, `DownloadedAt ${dbMeta.DownloadedAt}`);
-    assert.ok((await stat(join(dir, 'cache/db/trivy.db'))).size > 0);
-    const javaMeta = JSON.parse(await readFile(join(dir, 'cache/java-db/metadata.json'), 'utf8'));
+    assert.ok((await stat(join(world.dir, 'cache/db/trivy.db'))).size > 0);
+    const javaMeta = JSON.parse(await readFile(join(world.dir, 'cache/java-db/metadata.json'), 'utf8'));
     assert.equal(javaMeta.Version, 1);
-    const policyMeta = JSON.parse(await readFile(join(dir, 'cache/policy/metadata.json'), 'utf8'));
+    const policyMeta = JSON.parse(await readFile(join(world.dir, 'cache/policy/metadata.json'), 'utf8'));
     assert.equal(policyMeta.MajorVersion, 2);
-    assert.equal(policyMeta.Digest, seeded.digests['trivy-checks:2']);
+    assert.equal(policyMeta.Digest, world.seeded.digests['trivy-checks:2']);
     await eventually(
       () =>
-        stat(join(dir, 'cache/vex/repositories/vexhub/vex-repository.json')).then(
+        stat(join(world.dir, 'cache/vex/repositories/vexhub/vex-repository.json')).then(
           () => true,
           () => false,
         ),
@@ -202,7 +94,7 @@ plugins:
     const artifacts = status.components['oci-sync']!.artifacts as Record<string, Record<string, unknown>>;
     for (const key of ['trivy-db:2', 'trivy-java-db:1', 'trivy-checks:1', 'trivy-checks:2']) {
       assert.equal(artifacts[key]?.stored, true, key);
-      assert.equal(artifacts[key]?.manifestDigest, seeded.digests[key], key);
+      assert.equal(artifacts[key]?.manifestDigest, world.seeded.digests[key], key);
     }
     for (const key of ['trivy-db:2', 'trivy-java-db:1']) {
       const a = artifacts[key]!;
@@ -219,11 +111,11 @@ plugins:
     }
     assert.equal(jobs.get('oci-sync')!.schedule, '17 */6 * * *');
     // ...and pushed on to the destination registry, byte-identical.
-    const pushed = await fetch(`${destination.url}/v2/mirror/trivy-db/manifests/2`, {
+    const pushed = await fetch(`${world.destination.url}/v2/mirror/trivy-db/manifests/2`, {
       method: 'HEAD',
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
     });
-    assert.equal(pushed.headers.get('docker-content-digest'), seeded.digests['trivy-db:2']);
+    assert.equal(pushed.headers.get('docker-content-digest'), world.seeded.digests['trivy-db:2']);
     assert.ok(jobs.get('cache-populator')!.lastRun, 'cache-populator ran');
   });
 
@@ -262,23 +154,23 @@ plugins:
       tag: '2',
     });
     assert.ok(updated && updated.value > 1.7e9, 'trivy-db UpdatedAt gauge');
-    const age = one('trivy_mirror_cache_db_age_seconds', { dir: join(dir, 'cache'), part: 'db' });
+    const age = one('trivy_mirror_cache_db_age_seconds', { dir: join(world.dir, 'cache'), part: 'db' });
     assert.ok(age && age.value >= 0 && age.value < 600, `db age ${age?.value}`);
   });
 
   test('the example plugin, loaded by module name, receives artifact.stored as a webhook POST', async () => {
-    await eventually(async () => hook.received.length >= 4, 10_000, 'four webhook POSTs');
-    const byRepo = new Map(hook.received.map((r) => [`${r.body.repository}:${r.body.tag}`, r]));
+    await eventually(async () => world.hook.received.length >= 4, 10_000, 'four webhook POSTs');
+    const byRepo = new Map(world.hook.received.map((r) => [`${r.body.repository}:${r.body.tag}`, r]));
     const db = byRepo.get('trivy-db:2');
-    assert.ok(db, `webhooks: ${JSON.stringify(hook.received.map((r) => r.body))}`);
+    assert.ok(db, `webhooks: ${JSON.stringify(world.hook.received.map((r) => r.body))}`);
     assert.equal(db.path, '/hook');
     assert.equal(db.body.event, 'artifact.stored');
-    assert.equal(db.body.digest, seeded.digests['trivy-db:2']);
-    assert.equal(byRepo.get('trivy-checks:2')?.body.digest, seeded.digests['trivy-checks:2']);
+    assert.equal(db.body.digest, world.seeded.digests['trivy-db:2']);
+    assert.equal(byRepo.get('trivy-checks:2')?.body.digest, world.seeded.digests['trivy-checks:2']);
   });
 
   test('POST /jobs/oci-sync/run on the admin listener runs the job; the second run moves no blob', async () => {
-    const before = proxy.log.length;
+    const before = world.proxy.log.length;
     const res = await fetch(`${adminUrl}/jobs/oci-sync/run`, { method: 'POST' });
     assert.equal(res.status, 202);
     const { runId } = (await res.json()) as { runId: string };
@@ -302,7 +194,7 @@ plugins:
       assert.equal(a.bytesDownloaded ?? 0, 0, JSON.stringify(a));
       assert.equal(a.bytesPushed ?? 0, 0, JSON.stringify(a));
     }
-    const requests = proxy.log.slice(before);
+    const requests = world.proxy.log.slice(before);
     assert.ok(
       requests.some((r) => r.path.includes('/manifests/')),
       'the run asked upstream',
@@ -313,7 +205,7 @@ plugins:
       'no blob downloaded',
     );
     // Nothing changed, so the webhook (onlyChanges) stayed quiet.
-    assert.equal(hook.received.length, 4);
+    assert.equal(world.hook.received.length, 4);
     // Unknown jobs are 404; the serving listener has no job triggers.
     assert.equal((await fetch(`${adminUrl}/jobs/nope/run`, { method: 'POST' })).status, 404);
     const onServe = await fetch(`http://${serveHost}/jobs/oci-sync/run`, { method: 'POST' });
@@ -327,14 +219,14 @@ plugins:
     assert.match(text.stdout, /oci-sync +next in \S+ +last skipped \S+ ago: 4 artifact tags up to date/);
     // A table row per stored version: digest, UpdatedAt and NextUpdate (databases), version (checks), VEX.
     const dbLine = text.stdout.split('\n').find((l) => /^ {2}trivy-db:2 /.test(l)) ?? '';
-    assert.ok(dbLine.includes(seeded.digests['trivy-db:2']!.slice(7, 19)), text.stdout);
+    assert.ok(dbLine.includes(world.seeded.digests['trivy-db:2']!.slice(7, 19)), text.stdout);
     assert.match(dbLine, / \d{4}-\d\d-\d\dT\S+Z +(in \S+|\S+ ago) /);
     assert.match(text.stdout, /^ {2}trivy-checks:2 +[0-9a-f]{12} +\S+ \S+ +v\d/m);
     assert.match(text.stdout, /^ {2}vexhub +[0-9a-f]{12} +\d{4}-/m);
     // No raw component JSON under the tables.
     assert.doesNotMatch(text.stdout, /^\s*[{}"]/m);
     assert.ok(
-      text.stdout.includes(seeded.digests['trivy-db:2']!.slice(7, 19)),
+      text.stdout.includes(world.seeded.digests['trivy-db:2']!.slice(7, 19)),
       `status shows the trivy-db digest:\n${text.stdout}`,
     );
     const json = await runCli(['status', '--json', '--admin', adminUrl], { timeoutMs: 20_000 });
@@ -342,7 +234,7 @@ plugins:
     const parsed = JSON.parse(json.stdout) as StatusJson;
     assert.equal(parsed.ready, true);
     const artifacts = parsed.components['oci-sync']!.artifacts as Record<string, Record<string, unknown>>;
-    assert.equal(artifacts['trivy-db:2']?.manifestDigest, seeded.digests['trivy-db:2']);
+    assert.equal(artifacts['trivy-db:2']?.manifestDigest, world.seeded.digests['trivy-db:2']);
 
     const client = await runCli(['client-config', '--config', configPath], { timeoutMs: 20_000 });
     assert.equal(client.code, 0, client.stderr);
@@ -378,152 +270,7 @@ plugins:
     const r = await main.stop('SIGTERM');
     assert.equal(r.code, 0, main.stderr().slice(-2000));
     assert.ok(r.ms < 10_000, `stopped in ${r.ms} ms`);
-    assert.deepEqual(await findTempLeftovers(join(dir, 'state'), join(dir, 'cache')), []);
+    assert.deepEqual(await findTempLeftovers(join(world.dir, 'state'), join(world.dir, 'cache')), []);
     assert.ok(main.logs().some((l) => l.msg === 'stopped'));
-  });
-
-  // ---- interrupting a long sync ---------------------------------------------------------------------
-
-  test('SIGTERM during a long sync: exit 0 within 10 s, no temp files left', async () => {
-    const work = join(dir, 'long');
-    await mkdir(work, { recursive: true });
-    // ~4 MB of incompressible layer behind a proxy that streams blobs at 512 KiB/s: about 8 s.
-    const big = await generateArtifact({
-      kind: 'trivy-db',
-      dbBytes: 4 * 1024 * 1024,
-      compressionRatio: 1,
-      seed: 'e2e-long',
-      workDir: join(work, 'seed'),
-    });
-    await pushArtifact(upstream.url, 'big/trivy-db', '2', big);
-    const slow: ThrottleProxy = await startThrottleProxy({
-      upstream: upstream.url,
-      bytesPerSecond: 512 * 1024,
-    });
-    try {
-      const adminPort = await freePort();
-      const cfg = join(work, 'config.yaml');
-      await writeFile(
-        cfg,
-        `stateDir: ${work}/state
-admin: { listen: 127.0.0.1:${adminPort} }
-log: { level: info, format: json }
-plugins:
-  auth-providers: { dockerConfig: false }
-  oci-sync:
-    sources: [${slow.host}/big]
-    artifacts: [{ name: trivy-db, tags: ["2"] }]
-  vexhub-mirror: { repositories: [{ name: vexhub, url: ${vex.url}/vexhub }] }
-  cache-populator: { targets: [{ dir: ${work}/cache }] }
-`,
-      );
-      const d = await startDaemon({
-        args: ['run', '--config', cfg],
-        adminUrl: `http://127.0.0.1:${adminPort}`,
-      });
-      started.push(d);
-      // Wait until the layer download is under way and has written part of a temp file.
-      await eventually(
-        async () => slow.blobBodiesStarted > 0 && (await findTempLeftovers(join(work, 'state'))).length > 0,
-        20_000,
-        'a download in flight',
-      );
-      const status = await getJson<StatusJson>(`http://127.0.0.1:${adminPort}/status`);
-      assert.equal(status.jobs.find((j) => j.id === 'oci-sync')?.running, true);
-      const r = await d.stop('SIGTERM');
-      assert.equal(r.code, 0, d.stdout().slice(-3000));
-      assert.ok(r.ms < 10_000, `stopped in ${r.ms} ms`);
-      assert.deepEqual(await findTempLeftovers(join(work, 'state'), join(work, 'cache')), []);
-    } finally {
-      await slow.stop();
-    }
-  });
-
-  // ---- start-up errors --------------------------------------------------------------------------------
-
-  test('a bad config stops start-up with the YAML path and line; config check agrees', async () => {
-    const bad = join(dir, 'bad');
-    await mkdir(bad, { recursive: true });
-    const head = `stateDir: ${bad}/state
-admin: { listen: 127.0.0.1:${await freePort()} }
-log: { format: json }
-`;
-    const cases = [
-      {
-        name: 'tags-number.yaml',
-        yaml: `${head}plugins:
-  oci-sync:
-    sources: [127.0.0.1:1/aquasec]
-    artifacts:
-      - { name: trivy-db, tags: 5 }
-`,
-        expect: /plugins\.oci-sync\.artifacts\[0\]\.tags \(line 8\b/,
-      },
-      {
-        name: 'unknown-key.yaml',
-        yaml: `${head}plugins:
-  oci-sync:
-    sources: [127.0.0.1:1/aquasec]
-    colour: blue
-`,
-        expect: /plugins\.oci-sync\.colour \(line 7\b[^)]*\): unknown key \\?"colour/,
-      },
-    ];
-    for (const c of cases) {
-      const file = join(bad, c.name);
-      await writeFile(file, c.yaml);
-      const run = await runCli(['run', '--config', file], { timeoutMs: 20_000 });
-      assert.notEqual(run.code, 0, `${c.name}: run exited ${run.code}`);
-      assert.match(run.stdout + run.stderr, c.expect, c.name);
-      assert.ok(!(await stat(join(bad, 'state')).catch(() => undefined)), 'nothing started');
-      const check = await runCli(['config', 'check', '--config', file], { timeoutMs: 20_000 });
-      assert.equal(check.code, 1, `${c.name}: config check exited ${check.code}`);
-      assert.match(check.stderr, c.expect, c.name);
-    }
-    // A usage error exits at once (nothing, not even the early /healthz, keeps it alive).
-    const usage = await runCli(['run', '--config', configPath, '--no-such-flag'], { timeoutMs: 15_000 });
-    assert.equal(usage.code, 1, usage.stderr);
-    assert.match(usage.stderr, /unknown option '--no-such-flag'/);
-    const good = await runCli(['config', 'check', '--config', configPath], { timeoutMs: 20_000 });
-    assert.equal(good.code, 0, good.stderr);
-    const schema = await runCli(['config', 'schema'], { timeoutMs: 20_000 });
-    assert.equal(schema.code, 0, schema.stderr);
-    const json = JSON.parse(schema.stdout) as { type?: string; properties?: Record<string, unknown> };
-    assert.equal(json.type, 'object');
-    assert.ok(json.properties?.plugins && json.properties.stateDir, 'schema describes stateDir and plugins');
-  });
-
-  test('a broken external plugin stops start-up with its name and the cause', async () => {
-    const plugins = join(dir, 'plugins');
-    await mkdir(plugins, { recursive: true });
-    const throwing = join(plugins, 'throws-on-import.mjs');
-    await writeFile(throwing, 'throw new Error("exploded while importing");\n');
-    const wrongShape = join(plugins, 'wrong-shape.mjs');
-    await writeFile(wrongShape, 'export default { id: 42, hello: "world" };\n');
-    await chmod(throwing, 0o644);
-    for (const [file, cause] of [
-      [throwing, /exploded while importing/],
-      [wrongShape, /not a plugin[^\n]*`id`[^\n]*`module` must be a function/],
-    ] as const) {
-      const cfg = join(plugins, 'config.yaml');
-      await writeFile(
-        cfg,
-        `stateDir: ${plugins}/state
-admin: { listen: 127.0.0.1:${await freePort()} }
-log: { format: json }
-plugins:
-  external: [{ module: ${file} }]
-`,
-      );
-      const run = await runCli(['run', '--config', cfg], { timeoutMs: 20_000 });
-      assert.notEqual(run.code, 0);
-      const out = run.stdout + run.stderr;
-      assert.ok(out.includes(`plugin ${file}`), out);
-      assert.match(out, cause);
-      const check = await runCli(['config', 'check', '--config', cfg], { timeoutMs: 20_000 });
-      assert.equal(check.code, 1);
-      assert.ok(check.stderr.includes(file), check.stderr);
-      assert.match(check.stderr, cause);
-    }
   });
 });
