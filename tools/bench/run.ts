@@ -35,7 +35,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--size 1G
   --size SIZE       layer size for copy/sync/serve (default 1GB); populate uses a trivy.db of 1.1 × SIZE
   --repeat N        runs per contender, median reported (default 1)
   --clients N       concurrent clients in serve (default 16, quick 4)
-  --idle-seconds N  idle sampling window (default 20, quick 8)
+  --idle-seconds N  idle sampling window (default 60, quick 8)
   --keep-artifacts  generate layers into .bench/artifacts and reuse them next time
 
 benchmarks:
@@ -87,7 +87,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; only: string[]; 
       populateDbBytes: Math.round(layerBytes * 1.1),
       clients: int(values.clients, quick ? 4 : 16, 'clients'),
       repeat: int(values.repeat, 1, 'repeat'),
-      idleSeconds: int(values['idle-seconds'], quick ? 8 : 20, 'idle-seconds'),
+      idleSeconds: int(values['idle-seconds'], quick ? 8 : 60, 'idle-seconds'),
       artifactDir: '',
     },
   };

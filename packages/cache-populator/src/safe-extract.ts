@@ -7,6 +7,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { fsyncDir } from '@trivy-mirror/oci/fs';
+import { noteStreamedBytes } from '@trivy-mirror/oci/gc';
 import { ArchiveInvalidError } from '@trivy-mirror/plugin-api';
 import tar from 'tar-stream';
 import { DurableFileWriter } from './durable-file-writer.js';
@@ -74,6 +75,7 @@ function byteCap(max: number, label: string, counter: { n: number }, ioChunk: nu
     highWaterMark: 4 * ioChunk,
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       counter.n += chunk.length;
+      noteStreamedBytes(chunk.length);
       if (counter.n > max) {
         cb(new ArchiveInvalidError(`${label}: decompressed size exceeds the cap of ${max} bytes`));
         return;

@@ -18,11 +18,11 @@ import {
   withDigest,
 } from '@trivy-mirror/oci';
 import { type ArtifactStore, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
-import { ruleFor, validateTrivyArtifact } from './artifact-rules.js';
+import { validateTrivyArtifact } from './artifact-rules.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
 import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
-import { type PrefetchedMetadata, recordStored } from './record-stored.js';
+import { recordStored } from './record-stored.js';
 import { planTagUpdate } from './store-versions.js';
 import { destinationsLacking, teeBlob } from './tee-blob.js';
 import { tagAttempt } from './tag-attempt.js';
@@ -76,8 +76,6 @@ interface StoreOutcome {
   bytes: number;
   /** Blob bytes each destination (by reference) received while they were downloaded. */
   teed: Map<string, number>;
-  /** metadata.json as read while the layer was downloaded (error: read it from the store instead). */
-  metadata?: PrefetchedMetadata;
 }
 
 export async function syncArtifactTag(
@@ -138,10 +136,7 @@ export async function syncArtifactTag(
         // Same content from another source: keep the stored manifest (and what destinations hold).
         if (stored && layer.digest === storedLayer?.digest) return { kind: 'same' };
         layout ??= await OciLayout.open(layoutPath, { create: true });
-        const rule = ruleFor(name);
-        const wantMetadata =
-          Boolean(rule?.hasMetadata) && (status.layerDigest !== layer.digest || !status.updatedAt);
-        const saved = await storeVersion(deps, layout, ref, fetched, { name, tag, wantMetadata });
+        const saved = await storeVersion(deps, layout, ref, fetched, { name, tag });
         return { kind: 'stored', manifest: fetched, ...saved };
       },
       (s, err) =>
@@ -159,8 +154,8 @@ export async function syncArtifactTag(
     result.digest = current.descriptor.digest;
     result.layer = { ...layer, title: layer.annotations?.['org.opencontainers.image.title'] };
 
-    const prefetched = value.kind === 'stored' ? value.metadata : undefined;
-    await recordStored(deps, layout, status, current, source.source, result.changed, prefetched);
+    // metadata.json is read after the job, off the path to the destinations (metadata-follow-up.ts)
+    await recordStored(deps, layout, status, current, source.source, result.changed, { readMetadata: false });
 
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
     await pushAndRecord(deps, result, status, current, teed);
@@ -188,8 +183,6 @@ async function openLayout(dir: string): Promise<OciLayout | undefined> {
 interface StoreTarget {
   name: string;
   tag: string;
-  /** Read metadata.json from the layer while it streams by. */
-  wantMetadata: boolean;
 }
 
 /**
@@ -246,7 +239,6 @@ async function storeVersionPinned(
   const { registry, signal } = deps;
   const { tag } = target;
   const out: StoreOutcome = { bytes: 0, teed: new Map() };
-  const layer = fetched.manifest.layers[0];
   for (const desc of [fetched.manifest.config, ...fetched.manifest.layers]) {
     if (await layout.blobHas(desc.digest)) continue;
     const item = `${tag} ${desc === fetched.manifest.config ? 'config' : 'layer'}`;
@@ -258,10 +250,8 @@ async function storeVersionPinned(
       registry.blobGet(ref, desc, { signal, onProgress }),
       deps.config.pushDuringDownload ? destinationsLacking(deps, target, desc) : Promise.resolve([]),
     ]);
-    const readMeta = target.wantMetadata && desc === layer;
-    const teed = await teeBlob(deps, layout, desc, stream, destinations, readMeta);
-    for (const reference of teed.pushed) out.teed.set(reference, (out.teed.get(reference) ?? 0) + desc.size);
-    if (teed.metadata) out.metadata = teed.metadata;
+    const pushed = await teeBlob(deps, layout, desc, stream, destinations);
+    for (const reference of pushed) out.teed.set(reference, (out.teed.get(reference) ?? 0) + desc.size);
     out.bytes += desc.size;
   }
   const manifestDesc: Descriptor = {

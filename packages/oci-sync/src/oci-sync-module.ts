@@ -51,6 +51,15 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
       .inSingletonScope();
 
     bind<Job>(Job).toResolvedValue((job: OciSyncJob) => job, [OciSyncJobService]);
+    bind<LifecycleContribution>(LifecycleContribution)
+      .toResolvedValue(
+        (job: OciSyncJob): LifecycleContribution => ({
+          id: 'oci-sync.metadata',
+          stop: () => job.metadata.stop(),
+        }),
+        [OciSyncJobService],
+      )
+      .inSingletonScope();
 
     bind<HealthCheck>(HealthCheck)
       .toResolvedValue(

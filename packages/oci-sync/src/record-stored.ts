@@ -3,16 +3,15 @@
 import type { ManifestBytes, OciLayout } from '@trivy-mirror/oci';
 import type { Logger } from '@trivy-mirror/plugin-api';
 import { checksMajorVersion, ruleFor } from './artifact-rules.js';
-import { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
+import { readLayerMetadata } from './layer-metadata.js';
 import type { ArtifactTagStatus } from './sync-state.js';
 
-export interface PrefetchedMetadata {
-  layerDigest: string;
-  meta?: LayerMetadata;
-  error?: unknown;
-}
-
-/** Fills the status record; metadata.json is read only when the layer is new to us. */
+/**
+ * Fills the status record. The layer's metadata.json times belong to the layer: a new layer clears
+ * them. With `readMetadata` they are read from the store at once (an imported store); a sync leaves
+ * them pending and reads them after the destinations have the manifest (see metadata-follow-up.ts),
+ * since metadata.json is the tarball's last entry and reading it inflates the whole layer.
+ */
 export async function recordStored(
   deps: { now: () => Date; logger: Logger },
   layout: OciLayout,
@@ -20,11 +19,15 @@ export async function recordStored(
   current: ManifestBytes,
   source: string,
   changed: boolean,
-  prefetched?: PrefetchedMetadata,
+  options: { readMetadata: boolean },
 ): Promise<void> {
   const layer = current.manifest.layers[0];
   const rule = ruleFor(status.artifact);
-  const layerChanged = status.layerDigest !== layer.digest;
+  if (status.layerDigest !== layer.digest) {
+    status.updatedAt = undefined;
+    status.nextUpdate = undefined;
+    status.metadataRead = undefined;
+  }
   status.source = source;
   status.manifestDigest = current.descriptor.digest;
   status.layerDigest = layer.digest;
@@ -34,20 +37,50 @@ export async function recordStored(
     status.version = current.manifest.annotations?.['org.opencontainers.image.version'];
   if (rule?.requiresVersion && status.version === undefined)
     status.version = String(checksMajorVersion(current.manifest));
-  if (rule?.hasMetadata && (layerChanged || !status.updatedAt)) {
-    try {
-      // read during the download when we could; from the store otherwise (or when that failed)
-      const early = prefetched?.layerDigest === layer.digest && !prefetched.error ? prefetched : undefined;
-      const meta = early ? early.meta : await readLayerMetadata(layout.blobOpen(layer.digest));
-      status.updatedAt = meta?.updatedAt;
-      status.nextUpdate = meta?.nextUpdate;
-      if (!meta)
-        deps.logger.warn({ artifact: status.artifact, tag: status.tag }, 'layer has no metadata.json');
-    } catch (err) {
-      deps.logger.warn(
-        { artifact: status.artifact, tag: status.tag, err },
-        'cannot read metadata.json from the layer',
-      );
-    }
+  if (options.readMetadata && metadataPending(status)) await readStoredMetadata(deps, layout, status);
+}
+
+/** True when the stored layer's metadata.json has not been read yet (db and java-db only). */
+export function metadataPending(status: ArtifactTagStatus): boolean {
+  return (
+    Boolean(ruleFor(status.artifact)?.hasMetadata) &&
+    status.layerDigest !== undefined &&
+    status.updatedAt === undefined &&
+    status.metadataRead !== status.layerDigest
+  );
+}
+
+/**
+ * Reads metadata.json of the status's layer from the store into the record. A layer without one is
+ * marked read (and warned about) so it is not inflated again; an aborted or failed read stays pending.
+ */
+export async function readStoredMetadata(
+  deps: { logger: Logger },
+  layout: OciLayout,
+  status: ArtifactTagStatus,
+  signal?: AbortSignal,
+): Promise<void> {
+  const layerDigest = status.layerDigest;
+  if (!layerDigest) return;
+  const source = layout.blobOpen(layerDigest);
+  const onAbort = () => source.destroy(new Error('metadata.json read aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) onAbort();
+    const meta = await readLayerMetadata(source);
+    // the record may have moved on to another layer while this one was read
+    if (status.layerDigest !== layerDigest) return;
+    status.updatedAt = meta?.updatedAt;
+    status.nextUpdate = meta?.nextUpdate;
+    status.metadataRead = layerDigest;
+    if (!meta) deps.logger.warn({ artifact: status.artifact, tag: status.tag }, 'layer has no metadata.json');
+  } catch (err) {
+    if (signal?.aborted) return;
+    deps.logger.warn(
+      { artifact: status.artifact, tag: status.tag, err },
+      'cannot read metadata.json from the layer',
+    );
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }

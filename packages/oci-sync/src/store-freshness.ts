@@ -1,6 +1,7 @@
 // How fresh a stored version is, in the words /status prints: "imported 2026-… from DIR, 3 days
 // old, next expected …". Stale once NextUpdate (trivy-checks, which has none: the import, or the
 // last successful sync) lies more than `staleAfterHours` in the past. Pure function of the status.
+import { metadataPending } from './record-stored.js';
 import type { ArtifactTagStatus } from './sync-state.js';
 
 export interface Freshness {
@@ -45,6 +46,7 @@ export function freshnessOf(status: ArtifactTagStatus, now: Date, staleAfterHour
     parts.push(status.manifestDigest ? 'stored' : 'not stored');
   }
   if (born !== undefined) parts.push(`${humanDuration(at - born)} old`);
+  else if (metadataPending(status)) parts.push('age not known yet (metadata.json is read after the sync)');
   if (next !== undefined) parts.push(`next expected ${status.nextUpdate}`);
   let text = parts.join(', ');
   if (stale && due !== undefined) {

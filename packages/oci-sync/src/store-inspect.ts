@@ -60,6 +60,8 @@ export async function inspectStoredTag(
       current,
       importedFrom ? `import ${importedFrom}` : 'store',
       result.changed,
+      // nothing was downloaded: the imported layer's times are read at once
+      { readMetadata: true },
     );
     status.importedAt = entry?.annotations?.[IMPORTED_AT_ANNOTATION];
     status.importedFrom = importedFrom;

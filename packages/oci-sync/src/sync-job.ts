@@ -13,6 +13,7 @@ import {
 import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { SourceCooldowns } from './source-fallback.js';
+import { MetadataFollowUp } from './metadata-follow-up.js';
 import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
 import { freshnessOf } from './store-freshness.js';
 import type { SyncMetrics } from './sync-metrics.js';
@@ -37,6 +38,8 @@ export class OciSyncJob implements Job {
   readonly runOnStart = true;
   readonly triggers = ['sync.requested' as const];
   readonly cooldowns: SourceCooldowns;
+  /** metadata.json of new db layers, read after each run (stopped with the plugin). */
+  readonly metadata: MetadataFollowUp;
 
   get state(): SyncState {
     return this.deps.state;
@@ -54,11 +57,20 @@ export class OciSyncJob implements Job {
       ? 'Check the imported store (no upstream, sources: []) and push it to destinations; `trivy-mirror import` updates it'
       : 'Sync Trivy OCI artifacts: upstream → local store → destinations';
     this.cooldowns = new SourceCooldowns(() => deps.now().getTime());
+    this.metadata = new MetadataFollowUp({
+      store: deps.store,
+      state: deps.state,
+      metrics: deps.metrics,
+      now: deps.now,
+      staleAfterHours: deps.config.staleAfterHours,
+    });
   }
 
   async run(ctx: JobContext): Promise<JobOutcome> {
     const { config, state } = this.deps;
     await state.load();
+    // the previous run's metadata read shares the state records: let it finish first
+    await this.metadata.settled();
     if (config.artifacts.length === 0)
       return { status: 'skipped', summary: 'no artifacts configured: nothing to sync' };
     const units = config.artifacts.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
@@ -77,6 +89,10 @@ export class OciSyncJob implements Job {
     } catch (err) {
       ctx.logger.warn({ err }, 'cannot save oci-sync state');
     }
+    this.metadata.start(
+      units.map(({ artifact, tag }) => ({ artifact: artifact.name, tag })),
+      ctx.logger,
+    );
 
     const failed = results.filter((r) => !r.ok);
     const changed = results.filter((r) => r.changed);

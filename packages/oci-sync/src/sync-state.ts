@@ -16,6 +16,8 @@ export interface ArtifactTagStatus {
   /** From metadata.json (trivy-db, trivy-java-db). */
   updatedAt?: string;
   nextUpdate?: string;
+  /** The layer whose metadata.json was read (present or not); pending while it differs from layerDigest. */
+  metadataRead?: string;
   /** From the version annotation (trivy-checks). */
   version?: string;
   /** Bytes moved by the last run (downloaded + pushed). */

@@ -1,5 +1,5 @@
 // The download fan-out of one blob: a verified download written to the store and streamed at the same
-// time to the destinations that lack it and to the metadata.json reader (one transfer, not two).
+// time to the destinations that lack it (one transfer, not two).
 import type { Readable } from 'node:stream';
 import {
   type Descriptor,
@@ -10,12 +10,10 @@ import {
   type Reference,
 } from '@trivy-mirror/oci';
 import type { ArtifactSyncDeps } from './artifact-sync.js';
-import { readLayerMetadata } from './layer-metadata.js';
-import type { PrefetchedMetadata } from './record-stored.js';
 import { teeStream } from './stream-tee.js';
 
 /**
- * A destination (or the metadata reader) that takes nothing for this long while the download
+ * A destination that takes nothing for this long while the download
  * waits for it is cut off; the destination is then pushed from the store like any other.
  */
 const TEE_STALL_MS = 5_000;
@@ -53,8 +51,7 @@ export async function destinationsLacking(
 }
 
 /**
- * One verified download, written to the store and streamed to `destinations` and the metadata
- * reader at the same time. The store write decides: when it fails, everything is aborted and the
+ * One verified download, written to the store and streamed to `destinations` at the same time. The store write decides: when it fails, everything is aborted and the
  * error thrown. A destination that fails is only reported (it gets the blob from the store later).
  * Every branch sees the verify stream's error before the last bytes on a digest mismatch, so no
  * consumer completes a wrong blob (a registry refuses the short upload, the store removes its temp).
@@ -65,13 +62,11 @@ export async function teeBlob(
   desc: Descriptor,
   source: Readable,
   destinations: TeeDestination[],
-  readMeta: boolean,
-): Promise<{ pushed: string[]; metadata?: PrefetchedMetadata }> {
+): Promise<string[]> {
   const { registry, signal, logger } = deps;
   const branches = teeStream(source, [
     { critical: true },
     ...destinations.map(() => ({ stallMs: TEE_STALL_MS })),
-    ...(readMeta ? [{ stallMs: TEE_STALL_MS }] : []),
   ]);
   const [storeBranch, ...rest] = branches;
   const aborts = destinations.map(() => new AbortController());
@@ -115,21 +110,13 @@ export async function teeBlob(
       signal.removeEventListener('abort', onAbort);
     }
   });
-  const metaBranch = readMeta ? rest[destinations.length] : undefined;
-  const metadata = metaBranch
-    ? readLayerMetadata(metaBranch).then(
-        (meta): PrefetchedMetadata => ({ layerDigest: desc.digest, meta }),
-        (error: unknown): PrefetchedMetadata => ({ layerDigest: desc.digest, error }),
-      )
-    : undefined;
   try {
     await stored;
   } catch (err) {
     for (const ctl of aborts) ctl.abort(err);
     for (const b of branches) b.destroy(err instanceof Error ? err : new Error(String(err)));
-    await Promise.allSettled([...pushes, metadata]);
+    await Promise.allSettled(pushes);
     throw err;
   }
-  const pushed = (await Promise.all(pushes)).filter((r): r is string => r !== undefined);
-  return { pushed, metadata: await metadata };
+  return (await Promise.all(pushes)).filter((r): r is string => r !== undefined);
 }

@@ -32,6 +32,26 @@ describe('freshnessOf', () => {
     );
   });
 
+  test('a synced db whose metadata.json is not read yet says so, and is not stale for it', () => {
+    const status = {
+      artifact: 'trivy-java-db',
+      tag: '1',
+      manifestDigest: 'sha256:x',
+      layerDigest: 'sha256:layer',
+      lastSuccess: hoursAgo(0),
+      source: 'ghcr.io/aquasecurity/trivy-java-db:1',
+    };
+    const fresh = freshnessOf(status, now, 72);
+    assert.equal(fresh.stale, false);
+    assert.equal(fresh.ageSeconds, undefined);
+    assert.equal(
+      fresh.text,
+      `synced ${status.lastSuccess} from ghcr.io/aquasecurity/trivy-java-db:1, age not known yet (metadata.json is read after the sync)`,
+    );
+    // once read (here: a layer without metadata.json), the note is gone
+    assert.doesNotMatch(freshnessOf({ ...status, metadataRead: 'sha256:layer' }, now, 72).text, /not known/);
+  });
+
   test('trivy-checks (no NextUpdate): age and staleness from the import time', () => {
     const status = { artifact: 'trivy-checks', tag: '2', importedAt: hoursAgo(5), importedFrom: '/x' };
     assert.deepEqual(freshnessOf(status, now, 72), {

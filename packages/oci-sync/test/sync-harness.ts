@@ -14,6 +14,7 @@ import {
   HttpRoute,
   ClientConfigContribution,
   Job,
+  LifecycleContribution,
   type JobOutcome,
   Logger,
   Metrics,
@@ -25,6 +26,7 @@ import { Container } from 'inversify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import plugin, { findLayouts, type OciSyncConfig } from '../src/index.js';
+import type { OciSyncJob } from '../src/sync-job.js';
 
 export interface Harness {
   container: Container;
@@ -39,6 +41,10 @@ export interface Harness {
   logs: string[];
   client: RegistryClient;
   run(): Promise<JobOutcome>;
+  /** Resolves once the metadata.json reads that runs started in the background have ended. */
+  metadataRead(): Promise<void>;
+  /** The plugin's lifecycle stop (abandons a metadata read under way). */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -123,6 +129,11 @@ export async function createHarness(
         reason: 'test',
         runId: randomUUID(),
       }),
+    metadataRead: () => (jobs[0] as OciSyncJob).metadata.settled(),
+    stop: async () => {
+      for (const l of container.getAll<LifecycleContribution>(LifecycleContribution, { optional: true }))
+        await l.stop?.();
+    },
     close: () => client.close(),
   };
 }

@@ -99,6 +99,8 @@ describe('oci-sync job against real registries', () => {
     assert.equal(db?.layer.mediaType, 'application/vnd.aquasec.trivy.db.layer.v1.tar+gzip');
     assert.equal(db?.layer.title, 'db.tar.gz');
 
+    // metadata.json is read after the run, from the store
+    await h.metadataRead();
     const health = await h.health.check();
     assert.equal(health.ready, true, health.reason);
     const status = ((health.status?.artifacts ?? {}) as Record<string, Record<string, unknown>>)[

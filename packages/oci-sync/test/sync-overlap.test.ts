@@ -1,5 +1,6 @@
-// The overlapped sync against real registries: a layer is written to the store, pushed to the
-// destination and searched for metadata.json during one download; a destination that breaks
+// The overlapped sync against real registries: a layer is written to the store and pushed to the
+// destination during one download, and metadata.json is read from the store after the destination
+// has the manifest (a stop abandons that read; the next run does it); a destination that breaks
 // mid-push is filled from the store afterwards; a flipped byte upstream leaves neither the store
 // nor the destination with the blob or the manifest; a new destination is pushed from the store.
 import assert from 'node:assert/strict';
@@ -80,7 +81,7 @@ describe('oci-sync overlapped download, store write and push', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  test('one download fills the store, the destination and the metadata', async () => {
+  test('one download fills the store and the destination; metadata.json is read afterwards', async () => {
     upProxy.log.length = 0;
     destProxy.log.length = 0;
     const h = await harness(`state-${++n}`, [`${destProxy.host}/teed`]);
@@ -107,8 +108,13 @@ describe('oci-sync overlapped download, store write and push', () => {
     assert.ok(await layout.blobHas(javaDb.layer.digest));
     const head = await h.client.manifestHead(parseReference(`${dest.host}/teed/trivy-java-db:1`));
     assert.equal(head?.digest, javaDb.manifestDigest);
+    await h.metadataRead();
     const s = await javaStatus(h);
     assert.equal(s.updatedAt, UPDATED_AT.toISOString().replace('.000Z', 'Z'));
+    assert.ok(
+      h.logs.some((l) => l.includes('metadata.json read from the store')),
+      'metadata.json was read from the store',
+    );
     const details = outcome.details as { artifacts: { bytesPushed: number }[] };
     assert.ok(details.artifacts[0].bytesPushed >= javaDb.layer.size, 'teed bytes count as pushed');
 

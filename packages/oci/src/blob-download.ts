@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { repositoryScope } from './auth.js';
 import { assertDigest } from './digest.js';
 import { OciError, OciErrorCode } from './errors.js';
+import { noteStreamedBytes } from './gc.js';
 import type { OciLogger } from './logger.js';
 import type { RegistryRef } from './manifest.js';
 import type { RegistryHttp } from './registry-http.js';
@@ -79,6 +80,7 @@ export async function blobDownload(
       return;
     }
     hash.update(chunk);
+    noteStreamedBytes(chunk.length);
     onProgress?.({ bytes: offset, total: descriptor.size, digest: descriptor.digest });
     const ready = held;
     held = chunk;

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { OciError, OciErrorCode } from './errors.js';
+import { noteStreamedBytes } from './gc.js';
 import { DIGEST_RE } from './reference.js';
 import type { Descriptor } from './types.js';
 
@@ -41,6 +42,7 @@ export function createVerifyStream(expected: Descriptor): Transform {
         return;
       }
       hash.update(chunk);
+      noteStreamedBytes(chunk.length);
       const out = held;
       held = chunk;
       cb(null, out);

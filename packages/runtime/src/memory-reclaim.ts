@@ -2,28 +2,12 @@
 // a moment after the last job ends gives back the heap pages that work left behind at once, instead
 // of when V8's memory reducer gets to it (8 s or more later, with a CPU spike of its own).
 import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { v8Gc } from '@trivy-mirror/oci/gc';
 import type { Logger } from '@trivy-mirror/plugin-api';
 import { youngGenerationGrow, youngGenerationHold } from './young-generation.js';
 
 /** How long the daemon must stay without running jobs before the collection. */
 export const RECLAIM_DELAY_MS = 1_000;
-
-let collect: (() => void) | undefined | null;
-
-/** V8's gc(): the flag makes new contexts carry it; this process's global stays as it was. */
-function gcFunction(): (() => void) | undefined {
-  if (collect === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      const fn = runInNewContext('gc') as unknown;
-      collect = typeof fn === 'function' ? (fn as () => void) : null;
-    } catch {
-      collect = null;
-    }
-  }
-  return collect ?? undefined;
-}
 
 /**
  * A debounced full collection: `schedule()` after each burst of work; the collection runs once
@@ -55,7 +39,7 @@ export class MemoryReclaimer {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      const gc = gcFunction();
+      const gc = v8Gc();
       if (!gc || this.busy()) return;
       // A plain full GC frees objects but keeps the fragmented pages they lived on; compacting
       // moves the survivors together so those pages go back to the system (~5-10 MB here).
