@@ -13,6 +13,7 @@ import { serveBench } from './benches/serve-bench.js';
 import { serveStaticBench } from './benches/serve-static-bench.js';
 import { syncBench } from './benches/sync-bench.js';
 import { BenchContext, type BenchOptions, type BenchResult, type Benchmark } from './lib/bench-context.js';
+import { type CliChoice, type CliForm, chooseCli } from './lib/cli-form.js';
 import { cliBuilt, REPO_ROOT, trivyMirror } from './lib/daemon-cli.js';
 import { formatMb, formatSeconds } from './lib/format.js';
 import { hasGnuTime, runMeasured } from './lib/measure.js';
@@ -28,7 +29,7 @@ const BENCHMARKS: Benchmark[] = [
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--size 1GB] [--repeat N] [--clients N]
-                       [--idle-seconds N] [--keep-artifacts]
+                       [--idle-seconds N] [--keep-artifacts] [--cli auto|executable|node]
 
   --quick           ~50 MB artifacts, 4 clients, 8 s idle window: a smoke check (under a minute)
   --only NAMES      run these only: ${BENCHMARKS.map((b) => b.name).join(', ')}
@@ -37,12 +38,17 @@ const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--size 1G
   --clients N       concurrent clients in serve (default 16, quick 4)
   --idle-seconds N  idle sampling window (default 60, quick 8)
   --keep-artifacts  generate layers into .bench/artifacts and reuse them next time
+  --cli FORM        what runs: the single executable of npm run package (what the .deb installs),
+                    node with apps/daemon/bin/trivy-mirror.js, or auto (default): the executable when
+                    it is built and not older than the build, else node
 
 benchmarks:
 ${BENCHMARKS.map((b) => `  ${b.name.padEnd(9)} ${b.description}`).join('\n')}
 `;
 
-function parseOptions(argv: string[]): { options: BenchOptions; only: string[]; keep: boolean } | undefined {
+function parseOptions(
+  argv: string[],
+): { options: BenchOptions; only: string[]; keep: boolean; cli: CliChoice } | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -53,6 +59,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; only: string[]; 
       clients: { type: 'string' },
       'idle-seconds': { type: 'string' },
       'keep-artifacts': { type: 'boolean', default: false },
+      cli: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -78,8 +85,12 @@ function parseOptions(argv: string[]): { options: BenchOptions; only: string[]; 
       throw new Error(`unknown benchmark "${name}" (have: ${BENCHMARKS.map((b) => b.name).join(', ')})`);
     }
   }
+  const cli = values.cli ?? 'auto';
+  if (cli !== 'auto' && cli !== 'executable' && cli !== 'node')
+    throw new Error(`--cli expects auto, executable or node, not "${cli}"`);
   return {
     only,
+    cli,
     keep: values['keep-artifacts'] ?? false,
     options: {
       quick,
@@ -103,6 +114,13 @@ async function main(): Promise<number> {
   }
   if (!parsed) return 0;
   const { options, only, keep } = parsed;
+  let cli: CliForm;
+  try {
+    cli = chooseCli(parsed.cli);
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    return 2;
+  }
   const selected = only.length ? BENCHMARKS.filter((b) => only.includes(b.name)) : BENCHMARKS;
   const tempRoot = await mkdtemp(join(tmpdir(), 'trivy-mirror-bench-'));
   options.artifactDir = keep ? join(REPO_ROOT, '.bench', 'artifacts') : join(tempRoot, 'artifacts');
@@ -126,6 +144,7 @@ async function main(): Promise<number> {
   );
   if (!built)
     process.stdout.write('apps/daemon/dist/main.js is missing: only the peers run (npm run build)\n');
+  else process.stdout.write(`trivy-mirror measured: ${cli.describe}\n`);
   // Context for small sizes: what the CLI costs before it does anything.
   const startup = built ? await trivyMirror(['--version'], 30_000) : undefined;
   const bareNode = await runMeasured(process.execPath, ['-e', ''], { timeoutMs: 30_000 });

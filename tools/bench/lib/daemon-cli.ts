@@ -4,12 +4,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { cliForm } from './cli-form.js';
 import { type Measurement, runMeasured } from './measure.js';
 import { readCpu, readMemory } from './proc-stats.js';
 import { TreeSampler } from './tree-sampler.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI_BIN = fileURLToPath(new URL('../../../apps/daemon/bin/trivy-mirror.js', import.meta.url));
 const CLI_MAIN = fileURLToPath(new URL('../../../apps/daemon/dist/main.js', import.meta.url));
 
 const SYSTEMD_UNIT = fileURLToPath(new URL('../../../deploy/systemd/trivy-mirror.service', import.meta.url));
@@ -32,9 +32,10 @@ export function cliBuilt(): boolean {
   return existsSync(CLI_MAIN);
 }
 
-/** `trivy-mirror ARGS…`, measured (node runs the bin directly: no npx, no shell in between). */
+/** `trivy-mirror ARGS…`, measured (the executable, or node running the bin: no npx, no shell in between). */
 export function trivyMirror(args: string[], timeoutMs: number): Promise<Measurement> {
-  return runMeasured(process.execPath, [CLI_BIN, ...args], {
+  const cli = cliForm();
+  return runMeasured(cli.file, [...cli.prefix, ...args], {
     timeoutMs,
     cwd: REPO_ROOT,
     env: { ...process.env, NO_COLOR: '1' },
@@ -104,7 +105,8 @@ export async function startDaemon(
   adminPort: number,
   readyTimeoutMs: number,
 ): Promise<RunningDaemon> {
-  const child: ChildProcess = spawn(process.execPath, [CLI_BIN, 'run', '--config', configPath], {
+  const cli = cliForm();
+  const child: ChildProcess = spawn(cli.file, [...cli.prefix, 'run', '--config', configPath], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...unitEnvironment(), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
