@@ -136,7 +136,10 @@ export async function syncArtifactTag(
         // Same content from another source: keep the stored manifest (and what destinations hold).
         if (stored && layer.digest === storedLayer?.digest) return { kind: 'same' };
         layout ??= await OciLayout.open(layoutPath, { create: true });
-        const saved = await storeVersion(deps, layout, ref, fetched, { name, tag });
+        const into = layout;
+        const saved = await withPinned(into.dir, fetched, () =>
+          storeVersion(deps, into, ref, fetched, { name, tag }),
+        );
         return { kind: 'stored', manifest: fetched, ...saved };
       },
       (s, err) =>
@@ -185,51 +188,39 @@ interface StoreTarget {
   tag: string;
 }
 
-/**
- * Downloads the blobs (verified while streaming) into the store and, on the way, to destinations
- * lacking them; then the manifest, then moves the tag. Destination manifests are not touched here.
- */
-async function storeVersion(
-  deps: ArtifactSyncDeps,
-  layout: OciLayout,
-  ref: Reference,
-  fetched: ManifestBytes,
-  target: StoreTarget,
-): Promise<StoreOutcome> {
+// Blobs written but not yet referenced by index.json: a gc of the same layout running for another
+// tag (checks :1 and :2 share one) must not take them, even with a zero grace period.
+const pinned = new Map<string, number>();
+
+/** Runs `fn` with the blobs of `fetched` (manifest, config, layers) pinned in `dir`. */
+async function withPinned<T>(dir: string, fetched: ManifestBytes, fn: () => Promise<T>): Promise<T> {
   const digests = [
     fetched.descriptor.digest,
     fetched.manifest.config.digest,
     ...fetched.manifest.layers.map((l) => l.digest),
   ];
-  const unpin = pin(layout.dir, digests);
-  try {
-    return await storeVersionPinned(deps, layout, ref, fetched, target);
-  } finally {
-    unpin();
-  }
-}
-
-// Blobs written but not yet referenced by index.json: a gc of the same layout running for another
-// tag (checks :1 and :2 share one) must not take them, even with a zero grace period.
-const pinned = new Map<string, number>();
-
-function pin(dir: string, digests: string[]): () => void {
   const keys = digests.map((d) => `${dir}\0${d}`);
   for (const k of keys) pinned.set(k, (pinned.get(k) ?? 0) + 1);
-  return () => {
+  try {
+    return await fn();
+  } finally {
     for (const k of keys) {
       const n = (pinned.get(k) ?? 1) - 1;
       if (n <= 0) pinned.delete(k);
       else pinned.set(k, n);
     }
-  };
+  }
 }
 
 function isPinned(dir: string, digest: string): boolean {
   return pinned.has(`${dir}\0${digest}`);
 }
 
-async function storeVersionPinned(
+/**
+ * Downloads the blobs (verified while streaming) into the store and, on the way, to destinations
+ * lacking them; then the manifest, then moves the tag. Destination manifests are not touched here.
+ */
+async function storeVersion(
   deps: ArtifactSyncDeps,
   layout: OciLayout,
   ref: Reference,
