@@ -67,7 +67,8 @@ export const idleBench: Benchmark = {
     }
     const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const cpuMs = (await daemon.cpuMs()) - cpuStart;
-    const lifetimePeak = (await readMemory(daemon.pid))?.hwm ?? 0;
+    const lastMemory = await readMemory(daemon.pid);
+    const lifetimePeak = lastMemory?.hwm ?? 0;
     const exited = daemon.exited();
     const tail = daemon.stderrTail();
     await daemon.stop();
@@ -83,7 +84,7 @@ export const idleBench: Benchmark = {
     const cpuPercent = (cpuMs / elapsedMs) * 100;
     return result(
       'idle',
-      `${head}  RSS ${formatMb(last)} (peak ${formatMb(peak)}, goal < ${formatMb(GOAL_RSS)}; since start ${formatMb(lifetimePeak)})  CPU ${cpuPercent.toFixed(2)}% (${cpuMs.toFixed(0)} ms, goal < ${GOAL_CPU_PERCENT}%)`,
+      `${head}  RSS ${formatMb(last)} (anon ${formatMb(lastMemory?.anon ?? 0)} + file ${formatMb(lastMemory?.file ?? 0)}; peak ${formatMb(peak)}, goal < ${formatMb(GOAL_RSS)}; since start ${formatMb(lifetimePeak)})  CPU ${cpuPercent.toFixed(2)}% (${cpuMs.toFixed(0)} ms, goal < ${GOAL_CPU_PERCENT}%)`,
       [
         { goal: `RSS < ${formatMb(GOAL_RSS)}`, ok: peak < GOAL_RSS },
         { goal: `CPU < ${GOAL_CPU_PERCENT}%`, ok: cpuPercent < GOAL_CPU_PERCENT },
@@ -93,6 +94,8 @@ export const idleBench: Benchmark = {
         rssBytes: last,
         peakRssBytes: peak,
         lifetimePeakRssBytes: lifetimePeak,
+        anonBytes: lastMemory?.anon ?? 0,
+        fileBytes: lastMemory?.file ?? 0,
         cpuMs,
         cpuPercent,
         settleMs: settled,

@@ -10,6 +10,13 @@ export interface ProcMemory {
   rss: number;
   /** Peak resident set size since the process started (VmHWM), bytes. */
   hwm: number;
+  /**
+   * The two parts of rss: anonymous memory (heap, stacks, buffers) and file-backed pages (mostly the
+   * node binary's code and ICU data, clean and shared; how many are mapped also depends on how much of
+   * the binary the page cache holds, since the kernel maps cached neighbours of a faulting page).
+   */
+  anon: number;
+  file: number;
 }
 
 export async function readMemory(pid: number): Promise<ProcMemory | undefined> {
@@ -23,7 +30,7 @@ export async function readMemory(pid: number): Promise<ProcMemory | undefined> {
     const m = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
     return m ? Number(m[1]) * 1024 : 0;
   };
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
 export interface ProcCpu {
