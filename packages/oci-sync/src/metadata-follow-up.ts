@@ -28,7 +28,10 @@ export class MetadataFollowUp {
   start(units: { artifact: string; tag: string }[], logger: Logger): void {
     const pending = units.filter((u) => metadataPending(this.deps.state.get(u.artifact, u.tag)));
     if (pending.length === 0 || this.#stop.signal.aborted) return;
-    this.#running = this.#running.then(() => this.#read(pending, logger));
+    // a read that throws must not leave a rejected chain behind: the next run awaits it
+    this.#running = this.#running
+      .then(() => this.#read(pending, logger))
+      .catch((err: unknown) => logger.warn({ err }, 'reading metadata.json after the sync failed'));
   }
 
   /** Resolves once every read started so far has ended (read, failed or abandoned). */
