@@ -258,6 +258,8 @@ export class Runtime {
     if (!(await this.#generations.closeServe())) pending.push('serve listener requests');
     pending.push(...(await this.#generations.stop(reason)));
     pending.push(...jobsLeft.filter((j) => !pending.includes(`job ${j}`)).map((j) => `job ${j}`));
+    // runs that ended during the stop are still being appended to stateDir/history.jsonl
+    if (!(await within(this.statusPage.idle(), this.#timeouts.hooksMs))) pending.push('status history');
     // The admin listener closes last: /readyz answers 503 (phase "stopping") for the whole shutdown.
     if (this.#admin && !(await this.#admin.close(this.#timeouts.drainMs)))
       pending.push('admin listener requests');

@@ -33,11 +33,23 @@ export function artifactAges(report: StatusReport, now: Date): Record<string, nu
 export class StatusPage {
   readonly #host: StatusPageHost;
   #history?: StatusHistory;
+  /** Records still being written: a stop waits for them, so nothing lands in stateDir after it. */
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(host: StatusPageHost) {
     this.#host = host;
     // One-shot CLI runs (sync, populate) leave the daemon's history alone.
-    if (host.mode !== 'cli') host.jobs.onFinished((r) => void this.#record(r));
+    if (host.mode !== 'cli')
+      host.jobs.onFinished((r) => {
+        const written = this.#record(r);
+        this.#pending.add(written);
+        void written.finally(() => this.#pending.delete(written));
+      });
+  }
+
+  /** Resolves once every run recorded so far is in the history file. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
   }
 
   /** Opened on first use: stateDir is known from the config the runtime started with. */

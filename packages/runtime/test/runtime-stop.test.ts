@@ -1,6 +1,8 @@
 // The runtime's stop and failed starts in-process: readiness 503 at stop, running jobs aborted, stop()
 // bounded, stop during start-up, an invalid cron and failing start hooks.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { definePlugin, Job, LifecycleContribution, PluginError } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
@@ -47,6 +49,33 @@ describe('runtime stop', () => {
       await assert.rejects(fetch(`${admin}/healthz`));
       probe.gate = undefined;
       probe.lingerMs = 0;
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('a run that ends during the stop is in history.jsonl when stop() resolves', async () => {
+    const { dir, cleanup } = await tempDir('rt-stop-history-');
+    try {
+      const plugins = [counterPlugin] as never[];
+      const config = testConfig(dir, {}, plugins);
+      const runtime = createRuntime({
+        config,
+        plugins: asLoaded(config, plugins),
+        logger: captureLogger().logger,
+        timeouts: { stopMs: 3000 },
+      });
+      await runtime.start();
+      probe.gate = new Promise(() => {}); // only the stop's abort ends the run
+      const run = runtime.jobs.trigger('count', 'test');
+      await sleep(20);
+      await runtime.stop('test');
+      // nothing may be written into stateDir after stop(): the record is there already
+      const lines = (await readFile(join(dir, 'history.jsonl'), 'utf8')).trim().split('\n');
+      const last = JSON.parse(lines[lines.length - 1]) as { job: string; status: string };
+      assert.deepEqual([last.job, last.status], ['count', 'failure']);
+      assert.equal((await run).status, 'failure');
+      probe.gate = undefined;
     } finally {
       await cleanup();
     }
