@@ -12,19 +12,25 @@ import { asLoaded, captureLogger, http, sleep, tempDir, testConfig, waitFor } fr
 
 import { counterPlugin, failingPlugin, probe } from './runtime-test-plugins.js';
 
+/** A started runtime with the counter plugin, stateDir `dir`, and a 3 s bound on stop(). */
+async function startCounterRuntime(dir: string) {
+  const plugins = [counterPlugin] as never[];
+  const config = testConfig(dir, {}, plugins);
+  const runtime = createRuntime({
+    config,
+    plugins: asLoaded(config, plugins),
+    logger: captureLogger().logger,
+    timeouts: { stopMs: 3000 },
+  });
+  await runtime.start();
+  return runtime;
+}
+
 describe('runtime stop', () => {
   test('readiness goes 503 at stop, running jobs are aborted, stop() is bounded', async () => {
     const { dir, cleanup } = await tempDir('rt-stop-');
     try {
-      const plugins = [counterPlugin] as never[];
-      const config = testConfig(dir, {}, plugins);
-      const runtime = createRuntime({
-        config,
-        plugins: asLoaded(config, plugins),
-        logger: captureLogger().logger,
-        timeouts: { stopMs: 3000 },
-      });
-      await runtime.start();
+      const runtime = await startCounterRuntime(dir);
       probe.ready = true;
       const admin = runtime.adminUrl!;
       assert.equal((await http(`${admin}/readyz`)).status, 200);
@@ -57,15 +63,7 @@ describe('runtime stop', () => {
   test('a run that ends during the stop is in history.jsonl when stop() resolves', async () => {
     const { dir, cleanup } = await tempDir('rt-stop-history-');
     try {
-      const plugins = [counterPlugin] as never[];
-      const config = testConfig(dir, {}, plugins);
-      const runtime = createRuntime({
-        config,
-        plugins: asLoaded(config, plugins),
-        logger: captureLogger().logger,
-        timeouts: { stopMs: 3000 },
-      });
-      await runtime.start();
+      const runtime = await startCounterRuntime(dir);
       probe.gate = new Promise(() => {}); // only the stop's abort ends the run
       const run = runtime.jobs.trigger('count', 'test');
       await sleep(20);

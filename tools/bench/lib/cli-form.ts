@@ -21,12 +21,6 @@ export interface CliForm {
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'apps/daemon/bin/trivy-mirror.js');
 export const EXECUTABLE = join(ROOT, 'dist', `trivy-mirror-linux-${arch() === 'arm64' ? 'arm64' : 'x64'}`);
-const BUILD_DIRS = [
-  'apps/daemon/dist',
-  ...['oci', 'oci-sync', 'runtime', 'plugin-api', 'cache-populator', 'vexhub-mirror', 'auth-providers'].map(
-    (p) => `packages/${p}/dist`,
-  ),
-];
 
 let form: CliForm | undefined;
 
@@ -42,7 +36,9 @@ function newestBuild(): number {
       else if (name.endsWith('.js')) newest = Math.max(newest, st.mtimeMs);
     }
   };
-  for (const d of BUILD_DIRS) walk(join(ROOT, d));
+  // the app and every package: what the bundle is made from
+  walk(join(ROOT, 'apps/daemon/dist'));
+  for (const pkg of readdirSync(join(ROOT, 'packages'))) walk(join(ROOT, 'packages', pkg, 'dist'));
   return newest;
 }
 
