@@ -82,5 +82,24 @@ export async function bundle({ root, outfile, version }) {
     external: ['fsevents'],
     plugins: [rewritePlugin(version), sharedAsImports],
   });
+  assertAscii(outfile);
   return result.metafile;
+}
+
+/**
+ * V8 holds the executable's script as a heap string for the process's life. One character outside
+ * Latin-1 makes all of it two-byte: twice the bundle's size, resident in an idle daemon.
+ * esbuild escapes strings but keeps regular expression literals as written, so check the output.
+ */
+function assertAscii(file) {
+  const text = readFileSync(file, 'latin1');
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at === -1) return;
+  const line = text.slice(0, at).split('\n').length;
+  const context = readFileSync(file, 'utf8').split('\n')[line - 1];
+  const col = context.search(/[^\x00-\x7f]/);
+  throw new Error(
+    `bundle ${file}: non-ASCII character at line ${line}: ...${context.slice(Math.max(0, col - 60), col + 20)}... ` +
+      '(write it as a \\u escape in the source)',
+  );
 }

@@ -2,8 +2,8 @@
 const UNIT_SECONDS: Record<string, number> = {
   ns: 1e-9,
   us: 1e-6,
-  µs: 1e-6,
-  μs: 1e-6,
+  '\u00b5s': 1e-6, // micro sign
+  '\u03bcs': 1e-6, // Greek mu
   ms: 1e-3,
   s: 1,
   m: 60,
@@ -14,7 +14,7 @@ const UNIT_SECONDS: Record<string, number> = {
 export function goDurationSeconds(text: string): number | undefined {
   const body = text.replace(/^[-+]/, '');
   if (body === '0') return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
   for (let m = re.exec(body); m !== null; m = re.exec(body)) {

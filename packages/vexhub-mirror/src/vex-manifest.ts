@@ -19,7 +19,7 @@ export interface RepositoryManifest {
 }
 
 // Go's time.ParseDuration, which Trivy uses for update_interval.
-const GO_DURATION_RE = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$/;
+const GO_DURATION_RE = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$|^[-+]?0$/;
 
 /**
  * Parses and checks a manifest. `where` (optional) prefixes errors with the repository and URL.

@@ -10,6 +10,9 @@ test('Go durations parse to seconds; anything else is undefined', () => {
   assert.equal(goDurationSeconds('1.5h'), 5400);
   assert.equal(goDurationSeconds('90s'), 90);
   assert.equal(goDurationSeconds('500ms'), 0.5);
+  // Go takes both micro signs: U+00B5 and U+03BC
+  assert.equal(goDurationSeconds('2000000\u00b5s'), 2);
+  assert.equal(goDurationSeconds('2000000\u03bcs'), 2);
   assert.equal(goDurationSeconds('0'), 0);
   assert.equal(goDurationSeconds('-2m'), -120);
   for (const bad of ['', 'h', '24', '1d', '1h 30m', '24hours'])
