@@ -1,6 +1,8 @@
 // Shared set-up for one-shot commands: config, plugins and a runtime in 'cli' mode, or just credentials.
 import type { CredentialResolver, HostOptions } from '@trivy-mirror/oci';
-import { type Logger, quotingCausesOnce, REDACT_PATHS } from '@trivy-mirror/plugin-api';
+import type { Logger } from '@trivy-mirror/plugin-api';
+import { quotingCausesOnce } from '@trivy-mirror/plugin-api/error-serializer';
+import { REDACT_PATHS } from '@trivy-mirror/plugin-api/redact-paths';
 import type { LoadedConfig, Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import { version } from './version.js';
 

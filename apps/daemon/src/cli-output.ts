@@ -1,5 +1,5 @@
 // Small helpers for CLI output: errors with their causes and config issues, sizes, durations.
-import { ConfigError, describeError } from '@trivy-mirror/plugin-api';
+import { ConfigError, describeError } from '@trivy-mirror/plugin-api/errors';
 
 export class CliExit extends Error {
   constructor(

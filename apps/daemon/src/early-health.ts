@@ -5,7 +5,7 @@
 // worker thread would answer at any time, but took 85-180 ms to listen here (vs ~1 ms).
 import type { Server } from 'node:http';
 import { configPathFrom, parseHostPort, quickAdminListen } from './admin-address.js';
-import { http } from './node-http.js';
+import { nodeHttp } from './node-http.js';
 
 export { adminListenFromYaml } from './admin-address.js';
 
@@ -22,7 +22,7 @@ export async function startEarlyHealth(
   const listen = quickAdminListen(configPathFrom(args, env), env);
   const addr = listen ? parseHostPort(listen) : undefined;
   if (!addr || addr.port === 0) return undefined;
-  const server = http.createServer((req, res) => {
+  const server = nodeHttp().createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown) => {
       const text = `${JSON.stringify(body)}\n`;

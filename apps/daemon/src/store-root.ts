@@ -1,7 +1,7 @@
 // Which store tree a command works on: --store (or --from-store) as given, else stateDir/oci of the
 // config. A defaulted store is named on stderr, so nobody wonders which directory was read.
 import { stat } from 'node:fs/promises';
-import { MirrorError } from '@trivy-mirror/plugin-api';
+import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import { loadCliConfig } from './cli-context.js';
 
 export interface StoreRoot {

@@ -1,6 +1,6 @@
 // `trivy-mirror client-config`: the exact Trivy flags, env vars, trivy.yaml and VEX repository.yaml
 // that clients need to use this mirror, from every plugin's ClientConfigContribution.
-import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirror/plugin-api';
+import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirror/plugin-api/contributions';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { cliLogger, startCliRuntime } from '../cli-context.js';

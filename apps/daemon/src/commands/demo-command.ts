@@ -3,7 +3,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientConfigContribution, type ClientConfigSection, MirrorError } from '@trivy-mirror/plugin-api';
+import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirror/plugin-api/contributions';
+import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Runtime } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
 import { builtins } from '../cli-context.js';

@@ -6,7 +6,7 @@ import {
   type CachePart,
   DEFAULT_MAX_UNPACKED_BYTES,
 } from '@trivy-mirror/cache-populator/cache-parts';
-import { MirrorError } from '@trivy-mirror/plugin-api';
+import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Command } from 'commander';
 import { cliLogger, registryAccess } from '../cli-context.js';
 import { exitWith } from '../cli-output.js';

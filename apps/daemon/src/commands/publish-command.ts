@@ -1,6 +1,6 @@
 // `trivy-mirror publish`: the store as a static OCI registry tree, once (the daemon does the same
 // after every stored version when oci-sync's publishRegistryDir is set).
-import { findLayouts, type PublishReport, publishRegistryTree } from '@trivy-mirror/oci-sync';
+import type { PublishReport } from '@trivy-mirror/oci-sync';
 import type { Command } from 'commander';
 import { loadCliConfig } from '../cli-context.js';
 import { exitWith, formatBytes } from '../cli-output.js';
@@ -37,6 +37,8 @@ Serve it with deploy/nginx/trivy-mirror-registry.conf, then:
     .action(
       exitWith(async (opts: { out: string; config?: string; store?: string; json?: boolean }) => {
         const storeRoot = opts.store ?? `${(await loadCliConfig(opts.config)).config.stateDir}/oci`;
+        // loaded here, not at the top: --help registers every command and must not load the plugins
+        const { findLayouts, publishRegistryTree } = await import('@trivy-mirror/oci-sync');
         const repositories = await findLayouts(storeRoot);
         const report = await publishRegistryTree({
           outDir: opts.out,

@@ -1,7 +1,7 @@
 // `trivy-mirror status`: what the running daemon holds, from its admin endpoint. It loads neither the
 // runtime nor the plugins: admin.listen is read straight from the config (see admin-address.ts), and
 // the request goes through node:http (admin-get.ts), so "no daemon answering" comes back in a fraction of a second.
-import { MirrorError } from '@trivy-mirror/plugin-api';
+import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Command } from 'commander';
 import { adminGet } from '../admin-get.js';
 import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin-address.js';

@@ -1,6 +1,6 @@
 // `trivy-mirror store ls|verify|prune`: look into the store (stateDir/oci, one OCI layout per
 // repository) the way skopeo/crane users look into a registry, check it byte for byte, trim history.
-import { MirrorError } from '@trivy-mirror/plugin-api';
+import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Command } from 'commander';
 import { exitWith, formatAge, formatBytes } from '../cli-output.js';
 import { announceStore, assertStoreExists, resolveStoreRoot, type StoreRoot } from '../store-root.js';
