@@ -11,6 +11,7 @@ import { idleBench } from './benches/idle-bench.js';
 import { populateBench } from './benches/populate-bench.js';
 import { serveBench } from './benches/serve-bench.js';
 import { serveStaticBench } from './benches/serve-static-bench.js';
+import { startupBench } from './benches/startup-bench.js';
 import { syncBench } from './benches/sync-bench.js';
 import { BenchContext, type BenchOptions, type BenchResult, type Benchmark } from './lib/bench-context.js';
 import { type CliChoice, type CliForm, chooseCli } from './lib/cli-form.js';
@@ -20,6 +21,7 @@ import { hasGnuTime, runMeasured } from './lib/measure.js';
 import { toolVersion } from './lib/system.js';
 
 const BENCHMARKS: Benchmark[] = [
+  startupBench,
   copyBench,
   syncBench,
   serveBench,
