@@ -1,6 +1,6 @@
 // Makes a single executable: node's SEA blob of the bundle injected into a copy of a node binary.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
@@ -30,17 +30,26 @@ export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache, st
     stdio: 'pipe',
     cwd: dirname(bundle),
   });
-  copyFileSync(nodeBin, output);
-  chmodSync(output, 0o755);
-  // node's binaries come with debug info (~18 MB); the blob goes in after, so stripping is safe
-  if (strip) execFileSync(strip, ['--strip-all', output], { stdio: 'pipe' });
-  const postject = join(require.resolve('postject/package.json'), '../dist/cli.js');
-  // postject's LIEF warns about note sections on every ELF it rewrites: noise, kept out of the log
-  execFileSync(
-    process.execPath,
-    [postject, output, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE],
-    {
-      stdio: 'pipe',
-    },
-  );
+  // made beside the output and renamed over it: a running copy (a daemon, a bench) keeps its file,
+  // where writing into it fails with ETXTBSY, and a failed build leaves no half-made executable
+  const made = `${output}.tmp-${process.pid}`;
+  try {
+    copyFileSync(nodeBin, made);
+    chmodSync(made, 0o755);
+    // node's binaries come with debug info (~18 MB); the blob goes in after, so stripping is safe
+    if (strip) execFileSync(strip, ['--strip-all', made], { stdio: 'pipe' });
+    const postject = join(require.resolve('postject/package.json'), '../dist/cli.js');
+    // postject's LIEF warns about note sections on every ELF it rewrites: noise, kept out of the log
+    execFileSync(
+      process.execPath,
+      [postject, made, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE],
+      {
+        stdio: 'pipe',
+      },
+    );
+    renameSync(made, output);
+  } catch (err) {
+    rmSync(made, { force: true });
+    throw err;
+  }
 }

@@ -10,13 +10,14 @@ const MOVES_DATA = new Set(['sync', 'copy', 'populate', 'export', 'import', 'pub
 
 /** Runs the CLI with `loadMain` (imported after the stand-in listens); sets process.exitCode. */
 export async function startCli(argv: string[], loadMain: () => Promise<{ main: Main }>): Promise<void> {
-  // `trivy-mirror status | head`: a closed pipe is not an error worth a stack trace.
+  if (await startEarlyHealth(argv)) await letStandInAnswer();
+
+  // `trivy-mirror status | head`: a closed pipe is not an error worth a stack trace. (After the
+  // stand-in: making process.stdout loads node's stream modules, a few ms.)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-
-  if (await startEarlyHealth(argv)) await letStandInAnswer();
 
   // The young generation (see @trivy-mirror/runtime/young-generation): the daemon keeps it at its
   // initial 2 x 1 MiB while idle (~20 MB less RSS) and lets it grow while jobs run; a one-shot command

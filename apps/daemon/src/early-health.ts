@@ -4,12 +4,15 @@
 // It answers between module loads only (evaluation blocks the event loop): `run` loads in turns. A
 // worker thread would answer at any time, but took 85-180 ms to listen here (vs ~1 ms).
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { configPathFrom, parseHostPort, quickAdminListen } from './admin-address.js';
 import { nodeHttp } from './node-http.js';
 
 export { adminListenFromYaml } from './admin-address.js';
 
 let early: Server | undefined;
+/** The stand-in's connections not closed yet: requests it has still to answer. */
+const open = new Set<Socket>();
 
 /** Binds the stand-in listener for `run`; resolves undefined (and does nothing) when it cannot. */
 export async function startEarlyHealth(
@@ -40,6 +43,10 @@ export async function startEarlyHealth(
       send(503, { status: 'not ready', phase: 'starting', reasons: ['runtime is starting'] });
     else send(503, { error: 'starting', phase: 'starting' });
   });
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
   const ok = await new Promise<boolean>((done) => {
     server.once('error', () => done(false)); // e.g. in use: the real listener says so
     server.listen(addr.port, addr.host, () => done(true));
@@ -60,7 +67,16 @@ export async function closeEarlyHealth(): Promise<void> {
   });
 }
 
-/** One turn of the event loop, so that the stand-in answers requests that arrived meanwhile. */
-export function letStandInAnswer(): Promise<void> {
-  return new Promise((done) => setImmediate(done));
+const turn = () => new Promise<void>((done) => setImmediate(done));
+
+/**
+ * Turns of the event loop, so that the stand-in answers requests that arrived meanwhile. Called from
+ * a callback of the poll phase, the first turn ends before the next poll; the second polls: accepts
+ * the connection, or reads and answers a request on one accepted before. While connections are
+ * open, a few more turns (bounded: a client that sends nothing must not stall start-up).
+ */
+export async function letStandInAnswer(): Promise<void> {
+  await turn();
+  await turn();
+  for (let i = 0; i < 8 && open.size > 0; i++) await turn();
 }

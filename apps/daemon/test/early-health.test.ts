@@ -5,7 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { adminListenFromYaml, closeEarlyHealth, startEarlyHealth } from '../src/early-health.js';
+import { Worker } from 'node:worker_threads';
+import {
+  adminListenFromYaml,
+  closeEarlyHealth,
+  letStandInAnswer,
+  startEarlyHealth,
+} from '../src/early-health.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');
@@ -53,6 +59,55 @@ describe('startEarlyHealth', () => {
       await new Promise((r, j) => again.once('listening', r).once('error', j));
       await new Promise((r) => again.close(r));
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('letStandInAnswer answers a probe that is already waiting before the next module load blocks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tm-early-'));
+    // the probe runs on its own thread, as a kubelet or systemd would from outside: on 'go' it asks
+    // /healthz and says when the answer came, on the clock both threads share
+    const probe = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const http = require('node:http');
+       parentPort.on('message', (port) => {
+         http.get({ host: '127.0.0.1', port, path: '/healthz' }, (res) => {
+           res.resume();
+           res.on('end', () => parentPort.postMessage({ status: res.statusCode, at: performance.timeOrigin + performance.now() }));
+         });
+       });
+       parentPort.postMessage('ready');`,
+      { eval: true },
+    );
+    try {
+      await new Promise((resolve) => probe.once('message', resolve));
+      const port = await freePort();
+      const cfg = join(dir, 'c.yaml');
+      await writeFile(cfg, `admin: { listen: 127.0.0.1:${port} }\n`);
+      assert.ok(await startEarlyHealth(['node', 'bin', 'run', '--config', cfg], {}));
+      const answered = new Promise<{ status?: number; at?: number }>((resolve) =>
+        probe.once('message', resolve),
+      );
+      const busy = (ms: number) => {
+        const until = performance.now() + ms;
+        while (performance.now() < until);
+      };
+      // a module evaluation keeps this loop busy while the probe connects and sends
+      probe.postMessage(port);
+      busy(300);
+      await letStandInAnswer();
+      // the next module evaluation
+      const blockedAt = performance.timeOrigin + performance.now();
+      busy(300);
+      const got = await answered;
+      assert.equal(got.status, 200);
+      assert.ok(
+        (got.at ?? Infinity) < blockedAt + 150,
+        `answered ${(got.at ?? 0) - blockedAt} ms into the block`,
+      );
+    } finally {
+      await probe.terminate();
+      await closeEarlyHealth();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -34,6 +34,8 @@ Examples:
       exitWith(async (opts: { config?: string }) => {
         // The stand-in /healthz (early-health.ts) answers between turns: the heaviest dependencies load
         // one per turn (each 10-100 ms here), then it hands the admin address over to the runtime.
+        // A first turn before any: a probe that came while the CLI itself loaded is answered now.
+        await letStandInAnswer();
         for (const load of [
           () => import('zod'),
           () => import('inversify'),
