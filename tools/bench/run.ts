@@ -151,7 +151,9 @@ async function main(): Promise<number> {
   // it into every process than when it is read in from disk (as an installed one is): RSS figures
   // would carry the build's traces. Dropped once here; the first run reads it in.
   if (built && cli.kind === 'executable' && (await dropFromPageCache(cli.file)))
-    process.stdout.write('the executable was dropped from the page cache: the first run reads it from disk\n');
+    process.stdout.write(
+      'the executable was dropped from the page cache: the first run reads it from disk\n',
+    );
   // Context for small sizes: what the CLI costs before it does anything.
   const startup = built ? await trivyMirror(['--version'], 30_000) : undefined;
   const bareNode = await runMeasured(process.execPath, ['-e', ''], { timeoutMs: 30_000 });

@@ -11,7 +11,7 @@ import {
   waitUntilQuiet,
   writeDaemonConfig,
 } from '../lib/daemon-cli.js';
-import { formatMb } from '../lib/format.js';
+import { formatMb, formatRatio } from '../lib/format.js';
 import { readMemory } from '../lib/proc-stats.js';
 import { dropFromPageCache } from '../lib/system.js';
 import { cliForm } from '../lib/cli-form.js';
@@ -92,7 +92,7 @@ export const idleBench: Benchmark = {
     const cpuPercent = (cpuMs / elapsedMs) * 100;
     return result(
       'idle',
-      `${head}  RSS ${formatMb(last)} (anon ${formatMb(lastMemory?.anon ?? 0)} + file ${formatMb(lastMemory?.file ?? 0)}; peak ${formatMb(peak)}, goal < ${formatMb(GOAL_RSS)}; since start ${formatMb(lifetimePeak)})  CPU ${cpuPercent.toFixed(2)}% (${cpuMs.toFixed(0)} ms, goal < ${GOAL_CPU_PERCENT}%)`,
+      `${head}  RSS ${formatMb(last)} (anon ${formatMb(lastMemory?.anon ?? 0)} + file ${formatMb(lastMemory?.file ?? 0)}; peak ${formatMb(peak)} = ${formatRatio(peak / GOAL_RSS)} of goal < ${formatMb(GOAL_RSS)}; since start ${formatMb(lifetimePeak)})  CPU ${cpuPercent.toFixed(2)}% (${cpuMs.toFixed(0)} ms) = ${formatRatio(cpuPercent / GOAL_CPU_PERCENT)} of goal < ${GOAL_CPU_PERCENT}%`,
       [
         { goal: `RSS < ${formatMb(GOAL_RSS)}`, ok: peak < GOAL_RSS },
         { goal: `CPU < ${GOAL_CPU_PERCENT}%`, ok: cpuPercent < GOAL_CPU_PERCENT },
