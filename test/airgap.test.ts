@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { getStatus } from './helpers/admin-api.js';
 import { describeAirGap, type Json } from './helpers/airgap-site.js';
+import { leftovers, parseJsonOut } from './helpers/cache-suite.js';
 import { runCli } from './helpers/daemon-process.js';
 import { skopeoRaw } from './helpers/oci-e2e.js';
 import { snapshotZipBytes } from './helpers/vex-variants.js';
@@ -118,6 +119,66 @@ describeAirGap('air gap: an inside daemon without upstream, filled by import (e2
       t.diagnostic(line);
     assert.match(cli.stdout, /warning: trivy-db:2: imported .* STALE/);
     assert.match(cli.stdout, /vex vexhub .* imported \S+ from /);
+  });
+
+  test('populate --from-store EXPORT, no daemon: every part, VEX as `trivy vex repo download` leaves it; a tampered VEX archive changes nothing', async (t) => {
+    const cacheDir = join(site.work.dir, 'populate-from-export');
+    const r = await runCli(['populate', '--cache-dir', cacheDir, '--from-store', site.export1, '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.deepEqual(
+      parseJsonOut(r.stdout).parts.map((p) => [p.key, p.status]),
+      [
+        ['db', 'populated'],
+        ['java-db', 'populated'],
+        ['checks', 'populated'],
+        ['vex-vexhub', 'populated'],
+      ],
+    );
+    const repo = join(cacheDir, 'vex', 'repositories', 'vexhub');
+    const exported = join(site.export1, 'vex', 'vexhub');
+    // the upstream manifest as the connected side fetched it, and the archive's index under 0.1/<subdir>
+    const manifestBytes = await readFile(join(repo, 'vex-repository.json'));
+    assert.ok(manifestBytes.equals(await readFile(join(exported, 'vex-repository.json'))));
+    const record = JSON.parse(await readFile(join(exported, 'version.json'), 'utf8')) as Json;
+    const index = JSON.parse(await readFile(join(repo, '0.1', 'index.json'), 'utf8')) as Json;
+    assert.ok(Array.isArray(index.packages) && index.packages.length > 0, 'index.json lists packages');
+    const cache = JSON.parse(await readFile(join(repo, 'cache.json'), 'utf8')) as {
+      UpdatedAt: string;
+      ETags: Record<string, string>;
+    };
+    const manifest = JSON.parse(manifestBytes.toString()) as { versions: { locations: { url: string }[] }[] };
+    assert.deepEqual(cache.ETags, { [manifest.versions[0].locations[0].url]: `sha256:${record.version}` });
+    assert.match(cache.UpdatedAt, /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual(await leftovers(cacheDir), []);
+
+    // a flipped byte in the exported archive: refused naming it, the VEX part as it was, nothing left over
+    const hostile = join(site.work.dir, 'populate-hostile-export');
+    await cp(site.export1, hostile, { recursive: true });
+    const archive = join(hostile, 'vex', 'vexhub', 'archive.zip');
+    const bytes = await readFile(archive);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await writeFile(archive, bytes);
+    const cacheBefore = await readFile(join(repo, 'cache.json'));
+    const bad = await runCli(['populate', '--cache-dir', cacheDir, '--from-store', hostile, '--only', 'vex']);
+    t.diagnostic(bad.stderr.trim());
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.ok(bad.stderr.includes(archive), bad.stderr);
+    assert.match(bad.stderr, /tampered or damaged/);
+    assert.ok((await readFile(join(repo, 'cache.json'))).equals(cacheBefore));
+    assert.deepEqual(await leftovers(cacheDir), []);
+
+    // a registry has no VEX to give
+    const reg = await runCli([
+      'populate',
+      '--cache-dir',
+      cacheDir,
+      '--from-registry',
+      'localhost:1/x',
+      '--only',
+      'vex',
+    ]);
+    assert.equal(reg.code, 1);
+    assert.match(reg.stderr, /export/);
   });
 
   describe('hostile exports are refused, naming the file; the served version stays', () => {

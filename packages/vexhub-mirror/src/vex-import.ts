@@ -57,7 +57,12 @@ export interface ServeBase {
  * Checks every OUT/vex/NAME of the export and stages the ones `targets` name. Throws an
  * ArchiveInvalidError naming each bad file (staged folders are removed then); changes nothing served.
  */
-export async function planVexImport(inDir: string, targets: ImportTarget[]): Promise<PlannedVexImport> {
+export async function planVexImport(
+  inDir: string,
+  targets: ImportTarget[],
+  /** What the error says was refused. */
+  what = `import of ${inDir}`,
+): Promise<PlannedVexImport> {
   const root = path.join(inDir, EXPORT_DIR);
   const names = await readdir(root, { withFileTypes: true }).then(
     (es) => es.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name),
@@ -79,7 +84,7 @@ export async function planVexImport(inDir: string, targets: ImportTarget[]): Pro
   }
   if (problems.length > 0) {
     await discardVexImport(plan);
-    throw new ArchiveInvalidError(`import of ${inDir} refused, nothing changed: ${problems.join('; ')}`);
+    throw new ArchiveInvalidError(`${what} refused, nothing changed: ${problems.join('; ')}`);
   }
   return plan;
 }

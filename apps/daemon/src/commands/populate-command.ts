@@ -1,11 +1,15 @@
 // `trivy-mirror populate`: write a Trivy cache dir once, without the daemon (replaces the air-gap
 // guide's manual `tar -xzf db.tar.gz` steps, atomically and with the metadata Trivy expects).
-import type { PopulateSource } from '@trivy-mirror/cache-populator';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { PopulateSource, VexInput } from '@trivy-mirror/cache-populator';
 import {
   CACHE_PARTS,
   type CachePart,
   DEFAULT_MAX_UNPACKED_BYTES,
 } from '@trivy-mirror/cache-populator/cache-parts';
+import type { Logger } from '@trivy-mirror/plugin-api';
 import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Command } from 'commander';
 import { cliLogger, registryAccess } from '../cli-context.js';
@@ -44,7 +48,10 @@ export function registerPopulateCommand(program: Command): void {
       '--from-registry <prefix>',
       'a registry prefix holding trivy-db, trivy-java-db, trivy-checks (e.g. registry.internal:5000/trivy)',
     )
-    .option('--only <parts>', `comma-separated parts: ${CACHE_PARTS.filter((p) => p !== 'vex').join(',')}`)
+    .option(
+      '--only <parts>',
+      `comma-separated parts: ${CACHE_PARTS.join(',')} (default: all the store holds; vex only from an \`export\` output)`,
+    )
     .option(
       '--checks-tag <tag>',
       'trivy-checks tag: 2 for current Trivy, 1 for older releases (default: newest)',
@@ -67,6 +74,9 @@ export function registerPopulateCommand(program: Command): void {
       'after',
       `
 Without --from-store or --from-registry the store is the config's stateDir/oci (named on stderr).
+An \`export\` output also holds VEX repositories (DIR/vex/NAME): each is checked like an import (size and
+sha256 against version.json, the manifest, unpacking limits, index.json) and written to
+DIR/vex/repositories/NAME as \`trivy vex repo download\` leaves it; scan with --vex repo --skip-vex-repo-update.
 A store that does not exist, or holds none of the parts asked for, is an error (exit 1) naming the
 path; --allow-missing makes both a success that lists the parts as skipped.
 
@@ -86,9 +96,13 @@ Examples:
         const logger = await cliLogger({ verbose: opts.verbose });
         if (opts.fromStore && opts.fromRegistry)
           throw new Error('give either --from-store or --from-registry, not both');
-        const parts = (opts.only ?? 'db,java-db,checks').split(',').filter(Boolean) as CachePart[];
-        const bad = parts.filter((p) => !CACHE_PARTS.includes(p) || p === 'vex');
-        if (bad.length) throw new Error(`--only: unknown part ${bad.join(', ')} (db, java-db, checks)`);
+        const parts = (opts.only ?? 'db,java-db,checks,vex').split(',').filter(Boolean) as CachePart[];
+        const bad = parts.filter((p) => !CACHE_PARTS.includes(p));
+        if (bad.length) throw new Error(`--only: unknown part ${bad.join(', ')} (${CACHE_PARTS.join(', ')})`);
+        if (opts.fromRegistry && opts.only && parts.includes('vex'))
+          throw new Error(
+            '--only vex: VEX repositories come from an `export` output (--from-store DIR), not a registry',
+          );
         const maxUnpackedBytes =
           opts.maxUnpackedBytes === undefined ? undefined : Number(opts.maxUnpackedBytes);
         if (
@@ -131,9 +145,12 @@ Examples:
           // Staging dirs and temp links of an interrupted (killed) populate or daemon, and versions
           // retired long enough ago; live processes' staging dirs are kept (pid check).
           if (!opts.dryRun) await cleanupCacheDir(opts.cacheDir, { graceMs: OLD_VERSION_GRACE_MS, logger });
+          const vex = await exportedVex(storeRoot, parts, opts, logger);
+          close = chain(close, vex.discard);
           const result = await populateCacheDir({
             cacheDir: opts.cacheDir,
-            parts,
+            parts: vex.parts,
+            vex: vex.inputs,
             source,
             checksTag: opts.checksTag,
             force: opts.force,
@@ -157,6 +174,56 @@ Examples:
         }
       }),
     );
+}
+
+/**
+ * The VEX repositories of an `export` output at `storeRoot` (DIR/vex/NAME), checked and unpacked
+ * into a staging dir in the cache dir (removed by `discard`, or after a crash by the next populate's
+ * clean-up). Without any, 'vex' leaves the default parts; asked for with --only, it is reported skipped.
+ */
+async function exportedVex(
+  storeRoot: string | undefined,
+  parts: CachePart[],
+  opts: PopulateOpts,
+  logger: Logger,
+): Promise<{ parts: CachePart[]; inputs: VexInput[]; discard: () => Promise<void> }> {
+  const none = { inputs: [], discard: async () => {} };
+  if (!parts.includes('vex')) return { parts, ...none };
+  const { exportedVexNames, unpackExportedVex } = await import('@trivy-mirror/vexhub-mirror');
+  const names = storeRoot ? await exportedVexNames(storeRoot) : [];
+  if (names.length === 0) return { parts: opts.only ? parts : parts.filter((p) => p !== 'vex'), ...none };
+  if (opts.dryRun) return { parts, ...none };
+  const { STAGING_PREFIX } = await import('@trivy-mirror/cache-populator');
+  await mkdir(opts.cacheDir, { recursive: true, mode: 0o755 });
+  // named like the populator's own staging dirs, so a killed run's leftover is cleaned up next time
+  const workDir = path.join(
+    opts.cacheDir,
+    `${STAGING_PREFIX}vex-source-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+  await mkdir(workDir, { mode: 0o700 });
+  const discard = () => rm(workDir, { recursive: true, force: true });
+  try {
+    const unpacked = await unpackExportedVex(storeRoot as string, names, workDir);
+    for (const v of unpacked)
+      logger.debug(
+        { repository: v.repository, updatedAt: v.updatedAt, packages: v.packages },
+        'VEX repository checked',
+      );
+    return { parts, inputs: unpacked, discard };
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+}
+
+function chain(a: () => Promise<void>, b: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await a();
+    } finally {
+      await b();
+    }
+  };
 }
 
 function collect(value: string, previous: string[]): string[] {
