@@ -164,7 +164,7 @@ Examples:
             const where = storeRoot ? `store ${storeRoot}` : `registry ${opts.fromRegistry}`;
             throw new MirrorError(
               'STORE_EMPTY',
-              `${where} holds none of the parts asked for (${parts.join(', ')}): nothing was populated; --allow-missing to accept that`,
+              `${where} holds none of the parts asked for (${vex.parts.join(', ')}): nothing was populated; --allow-missing to accept that`,
             );
           }
           return result.ok ? 0 : 1;
