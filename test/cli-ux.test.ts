@@ -4,7 +4,7 @@
 // come from the real command tree.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -145,6 +145,38 @@ describe('CLI manners (e2e)', { timeout: 180_000 }, () => {
     t.diagnostic(`status without a daemon: ${times.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
     // node's own start-up is most of it; the bound is loose for busy CI machines
     assert.ok(best < 1000, `status took ${Math.round(best)} ms`);
+  });
+
+  test('--help and status load no plugin, runtime, zod or node:crypto (what start-up time depends on)', async () => {
+    // a load hook records every module the CLI loads; process.moduleLoadList, node's built-ins
+    const hook = join(work.dir, 'load-log.mjs');
+    await writeFile(
+      hook,
+      `import { registerHooks } from 'node:module';
+       import { writeFileSync } from 'node:fs';
+       const urls = [];
+       registerHooks({ load(url, context, next) { urls.push(url); return next(url, context); } });
+       process.on('exit', () => writeFileSync(process.env.LOAD_LOG, JSON.stringify({ urls, builtins: process.moduleLoadList })));`,
+    );
+    for (const args of [['--help'], ['status', '--config', cfg]]) {
+      const log = join(work.dir, `load-${args[0]}.json`);
+      await execFileP(process.execPath, ['--import', hook, daemonBin, ...args], {
+        env: { ...process.env, LOAD_LOG: log, NO_COLOR: '1' },
+      }).catch((err: { code?: number }) => assert.equal(err.code, 1, 'status exits 1 without a daemon'));
+      const { urls, builtins } = JSON.parse(await readFile(log, 'utf8')) as {
+        urls: string[];
+        builtins: string[];
+      };
+      const heavy = urls.filter((u) =>
+        /\/(zod|inversify|@inversifyjs|prom-client|undici|pino|yaml)\/|\/packages\/(oci|oci-sync|runtime|cache-populator|vexhub-mirror|auth-providers)\/dist\/index\.js$/.test(
+          u,
+        ),
+      );
+      assert.deepEqual(heavy, [], `${args[0]} loaded ${heavy.join(', ')}`);
+      assert.ok(urls.length < 80, `${args[0]} loaded ${urls.length} modules`);
+      const builtinsLoaded = builtins.filter((b) => /^NativeModule (crypto|zlib|https)$/.test(b));
+      assert.deepEqual(builtinsLoaded, [], `${args[0]} loaded ${builtinsLoaded.join(', ')}`);
+    }
   });
 
   test('sync shows what cache population did, per cache dir part', async () => {

@@ -1,7 +1,5 @@
 // `trivy-mirror populate`: write a Trivy cache dir once, without the daemon (replaces the air-gap
 // guide's manual `tar -xzf db.tar.gz` steps, atomically and with the metadata Trivy expects).
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PopulateSource, VexInput } from '@trivy-mirror/cache-populator';
 import {
@@ -194,6 +192,9 @@ async function exportedVex(
   if (names.length === 0) return { parts: opts.only ? parts : parts.filter((p) => p !== 'vex'), ...none };
   if (opts.dryRun) return { parts, ...none };
   const { STAGING_PREFIX } = await import('@trivy-mirror/cache-populator');
+  // here, not at the top: --help loads every command module, and node:crypto costs it ~10 ms
+  const { randomBytes } = await import('node:crypto');
+  const { mkdir, rm } = await import('node:fs/promises');
   await mkdir(opts.cacheDir, { recursive: true, mode: 0o755 });
   // named like the populator's own staging dirs, so a killed run's leftover is cleaned up next time
   const workDir = path.join(
