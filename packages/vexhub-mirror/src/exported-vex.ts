@@ -2,7 +2,6 @@
 // populate --from-store OUT`. Each goes through the checks of an import (size and sha256 against
 // version.json, manifest, unpacking with the default limits, index.json) into `workDir`; the caller
 // hands the result to the cache-populator's 'vex' part and removes `workDir` after.
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError } from '@trivy-mirror/plugin-api';
 import { writeFileAtomic } from './atomic-file.js';
@@ -22,15 +21,6 @@ export interface UnpackedExportedVex {
   /** index.json's updated_at. */
   updatedAt: string;
   packages: number;
-}
-
-/** Names of the VEX repositories in export `inDir` (none when it has no vex/ folder). */
-export async function exportedVexNames(inDir: string): Promise<string[]> {
-  const entries = await readdir(path.join(inDir, EXPORT_DIR), { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort();
 }
 
 /**

@@ -22,10 +22,15 @@ export {
 } from './config.js';
 export { type ArchiveLocation, type ArchiveType, parseLocation, splitSubdir } from './location-url.js';
 export { repositoryKind, resolveSource } from './source-resolver.js';
-export { exportedVexNames, type UnpackedExportedVex, unpackExportedVex } from './exported-vex.js';
+export { type UnpackedExportedVex, unpackExportedVex } from './exported-vex.js';
 export { checkIndex } from './vex-index.js';
 export { parseManifest, rewriteManifest, SPEC_VERSION } from './vex-manifest.js';
-export { EXPORT_DIR as VEX_EXPORT_DIR, type ExportedVersion, type VexExportReport } from './vex-export.js';
+export {
+  EXPORT_DIR as VEX_EXPORT_DIR,
+  type ExportedVersion,
+  exportedVexNames,
+  type VexExportReport,
+} from './vex-export.js';
 export type { AppliedVexImport, PlannedVexImport } from './vex-import.js';
 export { VexMirror } from './vex-mirror.js';
 export type { PublishedVersion } from './version-store.js';

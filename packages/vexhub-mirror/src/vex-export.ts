@@ -4,7 +4,7 @@
 // written last, so a half-written export never names an archive that is not all there.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { copyFileAtomic, writeFileAtomic } from './atomic-file.js';
 import { archiveFileName, type PublishedVersion, type VersionStore } from './version-store.js';
@@ -89,4 +89,13 @@ export async function exportVexVersion(
   };
   await writeFileAtomic(versionFile, `${JSON.stringify(record, null, 2)}\n`);
   return { repository: store.repository, version: published.version, bytesCopied };
+}
+
+/** Names of the VEX repositories in export `inDir` (none when it has no vex/ folder). */
+export async function exportedVexNames(inDir: string): Promise<string[]> {
+  const entries = await readdir(path.join(inDir, EXPORT_DIR), { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
 }

@@ -3,7 +3,7 @@
 // manifest, unpacking with the limits, index.json) into a staged version folder; only when every
 // part of the export passed does the caller apply it: the folder moves into versions/ and
 // current.json is swapped, as after a download. Readers see the old or the new version, never a mix.
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError, describeError, MirrorError } from '@trivy-mirror/plugin-api';
 import { copyFileAtomic, writeFileAtomic } from './atomic-file.js';
@@ -16,6 +16,7 @@ import {
   EXPORT_MANIFEST_FILE,
   EXPORT_VERSION_FILE,
   type ExportedVersion,
+  exportedVexNames,
   sha256File,
 } from './vex-export.js';
 import { parseManifest, type RepositoryManifest, rewriteManifest } from './vex-manifest.js';
@@ -64,13 +65,10 @@ export async function planVexImport(
   what = `import of ${inDir}`,
 ): Promise<PlannedVexImport> {
   const root = path.join(inDir, EXPORT_DIR);
-  const names = await readdir(root, { withFileTypes: true }).then(
-    (es) => es.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name),
-    () => [] as string[],
-  );
+  const names = await exportedVexNames(inDir);
   const plan: PlannedVexImport = { inDir, staged: [], skipped: [] };
   const problems: string[] = [];
-  for (const name of names.sort()) {
+  for (const name of names) {
     const target = targets.find((t) => t.config.name === name);
     if (!target) {
       plan.skipped.push(name);
