@@ -37,6 +37,8 @@ export const OciErrorCode = {
   INSECURE_REFUSED: 'INSECURE_REFUSED',
   /** OCI layout on disk is missing or malformed. */
   LAYOUT_INVALID: 'LAYOUT_INVALID',
+  /** Another process held the layout's index.json lock for longer than a waiter waits. */
+  LAYOUT_LOCKED: 'LAYOUT_LOCKED',
   /** Operation not supported by this transport (e.g. write to a read-only one). */
   UNSUPPORTED: 'UNSUPPORTED',
 } as const;

@@ -55,6 +55,42 @@ export async function writeNewFile(file: string, data: string | Buffer, mode?: n
 }
 
 /**
+ * Creates `file` holding `data`, or returns false when it exists (a lock file another process holds).
+ * The file appears whole or not at all (written beside it, then hard-linked): a kill between create
+ * and write would otherwise leave an empty lock that names no holder. Not fsynced: a lock outlives
+ * no crash of its holder anyway.
+ */
+export async function writeNewFileIfAbsent(file: string, data: string | Buffer): Promise<boolean> {
+  const temp = `${file}.new.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(temp, data, { flag: 'wx', mode: 0o644 });
+  try {
+    await fs.link(temp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await fs.unlink(temp).catch(() => undefined);
+  }
+}
+
+/**
+ * Removes what a killed lock taker leaves in `dir` beside lock file `base`: `BASE.new.PID.*` (from
+ * writeNewFileIfAbsent) and `BASE.stale.PID` (a stale lock moved aside), when PID is dead.
+ */
+export async function removeLockLeftovers(dir: string, base: string): Promise<number> {
+  let n = 0;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(`${base}.`)) continue;
+    const m = /^(?:new|stale)\.(\d+)(?:\.[0-9a-f]+)?$/.exec(name.slice(base.length + 1));
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    n++;
+  }
+  return n;
+}
+
+/**
  * Replaces `file` atomically: a temp file beside it (`.NAME.tmp-<pid>-<hex>`), fsync, rename, fsync the
  * directory. Readers see the old or the new file, never half. `mode` as for writeNewFile.
  */

@@ -17,6 +17,7 @@ export type { RetryOptions } from './retry.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
 export { HttpTransport, DEFAULT_MAX_CONCURRENCY } from './http-transport.js';
 export { LayoutTransport } from './layout-transport.js';
+export { LAYOUT_LOCK_FILE, withLayoutLock } from './layout-lock.js';
 export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
 export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy.js';
 export { type ArtifactCopyPlan, artifactCopyPlan } from './copy-plan.js';

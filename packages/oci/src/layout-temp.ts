@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive } from './fs.js';
+import { pidAlive, removeLockLeftovers } from './fs.js';
+import { LAYOUT_LOCK_FILE } from './layout-lock.js';
 import { mkdirp } from './mkdirp.js';
 
 const TMP_DIR = '.tmp';
@@ -49,5 +50,6 @@ export async function cleanLayoutTemp(layoutDir: string): Promise<number> {
       n++;
     }
   }
-  return n;
+  // what a kill mid-way through taking the index lock leaves (layout-lock.ts)
+  return n + (await removeLockLeftovers(layoutDir, LAYOUT_LOCK_FILE));
 }

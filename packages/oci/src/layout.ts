@@ -1,7 +1,8 @@
 // OCI image layout on disk (oci-layout, index.json, blobs/sha256/…). Every write is atomic: a temp
 // file in the layout's `.tmp/`, verified, fsynced and renamed; index.json is replaced the same way
-// under a per-layout mutex. Tags are `org.opencontainers.image.ref.name` annotations. Temp files,
-// garbage collection, index entries and write-back are in layout-temp, -gc, -index-entries, -writeback.
+// under a per-layout mutex that also orders processes (layout-lock). Tags are
+// `org.opencontainers.image.ref.name` annotations. Temp files, garbage collection, index entries and
+// write-back are in layout-temp, -gc, -index-entries, -writeback.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { type FileHandle, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -16,7 +17,7 @@ import { cleanLayoutTemp, layoutTempPath, releaseTemp } from './layout-temp.js';
 import { opened, startWriteback, WRITEBACK_BYTES, type Writeback } from './layout-writeback.js';
 import { parseManifest } from './manifest.js';
 import { mkdirp } from './mkdirp.js';
-import { mutexFor } from './mutex.js';
+import { layoutMutex } from './layout-lock.js';
 import { Annotation, type Descriptor, type ManifestBytes } from './types.js';
 
 export const LAYOUT_VERSION_BYTES = '{"imageLayoutVersion":"1.0.0"}';
@@ -49,7 +50,7 @@ export class OciLayout {
 
   private constructor(dir: string) {
     this.dir = dir;
-    this.mutex = mutexFor(dir);
+    this.mutex = layoutMutex(dir);
   }
 
   /** Opens a layout; creates it when `create` is set, else LAYOUT_INVALID if it is missing or malformed. */

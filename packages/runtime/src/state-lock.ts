@@ -4,9 +4,9 @@
 // Destinations may be shared between daemons; a state dir (store, sync state) may not.
 import { hostname } from 'node:os';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive } from '@trivy-mirror/oci/fs';
+import { pidAlive, removeLockLeftovers, writeNewFileIfAbsent } from '@trivy-mirror/oci/fs';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 
 export const STATE_LOCK_FILE = 'trivy-mirror.lock';
@@ -39,6 +39,8 @@ export async function acquireStateLock(stateDir: string): Promise<StateLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await createExclusive(path, mine)) {
       held.add(path);
+      // a daemon killed while it took the lock leaves its temp (or aside) file beside it
+      await removeLockLeftovers(stateDir, STATE_LOCK_FILE);
       const beat = setInterval(
         () => void utimes(path, new Date(), new Date()).catch(() => undefined),
         HEARTBEAT_MS,
@@ -81,20 +83,11 @@ export async function acquireStateLock(stateDir: string): Promise<StateLock> {
 }
 
 async function createExclusive(path: string, content: LockContent): Promise<boolean> {
-  let fh: Awaited<ReturnType<typeof open>>;
   try {
-    fh = await open(path, 'wx', 0o644);
+    return await writeNewFileIfAbsent(path, `${JSON.stringify(content)}\n`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw new MirrorError('STATE_DIR_LOCK_FAILED', `cannot create the lock file ${path}`, { cause: err });
   }
-  try {
-    await fh.writeFile(`${JSON.stringify(content)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return true;
 }
 
 async function readLock(path: string): Promise<LockContent | undefined> {

@@ -1,7 +1,7 @@
 // The state-dir lock: one holder, a dead holder's lock taken over, another host's lock never.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -50,4 +50,16 @@ test("a dead holder's lock is taken over; one from another host only once it is 
     const taken = await acquireStateLock(dir);
     assert.equal(taken.tookOverFrom?.host, 'other-host.example');
     taken.release();
+  }));
+
+test('the lock appears whole; what a daemon killed while taking it left is removed by the next', () =>
+  withDir(async (dir) => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const leftovers = [`${STATE_LOCK_FILE}.new.${dead}.1a2b3c4d`, `${STATE_LOCK_FILE}.stale.${dead}`];
+    const live = `${STATE_LOCK_FILE}.new.${process.ppid}.1a2b3c4d`;
+    for (const f of [...leftovers, live]) await writeFile(join(dir, f), '{}');
+    const lock = await acquireStateLock(dir);
+    assert.equal(JSON.parse(await readFile(lock.path, 'utf8')).pid, process.pid);
+    assert.deepEqual((await readdir(dir)).sort(), [STATE_LOCK_FILE, live].sort());
+    lock.release();
   }));

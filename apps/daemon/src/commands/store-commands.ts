@@ -129,8 +129,9 @@ Examples:
 The current version of a tag is always kept, and so is every blob a remaining manifest references.
 Blobs of the dropped versions go at once; other unreferenced blobs only once older than oci-sync's
 blobGraceMinutes (default 30): a sync running right now may have written them before its index update.
-index.json is replaced atomically; still, prune between syncs: a sync's own index update at the same
-moment can win over the prune (the daemon trims to keepVersions on every sync anyway).
+A running daemon or sync loses nothing to a prune: their index.json updates take turns through a lock
+file (index.json.lock). Still, prune between syncs: a dropped version's blobs go at once, also one that
+a sync running right now is about to reuse (the daemon trims to keepVersions on every sync anyway).
 
 Examples:
   trivy-mirror store prune --dry-run

@@ -39,7 +39,8 @@ export function registerSyncCommand(program: Command): void {
 After the sync jobs, the cache dirs of plugins.cache-populator.targets are populated from the store
 (also with --only cache-populator). Each artifact tag and each cache dir part gets a line.
 Exit code 0 when every job succeeded or had nothing to do, 1 when any failed.
-Runs while a daemon is running are safe: every write is atomic and compares digests first.
+Runs while a daemon is running are safe: every write is atomic and compares digests first, and the
+index.json updates of the two take turns through a lock file in each layout (index.json.lock).
 
 Examples:
   trivy-mirror sync --config /etc/trivy-mirror/config.yaml
