@@ -5,7 +5,7 @@
 // refused naming the file while the served version stays.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { getStatus } from './helpers/admin-api.js';
@@ -123,6 +123,24 @@ describeAirGap('air gap: an inside daemon without upstream, filled by import (e2
 
   test('populate --from-store EXPORT, no daemon: every part, VEX as `trivy vex repo download` leaves it; a tampered VEX archive changes nothing', async (t) => {
     const cacheDir = join(site.work.dir, 'populate-from-export');
+    // a dry run plans the VEX part too: it checks and measures the archive in TMPDIR, writes nothing
+    const tmp = join(site.work.dir, 'dry-run-tmp');
+    await mkdir(tmp);
+    const dry = await runCli(
+      ['populate', '--cache-dir', cacheDir, '--from-store', site.export1, '--dry-run', '--json'],
+      { env: { TMPDIR: tmp } },
+    );
+    assert.equal(dry.code, 0, dry.stderr + dry.stdout);
+    const planned = parseJsonOut(dry.stdout).parts.find((p) => p.key === 'vex-vexhub');
+    assert.equal(planned?.status, 'planned', dry.stdout);
+    assert.ok((planned?.bytes ?? 0) > 100_000, `planned VEX bytes: ${planned?.bytes}`);
+    await assert.rejects(readdir(cacheDir), { code: 'ENOENT' });
+    // node's compile cache lives in the temp dir too; nothing of ours may stay there
+    assert.deepEqual(
+      (await readdir(tmp)).filter((f) => f !== 'node-compile-cache'),
+      [],
+    );
+
     const r = await runCli(['populate', '--cache-dir', cacheDir, '--from-store', site.export1, '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.deepEqual(
@@ -150,6 +168,24 @@ describeAirGap('air gap: an inside daemon without upstream, filled by import (e2
     assert.deepEqual(cache.ETags, { [manifest.versions[0].locations[0].url]: `sha256:${record.version}` });
     assert.match(cache.UpdatedAt, /^\d{4}-\d\d-\d\dT/);
     assert.deepEqual(await leftovers(cacheDir), []);
+    const dryAgain = await runCli([
+      'populate',
+      '--cache-dir',
+      cacheDir,
+      '--from-store',
+      site.export1,
+      '--dry-run',
+      '--json',
+    ]);
+    assert.deepEqual(
+      parseJsonOut(dryAgain.stdout).parts.map((p) => [p.key, p.status]),
+      [
+        ['db', 'unchanged'],
+        ['java-db', 'unchanged'],
+        ['checks', 'unchanged'],
+        ['vex-vexhub', 'unchanged'],
+      ],
+    );
 
     // a flipped byte in the exported archive: refused naming it, the VEX part as it was, nothing left over
     const hostile = join(site.work.dir, 'populate-hostile-export');

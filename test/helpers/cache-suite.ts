@@ -158,7 +158,7 @@ export async function populateDb(cacheDir: string, store: string): Promise<void>
 
 export function parseJsonOut(stdout: string): {
   ok: boolean;
-  parts: { key: string; status: string; ms: number; error?: string }[];
+  parts: { key: string; status: string; ms: number; bytes?: number; error?: string }[];
 } {
   return JSON.parse(stdout.slice(stdout.indexOf('{')));
 }

@@ -77,6 +77,15 @@ async function copyTree(
   return bytes;
 }
 
+async function treeBytes(dir: string): Promise<number> {
+  let bytes = 0;
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    bytes += entry.isDirectory() ? await treeBytes(p) : (await fs.stat(p)).size;
+  }
+  return bytes;
+}
+
 export async function populateVexRepository(r: PopulateContext, vex: VexInput) {
   assertVexName(vex.repository);
   const key = `vex-${vex.repository}`;
@@ -108,6 +117,14 @@ export async function populateVexRepository(r: PopulateContext, vex: VexInput) {
       'cache part damaged; repopulating',
     );
   }
+
+  // what would be written: the content tree and the manifest (cache.json is a few bytes)
+  if (r.dryRun)
+    return {
+      ...base,
+      status: 'planned' as const,
+      bytes: (await treeBytes(vex.contentDir)) + manifestBytes.length,
+    };
 
   const staging = await createStaging(r.cacheDir, key, r.dirMode);
   try {

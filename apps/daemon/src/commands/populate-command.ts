@@ -177,7 +177,8 @@ Examples:
 /**
  * The VEX repositories of an `export` output at `storeRoot` (DIR/vex/NAME), checked and unpacked
  * into a staging dir in the cache dir (removed by `discard`, or after a crash by the next populate's
- * clean-up). Without any, 'vex' leaves the default parts; asked for with --only, it is reported skipped.
+ * clean-up; a dry run's go to the temp dir). Without any, 'vex' leaves the default parts; asked for
+ * with --only, it is reported skipped.
  */
 async function exportedVex(
   storeRoot: string | undefined,
@@ -190,18 +191,23 @@ async function exportedVex(
   const { exportedVexNames, unpackExportedVex } = await import('@trivy-mirror/vexhub-mirror');
   const names = storeRoot ? await exportedVexNames(storeRoot) : [];
   if (names.length === 0) return { parts: opts.only ? parts : parts.filter((p) => p !== 'vex'), ...none };
-  if (opts.dryRun) return { parts, ...none };
-  const { STAGING_PREFIX } = await import('@trivy-mirror/cache-populator');
-  // here, not at the top: --help loads every command module, and node:crypto costs it ~10 ms
-  const { randomBytes } = await import('node:crypto');
-  const { mkdir, rm } = await import('node:fs/promises');
-  await mkdir(opts.cacheDir, { recursive: true, mode: 0o755 });
-  // named like the populator's own staging dirs, so a killed run's leftover is cleaned up next time
-  const workDir = path.join(
-    opts.cacheDir,
-    `${STAGING_PREFIX}vex-source-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
-  await mkdir(workDir, { mode: 0o700 });
+  const { mkdir, mkdtemp, rm } = await import('node:fs/promises');
+  let workDir: string;
+  if (opts.dryRun) {
+    // a dry run checks and measures the archives too, but writes nothing into the cache dir
+    workDir = await mkdtemp(path.join((await import('node:os')).tmpdir(), 'trivy-mirror-vex-plan-'));
+  } else {
+    const { STAGING_PREFIX } = await import('@trivy-mirror/cache-populator');
+    // here, not at the top: --help loads every command module, and node:crypto costs it ~10 ms
+    const { randomBytes } = await import('node:crypto');
+    await mkdir(opts.cacheDir, { recursive: true, mode: 0o755 });
+    // named like the populator's own staging dirs, so a killed run's leftover is cleaned up next time
+    workDir = path.join(
+      opts.cacheDir,
+      `${STAGING_PREFIX}vex-source-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+    await mkdir(workDir, { mode: 0o700 });
+  }
   const discard = () => rm(workDir, { recursive: true, force: true });
   try {
     const unpacked = await unpackExportedVex(storeRoot as string, names, workDir);
