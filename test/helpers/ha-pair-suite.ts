@@ -21,14 +21,16 @@ import { type DaemonProcess, freePort, runCli, startDaemon } from './daemon-proc
 import { ARTIFACT_TAGS, seedVersion, writeMirrorConfig } from './mirror-config.js';
 import { MANIFEST_ACCEPT, manifestHeadDigest, tempDir } from './oci-e2e.js';
 
-/** Between a PUT's last body byte and the registry committing the blob. */
-const COMMIT_MS = 50;
+/** Timer slack between the two proxies' clocks readings (one process, whole ms). */
+const SLACK_MS = 10;
 
 interface BlobPut {
   /** REPOSITORY@DIGEST: blobs belong to a repository, one push per repository is not a duplicate. */
   key: string;
   daemon: number;
   start: number;
+  /** The proxy's request number: its log says when the registry's answer (the commit) came. */
+  n: number;
   end?: number;
 }
 
@@ -57,7 +59,7 @@ export function defineHaPairSuite(options: {
     const heads: BlobHead[] = [];
     const seed = (name: string) => seedVersion(upstream.url, work.dir, name, options.dbBytes);
 
-    function record(req: IncomingMessage, daemon: number): undefined {
+    function record(req: IncomingMessage, n: number, daemon: number): undefined {
       const url = req.url ?? '';
       const upload = /^\/v2\/(.+)\/blobs\/uploads\/.*[?&]digest=(sha256(?::|%3A)[a-f0-9]{64})/i.exec(url);
       if (req.method === 'PUT' && upload) {
@@ -65,9 +67,9 @@ export function defineHaPairSuite(options: {
           key: `${upload[1]}@${decodeURIComponent(upload[2])}`,
           daemon,
           start: Date.now(),
+          n,
         };
         puts.push(put);
-        req.once('end', () => (put.end = Date.now()));
       }
       const head = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url);
       if (req.method === 'HEAD' && head)
@@ -80,7 +82,7 @@ export function defineHaPairSuite(options: {
       [upstream, destination] = await Promise.all([startRegistry(), startRegistry()]);
       for (const daemon of [0, 1]) {
         proxies.push(
-          await startFaultProxy({ upstream: destination.url, fault: (req) => record(req, daemon) }),
+          await startFaultProxy({ upstream: destination.url, fault: (req, n) => record(req, n, daemon) }),
         );
       }
       await seed('round-0');
@@ -162,8 +164,10 @@ export function defineHaPairSuite(options: {
         stop = true;
         await poller;
       }
-      // Late: a daemon's last blob HEAD before its PUT started after the other daemon's push of that
-      // blob had finished, i.e. it pushed a blob it could have seen. Concurrent pushes are not late.
+      // Late: a daemon's last blob HEAD before its PUT started after the registry had answered the
+      // other daemon's push of that blob (committed it), i.e. it pushed a blob it could have seen.
+      // Concurrent pushes are not late.
+      for (const p of puts) p.end = proxies[p.daemon].log.find((e) => e.n === p.n)?.answeredAt;
       const late: string[] = [];
       const keys = new Set(puts.map((p) => p.key));
       for (const p of puts) {
@@ -178,7 +182,7 @@ export function defineHaPairSuite(options: {
             .filter((h) => h.key === p.key && h.daemon === p.daemon && h.start <= p.start)
             .map((h) => h.start),
         );
-        if (decided > otherEnd + COMMIT_MS)
+        if (decided > otherEnd + SLACK_MS)
           late.push(`${p.key}: HEAD ${decided - otherEnd} ms after the other's push`);
       }
       const duplicates = puts.length - keys.size;
