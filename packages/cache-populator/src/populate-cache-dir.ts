@@ -66,6 +66,8 @@ export interface PartResult {
   layerDigest?: string;
   /** Bytes written to disk; for 'planned', the compressed layer bytes that would be read. */
   bytes: number;
+  /** Why the same version was written again: it was damaged (removed or edited files). */
+  repaired?: string;
   ms: number;
   error?: Error;
 }
@@ -198,6 +200,7 @@ async function populateArtifactPart(
     tag,
     manifestDigest,
     layerDigest: art.layer.digest,
+    repaired: undefined as string | undefined,
   };
 
   const previous = await readPartState(r.cacheDir, part);
@@ -216,6 +219,7 @@ async function populateArtifactPart(
       { cacheDir: r.cacheDir, part, reason: integrity.reason },
       'cache part damaged; repopulating',
     );
+    base.repaired = integrity.reason;
   }
 
   if (r.dryRun) {

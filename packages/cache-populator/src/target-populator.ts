@@ -56,6 +56,8 @@ export class TargetPopulator {
         h.lastError = { code: errorCode(p.error), message: describeError(p.error), at };
       else if (p.status !== 'skipped') h.lastError = undefined;
       if (p.status === 'populated') state.markSwapped(target.dir, p.key);
+      // the job found the part damaged before the watcher or the check did: that is a repair too
+      if (p.status === 'populated' && p.repaired) h.lastRepair = { at, reason: p.repaired, repaired: true };
     }
     const populated = result.parts.filter((p) => p.status === 'populated').map((p) => p.key);
     if (populated.length) state.deps.events.emit('cache.populated', { dir: target.dir, parts: populated });

@@ -101,7 +101,13 @@ export async function populateVexRepository(r: PopulateContext, vex: VexInput) {
     throw new ArchiveInvalidError(`VEX content ${vex.contentDir} has no index.json`, err);
   });
   const manifestDigest = `sha256:${createHash('sha256').update(manifestBytes).digest('hex')}`;
-  const base = { part: 'vex' as const, key, repository: vex.repository, manifestDigest };
+  const base = {
+    part: 'vex' as const,
+    key,
+    repository: vex.repository,
+    manifestDigest,
+    repaired: undefined as string | undefined,
+  };
 
   const previous = await readPartState(r.cacheDir, key);
   if (
@@ -116,6 +122,7 @@ export async function populateVexRepository(r: PopulateContext, vex: VexInput) {
       { cacheDir: r.cacheDir, part: key, reason: integrity.reason },
       'cache part damaged; repopulating',
     );
+    base.repaired = integrity.reason;
   }
 
   // what would be written: the content tree and the manifest (cache.json is a few bytes)

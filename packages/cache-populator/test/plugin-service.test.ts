@@ -152,6 +152,24 @@ describe('cache-populator plugin', () => {
     assert.equal(markerOf(await fs.readFile(db)), 'd1');
   });
 
+  test('the job finding a part damaged (before the watcher or the check) reports it as a repair', async () => {
+    const lastRepair = async () =>
+      (
+        (await service.healthCheck.check()).status as {
+          targets: { parts: Record<string, { lastRepair?: { reason?: string; repaired: boolean } }> }[];
+        }
+      ).targets[0].parts['java-db'].lastRepair;
+    const before = await lastRepair();
+    await fs.rm(path.join(cacheDir, 'java-db/trivy-java.db'));
+    const outcome = await service.job.run(jobContext('schedule'));
+    assert.equal(outcome.status, 'success', outcome.summary);
+    assert.ok(await exists(path.join(cacheDir, 'java-db/trivy-java.db')));
+    const after = await lastRepair();
+    assert.notDeepEqual(after, before);
+    assert.equal(after?.repaired, true);
+    assert.match(after?.reason ?? '', /trivy-java\.db/);
+  });
+
   test('stale: sync.requested once per stale period, /readyz not ready, age metric', async () => {
     let report = await service.healthCheck.check();
     assert.equal(report.ready, true, report.reason);
