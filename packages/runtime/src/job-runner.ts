@@ -188,7 +188,9 @@ export class JobRunnerService implements JobRunner {
         details: detailsOf(err),
         bytes: bytesOf(err),
       };
-      logger.error({ err }, 'job failed');
+      // a shutdown (SIGTERM, a reload, the demo's end) that cuts a run short is not the job's fault
+      if (aborted && this.#stopping) logger.warn({ reason: why }, 'job stopped by shutdown');
+      else logger.error({ err }, 'job failed');
     } finally {
       clearTimeout(timer);
     }

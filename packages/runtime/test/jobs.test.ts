@@ -194,8 +194,8 @@ describe('JobRunner', () => {
     assert.match(text, /trivy_mirror_job_duration_seconds_count\{job_id="count"\} 1/);
   });
 
-  test('stop() aborts running jobs and waits for them (bounded)', async () => {
-    const { logger } = captureLogger();
+  test('stop() aborts running jobs and waits for them (bounded); the cut run is a warning, not an error', async () => {
+    const { logger, lines } = captureLogger();
     const runner = new JobRunnerService(logger, systemClock);
     runner.setJobs([
       counterJob(
@@ -213,6 +213,11 @@ describe('JobRunner', () => {
     assert.deepEqual(left, ['stubborn']);
     assert.equal((await polite).status, 'failure');
     assert.equal((await runner.trigger('polite', 'after stop')).status, 'skipped');
+    const stopped = lines.find((l) => l.msg === 'job stopped by shutdown');
+    assert.equal(stopped?.level, 40);
+    assert.equal(stopped?.job, 'polite');
+    assert.match(String(stopped?.reason), /runtime stopping \(test\)/);
+    assert.equal(lines.filter((l) => l.msg === 'job failed').length, 0);
   });
 });
 
