@@ -75,8 +75,29 @@ export async function writeNewFileIfAbsent(file: string, data: string | Buffer):
 }
 
 /**
+ * Removes the stale lock `file`: moves it aside (`FILE.stale.PID`) and asks `isTheStaleOne(aside)`
+ * whether what was moved is still the lock judged stale; if another process took it over meanwhile,
+ * it is put back. True when the stale lock was removed.
+ */
+export async function takeOverStaleLock(
+  file: string,
+  isTheStaleOne: (aside: string) => Promise<boolean>,
+): Promise<boolean> {
+  const aside = `${file}.stale.${process.pid}`;
+  try {
+    await fs.rename(file, aside);
+  } catch {
+    return false; // gone already
+  }
+  const same = await isTheStaleOne(aside);
+  if (!same) await fs.link(aside, file).catch(() => undefined);
+  await fs.unlink(aside).catch(() => undefined);
+  return same;
+}
+
+/**
  * Removes what a killed lock taker leaves in `dir` beside lock file `base`: `BASE.new.PID.*` (from
- * writeNewFileIfAbsent) and `BASE.stale.PID` (a stale lock moved aside), when PID is dead.
+ * writeNewFileIfAbsent) and `BASE.stale.PID` (from takeOverStaleLock), when PID is dead.
  */
 export async function removeLockLeftovers(dir: string, base: string): Promise<number> {
   let n = 0;

@@ -1,14 +1,15 @@
 // The cross-process lock of a layout's index.json: LAYOUT/index.json.lock, created whole (a hard link
-// of a written file, so it always names its holder) and held for one read-modify-write of index.json (or one collection). A daemon, a one-shot `sync`, `import`
-// and `store prune` may work on one store at once; each writes index.json atomically, but two that
-// read it, add a tag and rename their copy over it would lose one of the tags without this lock.
+// of a written file, so it always names its holder) and held for one read-modify-write of index.json
+// (or one collection). A daemon, a one-shot `sync`, `import` and `store prune` may work on one store
+// at once; each writes index.json atomically, but two that read it, add a tag and rename their copy
+// over it would lose one of the tags without this lock.
 // The in-process mutex still orders the callers of one process; this orders the processes.
 import { hostname } from 'node:os';
-import { link, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OciError, OciErrorCode } from './errors.js';
-import { pidAlive, writeNewFileIfAbsent } from './fs.js';
+import { pidAlive, takeOverStaleLock, writeNewFileIfAbsent } from './fs.js';
 import { type KeyedMutex, mutexFor } from './mutex.js';
 
 export const LAYOUT_LOCK_FILE = 'index.json.lock';
@@ -122,14 +123,8 @@ async function stale(path: string, holder: Holder | undefined): Promise<boolean>
 
 /** Removes a stale lock, unless someone else replaced it meanwhile (then it is put back). */
 async function takeOver(path: string, holder: Holder | undefined): Promise<void> {
-  const aside = `${path}.stale.${process.pid}`;
-  try {
-    await rename(path, aside);
-  } catch {
-    return; // gone already
-  }
-  const moved = await read(aside);
-  const same = moved !== 'gone' && moved?.token === holder?.token;
-  if (!same) await link(aside, path).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
+  await takeOverStaleLock(path, async (aside) => {
+    const moved = await read(aside);
+    return moved !== 'gone' && moved?.token === holder?.token;
+  });
 }

@@ -4,9 +4,9 @@
 // Destinations may be shared between daemons; a state dir (store, sync state) may not.
 import { hostname } from 'node:os';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive, removeLockLeftovers, writeNewFileIfAbsent } from '@trivy-mirror/oci/fs';
+import { pidAlive, removeLockLeftovers, takeOverStaleLock, writeNewFileIfAbsent } from '@trivy-mirror/oci/fs';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 
 export const STATE_LOCK_FILE = 'trivy-mirror.lock';
@@ -63,21 +63,12 @@ export async function acquireStateLock(stateDir: string): Promise<StateLock> {
         `state dir ${stateDir} is in use by another trivy-mirror daemon (pid ${holder.pid} on ${holder.host}, since ${holder.since}); lock file ${path}. Give each daemon its own stateDir; they may share destinations.`,
       );
     }
-    // stale: move it aside, and put it back if it turned out to be a fresh lock of someone else
-    const aside = `${path}.stale.${process.pid}`;
-    try {
-      await rename(path, aside);
-    } catch {
-      continue;
-    }
-    const moved = await readLock(aside);
-    if (moved && moved.pid !== holder.pid) {
-      await link(aside, path).catch(() => undefined);
-      await unlink(aside).catch(() => undefined);
-      continue;
-    }
-    await unlink(aside).catch(() => undefined);
-    tookOverFrom = holder;
+    // stale: removed, unless it turned out to be a fresh lock of someone else
+    const removed = await takeOverStaleLock(path, async (aside) => {
+      const moved = await readLock(aside);
+      return !moved || moved.pid === holder.pid;
+    });
+    if (removed) tookOverFrom = holder;
   }
   throw new MirrorError('STATE_DIR_LOCKED', `cannot take the lock file ${path}: it keeps changing`);
 }
