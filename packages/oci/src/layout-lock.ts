@@ -31,10 +31,16 @@ export interface LayoutLockOptions {
   waitMs?: number;
 }
 
-/** The mutex of layout `dir` (absolute): callers in this process in turn, each under the lock file. */
-export function layoutMutex(dir: string): KeyedMutex {
+/**
+ * The mutex of layout `dir` (absolute): callers in this process in turn, each under the lock file.
+ * `inProcess` alone orders this process's callers and writes nothing (for work that changes nothing).
+ */
+export function layoutMutex(dir: string): KeyedMutex & { inProcess: KeyedMutex } {
   const inProcess = mutexFor(dir);
-  return { runExclusive: (fn) => inProcess.runExclusive(() => withLayoutLock(dir, async () => fn())) };
+  return {
+    inProcess,
+    runExclusive: (fn) => inProcess.runExclusive(() => withLayoutLock(dir, async () => fn())),
+  };
 }
 
 /** Runs `fn` while this process holds `dir`'s index lock; waits while another process holds it. */

@@ -16,8 +16,8 @@ import { dedupeUntagged, serializeIndex, untagged } from './layout-index-entries
 import { cleanLayoutTemp, layoutTempPath, releaseTemp } from './layout-temp.js';
 import { opened, startWriteback, WRITEBACK_BYTES, type Writeback } from './layout-writeback.js';
 import { parseManifest } from './manifest.js';
-import { mkdirp } from './mkdirp.js';
 import { layoutMutex } from './layout-lock.js';
+import { mkdirp } from './mkdirp.js';
 import { Annotation, type Descriptor, type ManifestBytes } from './types.js';
 
 export const LAYOUT_VERSION_BYTES = '{"imageLayoutVersion":"1.0.0"}';
@@ -361,10 +361,10 @@ export class OciLayout {
   /**
    * Removes blobs nothing references that are older than `graceMs` (default 15 min), so a reader
    * that resolved a manifest before a swap can still finish reading its blobs. `dryRun` only lists
-   * them; `index` asks what would go if index.json held those entries (a prune's plan).
+   * them, without the lock file (a store it may only read); `index`: as if index.json held those.
    */
   gc(options: GcOptions = {}): Promise<{ removed: string[]; bytes: number }> {
-    return this.mutex.runExclusive(async () =>
+    return (options.dryRun ? this.mutex.inProcess : this.mutex).runExclusive(async () =>
       collectGarbage(this, await this.referenced(options.index), options),
     );
   }

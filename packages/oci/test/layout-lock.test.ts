@@ -2,7 +2,7 @@
 // taken over, a live one is waited for and then named.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -112,6 +112,18 @@ describe('layout index lock', () => {
     const waiting = withLayoutLock(dir, async () => 'ran', { waitMs: 5000 });
     setTimeout(() => void rm(lock), 150);
     assert.equal(await waiting, 'ran');
+  });
+
+  test('a dry-run gc changes nothing, so it neither waits for the lock file nor writes one', async () => {
+    const dir = join(root, 'dry-gc');
+    const layout = await OciLayout.open(dir, { create: true });
+    const lock = join(dir, LAYOUT_LOCK_FILE);
+    const theirs = JSON.stringify({ pid: process.ppid, host: hostname(), token: 'theirs' });
+    await writeFile(lock, theirs);
+    const started = Date.now();
+    assert.deepEqual(await layout.gc({ dryRun: true, graceMs: 0 }), { removed: [], bytes: 0 });
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.equal(await readFile(lock, 'utf8'), theirs);
   });
 
   test('a lock untouched for minutes (a holder on another host that is gone) is taken over', async () => {
