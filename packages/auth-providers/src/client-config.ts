@@ -16,7 +16,9 @@ export class AuthClientConfig implements ClientConfigContribution {
     this.#options = options;
   }
 
-  render(options: { publicUrl: string; cacheDir?: string }): ClientConfigSection {
+  render(options: { publicUrl?: string; cacheDir?: string }): ClientConfigSection | undefined {
+    // Logging in concerns the serving listener only: nothing to say when the mirror serves nothing.
+    if (!options.publicUrl) return undefined;
     const host = new URL(options.publicUrl).host;
     const env: Record<string, string> = {};
     const notes: string[] = [];

@@ -163,7 +163,7 @@ describe('serve authenticator', () => {
 
   test('client-config names trivy registry login, env vars and the VEX repository.yaml fields', async () => {
     const { clientConfig } = await started({ htpasswd, tokens: [{ file: tokenFile }] });
-    const section = clientConfig!.render({ publicUrl: 'https://bastion.example:8443' });
+    const section = clientConfig!.render({ publicUrl: 'https://bastion.example:8443' })!;
     const text = JSON.stringify(section);
     assert.match(text, /trivy registry login --username USER --password-stdin bastion\.example:8443/);
     assert.deepEqual(Object.keys(section.env ?? {}).sort(), [

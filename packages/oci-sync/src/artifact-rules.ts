@@ -4,16 +4,20 @@ import { ArtifactInvalidError } from '@trivy-mirror/plugin-api';
 
 export interface ArtifactRule {
   layerMediaType: string;
-  /** Whether the manifest must carry `org.opencontainers.image.version` (checks: the major version). */
-  requiresVersion: boolean;
+  /**
+   * Whether Trivy reads the major version from `org.opencontainers.image.version` (checks). Not
+   * required: Trivy v0.74 (pkg/policy) takes a bundle without one, or with one that is not semver, as a
+   * custom build, and trivy-checks:1 carries none.
+   */
+  versioned: boolean;
   /** The layer's tarball has a metadata.json with UpdatedAt/NextUpdate. */
   hasMetadata: boolean;
 }
 
 export const ARTIFACT_RULES: Record<string, ArtifactRule> = {
-  'trivy-db': { layerMediaType: MediaType.TrivyDbLayer, requiresVersion: false, hasMetadata: true },
-  'trivy-java-db': { layerMediaType: MediaType.TrivyJavaDbLayer, requiresVersion: false, hasMetadata: true },
-  'trivy-checks': { layerMediaType: MediaType.OpaLayer, requiresVersion: true, hasMetadata: false },
+  'trivy-db': { layerMediaType: MediaType.TrivyDbLayer, versioned: false, hasMetadata: true },
+  'trivy-java-db': { layerMediaType: MediaType.TrivyJavaDbLayer, versioned: false, hasMetadata: true },
+  'trivy-checks': { layerMediaType: MediaType.OpaLayer, versioned: true, hasMetadata: false },
 };
 
 /** The rule for a repository name: by its last path component ('aquasec/trivy-db' → trivy-db). */
@@ -25,7 +29,7 @@ const MANIFEST_MEDIA_TYPES = new Set<string>([MediaType.OciManifest, MediaType.D
 
 /**
  * Checks a manifest the way Trivy would use it: exactly one layer with the artifact's media type,
- * a plain file name in the title annotation, the version annotation for checks. Both upstream
+ * a plain file name in the title annotation. Both upstream
  * shapes pass (OCI 1.1 with artifactType and the empty config, and the older config-typed one).
  * `reference` only names the artifact in the error. Returns the single layer.
  */
@@ -73,12 +77,6 @@ export function validateTrivyArtifact(
       title.includes('\0'))
   ) {
     fail(`layer annotation ${Annotation.Title} must be a plain file name, found ${JSON.stringify(title)}`);
-  }
-  if (rule?.requiresVersion) {
-    const version = manifest.annotations?.[Annotation.Version];
-    if (typeof version !== 'string' || !/^\d+(?:\.\d+)*/.test(version)) {
-      fail(`manifest annotation ${Annotation.Version} missing or not a version`);
-    }
   }
   return { ...layer, title: title as string };
 }

@@ -25,7 +25,7 @@ function clientTag(tags: string[]): string {
 
 export function renderClientConfig(
   config: OciSyncConfig,
-  options: { publicUrl: string },
+  options: { publicUrl?: string },
 ): ClientConfigSection {
   const notes: string[] = [];
   let base: string | undefined;

@@ -33,10 +33,13 @@ export async function recordStored(
   status.layerDigest = layer.digest;
   status.layerSize = layer.size;
   if (changed || !status.lastChange) status.lastChange = deps.now().toISOString();
-  if (rule?.requiresVersion)
-    status.version = current.manifest.annotations?.['org.opencontainers.image.version'];
-  if (rule?.requiresVersion && status.version === undefined)
-    status.version = String(checksMajorVersion(current.manifest));
+  // A checks bundle without a version annotation is a custom build to Trivy: no version to show.
+  if (rule?.versioned) {
+    const major = checksMajorVersion(current.manifest);
+    status.version =
+      current.manifest.annotations?.['org.opencontainers.image.version'] ??
+      (major === undefined ? undefined : String(major));
+  }
   if (options.readMetadata && metadataPending(status)) await readStoredMetadata(deps, layout, status);
 }
 

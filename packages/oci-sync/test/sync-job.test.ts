@@ -178,7 +178,7 @@ describe('oci-sync job against real registries', () => {
     assert.equal(copied?.descriptor.digest, seeded.digests['trivy-db:2']);
     const r = await fetch(`http://${host}/v2/trivy-checks/manifests/2`, { method: 'HEAD' });
     assert.equal(r.headers.get('docker-content-digest'), seeded.digests['trivy-checks:2']);
-    const cfg = h.clientConfig[0].render({ publicUrl: `http://${host}` });
+    const cfg = h.clientConfig[0].render({ publicUrl: `http://${host}` })!;
     assert.ok(cfg.flags?.includes(`--db-repository ${host}/aquasec/trivy-db:2`), JSON.stringify(cfg.flags));
     assert.ok(cfg.flags?.includes(`--checks-bundle-repository ${host}/aquasec/trivy-checks:2`));
     assert.ok(cfg.flags?.includes('--insecure'));

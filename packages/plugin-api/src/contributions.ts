@@ -146,7 +146,11 @@ export const LifecycleContribution: unique symbol = Symbol.for('trivy-mirror.Lif
 /** Lines for `trivy-mirror client-config`: how Trivy clients should use this mirror. */
 export interface ClientConfigContribution {
   id: string;
-  render(options: { publicUrl: string; cacheDir?: string }): ClientConfigSection;
+  /**
+   * `publicUrl` is undefined when the mirror serves nothing itself (no serve.publicUrl and no
+   * --public-url): a section then points at destinations or cache dirs, or returns undefined.
+   */
+  render(options: { publicUrl?: string; cacheDir?: string }): ClientConfigSection | undefined;
 }
 export interface ClientConfigSection {
   title: string;

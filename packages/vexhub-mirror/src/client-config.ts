@@ -36,11 +36,24 @@ export function renderRepositoryYaml(options: RepositoryYamlOptions): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function vexClientConfig(repositories: string[]): ClientConfigContribution {
+/** `publishBaseUrl`: where nginx serves publishDir, used when the mirror itself serves nothing. */
+export function vexClientConfig(repositories: string[], publishBaseUrl?: string): ClientConfigContribution {
   return {
     id: 'vexhub-mirror',
-    render({ publicUrl, cacheDir }): ClientConfigSection {
-      const cache = cacheDir ?? '$XDG_CACHE_HOME/trivy (else ~/.cache/trivy)';
+    render(options): ClientConfigSection {
+      const cache = options.cacheDir ?? '$XDG_CACHE_HOME/trivy (else ~/.cache/trivy)';
+      const publicUrl = options.publicUrl ?? publishBaseUrl?.replace(/\/+$/, '');
+      if (!publicUrl) {
+        return {
+          title: 'VEX repositories (vexhub-mirror)',
+          flags: ['--vex repo', '--skip-vex-repo-update'],
+          notes: [
+            'The VEX repositories are mirrored but not served (no serve.publicUrl, no publishBaseUrl): ' +
+              `clients read them from cache dirs that cache-populator fills (${cache}/vex/repositories/<name>).`,
+            `Their repository.yaml (${REPOSITORY_YAML_PATH}) must list the same names (${repositories.join(', ')}).`,
+          ],
+        };
+      }
       return {
         title: 'VEX repositories (vexhub-mirror)',
         flags: ['--vex repo'],

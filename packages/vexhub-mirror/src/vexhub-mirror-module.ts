@@ -120,7 +120,10 @@ export function vexhubMirrorModule(config: VexhubMirrorConfig, context: PluginCo
     }
 
     bind<ClientConfigContribution>(ClientConfigContribution).toConstantValue(
-      vexClientConfig(config.repositories.map((r) => r.name)),
+      vexClientConfig(
+        config.repositories.map((r) => r.name),
+        config.publishBaseUrl,
+      ),
     );
   });
 }

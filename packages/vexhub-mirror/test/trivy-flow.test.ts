@@ -113,7 +113,7 @@ describe('GitHub repository served as zip (default)', () => {
       /trivy_mirror_vex_updated_timestamp_seconds\{repository="vexhub"\} 1774226923\.879/,
     );
     const [cc] = h.container.getAll<ClientConfigContribution>(ClientConfigContribution);
-    const section = cc.render({ publicUrl: 'https://bastion.example:8443' });
+    const section = cc.render({ publicUrl: 'https://bastion.example:8443' })!;
     assert.deepEqual(section.flags, ['--vex repo']);
     assert.equal(section.files?.[0].path, '$XDG_DATA_HOME/.trivy/vex/repository.yaml');
     assert.equal(

@@ -28,12 +28,8 @@ Examples:
         const runtime = await startCliRuntime(opts.config, logger);
         const { publicUrlOf } = await import('@trivy-mirror/runtime');
         try {
-          const publicUrl = (opts.publicUrl ?? publicUrlOf(runtime.config))?.replace(/\/+$/, '');
-          if (!publicUrl) {
-            throw new Error(
-              'no public URL: set serve.publicUrl (or serve.listen) in the config, or pass --public-url',
-            );
-          }
+          // No public URL is a mirror that only pushes and fills cache dirs: the sections say so.
+          const publicUrl = (opts.publicUrl ?? publicUrlOf(runtime.config))?.replace(/\/+$/, '') || undefined;
           const targets = (runtime.config.plugins as Record<string, { targets?: { dir: string }[] }>)[
             'cache-populator'
           ]?.targets;
@@ -42,7 +38,9 @@ Examples:
             runtime.container?.getAll<ClientConfigContribution>(ClientConfigContribution, {
               optional: true,
             }) ?? [];
-          const sections = contributions.map((c) => c.render({ publicUrl, cacheDir }));
+          const sections = contributions
+            .map((c) => c.render({ publicUrl, cacheDir }))
+            .filter((s): s is ClientConfigSection => s !== undefined);
           if (opts.json) process.stdout.write(`${JSON.stringify(sections, null, 2)}\n`);
           else process.stdout.write(renderSections(sections));
           return 0;

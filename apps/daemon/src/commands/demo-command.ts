@@ -157,7 +157,9 @@ async function printSummary(runtime: Runtime, cacheDir: string, out: (s?: string
     runtime.container?.getAll<ClientConfigContribution>(ClientConfigContribution, {
       optional: true,
     }) ?? []
-  ).map((c) => c.render({ publicUrl, cacheDir }));
+  )
+    .map((c) => c.render({ publicUrl, cacheDir }))
+    .filter((s): s is ClientConfigSection => s !== undefined);
   out(renderSections(sections).trimEnd());
   out();
   out(
