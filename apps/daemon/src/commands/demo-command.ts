@@ -16,7 +16,7 @@ interface DemoOpts {
   dir?: string;
   keep?: boolean;
   exitWhenReady?: boolean;
-  dbSize: string;
+  dbSize?: string;
   adminPort: string;
   servePort: string;
   verbose?: boolean;
@@ -31,7 +31,11 @@ export function registerDemoCommand(program: Command): void {
     .option('--dir <dir>', 'work dir (default: a new temp dir, removed at exit unless --keep)')
     .option('--keep', 'keep the work dir at exit')
     .option('--exit-when-ready', 'stop once everything is synced, populated and ready (for scripts and CI)')
-    .option('--db-size <mib>', 'size of the synthetic trivy.db and trivy-java.db in MiB', '8')
+    .option(
+      '--db-size <mib>',
+      'synthetic trivy.db and trivy-java.db of this size in MiB instead of the real-format fixture data ' +
+        '(Trivy cannot scan with synthetic bytes)',
+    )
     .option('--admin-port <port>', 'admin listener port on 127.0.0.1 (0 = any free port)', '0')
     .option('--serve-port <port>', 'serving listener port on 127.0.0.1 (0 = any free port)', '0')
     .option('-v, --verbose', 'show the daemon logs')
@@ -40,7 +44,8 @@ export function registerDemoCommand(program: Command): void {
       `
 Examples:
   trivy-mirror demo
-  trivy-mirror demo --exit-when-ready --db-size 2      # a quick end-to-end check
+  trivy-mirror demo --exit-when-ready                  # a quick end-to-end check
+  trivy-mirror demo --db-size 512                      # mirror larger (synthetic) databases
   trivy-mirror demo --dir /tmp/tm-demo --keep --admin-port 9180`,
     )
     .action(
@@ -48,14 +53,19 @@ Examples:
         const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'trivy-mirror-demo-')));
         const out = (s = '') => process.stdout.write(`${s}\n`);
         out(`trivy-mirror demo — work dir ${dir}`);
+        const mib = opts.dbSize === undefined ? undefined : Number(opts.dbSize);
+        if (mib !== undefined && (!Number.isFinite(mib) || mib <= 0))
+          throw new Error(`--db-size: expected MiB, got ${opts.dbSize}`);
+        const { startDemoUpstream, realDataAvailable } = await loadDemoUpstream();
+        const real = mib === undefined && realDataAvailable();
         out(
-          '1. generating a synthetic upstream (trivy-db:2, trivy-java-db:1, trivy-checks:1/:2, a VEX repository)…',
+          real
+            ? '1. serving a local upstream with real-format data (a BoltDB trivy-db:2, a SQLite trivy-java-db:1, ' +
+                'Rego trivy-checks:1/:2, the VEX Hub snapshot)…'
+            : '1. generating a synthetic upstream (trivy-db:2, trivy-java-db:1, trivy-checks:1/:2, a VEX repository)…',
         );
-        const mib = Number(opts.dbSize);
-        if (!Number.isFinite(mib) || mib <= 0) throw new Error(`--db-size: expected MiB, got ${opts.dbSize}`);
-        const { startDemoUpstream } = await loadDemoUpstream();
         const upstream = await startDemoUpstream(join(dir, 'upstream'), {
-          dbBytes: Math.round(mib * 1024 * 1024),
+          dbBytes: mib === undefined ? undefined : Math.round(mib * 1024 * 1024),
         });
         out(
           `   upstream registry http://${upstream.registryHost}/v2/aquasec/…, VEX repository ${upstream.vexUrl}`,
@@ -102,7 +112,7 @@ Examples:
                   out(
                     `3. ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: synced, populated, VEX mirrored.\n`,
                   );
-                  await printSummary(runtime, cacheDir, out);
+                  await printSummary(runtime, { dir, cacheDir, projectDir: upstream.projectDir }, out);
                   if (opts.exitWhenReady) await runtime.stop('demo done');
                   else out('Running; press Ctrl-C to stop.');
                 },
@@ -137,7 +147,12 @@ async function whenReady(runtime: Runtime, timeoutMs: number): Promise<void> {
   }
 }
 
-async function printSummary(runtime: Runtime, cacheDir: string, out: (s?: string) => void): Promise<void> {
+async function printSummary(
+  runtime: Runtime,
+  where: { dir: string; cacheDir: string; projectDir?: string },
+  out: (s?: string) => void,
+): Promise<void> {
+  const { cacheDir } = where;
   const status = (await runtime.status()) as unknown as {
     jobs: { id: string; lastRun?: { status: string; summary?: string; endedAt?: string } }[];
   };
@@ -162,9 +177,14 @@ async function printSummary(runtime: Runtime, cacheDir: string, out: (s?: string
     .filter((s): s is ClientConfigSection => s !== undefined);
   out(renderSections(sections).trimEnd());
   out();
-  out(
-    '(The demo databases are synthetic: Trivy accepts the layout and metadata, but a real scan needs the real DB.)',
-  );
+  if (where.projectDir) {
+    const { demoTrivyCommand } = await import('../demo/demo-trivy-command.js');
+    for (const line of (await demoTrivyCommand(where.dir, where.projectDir, sections)).lines) out(line);
+  } else {
+    out(
+      '(The demo databases are synthetic: Trivy accepts the layout and metadata, but a real scan needs the real DB.)',
+    );
+  }
 }
 
 async function pickPort(port: number): Promise<number> {

@@ -1,10 +1,19 @@
-// The demo's stand-in for the public internet: synthetic Trivy artifacts served by a read-only
-// registry on loopback (like mirror.gcr.io/aquasec/…) and a synthetic VEX repository (spec layout).
+// The demo's stand-in for the public internet: Trivy artifacts served by a read-only registry on loopback
+// (like mirror.gcr.io/aquasec/…) and a VEX repository (spec layout). In a checkout they hold the
+// real-format fixture data (a BoltDB trivy.db, a SQLite java DB, Rego checks, the VEX Hub snapshot), so a
+// real Trivy can scan with them; where that data is not shipped (the single executable), or when a size is
+// asked for, synthetic bytes of the real shapes.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { generateVexRepository, seedUpstream } from '@trivy-mirror/fixtures';
+import {
+  generateVexRepository,
+  seedUpstream,
+  TRIVY_DATA,
+  writeFixtureVexRepository,
+} from '@trivy-mirror/fixtures';
 import { OciLayout } from '@trivy-mirror/oci';
 import { createRegistryHandler } from '@trivy-mirror/oci/serve';
 
@@ -14,16 +23,27 @@ export interface DemoUpstream {
   /** Spec VEX repository URL (serves /.well-known/vex-repository.json). */
   vexUrl: string;
   digests: Record<string, string>;
+  /** The fixture project a real Trivy finds the fixture CVEs in; undefined with synthetic data. */
+  projectDir?: string;
   close(): Promise<void>;
 }
 
-export async function startDemoUpstream(root: string, options: { dbBytes: number }): Promise<DemoUpstream> {
+/** Whether the real-format fixture data is on disk (a checkout has it; the single executable does not). */
+export function realDataAvailable(): boolean {
+  return existsSync(TRIVY_DATA.dbFile) && existsSync(TRIVY_DATA.projectDir);
+}
+
+/** `dbBytes`: synthetic databases of that size; otherwise the real-format data where it is available. */
+export async function startDemoUpstream(root: string, options: { dbBytes?: number }): Promise<DemoUpstream> {
   const layoutRoot = join(root, 'layouts');
+  const real = options.dbBytes === undefined && realDataAvailable();
+  const dbBytes = options.dbBytes ?? 8 * 1024 * 1024;
   const seeded = await seedUpstream({
     layoutRoot,
     workDir: join(root, 'work'),
-    dbBytes: options.dbBytes,
-    javaDbBytes: options.dbBytes,
+    content: real ? 'real' : 'synthetic',
+    dbBytes,
+    javaDbBytes: dbBytes,
     seed: 'trivy-mirror-demo',
   });
   const known = new Set(seeded.artifacts.map((a) => a.name as string));
@@ -64,18 +84,22 @@ export async function startDemoUpstream(root: string, options: { dbBytes: number
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
   base = `http://127.0.0.1:${port}`;
-  const generated = await generateVexRepository({
-    dir: join(root, 'vex'),
-    name: 'vexhub',
-    packages: 8,
-    format: 'zip',
-    archiveUrl: `${base}/vexhub/archive/main.zip`,
-  });
+  const archiveUrl = `${base}/vexhub/archive/main.zip`;
+  const generated = real
+    ? await writeFixtureVexRepository({ dir: join(root, 'vex'), archiveUrl })
+    : await generateVexRepository({
+        dir: join(root, 'vex'),
+        name: 'vexhub',
+        packages: 8,
+        format: 'zip',
+        archiveUrl,
+      });
   vex = { manifestPath: generated.manifestPath, archivePath: generated.archivePath };
   return {
     registryHost: `127.0.0.1:${port}`,
     vexUrl: `${base}/vexhub`,
     digests: seeded.digests,
+    projectDir: real ? TRIVY_DATA.projectDir : undefined,
     async close() {
       server.closeAllConnections();
       server.close();
