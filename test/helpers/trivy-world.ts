@@ -5,14 +5,17 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type FaultFn,
+  type FaultProxy,
   fixtureVexZip,
   type RunningRegistry,
   type SeedUpstreamResult,
   seedUpstream,
+  startFaultProxy,
   startRegistry,
 } from '@trivy-mirror/fixtures';
 import { waitReady } from './admin-api.js';
-import { type DaemonProcess, freePort, startDaemon } from './daemon-process.js';
+import { type DaemonProcess, eventually, freePort, startDaemon } from './daemon-process.js';
 import { tempDir } from './oci-e2e.js';
 import { startVexServer, type VexServer } from './vex-server.js';
 
@@ -29,6 +32,8 @@ export interface TrivyWorld {
   treeDir: string;
   config: string;
   daemon: DaemonProcess;
+  /** With `sourceFault`: the proxy the daemon syncs through. */
+  proxy?: FaultProxy;
   serveUrl: string;
   serveHost: string;
   /** A fresh home for one Trivy client (its own cache, XDG dirs and temp dir). */
@@ -43,6 +48,11 @@ export interface TrivyWorldOptions {
   tls?: { cert: string; key: string };
   /** serve asks for Basic auth checked against this htpasswd file. */
   htpasswd?: string;
+  /**
+   * The daemon's source is a fault proxy in front of the upstream (world.proxy), with this fault from
+   * the start; the world then does not wait for readiness, only for the first oci-sync run to end.
+   */
+  sourceFault?: FaultFn;
 }
 
 export async function startTrivyWorld(
@@ -61,6 +71,9 @@ export async function startTrivyWorld(
     seed: name,
     updatedAt: new Date(Math.floor(Date.now() / 1000) * 1000),
   });
+  const proxy = options.sourceFault
+    ? await startFaultProxy({ upstream: upstream.url, fault: options.sourceFault })
+    : undefined;
   const stateDir = join(work.dir, 'state');
   const cacheDir = join(work.dir, 'cache-daemon');
   const treeDir = join(work.dir, 'tree');
@@ -83,7 +96,7 @@ export async function startTrivyWorld(
         : '  auth-providers: { dockerConfig: false }',
       '  oci-sync:',
       '    schedule: "0 0 1 1 *"',
-      `    sources: [${upstream.host}/aquasec]`,
+      `    sources: [${(proxy ?? upstream).host}/aquasec]`,
       `    destinations: [${dst.host}/trivy]`,
       `    publishRegistryDir: ${treeDir}`,
       ...(options.ociSyncExtra ?? []),
@@ -97,9 +110,20 @@ export async function startTrivyWorld(
     adminUrl: `http://127.0.0.1:${adminPort}`,
   });
   try {
-    await waitReady(daemon, 60_000);
+    if (!proxy) await waitReady(daemon, 60_000);
+    else
+      await eventually(
+        async () => {
+          const res = await fetch(`${daemon.adminUrl}/jobs`);
+          const body = (await res.json()) as { jobs: { id: string; lastRun?: { status: string } }[] };
+          return body.jobs.find((j) => j.id === 'oci-sync')?.lastRun?.status !== undefined;
+        },
+        60_000,
+        'the start-up oci-sync run',
+      );
   } catch (err) {
     await daemon.stop();
+    await proxy?.stop();
     throw err;
   }
   const homes = join(work.dir, 'homes');
@@ -115,6 +139,7 @@ export async function startTrivyWorld(
     treeDir,
     config,
     daemon,
+    proxy,
     serveUrl: `${options.tls ? 'https' : 'http'}://${serveHost}`,
     serveHost,
     async clientHome(client) {
@@ -122,7 +147,7 @@ export async function startTrivyWorld(
     },
     async stop() {
       // Parts a test stopped already (the air gap stops the upstreams) are fine to stop again.
-      await Promise.allSettled([daemon.stop(), vex.close(), upstream.stop(), dst.stop()]);
+      await Promise.allSettled([daemon.stop(), vex.close(), upstream.stop(), dst.stop(), proxy?.stop()]);
       await work.remove();
     },
   };

@@ -263,10 +263,12 @@ async function populateArtifactPart(
         throw new ArchiveInvalidError(`${what}: layer must hold ${dbFile} and metadata.json`);
       }
       const { text, meta } = dbMetadataWithDownloadedAt(raw, 'metadata.json', now);
+      // Trivy re-downloads a db whose Version is not its schema and calls a newer one "Trivy version is
+      // old": such a version must not replace a good one in the cache dir.
       if (meta.Version !== spec.schemaVersion) {
-        r.logger.warn(
-          { part, version: meta.Version, expected: spec.schemaVersion },
-          'unexpected db schema version',
+        throw new ArchiveInvalidError(
+          `${what}: metadata.json has Version ${meta.Version}, Trivy expects ${spec.schemaVersion} for ${part}; ` +
+            'refused, the cache dir keeps what it holds',
         );
       }
       await writeNewFile(path.join(staging, 'metadata.json'), text, r.mode);

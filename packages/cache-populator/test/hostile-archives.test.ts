@@ -130,6 +130,24 @@ describe('hostile and corrupt layers', () => {
     },
     { name: 'duplicate entry', entries: () => [evilDb(), meta(), evilDb()], match: /appears twice/ },
     { name: 'missing metadata', entries: () => [evilDb()], match: /must hold trivy.db and metadata.json/ },
+    // Trivy calls a newer schema "Trivy version is old" and re-downloads an older one.
+    {
+      name: 'metadata Version 999',
+      entries: () => [
+        evilDb(),
+        { name: 'metadata.json', data: upstreamMetadata({ marker: 'evil', version: 999 }) },
+      ],
+      match:
+        /metadata\.json has Version 999, Trivy expects 2 for db; refused, the cache dir keeps what it holds/,
+    },
+    {
+      name: 'metadata Version 1 in trivy-db',
+      entries: () => [
+        evilDb(),
+        { name: 'metadata.json', data: upstreamMetadata({ marker: 'evil', version: 1 }) },
+      ],
+      match: /has Version 1, Trivy expects 2/,
+    },
   ];
   for (const c of cases) {
     test(`${c.name} is refused`, async () => {

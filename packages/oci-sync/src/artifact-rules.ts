@@ -12,11 +12,23 @@ export interface ArtifactRule {
   versioned: boolean;
   /** The layer's tarball has a metadata.json with UpdatedAt/NextUpdate. */
   hasMetadata: boolean;
+  /** metadata.json `Version` Trivy accepts (pkg/db SchemaVersion 2, pkg/javadb SchemaVersion 1). */
+  schemaVersion?: number;
 }
 
 export const ARTIFACT_RULES: Record<string, ArtifactRule> = {
-  'trivy-db': { layerMediaType: MediaType.TrivyDbLayer, versioned: false, hasMetadata: true },
-  'trivy-java-db': { layerMediaType: MediaType.TrivyJavaDbLayer, versioned: false, hasMetadata: true },
+  'trivy-db': {
+    layerMediaType: MediaType.TrivyDbLayer,
+    versioned: false,
+    hasMetadata: true,
+    schemaVersion: 2,
+  },
+  'trivy-java-db': {
+    layerMediaType: MediaType.TrivyJavaDbLayer,
+    versioned: false,
+    hasMetadata: true,
+    schemaVersion: 1,
+  },
   'trivy-checks': { layerMediaType: MediaType.OpaLayer, versioned: true, hasMetadata: false },
 };
 

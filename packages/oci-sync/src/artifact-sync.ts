@@ -19,6 +19,8 @@ import {
 } from '@trivy-mirror/oci';
 import { type ArtifactStore, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
+import type { LayerMetadata } from './layer-metadata.js';
+import { checkLayerVersion } from './layer-version-check.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
 import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
@@ -76,6 +78,8 @@ interface StoreOutcome {
   bytes: number;
   /** Blob bytes each destination (by reference) received while they were downloaded. */
   teed: Map<string, number>;
+  /** metadata.json of the db layer, read by the version check before the tag moved. */
+  metadata?: LayerMetadata;
 }
 
 export async function syncArtifactTag(
@@ -157,8 +161,14 @@ export async function syncArtifactTag(
     result.digest = current.descriptor.digest;
     result.layer = { ...layer, title: layer.annotations?.['org.opencontainers.image.title'] };
 
-    // metadata.json is read after the job, off the path to the destinations (metadata-follow-up.ts)
+    // metadata.json of a new db version was read by its version check; otherwise it is read after the
+    // job, off the path to the destinations (metadata-follow-up.ts)
     await recordStored(deps, layout, status, current, source.source, result.changed, { readMetadata: false });
+    if (value.kind === 'stored' && value.metadata && status.layerDigest === layer.digest) {
+      status.updatedAt = value.metadata.updatedAt;
+      status.nextUpdate = value.metadata.nextUpdate;
+      status.metadataRead = layer.digest;
+    }
 
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
     await pushAndRecord(deps, result, status, current, teed);
@@ -256,6 +266,7 @@ async function storeVersion(
       `manifest bytes hash to ${manifestDesc.digest}, not ${fetched.descriptor.digest}`,
     );
   }
+  out.metadata = await checkLayerVersion(layout, target, fetched, formatReference(ref));
   await layout.blobWrite(manifestDesc, Readable.from([fetched.bytes]), { signal });
   let dropped: Descriptor[] = [];
   await layout.indexUpdate((manifests) => {

@@ -1,6 +1,7 @@
 // `trivy-mirror client-config` lines for oci-sync: where Trivy clients get their databases.
 // Flag, env and trivy.yaml names checked against Trivy's pkg/flag (db_flags.go, misconf_flags.go).
-import type { ClientConfigSection } from '@trivy-mirror/plugin-api';
+import type { ClientConfigRecipe, ClientConfigSection } from '@trivy-mirror/plugin-api';
+import { fallbackListRecipe, registryMirrorsRecipe } from './client-recipes.js';
 import type { OciSyncConfig } from './config.js';
 
 const FLAGS: Record<string, { flag: string; env: string; yamlPath: [string, string] }> = {
@@ -32,7 +33,8 @@ export function renderClientConfig(
   let insecure = false;
   if (config.serve.enabled && options.publicUrl) {
     const url = new URL(options.publicUrl);
-    base = url.host + (config.serve.prefix ? `/${config.serve.prefix}` : '');
+    // Plain names: served whatever serve.prefix holds.
+    base = url.host;
     insecure = url.protocol === 'http:';
     if (url.pathname !== '/' && url.pathname !== '') {
       notes.push(`The registry is served at the root of ${url.host} (/v2/), whatever the public URL's path.`);
@@ -52,10 +54,13 @@ export function renderClientConfig(
   const flags: string[] = [];
   const env: Record<string, string> = {};
   const yaml = new Map<string, string[]>();
+  const refs: { name: string; tag: string; ref: string }[] = [];
   for (const artifact of config.artifacts) {
     const names = FLAGS[artifact.name.split('/').pop() ?? artifact.name];
     if (!names) continue;
-    const ref = `${base}/${artifact.name}:${clientTag(artifact.tags)}`;
+    const tag = clientTag(artifact.tags);
+    const ref = `${base}/${artifact.name}:${tag}`;
+    refs.push({ name: artifact.name, tag, ref });
     flags.push(`${names.flag} ${ref}`);
     env[names.env] = ref;
     const [section, key] = names.yamlPath;
@@ -86,5 +91,21 @@ export function renderClientConfig(
     'Credentials, when the mirror requires them: trivy registry login HOST, docker config, or TRIVY_USERNAME/TRIVY_PASSWORD.',
     'Hosts with no registry access at all scan from a populated cache dir with: --skip-db-update --skip-java-db-update --skip-check-update --offline-scan',
   );
-  return { title: 'OCI artifacts (oci-sync)', flags, env, trivyYaml: `${trivyYaml}\n`, notes };
+  const alternatives: ClientConfigRecipe[] = [];
+  const fallback = fallbackListRecipe(config, refs);
+  if (fallback) {
+    if (insecure) {
+      fallback.flags?.push('--insecure');
+      if (fallback.env) fallback.env.TRIVY_INSECURE = 'true';
+      fallback.notes?.push(
+        '--insecure also turns TLS verification off for the upstream entries: serve the mirror over TLS, or ' +
+          'from a loopback or private (RFC 1918) address, which Trivy reaches over plain http without it.',
+      );
+    }
+    alternatives.push(fallback);
+  }
+  if (config.serve.enabled && options.publicUrl) {
+    alternatives.push(registryMirrorsRecipe(config, new URL(options.publicUrl).host, insecure));
+  }
+  return { title: 'OCI artifacts (oci-sync)', flags, env, trivyYaml: `${trivyYaml}\n`, notes, alternatives };
 }

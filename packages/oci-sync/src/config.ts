@@ -26,6 +26,15 @@ export const artifactConfigSchema = z.strictObject({
 });
 export type ArtifactConfig = z.infer<typeof artifactConfigSchema>;
 
+/** The repository paths of Trivy's default registries: mirror.gcr.io/aquasec and ghcr.io/aquasecurity. */
+export const DEFAULT_SERVE_PREFIXES = ['aquasec', 'aquasecurity'] as const;
+const servePrefix = z
+  .string()
+  .regex(
+    /^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)?$/,
+    'expected a repository path such as aquasec',
+  );
+
 export const DEFAULT_SCHEDULE = '17 */6 * * *';
 export const DEFAULT_SOURCES = ['mirror.gcr.io/aquasec', 'ghcr.io/aquasecurity'];
 export const DEFAULT_ARTIFACTS: ArtifactConfig[] = [
@@ -54,16 +63,17 @@ export const ociSyncConfigSchema = z.strictObject({
     .strictObject({
       /** Serve the store read-only under /v2/ on the serve listener. */
       enabled: z.boolean().default(true),
-      /** Also serve each repository under this prefix (e.g. 'aquasec' → /v2/aquasec/trivy-db/…). */
+      /**
+       * Also serve each repository under these prefixes (one or a list): 'aquasec' → /v2/aquasec/trivy-db/….
+       * The default serves both upstream paths (mirror.gcr.io/aquasec, ghcr.io/aquasecurity), so Trivy's
+       * `registry.mirrors` works for both default hosts. Plain names (/v2/trivy-db/…) are always served.
+       */
       prefix: z
-        .string()
-        .regex(
-          /^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)?$/,
-          'expected a repository path such as aquasec',
-        )
-        .default(''),
+        .union([servePrefix, z.array(servePrefix)])
+        .default([...DEFAULT_SERVE_PREFIXES])
+        .transform((p) => [...new Set([p].flat().filter((x) => x !== ''))]),
     })
-    .default({ enabled: true, prefix: '' }),
+    .default({ enabled: true, prefix: [...DEFAULT_SERVE_PREFIXES] }),
   /** Unreferenced blobs stay on disk this long, so downloads that started before a swap finish. */
   blobGraceMinutes: z.number().min(0).default(30),
   /** Artifact/tag pairs synced at once. */
@@ -97,7 +107,7 @@ export const exampleConfig = `oci-sync:
     - { name: trivy-checks, tags: ["1", "2"] }
   destinations: []                          # e.g. [registry.internal:5000/trivy] → DEST/NAME:TAG
   keepVersions: 3                           # versions kept per tag in the store
-  serve: { enabled: true, prefix: "" }      # embedded read-only /v2/ on the serve listener
+  serve: { enabled: true, prefix: [aquasec, aquasecurity] }   # read-only /v2/NAME, also /v2/PREFIX/NAME (registry.mirrors)
   blobGraceMinutes: 30                      # unreferenced blobs kept this long for running downloads
   concurrency: 2
   pushDuringDownload: true                  # stream downloads to destinations while storing them

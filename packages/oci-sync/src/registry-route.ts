@@ -16,7 +16,11 @@ export function createRegistryRoute(config: OciSyncConfig, store: ArtifactStore,
       }
     },
     repositories: () => store.repositories(),
-    pathPrefix: config.serve.prefix || undefined,
+    pathPrefix: config.serve.prefix,
+    // What the config names but the store does not hold yet (first sync running, or failing) is a 503
+    // UNAVAILABLE: Trivy then tries the next repository of its list instead of failing on a 404.
+    expected: (repository, tag) =>
+      config.artifacts.some((a) => a.name === repository && (tag === undefined || a.tags.includes(tag))),
     onError: (err, req) => logger.error({ err, path: req.url }, 'registry request failed'),
   });
   return {

@@ -118,7 +118,7 @@ describe('config', () => {
       destinations: [],
       keepVersions: 3,
       pushDuringDownload: true,
-      serve: { enabled: true, prefix: '' },
+      serve: { enabled: true, prefix: ['aquasec', 'aquasecurity'] },
       blobGraceMinutes: 30,
       concurrency: 2,
       staleAfterHours: 72,
@@ -219,12 +219,39 @@ describe('client config', () => {
       ),
     );
 
+    // Plain names are served whatever the prefixes; one prefix (a string) only lets registry.mirrors
+    // work for the default host whose path it is.
     const plain = renderClientConfig(ociSyncConfigSchema.parse({ serve: { prefix: 'aquasec' } }), {
       publicUrl: 'http://10.0.0.1:8080',
     });
-    assert.ok(plain.flags?.includes('--db-repository 10.0.0.1:8080/aquasec/trivy-db:2'));
+    assert.ok(plain.flags?.includes('--db-repository 10.0.0.1:8080/trivy-db:2'));
     assert.ok(plain.flags?.includes('--insecure'));
     assert.match(plain.trivyYaml ?? '', /^insecure: true$/m);
+    const [fallback, mirrors] = plain.alternatives ?? [];
+    assert.ok(
+      fallback?.flags?.includes(
+        '--db-repository 10.0.0.1:8080/trivy-db:2,mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2',
+      ),
+      JSON.stringify(fallback),
+    );
+    assert.match(fallback?.title ?? '', /v0\.56/);
+    assert.equal(
+      mirrors?.trivyYaml,
+      'registry:\n  mirrors:\n    mirror.gcr.io:\n      - 10.0.0.1:8080\ninsecure: true\n',
+    );
+    assert.match(mirrors?.title ?? '', /v0\.59/);
+    assert.ok(
+      mirrors?.notes?.some((n) => n.includes('add aquasecurity to oci-sync serve.prefix for ghcr.io')),
+    );
+    // The default serves both paths; an inside mirror (no sources) has no upstream to fall back to.
+    const both = renderClientConfig(ociSyncConfigSchema.parse({ sources: [] }), {
+      publicUrl: 'https://b.example',
+    });
+    assert.deepEqual(
+      both.alternatives?.map((a) => a.title),
+      ['registry.mirrors in trivy.yaml (Trivy v0.59 or later)'],
+    );
+    assert.match(both.alternatives?.[0]?.trivyYaml ?? '', /ghcr\.io:\n {6}- b\.example\n$/);
   });
 });
 

@@ -1,7 +1,8 @@
-// metadata.json is read after a run, from the store: a stop before that read leaves the record
-// pending in state.json (no age, no times of the previous layer), and the next run reads it once.
+// metadata.json of a new db version is read by its version check, before the tag moves (a Version Trivy
+// would refuse is refused there); a record stored without it (by an older release, or pending when a
+// stop came) is read after a run, from the store, once.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -59,18 +60,26 @@ describe('oci-sync metadata.json after the run', () => {
     ).artifacts['trivy-java-db:1'];
   const reads = (h: Harness) => h.logs.filter((l) => l.includes('metadata.json read from the store')).length;
 
-  test('a stop abandons the read; the next run reads it once', async () => {
+  test('the version check records the times; a record without them is read once after a run', async () => {
     const stateDir = join(work, 'state');
     const first = await harness(stateDir);
     const outcome = await first.run();
     assert.equal(outcome.status, 'success', outcome.summary);
-    // stopped before the background read began: the version is recorded, its times are not
     await first.stop();
     let saved = await savedStatus(stateDir);
     assert.equal(saved.layerDigest, javaDb.layer.digest);
-    assert.equal(saved.updatedAt, undefined);
-    assert.equal(saved.metadataRead, undefined);
-    assert.equal(reads(first), 0);
+    assert.equal(saved.updatedAt, UPDATED_AT);
+    assert.equal(saved.metadataRead, javaDb.layer.digest);
+    assert.equal(reads(first), 0, 'no second read of the layer');
+
+    // A record as an older release left it: the version stored, its times not read yet.
+    const file = join(stateDir, 'plugins/oci-sync/state.json');
+    const state = JSON.parse(await readFile(file, 'utf8'));
+    const record = state.artifacts['trivy-java-db:1'];
+    delete record.updatedAt;
+    delete record.nextUpdate;
+    delete record.metadataRead;
+    await writeFile(file, JSON.stringify(state));
 
     const second = await harness(stateDir);
     assert.equal((await second.run()).status, 'skipped', 'upstream unchanged');
@@ -89,5 +98,32 @@ describe('oci-sync metadata.json after the run', () => {
     await second.run();
     await second.metadataRead();
     assert.equal(reads(second), 1);
+  });
+
+  test('a version whose metadata.json Version Trivy would refuse is refused; the stored one stays', async () => {
+    const stateDir = join(work, 'state-refuse');
+    const h = await harness(stateDir);
+    assert.equal((await h.run()).status, 'success');
+    const bad = await generateArtifact({
+      kind: 'trivy-java-db',
+      dbBytes: 64 * 1024,
+      seed: 'metadata-version-2',
+      metadataVersion: 2,
+      workDir: join(work, 'gen-bad'),
+    });
+    await pushArtifact(upstream.url, 'aquasec/trivy-java-db', '1', bad);
+    try {
+      await assert.rejects(h.run(), (err: Error) => {
+        assert.match(
+          err.message,
+          /metadata\.json has Version 2, but Trivy expects 1 for trivy-java-db; refused/,
+        );
+        return true;
+      });
+      const saved = await savedStatus(stateDir);
+      assert.equal(saved.manifestDigest, javaDb.manifestDigest, 'the good version is still the stored one');
+    } finally {
+      await pushArtifact(upstream.url, 'aquasec/trivy-java-db', '1', javaDb);
+    }
   });
 });

@@ -51,7 +51,7 @@ describe('oci-sync job against real registries', () => {
     h = await createHarness(join(work, 'state'), {
       sources: [`${proxy.host}/aquasec`],
       destinations: [`${dest1.host}/trivy`, dest2.host],
-      serve: { enabled: true, prefix: 'aquasec' },
+      serve: { enabled: true, prefix: ['aquasec'] },
     });
   });
 
@@ -179,8 +179,8 @@ describe('oci-sync job against real registries', () => {
     const r = await fetch(`http://${host}/v2/trivy-checks/manifests/2`, { method: 'HEAD' });
     assert.equal(r.headers.get('docker-content-digest'), seeded.digests['trivy-checks:2']);
     const cfg = h.clientConfig[0].render({ publicUrl: `http://${host}` })!;
-    assert.ok(cfg.flags?.includes(`--db-repository ${host}/aquasec/trivy-db:2`), JSON.stringify(cfg.flags));
-    assert.ok(cfg.flags?.includes(`--checks-bundle-repository ${host}/aquasec/trivy-checks:2`));
+    assert.ok(cfg.flags?.includes(`--db-repository ${host}/trivy-db:2`), JSON.stringify(cfg.flags));
+    assert.ok(cfg.flags?.includes(`--checks-bundle-repository ${host}/trivy-checks:2`));
     assert.ok(cfg.flags?.includes('--insecure'));
   });
 

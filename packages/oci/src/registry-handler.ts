@@ -11,10 +11,19 @@ export interface RegistryHandlerOptions {
   /** Repository names for `/v2/_catalog`. */
   repositories(): Promise<string[]>;
   /**
-   * Repository-name prefix (e.g. 'aquasec'): `PREFIX/NAME` is served from NAME's layout, so
-   * clients can keep upstream-style names (`aquasec/trivy-db`). Plain NAME stays reachable too.
+   * Repository-name prefixes (e.g. 'aquasec', 'aquasecurity'): `PREFIX/NAME` is served from NAME's
+   * layout, so clients can keep upstream-style names (`aquasec/trivy-db`, and Trivy's registry.mirrors
+   * keeps the path of mirror.gcr.io and ghcr.io). Plain NAME stays reachable too.
    */
-  pathPrefix?: string;
+  pathPrefix?: string | readonly string[];
+  /**
+   * Whether the server is meant to hold this repository (and, with `tag`, this tag): one it should
+   * hold but does not yet answers 503 UNAVAILABLE with Retry-After instead of 404, because Trivy moves
+   * to the next repository of its list only on temporary errors and stops on a 404.
+   */
+  expected?(repository: string, tag?: string): boolean;
+  /** Retry-After seconds of those 503 answers (default 60). */
+  retryAfterSeconds?: number;
   /** Called with unexpected errors (I/O); the client gets a 500 in the distribution format. */
   onError?: (err: unknown, req: IncomingMessage) => void;
 }
@@ -47,21 +56,43 @@ class HttpFailure extends Error {
 }
 
 export function createRegistryHandler(options: RegistryHandlerOptions): RegistryHandler {
-  const prefix = options.pathPrefix?.replace(/^\/+|\/+$/g, '') ?? '';
-  if (prefix && !NAME_RE.test(prefix)) {
-    throw new TypeError(`registry handler: invalid pathPrefix ${JSON.stringify(options.pathPrefix)}`);
+  const raw = options.pathPrefix === undefined ? [] : [options.pathPrefix].flat();
+  const prefixes = raw.map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== '');
+  for (const prefix of prefixes) {
+    if (!NAME_RE.test(prefix)) {
+      throw new TypeError(`registry handler: invalid pathPrefix ${JSON.stringify(prefix)}`);
+    }
+  }
+  const retryAfter = String(options.retryAfterSeconds ?? 60);
+
+  /** The store name a request name stands for: without its prefix, if it has one. */
+  function localName(name: string): string {
+    const prefix = prefixes.find((p) => name.startsWith(`${p}/`));
+    return prefix ? name.slice(prefix.length + 1) : name;
+  }
+
+  /** 503 UNAVAILABLE for what the server should hold but does not hold yet. */
+  function notYet(name: string, what: string): HttpFailure {
+    return new HttpFailure(
+      503,
+      'UNAVAILABLE',
+      `${what} is not stored yet (the mirror has not synced it); try again later or another registry`,
+      { 'Retry-After': retryAfter },
+    );
   }
 
   async function layoutFor(name: string): Promise<OciLayout> {
     if (!NAME_RE.test(name) || name.length > 255) {
       throw new HttpFailure(400, 'NAME_INVALID', `invalid repository name ${JSON.stringify(name)}`);
     }
-    let local = name;
-    if (prefix && name.startsWith(`${prefix}/`)) local = name.slice(prefix.length + 1);
+    const local = localName(name);
     let layout = await options.resolveLayout(local);
-    // A store repository that itself starts with the prefix stays reachable under its full name.
+    // A store repository that itself starts with a prefix stays reachable under its full name.
     if (!layout && local !== name) layout = await options.resolveLayout(name);
-    if (!layout) throw new HttpFailure(404, 'NAME_UNKNOWN', `repository ${name} not known`);
+    if (!layout) {
+      if (options.expected?.(local)) throw notYet(name, `repository ${name}`);
+      throw new HttpFailure(404, 'NAME_UNKNOWN', `repository ${name} not known`);
+    }
     return layout;
   }
 
@@ -89,9 +120,28 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
         case 'tags':
           await serveTags(res, url, route.name, await layoutFor(route.name), head);
           break;
-        case 'manifest':
-          await serveManifest(res, route.name, route.reference, await layoutFor(route.name), head);
+        case 'manifest': {
+          const found = await serveManifest(
+            res,
+            route.name,
+            route.reference,
+            await layoutFor(route.name),
+            head,
+          );
+          if (!found) {
+            if (
+              !DIGEST_RE.test(route.reference) &&
+              options.expected?.(localName(route.name), route.reference)
+            )
+              throw notYet(route.name, `${route.name}:${route.reference}`);
+            throw new HttpFailure(
+              404,
+              'MANIFEST_UNKNOWN',
+              `manifest ${route.name}:${route.reference} not known`,
+            );
+          }
           break;
+        }
         case 'blob':
           await serveBlob(req, res, route.digest, await layoutFor(route.name), head);
           break;
@@ -120,7 +170,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     for (const name of await options.repositories()) {
       if (!NAME_RE.test(name)) continue;
       names.add(name);
-      if (prefix) names.add(`${prefix}/${name}`);
+      for (const prefix of prefixes) names.add(`${prefix}/${name}`);
     }
     const page = paginate([...names].sort(), url, '/v2/_catalog');
     if (page.link) res.setHeader('Link', page.link);
@@ -176,12 +226,12 @@ async function serveManifest(
   reference: string,
   layout: OciLayout,
   head: boolean,
-): Promise<void> {
+): Promise<boolean> {
   // One read gives bytes and descriptor together, so a tag moved by a concurrent sync cannot mix
   // the digest of one version with the body of another. A digest no longer in index.json is still
   // served from its blob while the GC grace keeps it.
   const found = await layout.manifestGet(reference);
-  if (!found) throw new HttpFailure(404, 'MANIFEST_UNKNOWN', `manifest ${name}:${reference} not known`);
+  if (!found) return false;
   const { bytes } = found;
   const mediaType = found.manifest.mediaType ?? found.descriptor.mediaType;
   const digest = found.descriptor.digest;
@@ -191,6 +241,7 @@ async function serveManifest(
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('ETag', `"${digest}"`);
   res.end(head ? undefined : bytes);
+  return true;
 }
 
 async function serveBlob(

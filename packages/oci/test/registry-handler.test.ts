@@ -77,7 +77,12 @@ describe('registry handler', () => {
     const handler = createRegistryHandler({
       resolveLayout: async (name) => repos.get(name),
       repositories: async () => [...repos.keys()],
-      pathPrefix: 'mirror',
+      pathPrefix: ['mirror', 'aquasecurity'],
+      // The server is meant to hold trivy-db:2 and :3 and trivy-checks:2.
+      expected: (name, tag) =>
+        (name === 'trivy-db' && (tag === undefined || ['2', '3'].includes(tag))) ||
+        (name === 'trivy-checks' && (tag === undefined || tag === '2')),
+      retryAfterSeconds: 30,
     });
     server = createServer((req, res) => {
       handler(req, res).then((handled) => {
@@ -204,6 +209,38 @@ describe('registry handler', () => {
     assert.equal(head.status, 404);
   });
 
+  test('what it should hold but does not yet: 503 UNAVAILABLE with Retry-After, so Trivy tries its next repository', async () => {
+    const cases: [string, number, string][] = [
+      ['/v2/trivy-db/manifests/3', 503, 'UNAVAILABLE'],
+      ['/v2/mirror/trivy-db/manifests/3', 503, 'UNAVAILABLE'],
+      ['/v2/aquasecurity/trivy-db/manifests/3', 503, 'UNAVAILABLE'],
+      ['/v2/trivy-checks/manifests/2', 503, 'UNAVAILABLE'],
+      ['/v2/aquasecurity/trivy-checks/manifests/2', 503, 'UNAVAILABLE'],
+      ['/v2/trivy-checks/tags/list', 503, 'UNAVAILABLE'],
+      // a tag, digest or name the server is not meant to hold stays a 404
+      ['/v2/trivy-db/manifests/9', 404, 'MANIFEST_UNKNOWN'],
+      [`/v2/trivy-db/manifests/sha256:${'0'.repeat(64)}`, 404, 'MANIFEST_UNKNOWN'],
+      ['/v2/trivy-checks/manifests/1', 503, 'UNAVAILABLE'],
+      ['/v2/other/manifests/2', 404, 'NAME_UNKNOWN'],
+    ];
+    for (const [path, status, code] of cases) {
+      for (const method of ['GET', 'HEAD']) {
+        const r = await fetch(`${base}${path}`, { method });
+        assert.equal(r.status, status, `${method} ${path}`);
+        assert.equal(r.headers.get('retry-after'), status === 503 ? '30' : null, `${method} ${path}`);
+        if (method === 'GET') {
+          const body = (await r.json()) as { errors: { code: string }[] };
+          assert.equal(body.errors[0]?.code, code, path);
+        } else await r.arrayBuffer();
+      }
+    }
+    // held: served under the plain name and each prefix
+    for (const name of ['trivy-db', 'mirror/trivy-db', 'aquasecurity/trivy-db']) {
+      const r = await fetch(`${base}/v2/${name}/manifests/2`, { method: 'HEAD' });
+      assert.equal(r.status, 200, name);
+    }
+  });
+
   type Listing = { name?: string; tags?: string[]; repositories?: string[]; errors?: { code: string }[] };
   const json = async (r: Response) => (await r.json()) as Listing;
 
@@ -222,6 +259,8 @@ describe('registry handler', () => {
     const cat = await json(await fetch(`${base}/v2/_catalog`));
     assert.deepEqual(cat.repositories, [
       'aquasec/trivy-java-db',
+      'aquasecurity/aquasec/trivy-java-db',
+      'aquasecurity/trivy-db',
       'mirror/aquasec/trivy-java-db',
       'mirror/trivy-db',
       'trivy-db',

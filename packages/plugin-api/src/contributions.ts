@@ -160,5 +160,14 @@ export interface ClientConfigSection {
   trivyYaml?: string;
   files?: { path: string; content: string }[];
   notes?: string[];
+  /** Other recipes to the same end (e.g. a fallback list, registry.mirrors), each naming the Trivy it needs. */
+  alternatives?: ClientConfigRecipe[];
+}
+export interface ClientConfigRecipe {
+  title: string;
+  flags?: string[];
+  env?: Record<string, string>;
+  trivyYaml?: string;
+  notes?: string[];
 }
 export const ClientConfigContribution: unique symbol = Symbol.for('trivy-mirror.ClientConfigContribution');

@@ -82,8 +82,9 @@ export const vexhubMirrorConfigSchema = z.strictObject({
   /** Base URL under which publishDir is served; default: the daemon's publicUrl. */
   publishBaseUrl: httpUrl.optional(),
   /**
-   * Answer If-None-Match with 304 and send ETags. Off by default: Trivy v0.54–v0.72 wipe their VEX
-   * cache on a 304 (fixed in v0.73).
+   * Answer If-None-Match with 304 and send ETags. Trivy v0.54–v0.72 wipe their VEX cache on a 304 (fixed
+   * in v0.73): they never get either, by their User-Agent. Off by default all the same, for clients whose
+   * User-Agent a proxy rewrites.
    */
   etag: z.boolean().default(false),
   /** URL path under which archives are served: <pathPrefix>/<name>/archive.zip. */

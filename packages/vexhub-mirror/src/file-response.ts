@@ -20,8 +20,22 @@ export interface ServedBody {
 // The Range parser lives in @trivy-mirror/oci, shared with the registry handler (null: unsatisfiable,
 // answered with 416).
 
+/**
+ * Trivy v0.54 to v0.72 remove their VEX repository before downloading and keep nothing on a 304, so
+ * they lose the repository (pkg/downloader, fixed in v0.73). They get no ETag and never a 304.
+ */
+export function wipesCacheOn304(userAgent: string | undefined): boolean {
+  const m = /^trivy\/v?0\.(\d+)\.\d+/.exec(userAgent ?? '');
+  const minor = m ? Number(m[1]) : Number.NaN;
+  return minor >= 54 && minor <= 72;
+}
+
+function conditionalFor(req: IncomingMessage, body: ServedBody): boolean {
+  return body.conditional && Boolean(body.etag) && !wipesCacheOn304(req.headers['user-agent']);
+}
+
 function notModified(req: IncomingMessage, body: ServedBody): boolean {
-  if (!body.conditional || !body.etag) return false;
+  if (!conditionalFor(req, body)) return false;
   const inm = req.headers['if-none-match'];
   if (inm !== undefined) {
     return inm
@@ -41,7 +55,8 @@ function rangeApplies(req: IncomingMessage, body: ServedBody): boolean {
   const raw = req.headers['if-range'];
   if (raw === undefined) return true;
   const ifRange = Array.isArray(raw) ? raw[0] : raw;
-  if (ifRange.startsWith('"') || ifRange.startsWith('W/')) return body.conditional && ifRange === body.etag;
+  if (ifRange.startsWith('"') || ifRange.startsWith('W/'))
+    return conditionalFor(req, body) && ifRange === body.etag;
   return ifRange === body.lastModified.toUTCString();
 }
 
@@ -50,7 +65,7 @@ export async function sendBody(req: IncomingMessage, res: ServerResponse, body: 
   res.setHeader('Last-Modified', body.lastModified.toUTCString());
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Cache-Control', 'no-cache');
-  if (body.conditional && body.etag) res.setHeader('ETag', body.etag);
+  if (conditionalFor(req, body)) res.setHeader('ETag', body.etag as string);
   if (notModified(req, body)) {
     res.statusCode = 304;
     res.end();

@@ -18,6 +18,8 @@ export interface RepositoryManifest {
   [key: string]: unknown;
 }
 
+import { goDurationSeconds } from './go-duration.js';
+
 // Go's time.ParseDuration, which Trivy uses for update_interval.
 const GO_DURATION_RE = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$|^[-+]?0$/;
 
@@ -62,12 +64,24 @@ export function parseManifest(
       throw fail(`version ${SPEC_VERSION} locations[${i}] has no "url"`);
     }
   }
-  if (version.update_interval !== undefined) {
-    if (typeof version.update_interval !== 'string' || !GO_DURATION_RE.test(version.update_interval)) {
-      throw fail(
-        `version ${SPEC_VERSION} update_interval ${JSON.stringify(version.update_interval)} is not a Go duration`,
-      );
-    }
+  if (version.update_interval === undefined) {
+    throw fail(
+      `version ${SPEC_VERSION} has no update_interval (Trivy would download the repository again on every scan)`,
+    );
+  }
+  if (typeof version.update_interval !== 'string' || !GO_DURATION_RE.test(version.update_interval)) {
+    throw fail(
+      `version ${SPEC_VERSION} update_interval ${JSON.stringify(version.update_interval)} is not a Go duration`,
+    );
+  }
+  // Trivy (pkg/vex/repo) re-checks a repository once UpdatedAt + update_interval has passed: zero, negative
+  // or missing means on every scan, which would turn each scan into a download of the archive.
+  const seconds = goDurationSeconds(version.update_interval);
+  if (seconds === undefined || seconds <= 0) {
+    throw fail(
+      `version ${SPEC_VERSION} update_interval ${JSON.stringify(version.update_interval)} is not a positive ` +
+        'duration (Trivy would download the repository again on every scan)',
+    );
   }
   return { manifest, version };
 }

@@ -5,7 +5,10 @@ import { goDurationSeconds } from './go-duration.js';
 import { parseManifest, SPEC_VERSION } from './vex-manifest.js';
 import type { PublishedVersion } from './version-store.js';
 
-/** What Trivy assumes when a manifest has no update_interval. */
+/**
+ * What the gauge shows for a served manifest without a usable update_interval (only one stored before
+ * the mirror refused those: Trivy itself takes a missing one as 0, a re-check on every scan).
+ */
 export const DEFAULT_UPDATE_INTERVAL_SECONDS = 24 * 3600;
 
 const GAUGES = {
@@ -19,7 +22,7 @@ const GAUGES = {
   ],
   interval: [
     'trivy_mirror_vex_update_interval_seconds',
-    'update_interval of the served VEX repository manifest (24h when it names none, as in Trivy)',
+    'update_interval of the served VEX repository manifest (24h when it names none)',
   ],
   size: ['trivy_mirror_vex_archive_size_bytes', 'Size of the served VEX repository archive'],
 } as const;

@@ -153,6 +153,18 @@ describe('GitHub repository served as tar.gz', () => {
     const etag = res.headers.get('etag');
     assert.ok(etag);
     assert.equal((await get(r.archiveUrl, { headers: { 'If-None-Match': etag } })).status, 304);
+    // Trivy v0.54-v0.72 lose their VEX cache on a 304: never an ETag or a 304 for them, also with etag: true.
+    for (const ua of ['trivy/0.54.0', 'trivy/0.68.2', 'trivy/0.72.1']) {
+      const old = await get(r.archiveUrl, { headers: { 'If-None-Match': etag, 'User-Agent': ua } });
+      assert.equal(old.status, 200, ua);
+      assert.equal(old.headers.get('etag'), null, ua);
+    }
+    for (const ua of ['trivy/0.73.0', 'trivy/0.74.0', 'trivy/0.53.1'])
+      assert.equal(
+        (await get(r.archiveUrl, { headers: { 'If-None-Match': etag, 'User-Agent': ua } })).status,
+        304,
+        ua,
+      );
   });
 });
 

@@ -115,6 +115,18 @@ describe('sources and config', () => {
         ),
       /not a Go duration/,
     );
+    for (const interval of ['0', '-1h', '0s', undefined]) {
+      const version = {
+        spec_version: '0.1',
+        locations: [{ url: 'https://h/a.zip' }],
+        update_interval: interval,
+      };
+      assert.throws(
+        () => parseManifest(JSON.stringify({ versions: [version] }), 'r'),
+        interval === undefined ? /has no update_interval/ : /is not a positive duration/,
+        String(interval),
+      );
+    }
   });
 
   test('daemon mode without publicUrl mirrors without serving: a warning, and manifests keep the upstream location', async () => {

@@ -19,7 +19,7 @@ test('Go durations parse to seconds; anything else is undefined', () => {
     assert.equal(goDurationSeconds(bad), undefined, bad);
 });
 
-test("a manifest's update_interval, else Trivy's 24 h default", () => {
+test("a manifest's update_interval, else 24 h", () => {
   const manifest = (v: Record<string, unknown>) =>
     Buffer.from(
       JSON.stringify({ versions: [{ spec_version: '0.1', locations: [{ url: 'https://x/a.zip' }], ...v }] }),

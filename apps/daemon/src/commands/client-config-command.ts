@@ -1,6 +1,10 @@
 // `trivy-mirror client-config`: the exact Trivy flags, env vars, trivy.yaml and VEX repository.yaml
 // that clients need to use this mirror, from every plugin's ClientConfigContribution.
-import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirror/plugin-api/contributions';
+import {
+  ClientConfigContribution,
+  type ClientConfigRecipe,
+  type ClientConfigSection,
+} from '@trivy-mirror/plugin-api/contributions';
 import type { Command } from 'commander';
 import { exitWith } from '../cli-output.js';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
@@ -55,30 +59,28 @@ export function renderSections(sections: ClientConfigSection[]): string {
   const out: string[] = [];
   for (const s of sections) {
     out.push(`## ${s.title}`, '');
-    if (s.flags?.length) out.push('Flags:', ...s.flags.map((f) => `  ${f}`), '');
-    if (s.env && Object.keys(s.env).length) {
-      out.push('Environment:', ...Object.entries(s.env).map(([k, v]) => `  export ${k}=${v}`), '');
+    renderRecipe(s, out);
+    for (const alt of s.alternatives ?? []) {
+      out.push(`### Or: ${alt.title}`, '');
+      renderRecipe(alt, out);
     }
-    if (s.trivyYaml)
-      out.push(
-        'trivy.yaml:',
-        ...s.trivyYaml
-          .trimEnd()
-          .split('\n')
-          .map((l) => `  ${l}`),
-        '',
-      );
-    for (const f of s.files ?? [])
-      out.push(
-        `${f.path}:`,
-        ...f.content
-          .trimEnd()
-          .split('\n')
-          .map((l) => `  ${l}`),
-        '',
-      );
-    for (const n of s.notes ?? []) out.push(`Note: ${n}`);
-    if (s.notes?.length) out.push('');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Flags, environment, trivy.yaml, files and notes of one recipe, indented for copying. */
+function renderRecipe(s: ClientConfigRecipe & { files?: ClientConfigSection['files'] }, out: string[]): void {
+  const indented = (text: string) =>
+    text
+      .trimEnd()
+      .split('\n')
+      .map((l) => `  ${l}`);
+  if (s.flags?.length) out.push('Flags:', ...s.flags.map((f) => `  ${f}`), '');
+  if (s.env && Object.keys(s.env).length) {
+    out.push('Environment:', ...Object.entries(s.env).map(([k, v]) => `  export ${k}=${v}`), '');
+  }
+  if (s.trivyYaml) out.push('trivy.yaml:', ...indented(s.trivyYaml), '');
+  for (const f of s.files ?? []) out.push(`${f.path}:`, ...indented(f.content), '');
+  for (const n of s.notes ?? []) out.push(`Note: ${n}`);
+  if (s.notes?.length) out.push('');
 }
