@@ -33,7 +33,7 @@ const inside: ExampleProfile = {
   destinations: []                          # or an internal registry: what is imported is pushed on
   keepVersions: 3
   staleAfterHours: 72                       # a warning and trivy_mirror_artifact_stale past this age
-  serve: { enabled: true, prefix: "" }      # read-only /v2/ on the serve listener`,
+  serve: { enabled: true, prefix: [aquasec, aquasecurity] }   # read-only /v2/NAME, also /v2/PREFIX/NAME (registry.mirrors)`,
     'vexhub-mirror': `vexhub-mirror:
   repositories:
     - name: vexhub                          # clients cache it as vex/repositories/vexhub
