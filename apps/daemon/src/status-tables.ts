@@ -1,5 +1,6 @@
 // The human form of /status: a table per known component (oci-sync artifacts, VEX repositories,
-// cache dirs, credential providers) and one line per other component; `status --json` has it all.
+// cache dirs, credential providers), one line per other component, and the clients seen;
+// `status --json` has it all.
 import { formatAge, formatBytes } from './cli-output.js';
 import { formatTable } from './text-table.js';
 
@@ -123,4 +124,30 @@ function summary(id: string, c: Rec): string {
     .filter(([k, v]) => k !== 'ready' && ['string', 'number', 'boolean'].includes(typeof v))
     .map(([k, v]) => `${k}=${String(v)}`);
   return scalars.slice(0, 6).join(' ');
+}
+
+/** The clients seen on the serving listener (/status `clients`), with their warnings. */
+export function clientsTable(clients: unknown): string {
+  const list = (Array.isArray(clients) ? clients : []).map(rec);
+  if (list.length === 0) return '';
+  const rows = list.map((c) => {
+    const artifacts = Object.entries(rec(c.artifacts)).map(([name, raw]) => {
+      const tags = Array.isArray(rec(raw).tags) ? (rec(raw).tags as string[]) : [];
+      return tags.length ? tags.map((t) => `${name}:${t}`).join(' ') : name;
+    });
+    return [
+      str(c.client) ?? '-',
+      str(c.version) || '-',
+      String(num(c.requests) ?? 0),
+      formatBytes(num(c.bytes) ?? 0),
+      formatAge(str(c.lastSeen)),
+      artifacts.join(' '),
+    ];
+  });
+  const warnings = list
+    .flatMap((c) => (Array.isArray(c.warnings) ? c.warnings : []))
+    .map((w) => `  warning: ${w}\n`)
+    .join('');
+  const head = ['CLIENT', 'VERSION', 'REQUESTS', 'BYTES', 'LAST SEEN', 'ARTIFACTS'];
+  return `\nclients since start (serving listener)\n${formatTable(head, rows)}${warnings}`;
 }

@@ -72,7 +72,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
   }
 
   /** 503 UNAVAILABLE for what the server should hold but does not hold yet. */
-  function notYet(name: string, what: string): HttpFailure {
+  function notYet(what: string): HttpFailure {
     return new HttpFailure(
       503,
       'UNAVAILABLE',
@@ -90,7 +90,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     // A store repository that itself starts with a prefix stays reachable under its full name.
     if (!layout && local !== name) layout = await options.resolveLayout(name);
     if (!layout) {
-      if (options.expected?.(local)) throw notYet(name, `repository ${name}`);
+      if (options.expected?.(local)) throw notYet(`repository ${name}`);
       throw new HttpFailure(404, 'NAME_UNKNOWN', `repository ${name} not known`);
     }
     return layout;
@@ -121,19 +121,13 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
           await serveTags(res, url, route.name, await layoutFor(route.name), head);
           break;
         case 'manifest': {
-          const found = await serveManifest(
-            res,
-            route.name,
-            route.reference,
-            await layoutFor(route.name),
-            head,
-          );
+          const found = await serveManifest(res, route.reference, await layoutFor(route.name), head);
           if (!found) {
             if (
               !DIGEST_RE.test(route.reference) &&
               options.expected?.(localName(route.name), route.reference)
             )
-              throw notYet(route.name, `${route.name}:${route.reference}`);
+              throw notYet(`${route.name}:${route.reference}`);
             throw new HttpFailure(
               404,
               'MANIFEST_UNKNOWN',
@@ -222,7 +216,6 @@ function decode(s: string): string {
 
 async function serveManifest(
   res: ServerResponse,
-  name: string,
   reference: string,
   layout: OciLayout,
   head: boolean,

@@ -2,6 +2,7 @@
 // starts a generation (container, hooks, watcher, serving listener on first start, schedules), stops
 // it, and replaces it on reload (falling back to the previous config when the new one fails to start).
 import { describeError, type Logger } from '@trivy-mirror/plugin-api';
+import type { ClientsSeen } from './clients-seen.js';
 import type { RuntimeConfig } from './config-schema.js';
 import type { HttpListener } from './http-listener.js';
 import {
@@ -36,6 +37,8 @@ export interface GenerationHostDeps {
   drainMs: number;
   /** The serving listener's routes, given the generation's (the status page adds its own). */
   serveRoutes(routes: RouteEntry[] | undefined): RouteEntry[];
+  /** Fed by the serving listener; outlives reloads. */
+  clients?: ClientsSeen;
 }
 
 export class GenerationHost {
@@ -82,6 +85,7 @@ export class GenerationHost {
           listen: config.serve.listen,
           tls: config.serve.tls,
           logger: this.#log,
+          clients: deps.clients,
           state: {
             routes: () => deps.serveRoutes(this.#gen?.serveRoutes),
             authenticators: () => this.#gen?.authenticators ?? [],

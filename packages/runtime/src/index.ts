@@ -64,6 +64,8 @@ export {
   youngGenerationHold,
 } from './young-generation.js';
 export { type Phase, StartupError } from './lifecycle.js';
+export { type ClientId, clientOf } from './client-request.js';
+export { type ArtifactUseStatus, type ClientStatus, ClientsSeen, MAX_CLIENTS } from './clients-seen.js';
 export { isLoopbackHost, parseListen } from './listen-address.js';
 export {
   createLogger,

@@ -2,8 +2,9 @@
 // The job's id is the `job_id` label: `job` is Prometheus's own target label and would be renamed on scrape.
 import type { Metrics } from '@trivy-mirror/plugin-api';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClientMetricsSink } from './clients-seen.js';
 
-export class RuntimeMetrics implements Metrics {
+export class RuntimeMetrics implements Metrics, ClientMetricsSink {
   readonly registry = new Registry();
   readonly jobRuns: Counter<'job_id' | 'status'>;
   readonly jobDuration: Histogram<'job_id'>;
@@ -12,6 +13,9 @@ export class RuntimeMetrics implements Metrics {
   readonly jobConsecutiveFailures: Gauge<'job_id'>;
   readonly jobLastRun: Gauge<'job_id' | 'status'>;
   readonly buildInfo: Gauge<'version'>;
+  readonly clientRequests: Counter<'client' | 'version' | 'artifact' | 'code'>;
+  readonly clientBytes: Counter<'client' | 'version' | 'artifact'>;
+  readonly clientUnauthorized: Counter<'artifact'>;
 
   constructor(options: { defaultMetrics?: boolean; version?: string } = {}) {
     const registers = [this.registry];
@@ -71,6 +75,41 @@ export class RuntimeMetrics implements Metrics {
       registers,
     });
     this.buildInfo.set({ version: options.version ?? '0.0.0' }, 1);
+    // Labels bounded by ClientsSeen: at most MAX_CLIENTS versions plus 'other'.
+    this.clientRequests = new Counter({
+      name: 'trivy_mirror_client_requests_total',
+      help: 'Requests for an artifact on the serving listener, by client (User-Agent), version and HTTP status.',
+      labelNames: ['client', 'version', 'artifact', 'code'],
+      registers,
+    });
+    this.clientBytes = new Counter({
+      name: 'trivy_mirror_client_bytes_total',
+      help: 'Body bytes served per client, version and artifact (complete GET 200/206 answers).',
+      labelNames: ['client', 'version', 'artifact'],
+      registers,
+    });
+    this.clientUnauthorized = new Counter({
+      name: 'trivy_mirror_client_unauthorized_total',
+      help: 'Requests for an artifact refused with 401 (not counted per client: the User-Agent is unauthenticated).',
+      labelNames: ['artifact'],
+      registers,
+    });
+  }
+
+  recordClientRequest(r: {
+    client: string;
+    version: string;
+    artifact: string;
+    code: number;
+    bytes: number;
+  }): void {
+    const labels = { client: r.client, version: r.version, artifact: r.artifact };
+    this.clientRequests.inc({ ...labels, code: String(r.code) });
+    this.clientBytes.inc(labels, r.bytes);
+  }
+
+  recordClientUnauthorized(artifact: string): void {
+    this.clientUnauthorized.inc({ artifact });
   }
 
   /** Counts one finished run: runs, duration, bytes, last success, failures in a row. */

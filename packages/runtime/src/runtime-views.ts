@@ -4,6 +4,7 @@
 import type { Clock } from '@trivy-mirror/plugin-api';
 import { Registry } from 'prom-client';
 import type { AdminState } from './admin-server.js';
+import type { ClientsSeen } from './clients-seen.js';
 import type { RuntimeConfig } from './config-schema.js';
 import type { HealthRegistry } from './health-registry.js';
 import type { JobRunnerService, RunHandle } from './job-runner.js';
@@ -20,6 +21,7 @@ export interface RuntimeViewHost {
   readonly jobs: JobRunnerService;
   readonly metrics: RuntimeMetrics;
   readonly statusPage: StatusPage;
+  readonly clients: ClientsSeen;
   readonly config: RuntimeConfig;
   readonly startedAt: Date;
   /** The current plugin generation (undefined before start, after stop and while reloading). */
@@ -42,6 +44,7 @@ export class RuntimeViews {
       readiness: await host.health.readiness(),
       jobs: this.#jobView(),
       plugins: pluginListing(host.config),
+      clients: host.clients.snapshot(),
     });
   }
 

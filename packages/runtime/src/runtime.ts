@@ -13,6 +13,7 @@ import { mkdirp } from '@trivy-mirror/oci/fs';
 import { type Clock, type JobRunRecord, MirrorError } from '@trivy-mirror/plugin-api';
 import type { Container } from 'inversify';
 import { createAdminListener } from './admin-server.js';
+import { ClientsSeen } from './clients-seen.js';
 import { systemClock } from './clock.js';
 import { configWarnings } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
@@ -82,6 +83,7 @@ export class Runtime {
   readonly version: string;
   readonly clock: Clock;
   readonly statusPage: StatusPage;
+  readonly clients: ClientsSeen;
   #config: RuntimeConfig;
   #plugins: readonly LoadedPlugin[];
   readonly #generations: GenerationHost;
@@ -121,6 +123,8 @@ export class Runtime {
     }
     this.health = new HealthRegistry(this.logger.child({ component: 'health' }));
     this.statusPage = new StatusPage(this);
+    const clientsLog = this.logger.child({ component: 'clients' });
+    this.clients = new ClientsSeen({ clock: this.clock, logger: clientsLog, metrics: this.metrics });
     const stopMs = options.timeouts?.stopMs ?? 10_000;
     this.#timeouts = {
       stopMs,
@@ -144,6 +148,7 @@ export class Runtime {
       startAbort: this.#startAbort.signal,
       drainMs: this.#timeouts.drainMs,
       serveRoutes: (routes) => this.statusPage.serveRoutes(routes),
+      clients: this.clients,
     });
     const runtime = this;
     this.#views = new RuntimeViews({
@@ -153,6 +158,7 @@ export class Runtime {
       jobs: this.jobs,
       metrics: this.metrics,
       statusPage: this.statusPage,
+      clients: this.clients,
       get config() {
         return runtime.#config;
       },

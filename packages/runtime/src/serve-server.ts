@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { type Logger, MirrorError, type ServeAuthenticator } from '@trivy-mirror/plugin-api';
+import type { ClientsSeen } from './clients-seen.js';
 import { HttpListener } from './http-listener.js';
 import { dispatch, type RouteEntry, sendJson } from './router.js';
 
@@ -60,6 +61,8 @@ export async function createServeListener(options: {
   tls?: { cert: string; key: string };
   logger: Logger;
   state: ServeState;
+  /** Counts what each client fetches. */
+  clients?: ClientsSeen;
 }): Promise<HttpListener> {
   const tls = options.tls ? await readTlsFiles(options.tls) : undefined;
   return new HttpListener({
@@ -77,7 +80,9 @@ export async function createServeListener(options: {
         );
         return true;
       }
-      if (!(await authorize(options.state.authenticators(), req, options.logger))) {
+      const authorized = await authorize(options.state.authenticators(), req, options.logger);
+      options.clients?.watch(req, res, url, authorized);
+      if (!authorized) {
         // Shaped like the distribution spec's errors so registry clients show it sensibly.
         sendJson(
           res,

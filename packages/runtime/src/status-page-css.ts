@@ -29,6 +29,7 @@ tr.row-stale td{background:color-mix(in srgb,var(--stale) 7%,transparent)}
 .ok{color:var(--ready)}.bad{color:var(--failing);font-weight:600}
 .err{color:var(--failing);margin-top:2px;word-break:break-word}
 .cause{color:var(--fg);font-weight:600}
+.warn{color:var(--stale);font-weight:600;margin-top:2px}
 .reasons{margin:8px 18px;padding:6px 6px 6px 28px;border-left:4px solid var(--stale);background:var(--head)}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
 svg{background:var(--head);border:1px solid var(--line);border-radius:4px;max-width:100%;height:auto}

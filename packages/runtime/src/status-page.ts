@@ -1,5 +1,6 @@
 // The status page (GET / on the admin listener): one self-contained, server-rendered HTML document
-// for the people on call. No scripts, no external resources; it reloads itself every 30 s.
+// for the people on call (artifacts, jobs, cache dirs, VEX, clients, 14-day charts). No scripts, no
+// external resources; it reloads itself every 30 s.
 import { ageChart, bytesChart } from './status-chart.js';
 import {
   esc,
@@ -10,6 +11,7 @@ import {
   relative,
   shortDigest,
 } from './status-format.js';
+import type { ArtifactUseStatus } from './clients-seen.js';
 import type { HistoryEntry } from './status-history.js';
 import type { JobStatus, StatusReport } from './status-report.js';
 import { STATE_CSS } from './status-page-css.js';
@@ -121,6 +123,46 @@ function vexSection(report: StatusReport, now: Date): string {
   );
 }
 
+function artifactUse(name: string, u: ArtifactUseStatus, now: Date): string {
+  const tags = u.tags.length ? ` <code>:${u.tags.map(esc).join(' :')}</code>` : '';
+  const extra = [
+    u.notModified ? `${u.notModified}× 304` : '',
+    u.failed ? `<span class="bad">${u.failed} failed</span>` : '',
+  ].filter(Boolean);
+  return `<div class="nw"><b>${esc(name)}</b>${tags} · ${u.requests} req · ${esc(formatBytes(u.bytes))}${
+    extra.length ? ` · ${extra.join(' · ')}` : ''
+  } · <span class="dim">${esc(relative(u.lastSeen, now))}</span></div>`;
+}
+
+function clientsSection(report: StatusReport, now: Date): string {
+  const rows = (report.clients ?? []).map((c) => {
+    const uses = Object.entries(c.artifacts).map(([name, u]) => artifactUse(name, u, now));
+    const warn = c.warnings.length > 0;
+    return `<tr${warn ? ' class="row-stale"' : ''}><td class="nw"><b>${esc(c.client)}</b></td><td>${esc(
+      c.version,
+    )}</td><td>${when(c.firstSeen, now)}</td><td>${when(c.lastSeen, now)}</td><td class="num">${c.requests}</td><td class="num">${esc(
+      formatBytes(c.bytes),
+    )}</td><td>${uses.join('')}</td></tr>${
+      warn
+        ? `<tr class="row-stale"><td></td><td colspan="6">${c.warnings.map((w) => `<div class="warn">⚠ ${esc(w)}</div>`).join('')}</td></tr>`
+        : ''
+    }`;
+  });
+  return table(
+    [
+      'Client',
+      'Version',
+      'First seen',
+      'Last seen',
+      'Requests',
+      'Bytes',
+      'Artifacts (tags · requests · bytes · last)',
+    ],
+    rows,
+    'no client has fetched an artifact from the serving listener since start',
+  );
+}
+
 /** Failed runs in a row at the end of a job's history. */
 export function failuresInARow(history: readonly HistoryEntry[], job: string): number {
   let n = 0;
@@ -185,6 +227,7 @@ ${reasons}
 <section><h2>Jobs</h2>${jobs}</section>
 <section><h2>Cache directories</h2>${cacheSection(report, now)}</section>
 <section><h2>VEX repositories</h2>${vexSection(report, now)}</section>
+<section><h2>Clients since start</h2>${clientsSection(report, now)}</section>
 <section><h2>Last 14 days</h2><div class="charts">${ageChart(history, now)}${bytesChart(history, now)}</div></section>
 </main>
 <footer class="dim">${options.adminLinks ? 'JSON: <a href="/status">/status</a> · metrics: <a href="/metrics">/metrics</a> · ' : ''}states: READY (serving, fresh) · SYNCING (work in progress) · STALE (past NextUpdate or update interval) · FAILING (last attempt failed)</footer>

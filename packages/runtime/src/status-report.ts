@@ -1,5 +1,7 @@
-// The `/status` document: version, uptime, readiness, jobs (schedule, next and last run) and components.
+// The `/status` document: version, uptime, readiness, jobs (schedule, next and last run), components
+// and the clients seen on the serving listener.
 import type { Job, JobRunRecord } from '@trivy-mirror/plugin-api';
+import type { ClientStatus } from './clients-seen.js';
 import type { Readiness } from './health-registry.js';
 import type { PluginListing } from './plugin-switch.js';
 
@@ -26,6 +28,8 @@ export interface StatusReport {
   components: Record<string, unknown>;
   /** Every plugin of the config; `enabled: false` ones are not loaded. */
   plugins: PluginListing[];
+  /** Clients seen on the serving listener since start, most recent first. */
+  clients: ClientStatus[];
 }
 
 export interface JobView {
@@ -61,6 +65,7 @@ export function buildStatus(options: {
   readiness: Readiness;
   jobs: JobView;
   plugins: PluginListing[];
+  clients?: ClientStatus[];
 }): StatusReport {
   return {
     version: options.version,
@@ -72,5 +77,6 @@ export function buildStatus(options: {
     jobs: jobStatuses(options.jobs),
     components: options.readiness.components,
     plugins: options.plugins,
+    clients: options.clients ?? [],
   };
 }

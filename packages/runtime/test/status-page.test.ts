@@ -22,6 +22,7 @@ function report(
     reasons: [],
     jobs: [],
     plugins: [],
+    clients: [],
     components: {
       'oci-sync': {
         artifacts: {
@@ -91,6 +92,60 @@ describe('status page', () => {
     assert.equal(scrub('password=s3cret&x=1'), 'password=[redacted]&x=1');
     assert.equal(esc('a"b'), 'a&quot;b');
     assert.equal(plainCause({ message: 'HTTP 429 Too Many Requests' }), 'rate limited by the registry');
+  });
+
+  test('the clients section: versions, last seen, bytes per artifact, tags, warnings', () => {
+    assert.match(renderStatusPage(report(), [], now), /no client has fetched an artifact/);
+    const use = {
+      requests: 4,
+      bytes: 3 * 1024 * 1024,
+      lastSeen: '2026-12-02T11:58:00Z',
+      notModified: 0,
+      failed: 0,
+    };
+    const html = renderStatusPage(
+      report({
+        clients: [
+          {
+            client: 'trivy',
+            version: '0.74.0',
+            firstSeen: '2026-12-02T10:00:00Z',
+            lastSeen: '2026-12-02T11:58:00Z',
+            requests: 9,
+            bytes: 4 * 1024 * 1024,
+            artifacts: {
+              'trivy-checks': { ...use, tags: ['1'], bytes: 1024 * 1024 },
+              'trivy-db': { ...use, tags: ['2'], failed: 1 },
+            },
+            warnings: ['trivy 0.74.0 pulled trivy-checks:1, which Trivy ≥ 0.69 no longer uses'],
+          },
+          {
+            client: 'other',
+            version: '',
+            firstSeen: '2026-12-02T11:00:00Z',
+            lastSeen: '2026-12-02T11:00:00Z',
+            requests: 1,
+            bytes: 0,
+            artifacts: { vex: { ...use, requests: 1, bytes: 0, tags: [], notModified: 1 } },
+            warnings: [],
+          },
+        ],
+      }),
+      [],
+      now,
+    );
+    assert.match(html, /<h2>Clients since start<\/h2>/);
+    assert.match(html, /<b>trivy<\/b><\/td><td>0\.74\.0<\/td>/);
+    assert.match(
+      html,
+      /<b>trivy-db<\/b> <code>:2<\/code> · 4 req · 3\.0 MiB · <span class="bad">1 failed<\/span> · <span class="dim">2m ago/,
+    );
+    assert.match(html, /<b>vex<\/b> · 1 req · 0 B · 1× 304/);
+    assert.match(
+      html,
+      /<tr class="row-stale"><td><\/td><td colspan="6"><div class="warn">⚠ trivy 0\.74\.0 pulled trivy-checks:1/,
+    );
+    assert.equal(buildView(report(), now).state, 'ready', 'warnings leave the state alone');
   });
 
   test('the charts draw the recorded DB ages and bytes per day', () => {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { adminGet } from '../admin-get.js';
 import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin-address.js';
 import { formatAge, exitWith } from '../cli-output.js';
-import { componentTables } from '../status-tables.js';
+import { clientsTable, componentTables } from '../status-tables.js';
 
 interface StatusJob {
   id: string;
@@ -111,6 +111,7 @@ function humanStatus(body: Record<string, unknown>): string {
     out += `  ${j.id.padEnd(16)} ${j.running ? 'running ' : ''}next ${j.nextRun ? formatAge(j.nextRun) : '-'}  last ${lastTxt}\n`;
   }
   out += componentTables(components);
+  out += clientsTable(body.clients);
   return `${out}\n(--json for every detail)\n`;
 }
 
