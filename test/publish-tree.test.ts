@@ -93,9 +93,26 @@ describe('published registry tree behind nginx (e2e)', { timeout: 240_000 }, () 
       `docker://${nginx.treeHost}/trivy-checks`,
     ]);
     assert.deepEqual(JSON.parse(stdout.toString()).Tags, ['1', '2']);
+    // A Trivy artifact's tag that is not published (yet): 503 UNAVAILABLE, so Trivy tries its next
+    // repository; anything else unknown stays a 404.
     const noTag = await fetch(`${nginx.treeUrl}/v2/trivy-db/manifests/9`);
-    assert.equal(noTag.status, 404);
-    assert.match(await noTag.text(), /MANIFEST_UNKNOWN/);
+    assert.equal(noTag.status, 503);
+    assert.ok(noTag.headers.get('retry-after'));
+    assert.match(await noTag.text(), /UNAVAILABLE/);
+    const noDigest = await fetch(`${nginx.treeUrl}/v2/trivy-db/manifests/sha256:${'0'.repeat(64)}`);
+    assert.equal(noDigest.status, 404);
+    assert.match(await noDigest.text(), /MANIFEST_UNKNOWN/);
+    const noName = await fetch(`${nginx.treeUrl}/v2/other/manifests/1`);
+    assert.equal(noName.status, 404);
+    await noName.arrayBuffer();
+    // Trivy's upstream paths (registry.mirrors keeps them) name the same repositories.
+    for (const prefix of ['aquasec', 'aquasecurity']) {
+      const res = await fetch(`${nginx.treeUrl}/v2/${prefix}/trivy-db/manifests/2`, {
+        headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      assert.equal(res.status, 200, prefix);
+      await res.arrayBuffer();
+    }
   });
 
   test('blobs are hard links into the store; `trivy-mirror publish` writes the same tree once', async () => {

@@ -17,9 +17,15 @@ import {
   startRegistry,
 } from '@trivy-mirror/fixtures';
 import { dumpDom, screenshot, visibleText } from './helpers/chromium.js';
-import { type DaemonProcess, eventually, freePort, startDaemon } from './helpers/daemon-process.js';
+import { type DaemonProcess, eventually, freePort, repoRoot, startDaemon } from './helpers/daemon-process.js';
 import { alertRules, dashboardExprs } from './helpers/deploy-files.js';
-import { exportedNames, metricNames } from './helpers/promql-names.js';
+import {
+  documentedSelectors,
+  documentedTable,
+  exportedLabels,
+  exportedNames,
+  metricNames,
+} from './helpers/promql-names.js';
 import { startVexServer, type VexServer } from './helpers/vex-server.js';
 
 const PUSH_USER = 'mirror-bot';
@@ -169,7 +175,10 @@ plugins:
     for (const job of ['oci-sync', 'cache-populator', 'vexhub-mirror']) assert.ok(text.includes(job), job);
     assert.match(text, /Last 14 days/);
 
-    assert.equal((await fetch(`${adminUrl}/`, { method: 'POST' })).status, 405);
+    assert.equal(
+      (await fetch(`${adminUrl}/`, { method: 'POST', headers: { 'x-trivy-mirror': 'test' } })).status,
+      405,
+    );
     // The serving listener shows it only with the serve credentials.
     assert.equal((await fetch(`${serveUrl}/`)).status, 401);
     const served = await fetch(`${serveUrl}/`, { headers: { authorization: `Bearer ${SERVE_TOKEN}` } });
@@ -207,13 +216,57 @@ plugins:
       for (const n of names)
         assert.ok(exported.has(n), `${kind} ${name} uses ${n}, which the daemon does not export`);
     }
+    // What the README and the runbook tell users to query: names and label names as exported (a copied
+    // alert on a label the series does not carry never fires).
+    const declared = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const labels = exportedLabels(text);
+    const docs = [
+      ...documentedTable(await readFile(join(repoRoot, 'README.md'), 'utf8')).map(
+        (d) => ['README table', d] as const,
+      ),
+      ...documentedSelectors(await readFile(join(repoRoot, 'README.md'), 'utf8')).map(
+        (d) => ['README', d] as const,
+      ),
+      ...documentedSelectors(await readFile(join(repoRoot, 'docs/runbook.md'), 'utf8')).map(
+        (d) => ['docs/runbook.md', d] as const,
+      ),
+    ];
+    assert.ok(docs.length > 20, `only ${docs.length} documented metrics found`);
+    // Registered only when their feature is configured, which this daemon's config does not do.
+    const optional = new Set([
+      'trivy_mirror_publish_last_success_timestamp_seconds',
+      'trivy_mirror_publish_failures_total',
+    ]);
+    const problems: string[] = [];
+    for (const [where, { name, labels: used }] of docs) {
+      const base = name.replace(/_(bucket|sum|count)$/, '');
+      if (optional.has(name)) continue;
+      if (!declared.has(name) && !declared.has(base)) {
+        problems.push(`${where} names ${name}, which the daemon does not export`);
+        continue;
+      }
+      const carried = labels.get(name) ?? labels.get(`${base}_bucket`) ?? labels.get(`${base}_count`);
+      if (!carried) continue; // declared, no sample yet: its labels cannot be seen
+      for (const l of used.filter((x) => !['job', 'instance', 'le'].includes(x)))
+        if (!carried.has(l))
+          problems.push(`${where}: ${name} has no label ${l} (it has ${[...carried].join(', ')})`);
+    }
+    assert.deepEqual([...new Set(problems)], []);
   });
 
   test('failing: upstream stopped, the page says FAILING, the error, its cause, how often', async () => {
     await upstream.stop();
     for (let i = 0; i < 2; i++) {
       const before = (await jobs(adminUrl)).find((j) => j.id === 'oci-sync')!.lastRun!.runId;
-      assert.equal((await fetch(`${adminUrl}/jobs/oci-sync/run`, { method: 'POST' })).status, 202);
+      assert.equal(
+        (
+          await fetch(`${adminUrl}/jobs/oci-sync/run`, {
+            method: 'POST',
+            headers: { 'x-trivy-mirror': 'test' },
+          })
+        ).status,
+        202,
+      );
       await eventually(
         async () => {
           const j = (await jobs(adminUrl)).find((x) => x.id === 'oci-sync')!;

@@ -111,7 +111,10 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
       const readers = [reader(), reader(), skopeoLoop()];
       try {
         await new Promise((r) => setTimeout(r, 300));
-        const trigger = await fetch(`${served.adminUrl}/jobs/oci-sync/run`, { method: 'POST' });
+        const trigger = await fetch(`${served.adminUrl}/jobs/oci-sync/run`, {
+          method: 'POST',
+          headers: { 'x-trivy-mirror': 'test' },
+        });
         assert.equal(trigger.status, 202);
         const { runId } = (await trigger.json()) as { runId: string };
         const run = await eventually(

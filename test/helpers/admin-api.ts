@@ -30,7 +30,10 @@ export interface JobFinished {
 
 /** POST /jobs/ID/run, then waits for its 'job finished' log line. */
 export async function runJob(daemon: DaemonProcess, id: string, timeoutMs = 60_000): Promise<JobFinished> {
-  const res = await fetch(`${daemon.adminUrl}/jobs/${id}/run`, { method: 'POST' });
+  const res = await fetch(`${daemon.adminUrl}/jobs/${id}/run`, {
+    method: 'POST',
+    headers: { 'x-trivy-mirror': 'test' },
+  });
   assert.equal(res.status, 202, `POST /jobs/${id}/run`);
   const body = (await res.json()) as { runId: string };
   const line = await daemon.waitForLog((l) => l.msg === 'job finished' && l.runId === body.runId, timeoutMs);

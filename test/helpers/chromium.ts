@@ -37,9 +37,9 @@ async function chromium(args: string[]): Promise<string> {
   }
 }
 
-/** The serialised DOM after load (`--dump-dom`). */
-export function dumpDom(url: string): Promise<string> {
-  return chromium(['--dump-dom', url]);
+/** The serialised DOM after load (`--dump-dom`); `extra`: more switches (host rules, a time budget). */
+export function dumpDom(url: string, extra: string[] = []): Promise<string> {
+  return chromium([...extra, '--dump-dom', url]);
 }
 
 export async function screenshot(url: string, file: string, size = '1280,2000'): Promise<void> {

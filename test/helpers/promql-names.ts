@@ -51,3 +51,49 @@ export function exportedNames(metricsText: string): Set<string> {
   }
   return names;
 }
+
+/** Label names each exported series carries, from the samples of a /metrics text. */
+export function exportedLabels(metricsText: string): Map<string, Set<string>> {
+  const labels = new Map<string, Set<string>>();
+  for (const line of metricsText.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/.exec(line);
+    if (!m) continue;
+    const set = labels.get(m[1]!) ?? new Set<string>();
+    for (const pair of m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) set.add(pair[1]!);
+    labels.set(m[1]!, set);
+  }
+  return labels;
+}
+
+/** Every `trivy_mirror_NAME{label=…}` a document names (queries users copy), with its label names. */
+export function documentedSelectors(text: string): { name: string; labels: string[] }[] {
+  const out: { name: string; labels: string[] }[] = [];
+  for (const m of text.matchAll(/(?<![$\w])(trivy_mirror_[a-z0-9_]+)(?:\{([^}]*)\})?/g)) {
+    if (m[1]!.endsWith('_')) continue; // `trivy_mirror_job_*`: a family, not a series
+    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!=|!~|=)/g)].map((l) => l[1]!);
+    out.push({ name: m[1]!, labels });
+  }
+  return out;
+}
+
+/**
+ * The README's metrics table: `name`, `name` | label, label (, label) | meaning, names given without
+ * the trivy_mirror_ prefix.
+ */
+export function documentedTable(readme: string): { name: string; labels: string[] }[] {
+  const out: { name: string; labels: string[] }[] = [];
+  const start = readme.indexOf('Metrics on `/metrics`');
+  if (start < 0) throw new Error('README: no "Metrics on `/metrics`" table');
+  const table = readme.slice(start).split('\n\n')[1] ?? '';
+  for (const line of table.split('\n')) {
+    const m = /^\| (`[a-z0-9_]+`(?:, `[a-z0-9_]+`)*) \| ([^|]*) \|/.exec(line);
+    if (!m) continue;
+    const labels = m[2]!
+      .replace(/[()]/g, '')
+      .split(',')
+      .map((l) => l.trim())
+      .filter((l) => /^[a-z_]+$/.test(l));
+    for (const n of m[1]!.matchAll(/`([a-z0-9_]+)`/g)) out.push({ name: `trivy_mirror_${n[1]}`, labels });
+  }
+  return out;
+}

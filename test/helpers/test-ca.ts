@@ -15,7 +15,8 @@ export interface TestCa {
   key: string;
 }
 
-export async function makeTestCa(dir: string): Promise<TestCa> {
+/** `names`: the server certificate's DNS names beside localhost (e.g. a test-only 'upstream.test'). */
+export async function makeTestCa(dir: string, names: string[] = []): Promise<TestCa> {
   const p = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => run('openssl', args, { timeout: 30_000 });
   await openssl(
@@ -53,7 +54,10 @@ export async function makeTestCa(dir: string): Promise<TestCa> {
     '-out',
     p('tls.csr'),
   );
-  await writeFile(p('tls.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await writeFile(
+    p('tls.ext'),
+    `subjectAltName=IP:127.0.0.1,DNS:localhost${names.map((n) => `,DNS:${n}`).join('')}\nextendedKeyUsage=serverAuth\n`,
+  );
   await openssl(
     'x509',
     '-req',

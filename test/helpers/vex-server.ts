@@ -16,7 +16,8 @@ export interface VexServer {
   close(): Promise<void>;
 }
 
-export async function startVexServer(): Promise<VexServer> {
+/** `options.baseFromHost`: archive locations name the host the request named (a name only a proxy resolves). */
+export async function startVexServer(options: { baseFromHost?: boolean } = {}): Promise<VexServer> {
   const archives = {
     zip: readFileSync(`${vexhubDir}/vexhub-main.zip`),
     'tar.gz': readFileSync(`${vexhubDir}/vexhub-main.tar.gz`),
@@ -44,7 +45,8 @@ export async function startVexServer(): Promise<VexServer> {
     ) {
       const kind = path.startsWith('/vexhub-tgz') ? 'tar.gz' : 'zip';
       const m = structuredClone(upstreamManifest);
-      m.versions[0].locations = [{ url: `${base}/archives/main.${kind}//vexhub-main` }];
+      const from = options.baseFromHost && req.headers.host ? `http://${req.headers.host}` : base;
+      m.versions[0].locations = [{ url: `${from}/archives/main.${kind}//vexhub-main` }];
       return conditional(Buffer.from(JSON.stringify(m, null, 2)), 'application/json');
     }
     // GitHub: raw file and archive

@@ -87,6 +87,26 @@ export async function bundle({ root, outfile, version }) {
 }
 
 /**
+ * The serving listener's bcrypt worker (packages/auth-providers) as one CommonJS file: the executable
+ * carries it as an asset and starts it with `eval` (a worker cannot load a file from the bundle).
+ */
+export async function bundleWorker({ root, outfile }) {
+  await esbuild.build({
+    entryPoints: [join(root, 'packages/auth-providers/dist/bcrypt-worker.js')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  assertAscii(outfile);
+  return outfile;
+}
+
+/**
  * V8 holds the executable's script as a heap string for the process's life. One character outside
  * Latin-1 makes all of it two-byte: twice the bundle's size, resident in an idle daemon.
  * esbuild escapes strings but keeps regular expression literals as written, so check the output.

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundle } from './bundle.mjs';
+import { bundle, bundleWorker } from './bundle.mjs';
 import { copyrightFile } from './copyright.mjs';
 import { buildDeb } from './deb.mjs';
 import { manPage } from './man-page.mjs';
@@ -14,6 +14,7 @@ import { nodeBinary } from './node-binary.mjs';
 import { makeExecutable } from './sea.mjs';
 import { stripTool } from './strip-tool.mjs';
 import { packagedUnit } from './systemd-unit.mjs';
+import { walkFiles } from './walk-files.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
@@ -43,6 +44,16 @@ const bundled = join(work, 'trivy-mirror.cjs');
 const metafile = await bundle({ root, outfile: bundled, version });
 log(`bundle ${bundled}`);
 
+// The demo's real-format data and the VEX Hub snapshot travel inside the executable (~0.7 MB): the
+// demo writes them out at start (apps/daemon/src/demo/fixture-data.ts), so it serves what a Trivy can scan.
+const assets = {};
+for (const folder of ['trivy-data', 'vexhub']) {
+  const base = join(root, 'tools/fixtures', folder);
+  for (const file of walkFiles(base)) assets[`fixtures/${folder}/${file.slice(base.length + 1)}`] = file;
+}
+// bcrypt off the main thread: the worker's source (packages/auth-providers/src/bcrypt-pool.ts).
+assets['bcrypt-worker.cjs'] = await bundleWorker({ root, outfile: join(work, 'bcrypt-worker.cjs') });
+
 const exes = {};
 for (const arch of arches) {
   let nodeBin;
@@ -61,6 +72,7 @@ for (const arch of arches) {
     workDir: work,
     codeCache: arch === process.arch,
     strip,
+    assets,
   });
   exes[arch] = { output, nodeBin, stripped: strip !== undefined };
   log(`${output}: ${execFileSync('file', ['-b', output], { encoding: 'utf8' }).trim().slice(0, 60)}`);

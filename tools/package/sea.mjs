@@ -12,7 +12,7 @@ const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
  * for the arch (and version) of the node that makes the blob: cross-built executables go without.
  * `strip` names a strip(1) that reads the binary's arch, or is undefined to keep it unstripped.
  */
-export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache, strip }) {
+export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache, strip, assets = {} }) {
   const blob = join(workDir, `${codeCache ? 'cached' : 'plain'}.blob`);
   const config = join(workDir, `${codeCache ? 'cached' : 'plain'}-sea-config.json`);
   writeFileSync(
@@ -24,6 +24,8 @@ export function makeExecutable({ bundle, nodeBin, output, workDir, codeCache, st
       disableExperimentalSEAWarning: true,
       useCodeCache: codeCache,
       useSnapshot: false,
+      // files the executable carries (node:sea getAsset), e.g. the demo's fixture data
+      assets,
     }),
   );
   execFileSync(process.execPath, ['--experimental-sea-config', config], {

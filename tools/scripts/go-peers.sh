@@ -4,6 +4,10 @@
 TRIVY_VERSION=0.74.0
 # The last release before v0.69: it pulls trivy-checks:1 and wipes its VEX cache on a 304.
 TRIVY_OLD_VERSION=0.68.2
+# The tools Trivy's self-hosting guide names, for interop tests and as benchmark peers.
+CRANE_VERSION=0.22.1
+ORAS_VERSION=1.3.6
+REGCLIENT_VERSION=0.11.7
 
 go_peer() { # NAME MODULE VERSION [ENV=VALUE...] -- [go install flags...]
   local name=$1 module=$2 version=$3
@@ -36,6 +40,15 @@ install_go_peers() {
   TRIVY_OLD_BIN=$(go_peer trivy github.com/aquasecurity/trivy/cmd/trivy "$TRIVY_OLD_VERSION" \
     GOEXPERIMENT=jsonv2 -- -ldflags "${trivy_ldflags}$TRIVY_OLD_VERSION" | tail -n 1) || return 1
   export TRIVY_BIN TRIVY_OLD_BIN
+  local bin
+  for spec in "crane github.com/google/go-containerregistry/cmd/crane $CRANE_VERSION" \
+    "oras oras.land/oras/cmd/oras $ORAS_VERSION" \
+    "regctl github.com/regclient/regclient/cmd/regctl $REGCLIENT_VERSION" \
+    "regsync github.com/regclient/regclient/cmd/regsync $REGCLIENT_VERSION"; do
+    set -- $spec
+    bin=$(go_peer "$1" "$2" "$3" | tail -n 1) || return 1
+    export PATH="$(dirname "$bin"):$PATH"
+  done
   echo "trivy: $("$TRIVY_BIN" --version | head -n 1) ($TRIVY_BIN)"
   echo "older trivy: $("$TRIVY_OLD_BIN" --version | head -n 1) ($TRIVY_OLD_BIN)"
 }

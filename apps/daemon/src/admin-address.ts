@@ -1,7 +1,7 @@
 // admin.listen without loading the config (its schema needs every plugin): from the env overrides or
 // the YAML text, for the two usual spellings. For the stand-in /healthz of `run` and for `status`,
 // which only need the address; anything unusual answers undefined and the caller loads the config.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
@@ -40,6 +40,18 @@ export function parseHostPort(listen: string): { host: string; port: number } | 
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
 }
 
+/** A regular file of at most 1 MiB (not /dev/zero, not a FIFO that waits for a writer); else throws. */
+function readSmallFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile() || info.size > 1024 * 1024) throw new Error(`${file}: not a small regular file`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * admin.listen from the env overrides, else from the file at `configPath`. A missing default file
  * means the defaults when `missingIsDefault` (what loadConfig does); else undefined when unreadable.
@@ -52,7 +64,7 @@ export function quickAdminListen(
   const fromEnv = env.TRIVY_MIRROR_ADMIN_LISTEN || env.TRIVY_MIRROR__ADMIN__LISTEN;
   if (fromEnv) return fromEnv;
   try {
-    return adminListenFromYaml(readFileSync(resolve(configPath), 'utf8'));
+    return adminListenFromYaml(readSmallFile(resolve(configPath)));
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     return missing && missingIsDefault && configPath === DEFAULT_CONFIG_PATH

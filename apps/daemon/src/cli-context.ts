@@ -1,5 +1,5 @@
 // Shared set-up for one-shot commands: config, plugins and a runtime in 'cli' mode, or just credentials.
-import type { CredentialResolver, HostOptions } from '@trivy-mirror/oci';
+import type { CredentialResolver, HostOptions, ProxyRouter } from '@trivy-mirror/oci';
 import type { Logger } from '@trivy-mirror/plugin-api';
 import { quotingCausesOnce } from '@trivy-mirror/plugin-api/error-serializer';
 import { REDACT_PATHS } from '@trivy-mirror/plugin-api/redact-paths';
@@ -83,13 +83,17 @@ export async function registryAccess(
   configPath: string | undefined,
   plainHttp: string[],
   logger: Logger,
-): Promise<{ credentials: CredentialResolver; hosts: HostOptions[] }> {
+): Promise<{ credentials: CredentialResolver; hosts: HostOptions[]; proxy: ProxyRouter }> {
   let authConfig: unknown = {};
   let hosts: HostOptions[] = [];
+  let proxy: ProxyRouter | undefined;
   if (configPath || process.env.TRIVY_MIRROR_CONFIG) {
     const loaded = await loadCliConfig(configPath);
     authConfig = (loaded.config.plugins as Record<string, unknown>)['auth-providers'] ?? {};
     hosts = [...loaded.config.registries];
+    const { applyTlsTrust, proxyRouterFor } = await runtimeModule();
+    applyTlsTrust(loaded.config);
+    proxy = proxyRouterFor(loaded.config);
   }
   const {
     default: authProviders,
@@ -104,5 +108,9 @@ export async function registryAccess(
     if (existing) existing.plainHttp = true;
     else hosts.push({ host, plainHttp: true });
   }
-  return { credentials: createCredentialResolver(parts.providers), hosts };
+  return {
+    credentials: createCredentialResolver(parts.providers),
+    hosts,
+    proxy: proxy ?? new (await import('@trivy-mirror/oci')).ProxyRouter({ hosts }),
+  };
 }

@@ -23,7 +23,12 @@ export async function syncDryRun(opts: {
   if (wants('oci-sync')) {
     const { planSync } = await import('@trivy-mirror/oci-sync');
     const access = await registryAccess(opts.config, [], logger);
-    const registry = new RegistryClient({ hosts: access.hosts, credentials: access.credentials, logger });
+    const registry = new RegistryClient({
+      hosts: access.hosts,
+      credentials: access.credentials,
+      proxy: access.proxy,
+      logger,
+    });
     try {
       plans = await planSync({ config: plugins['oci-sync'] as OciSyncConfig, storeRoot, registry });
     } finally {

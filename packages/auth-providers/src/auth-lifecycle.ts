@@ -2,6 +2,7 @@
 // the htpasswd file must be valid — otherwise start-up stops with every problem listed at once.
 import { ConfigError, type LifecycleContribution, type Logger } from '@trivy-mirror/plugin-api';
 import { CredentialError } from './errors.js';
+import type { BcryptPool } from './bcrypt-pool.js';
 import type { DockerConfigProvider } from './docker-config-provider.js';
 import type { HtpasswdFile } from './htpasswd.js';
 import type { SecretReader, SecretRef } from './secret-reader.js';
@@ -13,6 +14,8 @@ export interface AuthLifecycleParts {
   refs: SecretRef[];
   dockerProvider?: DockerConfigProvider;
   htpasswd?: HtpasswdFile;
+  /** The serving listener's bcrypt workers, ended with the plugin. */
+  pool?: BcryptPool;
   providers: string[];
 }
 
@@ -31,6 +34,10 @@ export class AuthLifecycle implements LifecycleContribution {
       { providers, secrets: refs.length, htpasswdUsers: htpasswd?.userCount },
       'credential providers ready',
     );
+  }
+
+  async stop(): Promise<void> {
+    await this.#parts.pool?.close();
   }
 
   /** Reads every referenced secret once (values are not kept beyond the reader's short cache). */

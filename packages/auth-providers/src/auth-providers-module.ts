@@ -12,6 +12,7 @@ import { ContainerModule } from 'inversify';
 import { AnonymousProvider } from './anonymous-provider.js';
 import { AuthHealthCheck } from './auth-health-check.js';
 import { AuthLifecycle } from './auth-lifecycle.js';
+import { BcryptPool } from './bcrypt-pool.js';
 import { AuthClientConfig } from './client-config.js';
 import { type AuthProvidersConfig, CONFIG_PATH } from './config.js';
 import { CredentialUsage, recordingProvider } from './credential-usage.js';
@@ -70,6 +71,7 @@ export function createAuthProviders(
   let authenticator: HtpasswdTokenAuthenticator | undefined;
   let clientConfig: AuthClientConfig | undefined;
   let htpasswd: HtpasswdFile | undefined;
+  let pool: BcryptPool | undefined;
   const serveRefs: SecretRef[] = [];
   if (config.serve) {
     const serve = config.serve;
@@ -81,8 +83,10 @@ export function createAuthProviders(
       else if (t.credential)
         serveRefs.push({ kind: 'credential', name: t.credential, key: `${key}.credential` });
     });
+    pool = new BcryptPool({ logger });
     authenticator = new HtpasswdTokenAuthenticator({
       htpasswd,
+      pool,
       tokens: serveRefs,
       reader,
       logger,
@@ -104,6 +108,7 @@ export function createAuthProviders(
     refs: [...(staticProvider?.refs() ?? []), ...serveRefs],
     dockerProvider,
     htpasswd,
+    pool,
     providers: providers.map((p) => p.id),
   });
   return { providers, health, lifecycle, authenticator, clientConfig, reader, usage };

@@ -35,6 +35,18 @@ export function parseHtpasswd(text: string, file: string): Map<string, string> {
   return users;
 }
 
+function commonCost(hashes: Iterable<string>): number {
+  const counts = new Map<number, number>();
+  for (const hash of hashes) {
+    const c = Number(hash.slice(4, 6));
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let best = 5;
+  let most = 0;
+  for (const [c, n] of counts) if (n > most) [best, most] = [c, n];
+  return best;
+}
+
 export interface HtpasswdFileOptions {
   logger: Logger;
   /** Look at the file's mtime at most this often (default 1000 ms). */
@@ -48,6 +60,7 @@ export class HtpasswdFile {
   readonly #checkIntervalMs: number;
   readonly #now: () => number;
   #users = new Map<string, string>();
+  #cost = 5;
   #stamp = '';
   #nextCheck = 0;
   /** Bumped on each reload, so caches of verified passwords can be dropped. */
@@ -74,6 +87,7 @@ export class HtpasswdFile {
       throw new ConfigError(`${KEY}: ${this.path}: ${why}`, [{ path: KEY, message: `${this.path}: ${why}` }]);
     }
     this.#users = parseHtpasswd(text, this.path);
+    this.#cost = commonCost(this.#users.values());
     this.#stamp = stamp;
     this.#nextCheck = this.#now() + this.#checkIntervalMs;
     this.generation++;
@@ -87,6 +101,14 @@ export class HtpasswdFile {
 
   get userCount(): number {
     return this.#users.size;
+  }
+
+  /**
+   * The bcrypt cost most entries use (`htpasswd -B` writes 5): an unknown user is checked at this
+   * cost, so that timing does not tell which names exist.
+   */
+  get cost(): number {
+    return this.#cost;
   }
 
   async #refresh(): Promise<void> {

@@ -7,6 +7,7 @@ import { type AuthProvidersConfig, authProvidersConfigSchema, EXAMPLE_CONFIG } f
 export { AnonymousProvider } from './anonymous-provider.js';
 export { AuthHealthCheck } from './auth-health-check.js';
 export { AuthLifecycle } from './auth-lifecycle.js';
+export { BCRYPT_WORKER_ASSET, BcryptPool, type BcryptPoolOptions } from './bcrypt-pool.js';
 export {
   type AuthProvidersParts,
   authProvidersModule,
@@ -32,7 +33,7 @@ export { HtpasswdFile, parseHtpasswd } from './htpasswd.js';
 export { loadedSecrets, REDACTED, redactSecrets, SecretRegistry } from './redact.js';
 export { hostOfAuthKey, normalizeRegistryHost } from './registry-host.js';
 export { SecretReader, type SecretRef } from './secret-reader.js';
-export { HtpasswdTokenAuthenticator } from './serve-authenticator.js';
+export { dummyHash, HtpasswdTokenAuthenticator } from './serve-authenticator.js';
 export { StaticCredentialProvider } from './static-provider.js';
 
 export default definePlugin<AuthProvidersConfig>({

@@ -1,16 +1,25 @@
 // Access control for the serving listener: Basic against an htpasswd file (bcrypt) and Bearer against
 // static tokens. Verified Basic logins are cached for a minute, keyed by a hash, so that bcrypt's cost
-// is paid once per client and not once per blob request.
+// is paid once per client and not once per blob request. bcrypt runs on a worker pool with a bounded
+// queue (bcrypt-pool.ts); the same login checked by parallel requests is checked once.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthDecision, Logger, ServeAuthenticator } from '@trivy-mirror/plugin-api';
-import bcrypt from 'bcryptjs';
+import { BcryptPool } from './bcrypt-pool.js';
 import type { HtpasswdFile } from './htpasswd.js';
 import type { SecretReader, SecretRef } from './secret-reader.js';
 
-/** Compared against when the user is unknown, so that unknown and known users take as long. */
-const DUMMY_HASH = '$2b$10$zTxlmFa0Ioj69belQaDJEOJco5dltbFdptchGXza/nvAsb4iOuh.u';
+/**
+ * Salt and hash (never matched) compared against when the user is unknown, at the file's cost, so
+ * that unknown and known users cost the same work.
+ */
+const DUMMY_TAIL = 'zTxlmFa0Ioj69belQaDJEOJco5dltbFdptchGXza/nvAsb4iOuh.u';
 const MAX_CACHE = 1000;
+
+/** A hash no password matches, checked at `cost` like a real entry. */
+export function dummyHash(cost: number): string {
+  return `$2b$${String(Math.min(31, Math.max(4, cost))).padStart(2, '0')}$${DUMMY_TAIL}`;
+}
 
 export interface HtpasswdTokenAuthenticatorOptions {
   htpasswd?: HtpasswdFile;
@@ -18,6 +27,8 @@ export interface HtpasswdTokenAuthenticatorOptions {
   reader: SecretReader;
   logger: Logger;
   realm?: string;
+  /** Where bcrypt runs (default: a pool of its own). */
+  pool?: BcryptPool;
   /** How long a verified Basic login is reused (default 60 s). */
   cacheTtlMs?: number;
   now?: () => number;
@@ -37,6 +48,9 @@ export class HtpasswdTokenAuthenticator implements ServeAuthenticator {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #verified = new Map<string, number>();
+  /** Checks in progress by login key: parallel requests of one client share one bcrypt run. */
+  readonly #checking = new Map<string, Promise<boolean | 'busy'>>();
+  readonly pool: BcryptPool;
   #generation = -1;
 
   constructor(options: HtpasswdTokenAuthenticatorOptions) {
@@ -47,6 +61,7 @@ export class HtpasswdTokenAuthenticator implements ServeAuthenticator {
     this.realm = options.realm ?? 'trivy-mirror';
     this.#ttlMs = options.cacheTtlMs ?? 60_000;
     this.#now = options.now ?? Date.now;
+    this.pool = options.pool ?? new BcryptPool({ logger: options.logger });
   }
 
   async authenticate(req: IncomingMessage): Promise<AuthDecision> {
@@ -73,10 +88,17 @@ export class HtpasswdTokenAuthenticator implements ServeAuthenticator {
       this.#verified.clear();
       this.#generation = this.#htpasswd.generation;
     }
-    const key = sha256(`${user}\0${password}`).toString('hex');
+    const key = sha256(`${this.#generation}\0${user}\0${password}`).toString('hex');
     const until = this.#verified.get(key);
     if (hash && until !== undefined && until > this.#now()) return 'granted';
-    const ok = await bcrypt.compare(password, hash ?? DUMMY_HASH);
+    let check = this.#checking.get(key);
+    if (!check) {
+      check = this.pool.compare(password, hash ?? dummyHash(this.#htpasswd.cost));
+      this.#checking.set(key, check);
+      void check.finally(() => this.#checking.delete(key));
+    }
+    const ok = await check;
+    if (ok === 'busy') return 'busy';
     if (!ok || !hash) return 'denied';
     if (this.#verified.size >= MAX_CACHE) this.#verified.delete(this.#verified.keys().next().value as string);
     this.#verified.set(key, this.#now() + this.#ttlMs);

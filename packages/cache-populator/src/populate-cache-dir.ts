@@ -127,21 +127,27 @@ export async function populateCacheDir(options: PopulateOptions): Promise<Popula
       continue;
     }
     results.push(
-      await guarded(r, part, part, () => populateArtifactPart(r, part, source, options.checksTag)),
+      await guarded(r, part, part, (known) =>
+        populateArtifactPart(r, part, source, options.checksTag, known),
+      ),
     );
   }
   return { cacheDir, parts: results, ok: results.every((p) => p.status !== 'failed') };
 }
 
+/** What a part learnt about its artifact before it failed (which version it was reading). */
+type KnownArtifact = Pick<PartResult, 'repository' | 'tag' | 'manifestDigest' | 'layerDigest'>;
+
 async function guarded(
   r: PopulateContext,
   part: CachePart,
   key: string,
-  fn: () => Promise<Omit<PartResult, 'ms'>>,
+  fn: (known: KnownArtifact) => Promise<Omit<PartResult, 'ms'>>,
 ): Promise<PartResult> {
   const started = Date.now();
+  const known: KnownArtifact = {};
   try {
-    const res = await withKeyLock(`${r.cacheDir}\0${key}`, fn);
+    const res = await withKeyLock(`${r.cacheDir}\0${key}`, () => fn(known));
     return { ...res, ms: Date.now() - started };
   } catch (err) {
     if (r.signal?.aborted) throw err;
@@ -157,6 +163,7 @@ async function guarded(
     return {
       part,
       key,
+      ...known,
       status: 'failed',
       reason: describeError(err),
       bytes: 0,
@@ -188,11 +195,14 @@ async function populateArtifactPart(
   part: ArtifactPart,
   source: PopulateSource,
   checksTag: string | undefined,
+  known: KnownArtifact = {},
 ): Promise<Omit<PartResult, 'ms'>> {
   const spec = PART_SPECS[part];
   const tag = await tagFor(part, source, checksTag, r.signal);
+  Object.assign(known, { repository: spec.repository, tag });
   const art = await openArtifact(source, spec.repository, tag, spec.layerMediaType, r.signal);
   const manifestDigest = art.manifest.descriptor.digest;
+  Object.assign(known, { manifestDigest, layerDigest: art.layer.digest });
   const base = {
     part,
     key: part,

@@ -1,10 +1,12 @@
 // Populates parts of one target from the store and records the outcome (health, swap time,
-// cache.populated): the step both the job and the repair take.
+// cache.populated, artifact.damaged when the store's copy is bad): the step both the job and the
+// repair take.
 import { isOciError } from '@trivy-mirror/oci';
 import { describeError, errorCode } from '@trivy-mirror/plugin-api';
 import type { CachePopulatorState } from './cache-state.js';
 import type { CachePart, CacheTarget } from './config-schema.js';
 import { type PartResult, populateCacheDir } from './populate-cache-dir.js';
+import { storeDamageOf } from './store-damage-signal.js';
 
 export interface PopulateTargetOptions {
   force?: boolean;
@@ -50,6 +52,12 @@ export class TargetPopulator {
         p.status = 'skipped';
         p.reason = 'not in the store yet';
       }
+      // The store's copy is bad: oci-sync repairs it (artifact.stored then brings us back here).
+      const damage = storeDamageOf(p);
+      if (damage) {
+        state.deps.events.emit('artifact.damaged', damage);
+        p.reason = `${p.reason}; the store's copy is damaged: oci-sync was asked to repair it`;
+      }
       const h = state.partHealth(target.dir, p.key);
       h.lastResult = { status: p.status, at, version: p.version };
       if (p.status === 'failed')
@@ -68,6 +76,7 @@ export class TargetPopulator {
 function isNotStoredYet(err: unknown): boolean {
   return (
     errorCode(err) === 'ARTIFACT_MISSING' ||
-    isOciError(err, 'LAYOUT_INVALID', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN')
+    // LAYOUT_INVALID is not among them: openArtifact saw oci-layout, so index.json is damaged
+    isOciError(err, 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN')
   );
 }

@@ -29,7 +29,9 @@ import { planTagUpdate } from './store-versions.js';
 import { destinationsLacking, teeBlob } from './tee-blob.js';
 import { tagAttempt } from './tag-attempt.js';
 import type { SyncState } from './sync-state.js';
-import { hasBlobs, touchVersions } from './version-blobs.js';
+import type { StoreDamage } from './store-damage.js';
+import { storedTag } from './stored-tag.js';
+import { touchVersions } from './version-blobs.js';
 
 export interface ArtifactSyncDeps {
   registry: Transport;
@@ -42,6 +44,8 @@ export interface ArtifactSyncDeps {
   signal: AbortSignal;
   /** Bytes of one blob moved so far (for progress displays). */
   onProgress?: (item: string, bytes: number, total: number) => void;
+  /** Records damage the job finds in the store (quarantine, /readyz). */
+  damage?: StoreDamage;
 }
 
 export interface DestinationResult {
@@ -60,6 +64,8 @@ export interface ArtifactTagResult {
   ok: boolean;
   /** The store's version of the tag changed in this run. */
   changed: boolean;
+  /** The stored version was damaged and has been fetched again (the same version). */
+  repaired?: boolean;
   source?: string;
   digest?: string;
   layer?: Descriptor & { title?: string };
@@ -95,11 +101,12 @@ export async function syncArtifactTag(
     // leftovers of writes a crash interrupted (writes running in this process are kept)
     const cleaned = await layout?.cleanTemp().catch(() => 0);
     if (cleaned) logger.info({ removed: cleaned }, 'removed leftovers of interrupted writes');
-    let stored = layout ? await layout.manifestGet(tag) : undefined;
-    // A stored version with a blob gone (damaged or hand-edited store) is fetched again.
-    if (stored && layout && !(await hasBlobs(layout, stored))) {
-      logger.warn({ digest: stored.descriptor.digest }, 'stored version incomplete, fetching it again');
-      stored = undefined;
+    // A version lacking a blob (found bad and quarantined, or deleted) is fetched again.
+    const found = layout ? await storedTag(deps, artifact, layout, tag) : {};
+    const stored = found.stored;
+    if (found.damage) {
+      const { digest, reason } = found.damage;
+      logger.warn({ digest, reason }, 'stored version damaged, fetching it again');
     }
     const storedLayer = stored?.manifest.layers?.[0];
 
@@ -155,7 +162,9 @@ export async function syncArtifactTag(
     const current = value.kind === 'stored' ? value.manifest : stored;
     if (!current) throw new MirrorError('STORE_INCONSISTENT', `${name}:${tag}: nothing stored after sync`);
     const layer = current.manifest.layers[0];
-    result.changed = value.kind === 'stored';
+    // the damaged version fetched again is a repair, not a new version
+    result.repaired = value.kind === 'stored' && current.descriptor.digest === found.damage?.digest;
+    result.changed = value.kind === 'stored' && !result.repaired;
     result.bytesDownloaded = value.kind === 'stored' ? value.bytes : 0;
     result.source = source.source;
     result.digest = current.descriptor.digest;

@@ -27,7 +27,7 @@ import type { ArtifactTagStatus } from './sync-state.js';
 
 type PushDeps = Pick<
   ArtifactSyncDeps,
-  'registry' | 'store' | 'config' | 'logger' | 'now' | 'signal' | 'onProgress'
+  'registry' | 'store' | 'config' | 'logger' | 'now' | 'signal' | 'onProgress' | 'damage'
 >;
 
 const CREATED = 'org.opencontainers.image.created';
@@ -132,6 +132,17 @@ async function pushDestinations(
       } catch (err) {
         out.error = describeError(err);
         logger.error({ artifact: name, tag, destination: reference, err }, 'push failed');
+        // the store's copy did not verify while it was read for the push: checked, quarantined, re-fetched
+        if (
+          isOciError(err, OciErrorCode.DIGEST_MISMATCH, OciErrorCode.SIZE_MISMATCH) &&
+          err.target?.startsWith('sha256:')
+        )
+          await deps.damage?.check({
+            repository: name,
+            digest: err.target,
+            reason: out.error,
+            reporter: 'oci-sync push',
+          });
       }
       return out;
     }),

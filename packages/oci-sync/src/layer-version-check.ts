@@ -16,7 +16,17 @@ export async function checkLayerVersion(
   const rule = ruleFor(target.name);
   const layer = fetched.manifest.layers[0];
   if (!rule?.hasMetadata || rule.schemaVersion === undefined || !layer) return undefined;
-  const meta = await readLayerMetadata(layout.blobOpen(layer.digest));
+  let meta: LayerMetadata | undefined;
+  try {
+    meta = await readLayerMetadata(layout.blobOpen(layer.digest));
+  } catch (err) {
+    // Trivy could not unpack it either.
+    throw new ArtifactInvalidError(
+      `${reference}: layer ${layer.digest} is not a readable tar.gz with a metadata.json ` +
+        `(${(err as Error).message}); refused, the stored version stays served`,
+      err,
+    );
+  }
   // A layer without metadata.json is warned about by the follow-up, as before.
   if (meta && meta.version !== rule.schemaVersion) {
     throw new ArtifactInvalidError(

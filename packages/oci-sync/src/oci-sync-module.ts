@@ -45,6 +45,7 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
             now: () => clock.now(),
             metrics: new SyncMetrics(metrics.registry),
             state: new SyncState(join(context.pluginDir, 'state.json')),
+            logger: context.logger,
           }),
         [RegistryTransport, ArtifactStore, EventBus, Clock, Metrics],
       )
@@ -60,11 +61,25 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
         [OciSyncJobService],
       )
       .inSingletonScope();
+    // what readers report damaged in the store (artifact.damaged): checked, quarantined, fetched again
+    let unlisten: (() => void) | undefined;
+    bind<LifecycleContribution>(LifecycleContribution)
+      .toResolvedValue(
+        (job: OciSyncJob): LifecycleContribution => ({
+          id: 'oci-sync.damage',
+          start: async () => {
+            unlisten = job.damage.listen();
+          },
+          stop: async () => unlisten?.(),
+        }),
+        [OciSyncJobService],
+      )
+      .inSingletonScope();
 
     bind<HealthCheck>(HealthCheck)
       .toResolvedValue(
         (job: OciSyncJob, store: ArtifactStore) =>
-          new OciSyncHealth(config, store, job.state, job.cooldowns, job.now, job.metrics),
+          new OciSyncHealth(config, store, job.state, job.cooldowns, job.now, job.metrics, job.damage),
         [OciSyncJobService, ArtifactStore],
       )
       .inSingletonScope();
@@ -72,8 +87,9 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
     if (config.serve.enabled) {
       bind<HttpRoute>(HttpRoute)
         .toResolvedValue(
-          (store: ArtifactStore) => createRegistryRoute(config, store, context.logger),
-          [ArtifactStore],
+          (store: ArtifactStore, events: EventBus, job: OciSyncJob) =>
+            createRegistryRoute(config, store, context.logger, { events, store: job.damage }),
+          [ArtifactStore, EventBus, OciSyncJobService],
         )
         .inSingletonScope();
     }

@@ -11,7 +11,8 @@ import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
 import { recordStored } from './record-stored.js';
 import { IMPORTED_AT_ANNOTATION, IMPORTED_FROM_ANNOTATION, STORED_AT_ANNOTATION } from './store-versions.js';
 import { tagAttempt } from './tag-attempt.js';
-import { hasBlobs } from './version-blobs.js';
+import { storedTag } from './stored-tag.js';
+import { newestCompleteOlder } from './version-blobs.js';
 
 /** The upstream prefixes of an artifact: its own `sources`, else the plugin's (empty: none). */
 export function upstreamsOf(artifact: ArtifactConfig, sources: string[]): string[] {
@@ -30,17 +31,26 @@ export async function inspectStoredTag(
       if (isOciError(err, OciErrorCode.LAYOUT_INVALID)) return undefined;
       throw err;
     });
-    const current = layout ? await layout.manifestGet(tag) : undefined;
+    const found = layout ? await storedTag(deps, artifact, layout, tag) : {};
+    if (layout && found.damage) {
+      // nothing can fetch it again: the newest complete older version is served meanwhile
+      const { digest } = found.damage;
+      const older = await newestCompleteOlder(layout, tag);
+      deps.damage?.setFallback(name, tag, older?.digest, digest);
+      const what = deps.damage?.describe(name, found.damage) ?? found.damage.reason;
+      throw new MirrorError(
+        'STORE_DAMAGED',
+        `${name}:${tag}: the stored version ${digest} is damaged in ${layoutPath} (${what})` +
+          `${older ? `; serving the older version ${older.digest} meanwhile` : ''}; no upstream (sources: []): ` +
+          `import an export that holds ${name}:${tag}@${digest} (\`trivy-mirror import DIR\`) to restore it`,
+      );
+    }
+    deps.damage?.setFallback(name, tag, undefined);
+    const current = found.stored;
     if (!layout || !current) {
       throw new MirrorError(
         'NOT_IMPORTED',
         `${name}:${tag} is not in the store, and it has no upstream (sources: []): it comes only from \`trivy-mirror import DIR\``,
-      );
-    }
-    if (!(await hasBlobs(layout, current))) {
-      throw new MirrorError(
-        'STORE_INCOMPLETE',
-        `${name}:${tag}: the stored version ${current.descriptor.digest} lacks blobs in ${layoutPath}; import the export again`,
       );
     }
     const layer = validateTrivyArtifact(

@@ -8,6 +8,7 @@ import {
   type Job,
   type JobContext,
   type JobOutcome,
+  type Logger,
   MirrorError,
 } from '@trivy-mirror/plugin-api';
 import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
@@ -15,6 +16,7 @@ import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { SourceCooldowns } from './source-fallback.js';
 import { MetadataFollowUp } from './metadata-follow-up.js';
 import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
+import { StoreDamage } from './store-damage.js';
 import { freshnessOf } from './store-freshness.js';
 import type { SyncMetrics } from './sync-metrics.js';
 import type { SyncState } from './sync-state.js';
@@ -29,6 +31,8 @@ export interface OciSyncJobDeps {
   metrics: SyncMetrics;
   state: SyncState;
   now: () => Date;
+  /** The plugin's logger, for what happens outside a run (damage reports). */
+  logger?: Logger;
 }
 
 export class OciSyncJob implements Job {
@@ -40,6 +44,8 @@ export class OciSyncJob implements Job {
   readonly cooldowns: SourceCooldowns;
   /** metadata.json of new db layers, read after each run (stopped with the plugin). */
   readonly metadata: MetadataFollowUp;
+  /** Damage readers report in the store: quarantine, /readyz, fallbacks without an upstream. */
+  readonly damage: StoreDamage;
 
   get state(): SyncState {
     return this.deps.state;
@@ -57,6 +63,13 @@ export class OciSyncJob implements Job {
       ? 'Check the imported store (no upstream, sources: []) and push it to destinations; `trivy-mirror import` updates it'
       : 'Sync Trivy OCI artifacts: upstream → local store → destinations';
     this.cooldowns = new SourceCooldowns(() => deps.now().getTime());
+    this.damage = new StoreDamage({
+      config: deps.config,
+      store: deps.store,
+      events: deps.events,
+      logger: deps.logger,
+      now: deps.now,
+    });
     this.metadata = new MetadataFollowUp({
       store: deps.store,
       state: deps.state,
@@ -84,6 +97,7 @@ export class OciSyncJob implements Job {
     const results = await mapLimit(units, config.concurrency, ({ artifact, tag }) =>
       this.one(ctx, artifact, tag),
     );
+    await this.damage.prune();
     try {
       await state.save();
     } catch (err) {
@@ -96,6 +110,7 @@ export class OciSyncJob implements Job {
 
     const failed = results.filter((r) => !r.ok);
     const changed = results.filter((r) => r.changed);
+    const repaired = results.filter((r) => r.repaired);
     const pushed = results.flatMap((r) => r.destinations.filter((d) => d.pushed).map((d) => d.reference));
     const bytes = results.reduce((n, r) => n + r.bytesDownloaded + r.bytesPushed, 0);
     const details = {
@@ -104,6 +119,7 @@ export class OciSyncJob implements Job {
         tag: r.tag,
         ok: r.ok,
         changed: r.changed,
+        repaired: r.repaired,
         source: r.source,
         digest: r.digest,
         layerDigest: r.layer?.digest,
@@ -123,12 +139,16 @@ export class OciSyncJob implements Job {
       Object.assign(err, { details });
       throw err;
     }
-    const summary =
-      changed.length === 0 && pushed.length === 0
-        ? `${results.length} artifact tags up to date`
-        : `${changed.length} updated (${changed.map((r) => `${r.artifact}:${r.tag}`).join(', ') || 'none'}), ${pushed.length} pushed`;
+    const idle = changed.length === 0 && pushed.length === 0 && repaired.length === 0;
+    const fixed =
+      repaired.length > 0
+        ? `, ${repaired.length} repaired (${repaired.map((r) => `${r.artifact}:${r.tag}`).join(', ')})`
+        : '';
+    const summary = idle
+      ? `${results.length} artifact tags up to date`
+      : `${changed.length} updated (${changed.map((r) => `${r.artifact}:${r.tag}`).join(', ') || 'none'}), ${pushed.length} pushed${fixed}`;
     return {
-      status: changed.length === 0 && pushed.length === 0 ? 'skipped' : 'success',
+      status: idle ? 'skipped' : 'success',
       summary,
       bytes,
       details,
@@ -147,6 +167,7 @@ export class OciSyncJob implements Job {
       logger: log,
       now: deps.now,
       signal: ctx.signal,
+      damage: this.damage,
       onProgress: throttledProgress((item, bytes, total) =>
         deps.events.emit('job.progress', {
           job: 'oci-sync',
@@ -196,7 +217,13 @@ export class OciSyncJob implements Job {
           bytes: r.bytesDownloaded + r.bytesPushed,
           ms: r.durationMs,
         },
-        r.changed ? (importOnly ? 'new version found in the store (imported)' : 'synced') : 'up to date',
+        r.repaired
+          ? 'damaged version fetched again'
+          : r.changed
+            ? importOnly
+              ? 'new version found in the store (imported)'
+              : 'synced'
+            : 'up to date',
       );
     } else {
       log.error({ err: r.error, ms: r.durationMs }, importOnly ? 'store check failed' : 'sync failed');

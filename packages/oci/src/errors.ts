@@ -29,6 +29,10 @@ export const OciErrorCode = {
   NETWORK: 'NETWORK',
   /** No answer in time. */
   TIMEOUT: 'TIMEOUT',
+  /** The TLS handshake failed: an untrusted or expired certificate, or one for another name. */
+  TLS: 'TLS',
+  /** The forward proxy refused the request (407) or would not open a tunnel to the host. */
+  PROXY: 'PROXY',
   /** The operation was aborted through an AbortSignal. */
   ABORTED: 'ABORTED',
   /** Any other unexpected HTTP answer (status in `status`). */

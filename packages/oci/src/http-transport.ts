@@ -1,10 +1,11 @@
-// HTTP plumbing for registries: one keep-alive undici Pool per origin (its connection count is the
-// per-host concurrency limit), scheme choice (https unless plainHttp or loopback), extra CAs.
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+// HTTP plumbing for registries: one keep-alive undici dispatcher per origin (its connection count is the
+// per-host concurrency limit), direct or through the forward proxy, scheme choice (https unless plainHttp
+// or loopback), extra CAs.
 import type { Dispatcher } from 'undici';
+import { explainConnectionError } from './connection-errors.js';
 import { OciError, OciErrorCode } from './errors.js';
-import { Pool } from './undici-dispatchers.js';
+import { originDispatcher } from './host-dispatcher.js';
+import { ProxyRouter, type ProxyRoute } from './proxy-config.js';
 import { isLoopbackHost } from './reference.js';
 import type { HostOptions } from './types.js';
 
@@ -25,16 +26,25 @@ export interface HttpTransportOptions {
   /** Maximum silence while a body streams (default 60 s). */
   bodyTimeoutMs?: number;
   userAgent?: string;
+  /** Forward proxy routing (default: HTTPS_PROXY/HTTP_PROXY/NO_PROXY and `hosts[].proxy`). */
+  proxy?: ProxyRouter;
+}
+
+interface OriginDispatcher {
+  dispatcher: Dispatcher;
+  route: ProxyRoute;
 }
 
 export class HttpTransport {
   private readonly hosts = new Map<string, HostOptions>();
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, OriginDispatcher>();
   private readonly options: HttpTransportOptions;
+  readonly proxy: ProxyRouter;
 
   constructor(options: HttpTransportOptions = {}) {
     this.options = options;
     for (const h of options.hosts ?? []) this.hosts.set(h.host.toLowerCase(), h);
+    this.proxy = options.proxy ?? new ProxyRouter({ hosts: options.hosts });
   }
 
   hostOptions(host: string): HostOptions | undefined {
@@ -80,36 +90,46 @@ export class HttpTransport {
     const hostTimeoutMs = (this.hostOptions(req.url.host)?.timeoutSeconds ?? 0) * 1000 || undefined;
     const headers: Record<string, string> = { ...req.headers };
     if (this.options.userAgent && !headers['user-agent']) headers['user-agent'] = this.options.userAgent;
-    return pool.request({
-      method: req.method,
-      path: req.url.pathname + req.url.search,
-      headers,
-      body: req.body as Dispatcher.DispatchOptions['body'],
-      signal: req.signal,
-      headersTimeout: hostTimeoutMs ?? this.options.headersTimeoutMs ?? 60_000,
-      bodyTimeout: hostTimeoutMs ?? this.options.bodyTimeoutMs ?? 60_000,
-    });
+    try {
+      return await pool.dispatcher.request({
+        origin: req.url.origin,
+        method: req.method,
+        path: req.url.pathname + req.url.search,
+        headers,
+        body: req.body as Dispatcher.DispatchOptions['body'],
+        signal: req.signal,
+        headersTimeout: hostTimeoutMs ?? this.options.headersTimeoutMs ?? 60_000,
+        bodyTimeout: hostTimeoutMs ?? this.options.bodyTimeoutMs ?? 60_000,
+      });
+    } catch (err) {
+      if (req.signal?.aborted) throw err;
+      throw (await explainConnectionError(err, req.url, pool.route, this.hostOptions(req.url.host))) ?? err;
+    }
   }
 
-  private pool(url: URL): Pool {
+  /** How requests to a URL travel (direct or which proxy, and why). */
+  route(url: URL): ProxyRoute {
+    return this.proxy.route(url);
+  }
+
+  private pool(url: URL): OriginDispatcher {
     const origin = url.origin;
     let pool = this.pools.get(origin);
     if (pool) return pool;
     const opts = this.hostOptions(url.host);
-    const connect: Record<string, unknown> = {};
-    if (opts?.caFile) connect.ca = [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
-    if (opts?.insecureSkipVerify) connect.rejectUnauthorized = false;
-    pool = new Pool(origin, {
-      connections: opts?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-      keepAliveTimeout: 30_000,
-      connect,
-    });
+    const route = this.proxy.route(url);
+    const dispatcher = originDispatcher(
+      origin,
+      { host: opts, route, connections: opts?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY },
+      'pool',
+    );
+    pool = { dispatcher, route };
     this.pools.set(origin, pool);
     return pool;
   }
 
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
+    const pools = [...this.pools.values()].map((p) => p.dispatcher);
     this.pools.clear();
     // a graceful close waits for requests in flight; a stalled one must not hold shutdown forever
     await Promise.all(

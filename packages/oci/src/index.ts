@@ -6,7 +6,8 @@
 // client has its own subpath entry (package.json `exports`), outside this API:
 //   @trivy-mirror/oci/fs     fsyncDir, writeNewFile, writeFileAtomic, mkdirp, creatableDirProblem
 //   @trivy-mirror/oci/mutex  withKeyLock, Mutex, mutexFor (in-process locks per key)
-//   @trivy-mirror/oci/http   Agent, Pool, undiciLean (the undici dispatchers the client uses), readBody
+//   @trivy-mirror/oci/http   Agent, Pool, ProxyAgent (the undici dispatchers the client uses), readBody,
+//                            originDispatcher, connection probes and error explanations
 //   @trivy-mirror/oci/serve  createRegistryHandler (read-only registry over layouts), parseRange
 export * from './errors.js';
 export * from './types.js';
@@ -16,8 +17,21 @@ export type { OciLogger } from './logger.js';
 export type { RetryOptions } from './retry.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
 export { HttpTransport, DEFAULT_MAX_CONCURRENCY } from './http-transport.js';
+export {
+  describeRoute,
+  NoProxy,
+  parseProxyUrl,
+  proxyEnvironment,
+  type ProxyRoute,
+  ProxyRouter,
+  type ProxySettings,
+  redactProxyUrl,
+} from './proxy-config.js';
+export { setSystemCaTrust, systemCaTrusted } from './tls-trust.js';
 export { LayoutTransport } from './layout-transport.js';
 export { LAYOUT_LOCK_FILE, withLayoutLock } from './layout-lock.js';
 export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
+export { QUARANTINE_DIR, QUARANTINE_KEEP, quarantineFile } from './layout-quarantine.js';
+export { type ScannedManifest, scanManifests } from './layout-scan.js';
 export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy.js';
 export { type ArtifactCopyPlan, artifactCopyPlan } from './copy-plan.js';

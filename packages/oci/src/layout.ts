@@ -9,10 +9,17 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
-import { OciError, OciErrorCode } from './errors.js';
+import { isOciError, OciError, OciErrorCode } from './errors.js';
 import { fsyncDir, writeNewFile } from './fs.js';
 import { collectGarbage, type GcOptions, referencedBlobs } from './layout-gc.js';
-import { dedupeUntagged, serializeIndex, untagged } from './layout-index-entries.js';
+import {
+  dedupeUntagged,
+  type LayoutIndex,
+  readIndex,
+  serializeIndex,
+  untagged,
+} from './layout-index-entries.js';
+import { quarantineFile } from './layout-quarantine.js';
 import { cleanLayoutTemp, layoutTempPath, releaseTemp } from './layout-temp.js';
 import { opened, startWriteback, WRITEBACK_BYTES, type Writeback } from './layout-writeback.js';
 import { parseManifest } from './manifest.js';
@@ -31,12 +38,7 @@ export interface BlobWriteOptions {
   sourceVerified?: boolean;
 }
 
-export interface LayoutIndex {
-  schemaVersion: 2;
-  mediaType?: string;
-  manifests: Descriptor[];
-  annotations?: Record<string, string>;
-}
+export type { LayoutIndex } from './layout-index-entries.js';
 
 const exists = (path: string): Promise<boolean> =>
   stat(path).then(
@@ -68,9 +70,7 @@ export class OciLayout {
         throw new OciError(
           OciErrorCode.LAYOUT_INVALID,
           `${layout.dir} is not an OCI image layout (no oci-layout file)`,
-          {
-            target: layout.dir,
-          },
+          { target: layout.dir },
         );
       }
       await layout.init();
@@ -89,9 +89,7 @@ export class OciLayout {
       throw new OciError(
         OciErrorCode.LAYOUT_INVALID,
         `${marker}: unsupported imageLayoutVersion ${String(version)}`,
-        {
-          target: layout.dir,
-        },
+        { target: layout.dir },
       );
     }
     await mkdirp(join(layout.dir, 'blobs', 'sha256'));
@@ -194,27 +192,30 @@ export class OciLayout {
     return digest;
   }
 
-  async index(): Promise<LayoutIndex> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, 'index.json'), 'utf8');
-    } catch (err) {
-      throw new OciError(OciErrorCode.LAYOUT_INVALID, `${this.dir}/index.json cannot be read`, {
-        target: this.dir,
-        cause: err,
-      });
-    }
-    try {
-      const parsed = JSON.parse(text) as LayoutIndex;
-      if (parsed.schemaVersion !== 2 || !Array.isArray(parsed.manifests))
-        throw new Error('not an image index');
-      return parsed;
-    } catch (err) {
-      throw new OciError(OciErrorCode.LAYOUT_INVALID, `${this.dir}/index.json is not a valid image index`, {
-        target: this.dir,
-        cause: err,
-      });
-    }
+  index(): Promise<LayoutIndex> {
+    return readIndex(this.dir);
+  }
+
+  /**
+   * Replaces an index.json that is not a readable image index (torn, cut short, hand-edited) with the
+   * entries `rebuild` returns, under the index lock; a copy of the bad file goes to quarantine/.
+   * Returns that copy's path ('' when there was no file), undefined when index.json was fine.
+   */
+  indexRecover(rebuild: () => Promise<Descriptor[]>): Promise<string | undefined> {
+    return this.mutex.runExclusive(async () => {
+      try {
+        await this.index();
+        return undefined;
+      } catch (err) {
+        if (!isOciError(err, OciErrorCode.LAYOUT_INVALID)) throw err;
+      }
+      const manifests = await rebuild();
+      const kept = await quarantineFile(this.dir, join(this.dir, 'index.json'), 'index.json', {
+        copy: true,
+      }).catch(() => '');
+      await this.writeAtomic('index.json', Buffer.from(serializeIndex(manifests)));
+      return kept;
+    });
   }
 
   /** Atomically replaces index.json (temp, fsync, rename, fsync dir). */
@@ -278,9 +279,7 @@ export class OciLayout {
       throw new OciError(
         OciErrorCode.DIGEST_MISMATCH,
         `manifest blob ${desc.digest} in ${this.dir} hashes to ${digest}`,
-        {
-          target: this.dir,
-        },
+        { target: this.dir },
       );
     }
     const parsed = parseManifest(bytes, desc.mediaType, `manifest ${tagOrDigest} in ${this.dir}`);

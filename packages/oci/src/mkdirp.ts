@@ -2,7 +2,7 @@
 // for a path under /proc (and some FUSE mounts) that cannot be created; this walks up once, creates
 // each missing level and fails with the level that could not be made.
 import { constants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
+import { access, lstat, mkdir, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 export async function mkdirp(dir: string): Promise<void> {
@@ -57,6 +57,11 @@ export async function creatableDirProblem(dir: string): Promise<string | undefin
           : `${resolve(dir)} cannot be created: ${current} is not writable by this user`;
       if (code === 'ENOTDIR') return `${resolve(dir)} cannot be created: a parent of it is a file`;
       if (code !== 'ENOENT') return `${current}: ${(err as Error).message}`;
+      // A symbolic link to nothing: no mkdir can make it a directory.
+      if ((await lstat(current).catch(() => undefined))?.isSymbolicLink()) {
+        const target = await readlink(current).catch(() => '?');
+        return `${current} is a symbolic link to ${target}, which does not exist`;
+      }
       const parent = dirname(current);
       if (parent === current) return `${resolve(dir)} cannot be created`;
       current = parent;

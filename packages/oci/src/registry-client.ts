@@ -8,6 +8,7 @@ import { OciError, OciErrorCode } from './errors.js';
 import { dumpBody, header, HttpTransport, readBody } from './http-transport.js';
 import { type OciLogger, silentLogger } from './logger.js';
 import { manifestGet, manifestHead, manifestPut, type RegistryRef } from './manifest.js';
+import type { ProxyRoute, ProxyRouter } from './proxy-config.js';
 import { formatReference } from './reference.js';
 import { RegistryHttp } from './registry-http.js';
 import { HostBackoff, type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from './retry.js';
@@ -33,6 +34,8 @@ export interface RegistryClientOptions {
   timeouts?: { headersMs?: number; bodyMs?: number };
   /** PATCH chunk size for chunked uploads (default 8 MiB). */
   chunkBytes?: number;
+  /** Forward proxy routing (default: the environment's HTTPS_PROXY/HTTP_PROXY/NO_PROXY and `hosts[].proxy`). */
+  proxy?: ProxyRouter;
 }
 
 const TAGS_PAGE = 1000;
@@ -63,6 +66,7 @@ export class RegistryClient implements Transport {
       userAgent: options.userAgent ?? 'trivy-mirror',
       headersTimeoutMs: options.timeouts?.headersMs,
       bodyTimeoutMs: options.timeouts?.bodyMs,
+      proxy: options.proxy,
     });
     for (const h of options.hosts ?? []) {
       if (h.insecureSkipVerify) this.log.warn({ host: h.host }, 'TLS verification disabled for host');
@@ -211,6 +215,22 @@ export class RegistryClient implements Transport {
       signal: options.signal,
     });
     await dumpBody(res.body);
+  }
+
+  /** How requests to a registry host travel: direct, or through which proxy and why. */
+  route(registry: string): ProxyRoute {
+    return this.http.route(this.http.baseUrl(registry));
+  }
+
+  /** One GET /v2/ without credentials or retries (the self-check's view): status and headers. */
+  async v2Probe(
+    registry: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; url: string }> {
+    const url = new URL('/v2/', this.http.baseUrl(registry));
+    const res = await this.http.request({ method: 'GET', url, signal: options.signal });
+    await dumpBody(res.body);
+    return { status: res.statusCode, headers: res.headers, url: url.href };
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,13 @@
 // A read-only OCI distribution endpoint (/v2/) over OCI image layouts on disk: the embedded
-// registry of oci-sync and the demo's fake upstream. Plain node:http handler, no framework.
+// registry of oci-sync and the demo's fake upstream. Plain node:http handler, no framework. What it
+// finds damaged (a blob that does not hash to its digest, a referenced blob or manifest that is
+// missing, an index.json that does not parse) it reports and answers 503 UNAVAILABLE, never bad bytes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { open, type FileHandle } from 'node:fs/promises';
+import { BlobVerifications } from './blob-verification.js';
+import { isOciError, OciErrorCode } from './errors.js';
 import type { OciLayout } from './layout.js';
-import { parseRange } from './http-range.js';
+import { type BlobServeContext, serveBlob } from './registry-blob.js';
+import { HttpFailure, ResponseCut, sendError, sendJson } from './registry-failure.js';
 
 export interface RegistryHandlerOptions {
   /** The layout that holds `repository` (a validated name without the prefix), or undefined. */
@@ -26,6 +30,17 @@ export interface RegistryHandlerOptions {
   retryAfterSeconds?: number;
   /** Called with unexpected errors (I/O); the client gets a 500 in the distribution format. */
   onError?: (err: unknown, req: IncomingMessage) => void;
+  /**
+   * A reader found part of `repository` (the store's name) damaged: the blob `digest` does not hash to
+   * its digest or is missing though referenced, or (digest undefined) index.json cannot be read. The
+   * client got a 503 or a cut body; the owner of the store quarantines and fetches it again.
+   */
+  onBlobDamaged?(repository: string, digest: string | undefined, reason: string): void;
+  /**
+   * The digest to serve for `repository:tag` instead of the tagged one, when the owner knows that one is
+   * damaged and holds an older complete version (an air-gapped store with nothing to fetch it from).
+   */
+  tagFallback?(repository: string, tag: string): string | undefined | Promise<string | undefined>;
 }
 
 export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -44,17 +59,6 @@ type Route =
   | { kind: 'manifest'; name: string; reference: string }
   | { kind: 'blob'; name: string; digest: string };
 
-class HttpFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extraHeaders: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 export function createRegistryHandler(options: RegistryHandlerOptions): RegistryHandler {
   const raw = options.pathPrefix === undefined ? [] : [options.pathPrefix].flat();
   const prefixes = raw.map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== '');
@@ -64,6 +68,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     }
   }
   const retryAfter = String(options.retryAfterSeconds ?? 60);
+  const verifications = new BlobVerifications();
 
   /** The store name a request name stands for: without its prefix, if it has one. */
   function localName(name: string): string {
@@ -81,19 +86,43 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     );
   }
 
-  async function layoutFor(name: string): Promise<OciLayout> {
+  /** 503 UNAVAILABLE for what the store holds damaged (reported; the owner repairs it). */
+  function unavailable(message: string): HttpFailure {
+    return new HttpFailure(503, 'UNAVAILABLE', `${message}; try again later or another registry`, {
+      'Retry-After': retryAfter,
+    });
+  }
+
+  /** The layout of a request's repository, and the store's name for it (for reports). */
+  async function layoutFor(name: string): Promise<{ layout: OciLayout; repository: string }> {
     if (!NAME_RE.test(name) || name.length > 255) {
       throw new HttpFailure(400, 'NAME_INVALID', `invalid repository name ${JSON.stringify(name)}`);
     }
     const local = localName(name);
+    let repository = local;
     let layout = await options.resolveLayout(local);
     // A store repository that itself starts with a prefix stays reachable under its full name.
-    if (!layout && local !== name) layout = await options.resolveLayout(name);
+    if (!layout && local !== name) {
+      repository = name;
+      layout = await options.resolveLayout(name);
+    }
     if (!layout) {
       if (options.expected?.(local)) throw notYet(`repository ${name}`);
       throw new HttpFailure(404, 'NAME_UNKNOWN', `repository ${name} not known`);
     }
-    return layout;
+    return { layout, repository };
+  }
+
+  function report(repository: string, digest: string | undefined, reason: string): void {
+    try {
+      options.onBlobDamaged?.(repository, digest, reason);
+    } catch {
+      // a failing listener must not turn the answer into a 500
+    }
+  }
+
+  function blobContext(repository: string): BlobServeContext {
+    return { verifications, unavailable, report: (digest, reason) => report(repository, digest, reason) };
   }
 
   return async function handle(req, res) {
@@ -101,6 +130,13 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     const path = url.pathname;
     if (path !== '/v2' && !path.startsWith('/v2/')) return false;
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    // the store's repository the request resolved to, for reports of damage
+    let repository: string | undefined;
+    const open = async (name: string) => {
+      const found = await layoutFor(name);
+      repository = found.repository;
+      return found.layout;
+    };
     try {
       const method = req.method ?? 'GET';
       if (method !== 'GET' && method !== 'HEAD') {
@@ -118,10 +154,11 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
           await serveCatalog(res, url, head);
           break;
         case 'tags':
-          await serveTags(res, url, route.name, await layoutFor(route.name), head);
+          await serveTags(res, url, route.name, await open(route.name), head);
           break;
         case 'manifest': {
-          const found = await serveManifest(res, route.reference, await layoutFor(route.name), head);
+          const layout = await open(route.name);
+          const found = await serveManifest(res, route.reference, layout, head, repository as string);
           if (!found) {
             if (
               !DIGEST_RE.test(route.reference) &&
@@ -136,11 +173,20 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
           }
           break;
         }
-        case 'blob':
-          await serveBlob(req, res, route.digest, await layoutFor(route.name), head);
+        case 'blob': {
+          const layout = await open(route.name);
+          await serveBlob(req, res, route.digest, layout, head, blobContext(repository as string));
           break;
+        }
       }
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (repository !== undefined && isOciError(err, OciErrorCode.LAYOUT_INVALID)) {
+        // index.json torn or hand-edited: the owner rebuilds it
+        report(repository, undefined, (err as Error).message);
+        err = unavailable(`the mirror's index of ${repository} is damaged; it is being rebuilt`);
+      }
+      if (err instanceof ResponseCut) return true;
       if (res.headersSent) {
         // Mid-body failure (often the client went away): cut the connection so a client sees a short read.
         if ((err as NodeJS.ErrnoException)?.code !== 'ERR_STREAM_PREMATURE_CLOSE')
@@ -169,6 +215,53 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     const page = paginate([...names].sort(), url, '/v2/_catalog');
     if (page.link) res.setHeader('Link', page.link);
     sendJson(res, 200, { repositories: page.items }, head);
+  }
+
+  async function serveManifest(
+    res: ServerResponse,
+    reference: string,
+    layout: OciLayout,
+    head: boolean,
+    repository: string,
+  ): Promise<boolean> {
+    const wanted =
+      (DIGEST_RE.test(reference) ? undefined : await options.tagFallback?.(repository, reference)) ??
+      reference;
+    // One read gives bytes and descriptor together, so a tag moved by a concurrent sync cannot mix
+    // the digest of one version with the body of another. A digest no longer in index.json is still
+    // served from its blob while the GC grace keeps it.
+    let found: Awaited<ReturnType<OciLayout['manifestGet']>>;
+    try {
+      found = await layout.manifestGet(wanted);
+    } catch (err) {
+      if (!isOciError(err, OciErrorCode.DIGEST_MISMATCH)) throw err;
+      const digest = (await layout.resolve(wanted))?.digest;
+      report(repository, digest, err.message);
+      throw unavailable(
+        `manifest ${repository}:${reference} is damaged in the mirror's store; it is being repaired`,
+      );
+    }
+    if (!found) {
+      // tagged in index.json but its blob is gone: damage, not an unknown manifest
+      const desc = await layout.resolve(wanted);
+      if (desc && !(await layout.blobHas(desc.digest))) {
+        report(repository, desc.digest, 'missing from the store');
+        throw unavailable(
+          `manifest ${repository}:${reference} is missing from the mirror's store; it is being repaired`,
+        );
+      }
+      return false;
+    }
+    const { bytes } = found;
+    const mediaType = found.manifest.mediaType ?? found.descriptor.mediaType;
+    const digest = found.descriptor.digest;
+    res.statusCode = 200;
+    res.setHeader('Content-Type', mediaType);
+    res.setHeader('Content-Length', String(bytes.length));
+    res.setHeader('Docker-Content-Digest', digest);
+    res.setHeader('ETag', `"${digest}"`);
+    res.end(head ? undefined : bytes);
+    return true;
   }
 
   async function serveTags(res: ServerResponse, url: URL, name: string, layout: OciLayout, head: boolean) {
@@ -214,141 +307,6 @@ function decode(s: string): string {
   }
 }
 
-async function serveManifest(
-  res: ServerResponse,
-  reference: string,
-  layout: OciLayout,
-  head: boolean,
-): Promise<boolean> {
-  // One read gives bytes and descriptor together, so a tag moved by a concurrent sync cannot mix
-  // the digest of one version with the body of another. A digest no longer in index.json is still
-  // served from its blob while the GC grace keeps it.
-  const found = await layout.manifestGet(reference);
-  if (!found) return false;
-  const { bytes } = found;
-  const mediaType = found.manifest.mediaType ?? found.descriptor.mediaType;
-  const digest = found.descriptor.digest;
-  res.statusCode = 200;
-  res.setHeader('Content-Type', mediaType);
-  res.setHeader('Content-Length', String(bytes.length));
-  res.setHeader('Docker-Content-Digest', digest);
-  res.setHeader('ETag', `"${digest}"`);
-  res.end(head ? undefined : bytes);
-  return true;
-}
-
-async function serveBlob(
-  req: IncomingMessage,
-  res: ServerResponse,
-  digest: string,
-  layout: OciLayout,
-  head: boolean,
-): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    // An open descriptor keeps the bytes readable even if GC unlinks the file mid-download.
-    handle = await open(layout.blobPath(digest), 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new HttpFailure(404, 'BLOB_UNKNOWN', `blob ${digest} not known`);
-    }
-    throw err;
-  }
-  try {
-    const { size } = await handle.stat();
-    res.setHeader('Content-Type', 'application/octet-stream');
-    res.setHeader('Docker-Content-Digest', digest);
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('ETag', `"${digest}"`);
-    const range = parseRange(req.headers.range, size);
-    if (range === null) {
-      throw new HttpFailure(416, 'RANGE_INVALID', `range ${req.headers.range} not satisfiable`, {
-        'Content-Range': `bytes */${size}`,
-      });
-    }
-    let start = 0;
-    let end = size - 1;
-    if (range) {
-      ({ start, end } = range);
-      res.statusCode = 206;
-      res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
-    } else {
-      res.statusCode = 200;
-    }
-    const length = size === 0 ? 0 : end - start + 1;
-    res.setHeader('Content-Length', String(length));
-    if (head || length === 0) {
-      res.end();
-      return;
-    }
-    await sendFileRange(handle, res, start, length);
-  } finally {
-    await handle.close().catch(() => {});
-  }
-}
-
-// 1 MiB reads: with the default 64 KiB stream chunks, the per-chunk cost (threadpool hop, stream
-// plumbing, one write syscall) capped 16 parallel downloads at about half of a sendfile server.
-const SEND_CHUNK = 1024 * 1024;
-
-/**
- * Streams `length` bytes from `start` with two reused buffers: the next read runs while the previous
- * chunk is being written, and a buffer is refilled only after `drain` (the socket has taken it).
- */
-async function sendFileRange(handle: FileHandle, res: ServerResponse, start: number, length: number) {
-  const size = Math.min(SEND_CHUNK, length);
-  const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
-  let which = 0;
-  let position = start;
-  let remaining = length;
-  const readInto = (buf: Buffer, at: number) => {
-    const p = handle.read(buf, 0, Math.min(size, remaining), at);
-    p.catch(() => {}); // awaited below; a read left behind by a closed client must not go unhandled
-    return p;
-  };
-  let reading = readInto(buffers[0], position);
-  while (remaining > 0) {
-    const { bytesRead, buffer } = await reading;
-    if (bytesRead === 0) throw new Error(`blob file ended ${remaining} bytes early`);
-    position += bytesRead;
-    remaining -= bytesRead;
-    which ^= 1;
-    // The other buffer was handed to the socket before the last drain, so it is free to refill.
-    if (remaining > 0) reading = readInto(buffers[which], position);
-    const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-    if (!res.write(chunk)) await drained(res);
-    // Accepted without backpressure (a small chunk) may still be queued: never refill that buffer.
-    else if (remaining > 0) buffers[which ^ 1] = Buffer.allocUnsafeSlow(size);
-  }
-  res.end();
-}
-
-/** Resolves on `drain`; rejects when the response closes first (the client went away). */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      res.off('error', done);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onClose = () => {
-      const err = new Error('client closed the connection') as NodeJS.ErrnoException;
-      err.code = 'ERR_STREAM_PREMATURE_CLOSE';
-      done(err);
-    };
-    if (res.destroyed) {
-      onClose();
-      return;
-    }
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-    res.on('error', done);
-  });
-}
-
 function paginate(all: string[], url: URL, path: string): { items: string[]; link?: string } {
   const nParam = url.searchParams.get('n');
   const last = url.searchParams.get('last');
@@ -369,16 +327,4 @@ function paginate(all: string[], url: URL, path: string): { items: string[]; lin
     link = `<${path}?${next.toString()}>; rel="next"`;
   }
   return { items, link };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, head: boolean): void {
-  const text = Buffer.from(JSON.stringify(body));
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', String(text.length));
-  res.end(head ? undefined : text);
-}
-
-function sendError(res: ServerResponse, status: number, code: string, message: string, head: boolean): void {
-  sendJson(res, status, { errors: [{ code, message, detail: null }] }, head);
 }

@@ -160,4 +160,6 @@ export interface HostOptions {
   chunkedUpload?: boolean;
   /** Time to response headers and maximum body silence for this host, in seconds (a stalled peer fails after it). */
   timeoutSeconds?: number;
+  /** Forward proxy for this host (overrides `proxy:` and HTTPS_PROXY), or 'none' to go direct. */
+  proxy?: string;
 }

@@ -1,4 +1,4 @@
-// The two undici dispatchers we use, without undici's index. That index also builds fetch, WebSocket,
+// The undici dispatchers we use, without undici's index. That index also builds fetch, WebSocket,
 // EventSource, the HTTP cache and the mock agent: ~1.2 MB of source and ~6 MB of resident memory in a
 // daemon that uses none of them. The dispatchers come from their own files and get the request API
 // the way the index gives it to them. If undici's file layout changes, the index is loaded instead
@@ -11,6 +11,9 @@ const require = createRequire(import.meta.url);
 interface Dispatchers {
   Pool: typeof Undici.Pool;
   Agent: typeof Undici.Agent;
+  /** Forward proxies: CONNECT for https targets, absolute URIs for http ones. */
+  ProxyAgent: typeof Undici.ProxyAgent;
+  Client: typeof Undici.Client;
   /** True when the dispatchers were loaded without undici's index. */
   lean: boolean;
 }
@@ -21,13 +24,27 @@ function load(): Dispatchers {
     const api = require('undici/lib/api/index.js') as Record<string, unknown>;
     const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
     const Agent = require('undici/lib/dispatcher/agent.js') as typeof Undici.Agent;
-    if (typeof api.request !== 'function' || typeof Pool !== 'function' || typeof Agent !== 'function')
+    const ProxyAgent = require('undici/lib/dispatcher/proxy-agent.js') as typeof Undici.ProxyAgent;
+    const Client = require('undici/lib/dispatcher/client.js') as typeof Undici.Client;
+    if (
+      typeof api.request !== 'function' ||
+      typeof Pool !== 'function' ||
+      typeof Agent !== 'function' ||
+      typeof ProxyAgent !== 'function' ||
+      typeof Client !== 'function'
+    )
       throw new Error('unexpected undici layout');
     if (!('request' in Dispatcher.prototype)) Object.assign(Dispatcher.prototype, api);
-    return { Pool, Agent, lean: true };
+    return { Pool, Agent, ProxyAgent, Client, lean: true };
   } catch {
     const undici = require('undici') as typeof Undici;
-    return { Pool: undici.Pool, Agent: undici.Agent, lean: false };
+    return {
+      Pool: undici.Pool,
+      Agent: undici.Agent,
+      ProxyAgent: undici.ProxyAgent,
+      Client: undici.Client,
+      lean: false,
+    };
   }
 }
 
@@ -37,4 +54,8 @@ export const Pool = dispatchers.Pool;
 export type Pool = Undici.Pool;
 export const Agent = dispatchers.Agent;
 export type Agent = Undici.Agent;
+export const ProxyAgent = dispatchers.ProxyAgent;
+export type ProxyAgent = Undici.ProxyAgent;
+export const Client = dispatchers.Client;
+export type Client = Undici.Client;
 export const undiciLean = dispatchers.lean;

@@ -116,11 +116,13 @@ export interface CredentialProvider {
 }
 export const CredentialProvider: unique symbol = Symbol.for('trivy-mirror.CredentialProvider');
 
-export type AuthDecision = 'granted' | 'denied' | 'absent';
+/** 'busy': too many checks pending to check this one now (the client gets 503 and retries). */
+export type AuthDecision = 'granted' | 'denied' | 'absent' | 'busy';
 
 /**
  * Access control for the serving listener. With at least one contribution, a request must be
- * 'granted' by one of them; otherwise it gets 401 with a Basic challenge.
+ * 'granted' by one of them; otherwise it gets 401 with a Basic challenge. Denied credentials count
+ * against the client's failure budget (429 once it is spent).
  */
 export interface ServeAuthenticator {
   id: string;

@@ -14,6 +14,22 @@ export interface ArtifactStoredEvent {
   changed: boolean;
 }
 
+/**
+ * A reader found part of a stored artifact damaged: a blob that does not hash to its digest, one a
+ * stored version references that is missing, or (no digest) an index.json that cannot be read. The
+ * store's owner (oci-sync) checks it, quarantines what is bad and fetches it again.
+ */
+export interface ArtifactDamagedEvent {
+  /** Repository name in the store (e.g. 'trivy-db'). */
+  repository: string;
+  /** The bad or missing blob; undefined when the damage is in index.json or not known more exactly. */
+  digest?: string;
+  /** What the reader saw, e.g. 'content hashes to sha256:… (N bytes)', 'missing from the store'. */
+  reason: string;
+  /** Who found it: 'serve', 'cache-populator', 'health', … */
+  reporter: string;
+}
+
 export interface VexStoredEvent {
   /** Repository name as configured (e.g. 'vexhub'). */
   repository: string;
@@ -51,6 +67,7 @@ export interface JobProgressEvent {
 
 export interface MirrorEvents {
   'artifact.stored': ArtifactStoredEvent;
+  'artifact.damaged': ArtifactDamagedEvent;
   'vex.stored': VexStoredEvent;
   'cache.populated': CachePopulatedEvent;
   'sync.requested': SyncRequestedEvent;

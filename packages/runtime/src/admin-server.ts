@@ -1,10 +1,13 @@
 // The admin listener (default 127.0.0.1:9180): /healthz, /readyz, /status, /metrics, GET /jobs,
-// POST /jobs/NAME/run, plus HttpRoute contributions with `listener: 'admin'`.
+// POST /jobs/NAME/run, plus HttpRoute contributions with `listener: 'admin'`. Every request passes the
+// guard against web pages first (admin-guard.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@trivy-mirror/plugin-api';
+import { checkAdminRequest } from './admin-guard.js';
 import type { Readiness } from './health-registry.js';
 import { HttpListener } from './http-listener.js';
 import type { RunHandle } from './job-runner.js';
+import { parseListen } from './listen-address.js';
 import { dispatch, type RouteEntry, sendJson } from './router.js';
 import type { JobStatus, StatusReport } from './status-report.js';
 
@@ -102,12 +105,28 @@ export function createAdminListener(options: {
   listen: string;
   logger: Logger;
   state: AdminState;
+  /** `admin.allowedHosts`: names besides the listen address and localhost. */
+  allowedHosts?: readonly string[];
 }): HttpListener {
   const builtin = builtinRoutes(options.state);
-  return new HttpListener({
+  const listenHost = parseListen(options.listen).host;
+  const listener: HttpListener = new HttpListener({
     name: 'admin',
     listen: options.listen,
     logger: options.logger,
-    handler: (req, res, url) => dispatch([...builtin, ...options.state.routes()], req, res, url),
+    handler: async (req, res, url) => {
+      const bound = listener.address()?.host;
+      const verdict = checkAdminRequest(req, {
+        listenHosts: bound ? [listenHost, bound] : [listenHost],
+        allowedHosts: options.allowedHosts,
+      });
+      if (!verdict.ok) {
+        req.resume();
+        sendJson(res, verdict.status, verdict.body);
+        return true;
+      }
+      return dispatch([...builtin, ...options.state.routes()], req, res, url);
+    },
   });
+  return listener;
 }

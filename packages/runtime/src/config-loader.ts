@@ -1,13 +1,13 @@
 // Reads the YAML config, applies env overrides, validates it against the assembled schema and reports
 // every problem with its YAML path and line:column.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { type Document, isMap, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { buildConfigSchema, DEFAULT_CONFIG_PATH, type RuntimeConfig } from './config-schema.js';
 import { applyConfigAliases } from './config-aliases.js';
+import { readConfigFile } from './config-file.js';
 import { type AppliedOverride, applyEnvOverrides } from './env-overrides.js';
 import { unknownKeyMessage } from './key-suggestion.js';
 import { isLoopbackHost, parseListen } from './listen-address.js';
@@ -155,7 +155,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   let text: string | undefined;
   if (named !== undefined || existsSync(file)) {
     try {
-      text = await readFile(file, 'utf8');
+      text = await readConfigFile(file);
     } catch (err) {
       const how = options.path ? '--config' : 'TRIVY_MIRROR_CONFIG';
       throw configErrorFrom(

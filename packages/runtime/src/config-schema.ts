@@ -3,6 +3,7 @@ import type { PluginDefinition } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
 // Installs the scheduler's cron validation for the plugins' `cronExpression()` fields.
 import './cron-validation.js';
+import { proxyUrlProblem } from './network-settings.js';
 import { withEnabledSwitch } from './plugin-switch.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
@@ -13,6 +14,16 @@ const listen = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)')
   .refine((l) => Number(l.slice(l.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0 to 65535');
+
+/** A proxy URL (credentials allowed, never echoed) or "none". */
+const proxyUrl = () =>
+  z
+    .string()
+    .min(1)
+    .check((ctx) => {
+      const problem = proxyUrlProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    });
 
 export const hostOptionsSchema = z.strictObject({
   host: z.string().min(1).describe('host[:port] as it appears in references'),
@@ -26,7 +37,26 @@ export const hostOptionsSchema = z.strictObject({
     .max(3600)
     .optional()
     .describe('time to response headers and maximum body silence (default 60 s registries, 30/120 s HTTP)'),
+  proxy: proxyUrl()
+    .optional()
+    .describe('forward proxy for this host (http://[USER:PASSWORD@]HOST:PORT), or "none" to go direct'),
 });
+
+export const proxySchema = z
+  .union([
+    z.literal('none'),
+    z.strictObject({
+      url: proxyUrl()
+        .optional()
+        .describe('forward proxy for every host (overrides HTTPS_PROXY/HTTP_PROXY); "none": always direct'),
+      noProxy: z
+        .union([z.string(), z.array(z.string())])
+        .optional()
+        .describe('hosts that go direct (overrides NO_PROXY): host, .domain, host:port, IP, CIDR, *'),
+    }),
+  ])
+  .optional()
+  .describe('outbound proxy; without it HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply as in Go tools');
 
 export const externalPluginSchema = z.strictObject({
   module: z.string().min(1).describe('npm package name or path (relative to the config file)'),
@@ -41,6 +71,10 @@ const baseShape = {
   admin: z
     .strictObject({
       listen: listen.default(DEFAULT_ADMIN_LISTEN).describe('/healthz /readyz /status /metrics /jobs'),
+      allowedHosts: z
+        .array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'a host name, without port'))
+        .optional()
+        .describe('Host names it answers besides the listen address and localhost (421 otherwise)'),
     })
     .prefault({}),
   serve: z
@@ -52,6 +86,16 @@ const baseShape = {
     })
     .optional(),
   registries: z.array(hostOptionsSchema).default([]),
+  proxy: proxySchema,
+  tls: z
+    .strictObject({
+      systemCa: z
+        .boolean()
+        .default(true)
+        .describe("trust the system's CA store (SSL_CERT_FILE/SSL_CERT_DIR) beside Node's bundled roots"),
+    })
+    .prefault({})
+    .describe('outbound TLS trust'),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -63,9 +107,11 @@ const baseShape = {
 /** The parsed config. Plugin sections are `unknown` here; each plugin's module gets its own typed view. */
 export interface RuntimeConfig {
   stateDir: string;
-  admin: { listen: string };
+  admin: { listen: string; allowedHosts?: string[] };
   serve?: { listen: string; publicUrl?: string; tls?: { cert: string; key: string }; statusPage?: boolean };
   registries: z.infer<typeof hostOptionsSchema>[];
+  proxy?: z.infer<typeof proxySchema>;
+  tls?: { systemCa?: boolean };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     format: 'auto' | 'json' | 'pretty';

@@ -26,6 +26,7 @@ import type { RuntimeConfig } from './config-schema.js';
 import { ProviderCredentialStore } from './credential-store.js';
 import { InProcessEventBus } from './event-bus.js';
 import { UndiciHttpClient } from './http-client.js';
+import { applyTlsTrust, proxyRouterFor } from './network-settings.js';
 import type { JobRunnerService } from './job-runner.js';
 import { createLayoutTransport, createRegistryTransport } from './oci-services.js';
 import type { LoadedPlugin } from './plugin-loader.js';
@@ -93,7 +94,10 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
     () => container.getAll<CredentialProvider>(CredentialProvider, { optional: true }),
     logger.child({ component: 'credentials' }),
   );
+  applyTlsTrust(config);
+  const proxy = proxyRouterFor(config);
   const registry = createRegistryTransport({
+    proxy,
     hosts: config.registries,
     credentials,
     logger: logger.child({ component: 'registry' }),
@@ -101,6 +105,7 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
   });
   const store = new LayoutArtifactStore(config.stateDir, createLayoutTransport());
   const http = new UndiciHttpClient({
+    proxy,
     credentials,
     hosts: config.registries,
     logger: logger.child({ component: 'http' }),

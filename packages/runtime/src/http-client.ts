@@ -1,7 +1,6 @@
-// HTTP client for non-registry sources (VEX archives): credentials per host, per-host TLS settings from
-// `registries:`, redirects followed by hand so credentials never travel to another host, plain http only for
-// loopback hosts (or hosts configured with `plainHttp`).
-import { readFileSync } from 'node:fs';
+// HTTP client for non-registry sources (VEX archives): credentials per host, per-host TLS and proxy settings
+// from `registries:` and `proxy:`, redirects followed by hand so credentials never travel to another host,
+// plain http only for loopback hosts (or hosts configured with `plainHttp`).
 import type { Readable } from 'node:stream';
 import {
   type CredentialStore,
@@ -10,8 +9,8 @@ import {
   type Logger,
   MirrorError,
 } from '@trivy-mirror/plugin-api';
-import type { HostOptions } from '@trivy-mirror/oci';
-import { Agent, readBody } from '@trivy-mirror/oci/http';
+import { type HostOptions, type ProxyRoute, ProxyRouter } from '@trivy-mirror/oci';
+import { explainConnectionError, originDispatcher, readBody } from '@trivy-mirror/oci/http';
 import type { Dispatcher } from 'undici';
 import { isLoopbackHost } from './listen-address.js';
 
@@ -25,41 +24,55 @@ export interface UndiciHttpClientOptions {
   userAgent?: string;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Forward proxy routing (default: the environment and `hosts[].proxy`). */
+  proxy?: ProxyRouter;
 }
 
 export class UndiciHttpClient implements HttpClient {
-  readonly #agents = new Map<string, Dispatcher>();
+  readonly #agents = new Map<string, { dispatcher: Dispatcher; route: ProxyRoute }>();
   readonly #hosts: Map<string, HostOptions>;
+  readonly #proxy: ProxyRouter;
 
   constructor(private readonly options: UndiciHttpClientOptions) {
     this.#hosts = new Map((options.hosts ?? []).map((h) => [h.host.toLowerCase(), h]));
+    this.#proxy = options.proxy ?? new ProxyRouter({ hosts: options.hosts });
+  }
+
+  /** How requests to a URL travel: direct, or through which proxy and why. */
+  route(url: URL): ProxyRoute {
+    return this.#proxy.route(url);
   }
 
   #hostOptions(url: URL): HostOptions | undefined {
     return this.#hosts.get(url.host.toLowerCase()) ?? this.#hosts.get(url.hostname.toLowerCase());
   }
 
-  #dispatcher(url: URL): Dispatcher {
-    const key = url.host.toLowerCase();
+  #dispatcher(url: URL): { dispatcher: Dispatcher; route: ProxyRoute } {
+    // keyed by origin: http and https to one host may take different proxies
+    const key = url.origin.toLowerCase();
     let agent = this.#agents.get(key);
     if (!agent) {
       const h = this.#hostOptions(url);
-      const connect: Record<string, unknown> = {};
-      if (h?.caFile) connect.ca = readFileSync(h.caFile, 'utf8');
       if (h?.insecureSkipVerify) {
-        connect.rejectUnauthorized = false;
         this.options.logger.warn(
           { host: url.host },
           'TLS verification disabled for host (insecureSkipVerify)',
         );
       }
       const hostTimeoutMs = (h?.timeoutSeconds ?? 0) * 1000 || undefined;
-      agent = new Agent({
-        connect,
-        headersTimeout: hostTimeoutMs ?? this.options.headersTimeoutMs ?? 30_000,
-        bodyTimeout: hostTimeoutMs ?? this.options.bodyTimeoutMs ?? 120_000,
-        connections: h?.maxConcurrency ?? 6,
-      });
+      const route = this.#proxy.route(url);
+      const dispatcher = originDispatcher(
+        url.origin,
+        {
+          host: h,
+          route,
+          headersTimeout: hostTimeoutMs ?? this.options.headersTimeoutMs ?? 30_000,
+          bodyTimeout: hostTimeoutMs ?? this.options.bodyTimeoutMs ?? 120_000,
+          connections: h?.maxConcurrency ?? 6,
+        },
+        'agent',
+      );
+      agent = { dispatcher, route };
       this.#agents.set(key, agent);
     }
     return agent;
@@ -106,8 +119,9 @@ export class UndiciHttpClient implements HttpClient {
       if (!sameHost) delete headers.authorization;
       const started = Date.now();
       let res: Dispatcher.ResponseData;
+      const { dispatcher, route } = this.#dispatcher(current);
       try {
-        res = await this.#dispatcher(current).request({
+        res = await dispatcher.request({
           origin: current.origin,
           path: current.pathname + current.search,
           method,
@@ -117,6 +131,8 @@ export class UndiciHttpClient implements HttpClient {
       } catch (err) {
         if (init.signal?.aborted)
           throw new MirrorError('ABORTED', `request to ${current.host} aborted`, { cause: err });
+        const explained = await explainConnectionError(err, current, route, this.#hostOptions(current));
+        if (explained) throw new MirrorError(explained.code, explained.message, { cause: err });
         throw new MirrorError('NETWORK', `request to ${current.host} failed: ${(err as Error).message}`, {
           cause: err,
         });
@@ -153,7 +169,7 @@ export class UndiciHttpClient implements HttpClient {
   async close(): Promise<void> {
     const agents = [...this.#agents.values()];
     this.#agents.clear();
-    await Promise.allSettled(agents.map((a) => a.close()));
+    await Promise.allSettled(agents.map((a) => a.dispatcher.close()));
   }
 }
 

@@ -54,6 +54,14 @@ export {
 } from './plugin-switch.js';
 export { HealthRegistry, type Readiness } from './health-registry.js';
 export { UndiciHttpClient, type UndiciHttpClientOptions } from './http-client.js';
+export { applyTlsTrust, proxyRouterFor } from './network-settings.js';
+export {
+  formatHostProbe,
+  type HostProbe,
+  type ProbeTarget,
+  probeHost,
+  probeNetwork,
+} from './network-probe.js';
 export { HttpListener } from './http-listener.js';
 export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './job-runner.js';
 export { MemoryReclaimer, RECLAIM_DELAY_MS } from './memory-reclaim.js';

@@ -1,13 +1,14 @@
 // Builds the OCI services the container binds: the RegistryClient (configured with `registries:` and
 // credentials from the CredentialStore) and the LayoutTransport for the local store.
 import type { CredentialStore, Logger } from '@trivy-mirror/plugin-api';
-import { type HostOptions, LayoutTransport, RegistryClient } from '@trivy-mirror/oci';
+import { type HostOptions, LayoutTransport, type ProxyRouter, RegistryClient } from '@trivy-mirror/oci';
 
 export function createRegistryTransport(options: {
   hosts: HostOptions[];
   credentials: CredentialStore;
   logger: Logger;
   userAgent?: string;
+  proxy?: ProxyRouter;
 }): RegistryClient {
   return new RegistryClient({
     hosts: options.hosts,
@@ -15,6 +16,7 @@ export function createRegistryTransport(options: {
     credentials: (host: string) => options.credentials.forRegistry(host),
     logger: options.logger,
     userAgent: options.userAgent,
+    proxy: options.proxy,
   });
 }
 

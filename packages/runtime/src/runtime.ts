@@ -220,6 +220,7 @@ export class Runtime {
       if (options.admin !== false) {
         this.#admin = createAdminListener({
           listen: this.#config.admin.listen,
+          allowedHosts: this.#config.admin.allowedHosts,
           logger: log,
           state: this.#views.adminState(),
         });

@@ -1,8 +1,21 @@
 // The serving listener for Trivy clients: read-only (405 for anything but GET/HEAD), optional TLS, and
-// access control through ServeAuthenticator contributions (401 with a Basic challenge unless one grants).
+// access control through ServeAuthenticator contributions (401 with a Basic challenge unless one grants;
+// 429 + Retry-After once a client has spent its budget of bad logins).
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { type Logger, MirrorError, type ServeAuthenticator } from '@trivy-mirror/plugin-api';
+import {
+  type AuthDecision,
+  type Logger,
+  MirrorError,
+  type ServeAuthenticator,
+} from '@trivy-mirror/plugin-api';
+import {
+  AuthFailureBudget,
+  type AuthFailureBudgetOptions,
+  clientKey,
+  REFUSAL_DELAY_MS,
+  refuseLogin,
+} from './auth-failure-budget.js';
 import type { ClientsSeen } from './clients-seen.js';
 import { HttpListener } from './http-listener.js';
 import { dispatch, type RouteEntry, sendJson } from './router.js';
@@ -40,20 +53,25 @@ export async function readTlsFiles(tls: {
   return { cert: await read('cert', tls.cert), key: await read('key', tls.key) };
 }
 
+/** 'granted' by any; else 'busy' if one could not check now; else 'denied' if one refused. */
 async function authorize(
   authenticators: ServeAuthenticator[],
   req: IncomingMessage,
   log: Logger,
-): Promise<boolean> {
-  if (authenticators.length === 0) return true;
+): Promise<AuthDecision> {
+  if (authenticators.length === 0) return 'granted';
+  let outcome: AuthDecision = 'absent';
   for (const a of authenticators) {
     try {
-      if ((await a.authenticate(req)) === 'granted') return true;
+      const d = await a.authenticate(req);
+      if (d === 'granted') return d;
+      if (d === 'busy' || (d === 'denied' && outcome === 'absent')) outcome = d;
     } catch (err) {
       log.error({ err, authenticator: a.id }, 'authenticator failed');
+      if (outcome === 'absent') outcome = 'denied';
     }
   }
-  return false;
+  return outcome;
 }
 
 export async function createServeListener(options: {
@@ -63,8 +81,12 @@ export async function createServeListener(options: {
   state: ServeState;
   /** Counts what each client fetches. */
   clients?: ClientsSeen;
+  failureBudget?: AuthFailureBudgetOptions;
+  /** How long a 429 or 503 for a login waits before it is sent (default 1 s). */
+  refusalDelayMs?: number;
 }): Promise<HttpListener> {
   const tls = options.tls ? await readTlsFiles(options.tls) : undefined;
+  const failures = new AuthFailureBudget(options.failureBudget);
   return new HttpListener({
     name: 'serve',
     listen: options.listen,
@@ -80,8 +102,19 @@ export async function createServeListener(options: {
         );
         return true;
       }
-      const authorized = await authorize(options.state.authenticators(), req, options.logger);
+      const authenticators = options.state.authenticators();
+      // A client that spent its budget of bad logins waits; its credentials are not even checked.
+      const client = clientKey(req);
+      const wait =
+        authenticators.length > 0 && req.headers.authorization ? failures.retryAfter(client) : undefined;
+      const decision = wait === undefined ? await authorize(authenticators, req, options.logger) : 'denied';
+      const authorized = decision === 'granted';
       options.clients?.watch(req, res, url, authorized);
+      if (wait !== undefined || decision === 'busy') {
+        await refuseLogin(res, wait ?? 'busy', options.refusalDelayMs ?? REFUSAL_DELAY_MS);
+        return true;
+      }
+      if (decision === 'denied') failures.spend(client);
       if (!authorized) {
         // Shaped like the distribution spec's errors so registry clients show it sensibly.
         sendJson(

@@ -1,6 +1,7 @@
-// One daemon per state dir: STATE/trivy-mirror.lock holds the holder's pid and host, touched every
-// minute. A lock whose pid is dead (this host) or that is 5 min untouched (another host) is taken
-// over; a live one stops start-up with STATE_DIR_LOCKED.
+// One daemon per state dir: STATE/trivy-mirror.lock holds the holder's pid, host, boot id and process
+// start time, touched every minute. A lock 5 min untouched is taken over whatever its pid says (after a
+// reboot or a container restart its pid may name another live process), and so is one whose pid is
+// dead or belongs to another process (boot id, start time); a live one stops start-up with STATE_DIR_LOCKED.
 // Destinations may be shared between daemons; a state dir (store, sync state) may not.
 import { hostname } from 'node:os';
 import { readFileSync, unlinkSync } from 'node:fs';
@@ -8,14 +9,15 @@ import { readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, removeLockLeftovers, takeOverStaleLock, writeNewFileIfAbsent } from '@trivy-mirror/oci/fs';
 import { MirrorError } from '@trivy-mirror/plugin-api';
+import { ownIdentity, type ProcessIdentity, sameProcess } from './process-identity.js';
 
 export const STATE_LOCK_FILE = 'trivy-mirror.lock';
 /** The holder touches its lock this often... */
 const HEARTBEAT_MS = 60_000;
-/** ...so a lock from another host untouched this long is stale. */
-const FOREIGN_STALE_MS = 5 * HEARTBEAT_MS;
+/** ...so a lock untouched this long is stale, whoever's pid it names. */
+const STALE_MS = 5 * HEARTBEAT_MS;
 
-interface LockContent {
+interface LockContent extends ProcessIdentity {
   pid: number;
   host: string;
   since: string;
@@ -34,7 +36,12 @@ const held = new Set<string>();
 
 export async function acquireStateLock(stateDir: string): Promise<StateLock> {
   const path = join(stateDir, STATE_LOCK_FILE);
-  const mine: LockContent = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const mine: LockContent = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    ...ownIdentity(),
+  };
   let tookOverFrom: LockContent | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await createExclusive(path, mine)) {
@@ -98,21 +105,28 @@ async function readLock(path: string): Promise<LockContent | undefined> {
   const pid = typeof parsed === 'number' ? parsed : (parsed as Partial<LockContent> | undefined)?.pid;
   if (Number.isInteger(pid) && (pid as number) > 0) {
     const o = typeof parsed === 'object' ? (parsed as Partial<LockContent>) : {};
-    return { pid: pid as number, host: String(o.host ?? hostname()), since: String(o.since ?? '') };
+    return {
+      pid: pid as number,
+      host: String(o.host ?? hostname()),
+      since: String(o.since ?? ''),
+      boot: typeof o.boot === 'string' ? o.boot : undefined,
+      start: typeof o.start === 'string' ? o.start : undefined,
+    };
   }
   // junk (a crash while writing it): nobody holds it
   return { pid: 0, host: hostname(), since: '' };
 }
 
 async function isLive(holder: LockContent, path: string): Promise<boolean> {
+  if (holder.pid === process.pid && held.has(path)) return true;
+  // Whatever the pid says: its holder stopped touching it (a pid reused after a reboot or a restart).
+  const mtime = (await stat(path).catch(() => undefined))?.mtimeMs ?? 0;
+  if (Date.now() - mtime >= STALE_MS) return false;
   // Another host's pid cannot be checked (a state dir on shared storage, or a container that got a
   // new hostname on restart): its lock is live while its holder keeps touching it.
-  if (holder.host && holder.host !== hostname()) {
-    const mtime = (await stat(path).catch(() => undefined))?.mtimeMs ?? 0;
-    return Date.now() - mtime < FOREIGN_STALE_MS;
-  }
-  if (holder.pid === process.pid) return held.has(path);
-  return pidAlive(holder.pid);
+  if (holder.host && holder.host !== hostname()) return true;
+  if (holder.pid === process.pid) return false;
+  return pidAlive(holder.pid) && sameProcess(holder.pid, holder);
 }
 
 function release(path: string): void {

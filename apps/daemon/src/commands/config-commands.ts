@@ -30,14 +30,18 @@ Examples:
       `
 Exit 0: \`run\` (and a SIGHUP reload) would accept it; warnings (e.g. a config that does nothing) do not fail.
 Exit 1: every problem, each with its YAML path and line. Not checked: whether a listen port is free.
+--online also probes every source, destination and VEX URL through the configured proxy and trust, one
+line per host (DNS, TCP, proxy, TLS issuer, /v2/, token auth, rate limit); exit 1 names the first failed layer.
 
 Example:
-  trivy-mirror config example --profile inside > config.yaml && trivy-mirror config check --config config.yaml`,
+  trivy-mirror config example --profile inside > config.yaml && trivy-mirror config check --config config.yaml
+  HTTPS_PROXY=http://proxy.corp:3128 trivy-mirror config check --online`,
     )
     .option(
       '-c, --config <file>',
       'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
     )
+    .option('--online', 'also probe every configured host through the proxy and trust (a network self-check)')
     .addHelpText(
       'after',
       `
@@ -48,7 +52,7 @@ Examples:
   TRIVY_MIRROR_CONFIG=./config.yaml trivy-mirror config check`,
     )
     .action(
-      exitWith(async (opts: { config?: string }) => {
+      exitWith(async (opts: { config?: string; online?: boolean }) => {
         const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
         const { checkPlugins, formatConfigProblem, idleConfigWarning, pluginListing } = await runtimeModule();
         const idle = idleConfigWarning(plugins);
@@ -75,7 +79,7 @@ Examples:
         process.stdout.write(
           `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ') || 'none'}${off})\n`,
         );
-        return 0;
+        return opts.online ? networkCheck(opts.config, loaded) : 0;
       }),
     );
   config
@@ -126,6 +130,26 @@ Examples:
         process.stdout.write(`${configExample(await builtins(), configProfile(opts.profile))}\n`);
       }),
     );
+}
+
+/** `--online`: one line per host; exit 1 naming the first host and layer that failed. */
+async function networkCheck(
+  path: string | undefined,
+  loaded: Awaited<ReturnType<typeof loadCliConfig>>,
+): Promise<number> {
+  const { onlineCheck } = await import('../online-check.js');
+  const { formatHostProbe } = await runtimeModule();
+  const probes = await onlineCheck(path, loaded);
+  for (const p of probes) process.stdout.write(`${formatHostProbe(p)}\n`);
+  const failed = probes.find((p) => p.failed);
+  if (!failed?.failed) {
+    process.stdout.write(`network: ${probes.length} host(s) reachable\n`);
+    return 0;
+  }
+  process.stderr.write(
+    `trivy-mirror: network check failed: ${failed.target}: ${failed.failed.layer}: ${failed.failed.detail}\n`,
+  );
+  return 1;
 }
 
 /** The config file and every plugin it names (built-in and external), validated. */

@@ -60,6 +60,7 @@ Examples:
           const registry = new RegistryClient({
             hosts: access.hosts,
             credentials: access.credentials,
+            proxy: access.proxy,
             logger,
           });
           const layout = new LayoutTransport();

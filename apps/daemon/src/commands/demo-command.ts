@@ -56,17 +56,18 @@ Examples:
         const mib = opts.dbSize === undefined ? undefined : Number(opts.dbSize);
         if (mib !== undefined && (!Number.isFinite(mib) || mib <= 0))
           throw new Error(`--db-size: expected MiB, got ${opts.dbSize}`);
-        const { startDemoUpstream, realDataAvailable } = await loadDemoUpstream();
-        const real = mib === undefined && realDataAvailable();
+        const { startDemoUpstream } = await loadDemoUpstream();
         out(
-          real
-            ? '1. serving a local upstream with real-format data (a BoltDB trivy-db:2, a SQLite trivy-java-db:1, ' +
-                'Rego trivy-checks:1/:2, the VEX Hub snapshot)…'
-            : '1. generating a synthetic upstream (trivy-db:2, trivy-java-db:1, trivy-checks:1/:2, a VEX repository)…',
+          '1. starting a local upstream (trivy-db:2, trivy-java-db:1, trivy-checks:1/:2, a VEX repository)…',
         );
         const upstream = await startDemoUpstream(join(dir, 'upstream'), {
           dbBytes: mib === undefined ? undefined : Math.round(mib * 1024 * 1024),
         });
+        out(
+          upstream.projectDir
+            ? '   real-format data: a BoltDB trivy.db, a SQLite java DB, Rego checks, the VEX Hub snapshot'
+            : `   synthetic databases of ${mib ?? 8} MiB (the real shapes; Trivy cannot scan with them)`,
+        );
         out(
           `   upstream registry http://${upstream.registryHost}/v2/aquasec/…, VEX repository ${upstream.vexUrl}`,
         );

@@ -121,7 +121,12 @@ Examples:
           const prefix = opts.fromRegistry.replace(/\/+$/, '');
           parseReference(`${prefix}/trivy-db:2`); // validates the prefix early, with a clear error
           const access = await registryAccess(opts.config, opts.plainHttp, logger);
-          const client = new RegistryClient({ hosts: access.hosts, credentials: access.credentials, logger });
+          const client = new RegistryClient({
+            hosts: access.hosts,
+            credentials: access.credentials,
+            proxy: access.proxy,
+            logger,
+          });
           close = () => client.close();
           source = {
             kind: 'transport',

@@ -1,8 +1,8 @@
 // The demo's stand-in for the public internet: Trivy artifacts served by a read-only registry on loopback
 // (like mirror.gcr.io/aquasec/…) and a VEX repository (spec layout). In a checkout they hold the
 // real-format fixture data (a BoltDB trivy.db, a SQLite java DB, Rego checks, the VEX Hub snapshot), so a
-// real Trivy can scan with them; where that data is not shipped (the single executable), or when a size is
-// asked for, synthetic bytes of the real shapes.
+// real Trivy can scan with them, and so in the single executable, which carries them (fixture-data.ts);
+// when a size is asked for, synthetic bytes of the real shapes.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -12,10 +12,12 @@ import {
   generateVexRepository,
   seedUpstream,
   TRIVY_DATA,
+  useFixtureDataRoot,
   writeFixtureVexRepository,
 } from '@trivy-mirror/fixtures';
 import { OciLayout } from '@trivy-mirror/oci';
 import { createRegistryHandler } from '@trivy-mirror/oci/serve';
+import { writeEmbeddedFixtureData } from './fixture-data.js';
 
 export interface DemoUpstream {
   /** host:port of the registry, artifacts under `aquasec/`. */
@@ -36,6 +38,10 @@ export function realDataAvailable(): boolean {
 /** `dbBytes`: synthetic databases of that size; otherwise the real-format data where it is available. */
 export async function startDemoUpstream(root: string, options: { dbBytes?: number }): Promise<DemoUpstream> {
   const layoutRoot = join(root, 'layouts');
+  if (options.dbBytes === undefined) {
+    const embedded = await writeEmbeddedFixtureData(root);
+    if (embedded) useFixtureDataRoot(embedded);
+  }
   const real = options.dbBytes === undefined && realDataAvailable();
   const dbBytes = options.dbBytes ?? 8 * 1024 * 1024;
   const seeded = await seedUpstream({
