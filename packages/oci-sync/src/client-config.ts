@@ -88,6 +88,7 @@ export function renderClientConfig(
     );
   }
   notes.push(
+    'These flags: Trivy v0.51 or later (older releases name the checks flag --policy-bundle-repository).',
     'Credentials, when the mirror requires them: trivy registry login HOST, docker config, or TRIVY_USERNAME/TRIVY_PASSWORD.',
     'Hosts with no registry access at all scan from a populated cache dir with: --skip-db-update --skip-java-db-update --skip-check-update --offline-scan',
   );
