@@ -114,7 +114,10 @@ describeAirGap('air gap: an inside daemon without upstream, filled by import (e2
     assert.ok(!site.daemon.logs().some((l) => l.msg === 'cache part stale; requesting a sync'));
 
     const cli = await runCli(['status', '--config', site.insideConfig]);
-    assert.equal(cli.code, 0, cli.stderr);
+    // the verdict, as on the status page: STALE (exit 4) while something served is past its NextUpdate
+    assert.equal(cli.code, 4, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /^trivy-mirror \S+ {2}STALE /);
+    assert.match(cli.stdout, /^ {2}trivy-db:2: past its NextUpdate /m);
     for (const line of cli.stdout.split('\n').filter((l) => /^ {2}(trivy-|vex |warning)/.test(l)))
       t.diagnostic(line);
     assert.match(cli.stdout, /warning: trivy-db:2: imported .* STALE/);

@@ -204,9 +204,13 @@ describe('CLI manners (e2e)', { timeout: 180_000 }, () => {
     try {
       await waitReady(daemon);
       const r = await runCli(['status', '--config', cfg]);
-      assert.equal(r.code, 0, r.stderr);
+      // the shipped VEX Hub snapshot is months old: STALE, exit 4 (as the status page says)
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /^trivy-mirror \S+ {2}STALE /);
       const lines = r.stdout.split('\n');
-      assert.ok(lines.length < 40, `${lines.length} lines:\n${r.stdout}`);
+      // (the verdict's reasons and a line on the network came since the bound was 40)
+      assert.ok(lines.length < 45, `${lines.length} lines:\n${r.stdout}`);
+      assert.match(r.stdout, /^network {2}all 2 hosts: direct \(no proxy configured /m);
       assert.doesNotMatch(r.stdout, /^\s*[{}[\]"]/m, 'no JSON lines');
       assert.match(r.stdout, /^ {2}COMPONENT +STATE +DETAIL$/m);
       assert.match(
@@ -300,6 +304,7 @@ describe('CLI manners (e2e)', { timeout: 180_000 }, () => {
       'store prune',
       'config',
       'config check',
+      'doctor',
       'client-config',
       'demo',
       'completion',
@@ -311,6 +316,15 @@ describe('CLI manners (e2e)', { timeout: 180_000 }, () => {
       assert.ok(r.stdout.includes('Examples:'), `${c} --help has examples`);
       assert.match(examples, new RegExp(`^ {2}(\\S+=\\S+ )?trivy-mirror ${c} `, 'm'), `${c} example`);
     }
+    // `status` exits with its verdict's code, as documented
+    const status = await runCli(['status', '--help']);
+    for (const [code, word] of [
+      [0, 'READY'],
+      [3, 'SYNCING'],
+      [4, 'STALE'],
+      [5, 'FAILING'],
+    ])
+      assert.match(status.stdout, new RegExp(`^ {2}${code} {2}${word} +\\S`, 'm'), String(word));
   });
 
   test('completion bash|zsh|fish: scripts from the real command tree', async () => {

@@ -1,6 +1,7 @@
 // `config check` and `run` agree (the built CLI as a process, real files): every refusal `run` makes,
 // `config check` makes too, both with the YAML path and line; unknown keys get "did you mean"; the
-// printed example and every profile pass as printed; a config that does nothing is a warning, not an error.
+// printed example and every profile pass as printed (and client-config takes them); a config that does
+// nothing is a warning, not an error; a missing file is missing, not invalid.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, repoRoot, runCli } from './helpers/daemon-process.js';
 
-const PROFILES = ['connected', 'inside', 'cache-only', 'vex-only'];
+const PROFILES = ['connected', 'inside', 'cache-only', 'vex-only', 'local'];
 
 const PLAIN_CRON_PLUGIN = `import { Job } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
@@ -73,7 +74,7 @@ log: { format: json }
     schedule: "99 * * * *"
 `,
       expect:
-        /plugins\.oci-sync\.schedule \(line 7, column \d+\): invalid cron expression "99 \* \* \* \*": minute: 99 is a invalid expression for minute/,
+        /plugins\.oci-sync\.schedule \(line 7, column \d+\): invalid cron expression "99 \* \* \* \*": minute: 99 is not a valid value \(0-59, lists, ranges, \*\/N\)/,
     },
     {
       name: 'cron-fields',
@@ -162,7 +163,7 @@ log: { format: json }
       options: { every: "61 * * * *" }
 `,
       expect:
-        /plugins\.external\[0\]\.options\.every \(line 7, column \d+\): plugin plain-cron: job "plain-cron": invalid cron expression "61 \* \* \* \*" \(minute: 61 is a invalid expression for minute\)/,
+        /plugins\.external\[0\]\.options\.every \(line 7, column \d+\): plugin plain-cron: job "plain-cron": invalid cron expression "61 \* \* \* \*" \(minute: 61 is not a valid value \(0-59, lists, ranges, \*\/N\)\)/,
     },
     {
       name: 'duplicate-job',
@@ -194,21 +195,58 @@ log: { format: json }
     await mkdir(work, { recursive: true });
     for (const profile of [undefined, ...PROFILES]) {
       const args = ['config', 'example', ...(profile ? ['--profile', profile] : [])];
-      const example = await runCli(args, { timeoutMs: 20_000 });
+      const example = await runCli(args, { timeoutMs: 20_000, cwd: work });
       assert.equal(example.code, 0, example.stderr);
       if (profile) assert.match(example.stdout, new RegExp(`Profile "${profile}"`));
+      // local: everything in the folder it was printed in
+      if (profile === 'local') {
+        assert.ok(example.stdout.includes(`stateDir: "${work}/trivy-mirror-state"`), example.stdout);
+        assert.ok(example.stdout.includes(`- dir: "${work}/trivy-cache"`), example.stdout);
+      }
       const file = join(work, `${profile ?? 'default'}.yaml`);
       await writeFile(file, example.stdout);
       const check = await runCli(['config', 'check', '--config', file], { timeoutMs: 20_000 });
       assert.equal(check.code, 0, `${profile ?? 'default'}: ${check.stdout}${check.stderr}`);
       assert.match(check.stdout, /: valid \(plugins: /);
+      // and says what clients need (a profile without serve: has no public URL, and that is fine)
+      const clients = await runCli(['client-config', '--config', file], { timeoutMs: 20_000 });
+      assert.equal(clients.code, 0, `client-config ${profile ?? 'default'}: ${clients.stderr}`);
     }
     const unknown = await runCli(['config', 'example', '--profile', 'outside'], { timeoutMs: 20_000 });
     assert.equal(unknown.code, 1);
     assert.match(
       unknown.stderr,
-      /'outside' is invalid\. Allowed choices are connected, inside, cache-only, vex-only/,
+      /'outside' is invalid\. Allowed choices are connected, inside, cache-only, vex-only, local/,
     );
+  });
+
+  test('a missing config file is missing, not invalid: config check and run say so, without a stack', async () => {
+    const missing = join(dir, 'no-such-config.yaml');
+    for (const args of [
+      ['config', 'check', '--config', missing],
+      ['run', '--config', missing],
+    ]) {
+      const r = await runCli(args, { timeoutMs: 20_000 });
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      const out = logText(r.stdout) + r.stderr;
+      assert.ok(
+        out.includes(
+          `config file ${missing} (named by --config) does not exist; write one with: trivy-mirror config example > ${missing}`,
+        ),
+        out,
+      );
+      assert.doesNotMatch(out, /invalid/);
+      assert.doesNotMatch(r.stdout + r.stderr, /"stack"|^\s+at /m);
+    }
+  });
+
+  test('config check --help says its exit codes and examples once', async () => {
+    const r = await runCli(['config', 'check', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    const count = (needle: string) => r.stdout.split(needle).length - 1;
+    assert.equal(count('Examples:'), 1, r.stdout);
+    assert.equal(count('Exit 0'), 1, r.stdout);
+    assert.equal(count('trivy-mirror config check --config /etc/trivy-mirror/config.yaml'), 1, r.stdout);
   });
 
   test('a config that does nothing is valid with a warning; disabled plugins are listed', async () => {

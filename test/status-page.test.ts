@@ -1,8 +1,9 @@
 // End to end, for the people on call: the built daemon as a process, its status page read by headless
-// Chromium (a page without scripts) in three states: ready, a failing sync (upstream stopped), a stale cache
-// dir. Asserts what a person reads, that no credential ever shows, that the history survives a
-// restart; `promtool check metrics` on the live /metrics, and the alert rules and dashboard use only
-// metric names the daemon exports. Screenshots stay in the test's temp dir (kept when TM_KEEP=1).
+// Chromium (a page without scripts) in three states: ready, failing (upstream and VEX source stopped), a
+// stale cache dir, with `trivy-mirror status` saying the same verdict and exiting with its code. Asserts
+// what a person reads, that no credential ever shows, that the history survives a restart; `promtool
+// check metrics` on the live /metrics, and the alert rules and dashboard use only metric names the daemon
+// exports. Screenshots stay in the test's temp dir (kept when TM_KEEP=1).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +18,14 @@ import {
   startRegistry,
 } from '@trivy-mirror/fixtures';
 import { dumpDom, screenshot, visibleText } from './helpers/chromium.js';
-import { type DaemonProcess, eventually, freePort, repoRoot, startDaemon } from './helpers/daemon-process.js';
+import {
+  type DaemonProcess,
+  eventually,
+  freePort,
+  repoRoot,
+  runCli,
+  startDaemon,
+} from './helpers/daemon-process.js';
 import { alertRules, dashboardExprs } from './helpers/deploy-files.js';
 import {
   documentedSelectors,
@@ -31,6 +39,12 @@ import { startVexServer, type VexServer } from './helpers/vex-server.js';
 const PUSH_USER = 'mirror-bot';
 const PUSH_SECRET = `pw-${randomBytes(12).toString('hex')}`;
 const SERVE_TOKEN = `tok-${randomBytes(12).toString('hex')}`;
+const POST = { method: 'POST', headers: { 'x-trivy-mirror': 'test' } };
+
+interface StatusJson {
+  ready: boolean;
+  verdict: { state: string; reasons: string[] };
+}
 
 interface Job {
   id: string;
@@ -174,11 +188,11 @@ plugins:
     assert.ok(text.includes(`${serveUrl}/vex/vexhub/`), 'served VEX URL');
     for (const job of ['oci-sync', 'cache-populator', 'vexhub-mirror']) assert.ok(text.includes(job), job);
     assert.match(text, /Last 14 days/);
+    const cli = await runCli(['status', '--config', configPath]);
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /^trivy-mirror \S+ {2}READY {2}up \d+s {2}\(ready for clients\)$/m);
 
-    assert.equal(
-      (await fetch(`${adminUrl}/`, { method: 'POST', headers: { 'x-trivy-mirror': 'test' } })).status,
-      405,
-    );
+    assert.equal((await fetch(`${adminUrl}/`, POST)).status, 405);
     // The serving listener shows it only with the serve credentials.
     assert.equal((await fetch(`${serveUrl}/`)).status, 401);
     const served = await fetch(`${serveUrl}/`, { headers: { authorization: `Bearer ${SERVE_TOKEN}` } });
@@ -254,19 +268,11 @@ plugins:
     assert.deepEqual([...new Set(problems)], []);
   });
 
-  test('failing: upstream stopped, the page says FAILING, the error, its cause, how often', async () => {
-    await upstream.stop();
+  test('failing: upstream and VEX source stopped, the page and `status` say FAILING, the error, its cause, how often', async () => {
+    await Promise.all([upstream.stop(), vex.close()]);
     for (let i = 0; i < 2; i++) {
       const before = (await jobs(adminUrl)).find((j) => j.id === 'oci-sync')!.lastRun!.runId;
-      assert.equal(
-        (
-          await fetch(`${adminUrl}/jobs/oci-sync/run`, {
-            method: 'POST',
-            headers: { 'x-trivy-mirror': 'test' },
-          })
-        ).status,
-        202,
-      );
+      assert.equal((await fetch(`${adminUrl}/jobs/oci-sync/run`, POST)).status, 202);
       await eventually(
         async () => {
           const j = (await jobs(adminUrl)).find((x) => x.id === 'oci-sync')!;
@@ -276,14 +282,37 @@ plugins:
         'oci-sync failed',
       );
     }
+    // the other sync job fails too; the store still holds every version, so clients are still served
+    assert.equal((await fetch(`${adminUrl}/jobs/vexhub-mirror/run`, POST)).status, 202);
+    await eventually(
+      async () => (await jobs(adminUrl)).find((x) => x.id === 'vexhub-mirror')?.lastRun?.status === 'failure',
+      60_000,
+      'vexhub-mirror failed',
+    );
+    assert.equal((await fetch(`${adminUrl}/readyz`)).status, 200, 'still ready for clients');
     const { text } = await page(adminUrl, 'failing');
-    assert.match(text, /FAILING/);
+    assert.match(text, /^ FAILING · trivy-mirror /, 'the title says FAILING');
+    assert.match(text, / ready for clients FAILING rendered /, 'the headline says FAILING');
+    assert.match(text, /oci-sync: last run failed .*vexhub-mirror: last run failed /, 'the reasons');
     assert.match(text, /SYNC_FAILED/);
     assert.match(text, /ECONNREFUSED|connection refused/i);
     assert.match(text, /Likely cause: the other side refused the connection/);
     assert.match(text, /failure \(2 in a row\)/);
     const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
     assert.match(metrics, /trivy_mirror_job_consecutive_failures\{job_id="oci-sync"\} 2/);
+
+    // one verdict: /status carries it, `trivy-mirror status` prints it and exits with its code
+    const status = (await (await fetch(`${adminUrl}/status`)).json()) as StatusJson;
+    assert.deepEqual([status.ready, status.verdict.state], [true, 'failing']);
+    const cli = await runCli(['status', '--config', configPath]);
+    assert.equal(cli.code, 5, `FAILING exits 5:\n${cli.stdout}${cli.stderr}`);
+    const [headline, ...rest] = cli.stdout.split('\n');
+    assert.match(headline!, /^trivy-mirror \S+ {2}FAILING {2}up \d+s {2}\(ready for clients\)$/);
+    // the same reasons (their "… ago" moved on a second or so meanwhile)
+    const ago = (l: string) => l.replace(/ \d+[smhd]( \d+[smh])? ago/g, ' … ago');
+    for (const reason of status.verdict.reasons)
+      assert.ok(rest.map(ago).includes(`  ${ago(reason)}`), `${reason}\n${cli.stdout}`);
+    assert.match(cli.stdout, /\n {2}oci-sync: last run failed .*ECONNREFUSED.*\n {2}vexhub-mirror: last run/);
   });
 
   test('restart: the history survives (3 in a row after the failing run on start)', async () => {
@@ -310,6 +339,7 @@ plugins:
   });
 
   test('stale: a cache dir holding a DB two days past NextUpdate reads STALE', async () => {
+    vex = await startVexServer(); // the one before was stopped for the failing state
     const adminPort = await freePort();
     const url = `http://127.0.0.1:${adminPort}`;
     const cfg = join(dir, 'stale.yaml');
@@ -360,6 +390,10 @@ plugins:
     assert.match(text, /\d+d \d+h ago/, 'NextUpdate shown as days ago');
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /trivy_mirror_cache_part_stale\{dir="[^"]+",part="db"\} 1/);
+    const cli = await runCli(['status', '--config', cfg]);
+    assert.equal(cli.code, 4, `STALE exits 4:\n${cli.stdout}${cli.stderr}`);
+    assert.match(cli.stdout, /^trivy-mirror \S+ {2}STALE {2}/);
+    assert.match(cli.stdout, /^ {2}cache \S+\/stale-cache db: stale$/m);
     await stale.stop();
   });
 });

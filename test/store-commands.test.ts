@@ -1,7 +1,7 @@
 // End to end: `trivy-mirror store ls|verify|prune` through the built CLI on a real store written by
 // `sync` from a Debian docker-registry upstream (two versions of trivy-db:2, so there is history).
 import assert from 'node:assert/strict';
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -171,6 +171,34 @@ describe('trivy-mirror store (e2e)', { timeout: 180_000 }, () => {
     assert.match(fault(badBlob('trivy-db', junkDigest)), /manifest does not parse/);
     assert.equal(faults.length, 4, r.stdout);
     assert.match(r.stdout, /^failed: .+: 4 fault\(s\) in /m);
+  });
+
+  test('verify: an empty folder is a fault; one layout (copy … oci-layout:DIR:TAG) is verified, each fault once', async () => {
+    const empty = join(work.dir, 'empty-folder');
+    await mkdir(empty);
+    const none = await runCli(['store', 'verify', '--store', empty]);
+    assert.equal(none.code, 1, none.stdout + none.stderr);
+    assert.match(none.stdout, new RegExp(`^FAULT ${empty}: holds no OCI layout`, 'm'));
+    assert.doesNotMatch(none.stdout, /all sound/);
+
+    const single = join(work.dir, 'single-layout');
+    const copied = await runCli(['copy', `oci-layout:${store}/trivy-db:2`, `oci-layout:${single}:2`]);
+    assert.equal(copied.code, 0, copied.stderr);
+    const ok = await runCli(['store', 'verify', '--store', single]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^ok: .+: 1 layout\(s\), 1 manifest\(s\), 3 blob\(s\) \(.+\), all sound$/m);
+
+    // a corrupted layer, the store named relative to the cwd: one fault, not also "missing"
+    const layer = join(single, 'blobs', 'sha256', v2.layer.digest.slice(7));
+    const bytes = await readFile(layer);
+    bytes[10] = (bytes[10]! + 1) % 256;
+    await writeFile(layer, bytes);
+    const bad = await runCli(['store', 'verify', '--store', 'single-layout'], { cwd: work.dir });
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    const faults = bad.stdout.split('\n').filter((l) => l.startsWith('FAULT '));
+    assert.equal(faults.length, 1, bad.stdout);
+    assert.match(faults[0]!, new RegExp(`^FAULT ${layer}: content hashes to sha256:`));
+    assert.match(bad.stdout, /^failed: single-layout: 1 fault\(s\) in 1 layout\(s\)/m);
   });
 
   test('prune --dry-run reports the old version and its bytes, and changes nothing', async () => {

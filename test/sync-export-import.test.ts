@@ -2,6 +2,7 @@
 // digests; a tampered export is refused naming the blob and changes nothing (set-up:
 // helpers/sync-suite.ts).
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +11,10 @@ import { ARTIFACT_TAGS, writeMirrorConfig } from './helpers/mirror-config.js';
 import { skopeoRaw } from './helpers/oci-e2e.js';
 import { type SyncSuite, startSyncSuite, syncMainWithHistory } from './helpers/sync-suite.js';
 import { listTree } from './helpers/tree-snapshot.js';
+
+/** What an export holds: a layout per repository, the VEX versions. */
+const EXPORT_ENTRY =
+  /^(trivy-[a-z-]+(\/(oci-layout|index\.json|blobs(\/sha256(\/[a-f0-9]{64})?)?))?|vex(\/vexhub(\/(archive\.(zip|tar\.gz)|vex-repository\.json|version\.json))?)?)$/;
 
 describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
   let sync: SyncSuite;
@@ -23,6 +28,10 @@ describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
     const out = join(sync.work.dir, 'export');
     const ex = await runCli(['export', '--out', out, '--config', sync.mainConfig]);
     assert.equal(ex.code, 0, ex.stderr);
+    // the layouts and the VEX version, nothing of how they were written (no empty .tmp/ folders)
+    const stray = (await readdir(out, { recursive: true })).filter((p) => !EXPORT_ENTRY.test(p));
+    assert.deepEqual(stray, [], `the export holds ${stray.join(', ')}`);
+    assert.ok(existsSync(join(out, 'vex', 'vexhub', 'version.json')), 'the VEX version is exported');
 
     const otherState = join(sync.work.dir, 'state-imported');
     const otherCfg = await writeMirrorConfig(join(sync.work.dir, 'imported.yaml'), {

@@ -33,7 +33,8 @@ async function chromium(args: string[]): Promise<string> {
     );
     return stdout;
   } finally {
-    await rm(profile, { recursive: true, force: true });
+    // Chromium's helper processes outlive a SIGKILLed browser for a moment and still write here.
+    await rm(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseByteSize } from '@trivy-mirror/fixtures';
+import { type GoPeer, goPeerBinary, parseByteSize } from '@trivy-mirror/fixtures';
 import { copyBench } from './benches/copy-bench.js';
 import { idleBench } from './benches/idle-bench.js';
 import { populateBench } from './benches/populate-bench.js';
@@ -13,7 +13,13 @@ import { serveBench } from './benches/serve-bench.js';
 import { serveStaticBench } from './benches/serve-static-bench.js';
 import { startupBench } from './benches/startup-bench.js';
 import { syncBench } from './benches/sync-bench.js';
-import { BenchContext, type BenchOptions, type BenchResult, type Benchmark } from './lib/bench-context.js';
+import {
+  BenchContext,
+  type BenchOptions,
+  type BenchResult,
+  type Benchmark,
+  PEER_TOOLS,
+} from './lib/bench-context.js';
 import { type CliChoice, type CliForm, chooseCli } from './lib/cli-form.js';
 import { cliBuilt, REPO_ROOT, trivyMirror } from './lib/daemon-cli.js';
 import { formatMb, formatSeconds } from './lib/format.js';
@@ -30,11 +36,23 @@ const BENCHMARKS: Benchmark[] = [
   idleBench,
 ];
 
+const GO_PEERS: GoPeer[] = ['crane', 'oras', 'regctl', 'regsync'];
+
+/** The pinned peer's path, or its bare name (whose version then reads 'unknown') when it is missing. */
+function peerBinaryOrName(name: GoPeer): string {
+  try {
+    return goPeerBinary(name);
+  } catch {
+    return name;
+  }
+}
+
 const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--size 1GB] [--repeat N] [--clients N]
                        [--idle-seconds N] [--keep-artifacts] [--cli auto|executable|node]
 
   --quick           ~50 MB artifacts, 4 clients, 8 s idle window: a smoke check (under a minute)
-  --only NAMES      run these only: ${BENCHMARKS.map((b) => b.name).join(', ')}
+  --only NAMES      run these benchmarks only: ${BENCHMARKS.map((b) => b.name).join(', ')};
+                    and/or these peers only: ${PEER_TOOLS.join(', ')} (trivy-mirror and the floor always run)
   --size SIZE       layer size for copy/sync/serve (default 1GB); populate uses a trivy.db of 1.1 × SIZE
   --repeat N        runs per contender, median reported (default 1)
   --clients N       concurrent clients in serve (default 16, quick 4)
@@ -82,16 +100,20 @@ function parseOptions(
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
     .filter(Boolean);
+  const isPeer = (name: string) => (PEER_TOOLS as readonly string[]).includes(name);
   for (const name of only) {
-    if (!BENCHMARKS.some((b) => b.name === name)) {
-      throw new Error(`unknown benchmark "${name}" (have: ${BENCHMARKS.map((b) => b.name).join(', ')})`);
+    if (!BENCHMARKS.some((b) => b.name === name) && !isPeer(name)) {
+      throw new Error(
+        `unknown benchmark or peer "${name}" (benchmarks: ${BENCHMARKS.map((b) => b.name).join(', ')}; peers: ${PEER_TOOLS.join(', ')})`,
+      );
     }
   }
+  const peers = only.filter(isPeer);
   const cli = values.cli ?? 'auto';
   if (cli !== 'auto' && cli !== 'executable' && cli !== 'node')
     throw new Error(`--cli expects auto, executable or node, not "${cli}"`);
   return {
-    only,
+    only: only.filter((name) => !isPeer(name)),
     cli,
     keep: values['keep-artifacts'] ?? false,
     options: {
@@ -102,6 +124,7 @@ function parseOptions(
       repeat: int(values.repeat, 1, 'repeat'),
       idleSeconds: int(values['idle-seconds'], quick ? 8 : 60, 'idle-seconds'),
       artifactDir: '',
+      ...(peers.length ? { peers } : {}),
     },
   };
 }
@@ -215,6 +238,11 @@ async function main(): Promise<number> {
       skopeo: await toolVersion('skopeo'),
       curl: await toolVersion('curl'),
       tar: await toolVersion('tar'),
+      ...Object.fromEntries(
+        await Promise.all(
+          GO_PEERS.map(async (p) => [p, await toolVersion(peerBinaryOrName(p), ['version'])]),
+        ),
+      ),
       daemonBuilt: built,
       cliStartupWallMs: startup?.wallMs,
       cliStartupRssBytes: startup?.peakRssBytes,

@@ -1,7 +1,20 @@
-// usr/share/doc/trivy-mirror/copyright (machine-readable): trivy-mirror, the npm packages the bundle
-// holds (from esbuild's metafile) and the embedded Node.js runtime with its own licence text.
+// usr/share/doc/trivy-mirror/copyright (machine-readable): trivy-mirror under the licence of the
+// repository's LICENSE, the npm packages the bundle holds (from esbuild's metafile) and the embedded
+// Node.js runtime with its own licence text.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/**
+ * The SPDX id of the repository's LICENSE, which must be the licence package.json declares. Debian
+ * ships the Apache 2.0 text in common-licenses: the copyright file points there (lintian refuses a copy).
+ */
+function repositoryLicense(root, declared) {
+  const text = readFileSync(join(root, 'LICENSE'), 'utf8');
+  const apache = /^\s*Apache License\s+Version 2\.0, January 2004\s/.test(text);
+  if (!apache || declared !== 'Apache-2.0')
+    throw new Error(`LICENSE is not the Apache-2.0 text that package.json declares (${declared})`);
+  return 'Apache-2.0';
+}
 
 /** name@version (licence) of each npm package with a file in the bundle. */
 function bundledPackages(root, metafile) {
@@ -33,23 +46,24 @@ const withoutApacheTexts = (text) =>
     '    The Apache License, Version 2.0 (on Debian systems: /usr/share/common-licenses/Apache-2.0).',
   );
 
-export function copyrightFile({ root, metafile, nodeLicense, homepage }) {
+export function copyrightFile({ root, metafile, nodeLicense, maintainer, homepage, license }) {
   const packages = bundledPackages(root, metafile);
+  const own = repositoryLicense(root, license);
   return `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: trivy-mirror
-Source: ${homepage}
-Comment: /usr/bin/trivy-mirror is a Node.js single executable application: the
+Upstream-Contact: ${maintainer}
+${homepage ? `Source: ${homepage}\n` : ''}Comment: /usr/bin/trivy-mirror is a Node.js single executable application: the
  Node.js runtime with the daemon bundled by esbuild, including these npm
  packages (name@version and licence as each package declares it):
 ${continuation(packages.join('\n'))}
 
 Files: *
 Copyright: trivy-mirror contributors
-License: Apache-2.0
+License: ${own}
 
 Files: usr/bin/trivy-mirror
 Copyright: Node.js contributors, and the authors of the npm packages listed above
-License: Apache-2.0 and Node.js
+License: ${own} and Node.js
 Comment: The Node.js runtime and the libraries it embeds come under the terms
  in the Node.js licence text below; the bundled npm packages under their own.
 

@@ -6,11 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { bundle, bundleWorker } from './bundle.mjs';
 import { copyrightFile } from './copyright.mjs';
 import { buildDeb } from './deb.mjs';
 import { manPage } from './man-page.mjs';
 import { nodeBinary } from './node-binary.mjs';
+import { packageMetadata } from './package-metadata.mjs';
 import { makeExecutable } from './sea.mjs';
 import { stripTool } from './strip-tool.mjs';
 import { packagedUnit } from './systemd-unit.mjs';
@@ -80,9 +82,17 @@ for (const arch of arches) {
 
 const host = exes[process.arch];
 if (!host)
-  throw new Error(`no executable for this machine's arch (${process.arch}): cannot make the man page`);
+  throw new Error(
+    `no executable for this machine's arch (${process.arch}): cannot print the packaged config`,
+  );
 const config = execFileSync(host.output, ['config', 'example'], { encoding: 'utf8' });
-const man = manPage({ bin: host.output, version, date: date.day });
+const man = await manPage({ root, version, date: date.day });
+const metadata = packageMetadata(root);
+// The cache dirs the shipped config fills: the package makes them, for the service user to write.
+const cacheDirs = (parseYaml(config).plugins?.['cache-populator']?.targets ?? []).map((t) => ({
+  dir: t.dir,
+  mode: t.dirMode ?? '0755',
+}));
 for (const [arch, exe] of Object.entries(exes)) {
   const deb = buildDeb({
     outDir: dist,
@@ -94,12 +104,15 @@ for (const [arch, exe] of Object.entries(exes)) {
     date,
     unit: packagedUnit(root),
     config,
+    cacheDirs,
     man,
+    maintainer: metadata.maintainer,
+    homepage: metadata.homepage,
     copyright: copyrightFile({
       root,
       metafile,
       nodeLicense: join(dirname(exe.nodeBin), '../LICENSE'),
-      homepage: 'https://github.com/trivy-mirror/trivy-mirror',
+      ...metadata,
     }),
   });
   log(deb);

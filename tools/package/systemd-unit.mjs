@@ -7,10 +7,12 @@ import { join } from 'node:path';
 const EDITS = [
   [
     /^# Install:.*\n(?:#\s{2,}.*\n)*/m,
-    '# Installed by the trivy-mirror package; user, group and /var/lib/trivy-mirror come from it.\n',
+    '# Installed by the trivy-mirror package; user, group, /var/lib/trivy-mirror and /var/cache/trivy come from it.\n',
   ],
   [/^ExecStart=.*$/m, 'ExecStart=/usr/bin/trivy-mirror run --config /etc/trivy-mirror/config.yaml'],
-  // a fresh host has no cache dir yet: a missing ReadWritePaths entry would stop the service starting
+  [/^Documentation=.*$/m, 'Documentation=man:trivy-mirror(1)'],
+  // postinst makes the cache dir, but an admin may move it: a missing ReadWritePaths entry would stop
+  // the service starting
   [/^ReadWritePaths=\/var\/cache\/trivy$/m, 'ReadWritePaths=-/var/cache/trivy'],
   // an example credential: a missing file stops the service starting, so it is left for the admin
   [/^LoadCredential=(.*)$/m, '# LoadCredential=$1'],

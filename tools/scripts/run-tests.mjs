@@ -4,9 +4,14 @@
 //   --unit         package tests only (no built daemon needed)
 //   --reliability  the full reliability suite (test/reliability, long)
 //   any other args: filters (substring of the path)
+// Before the suites, the programs they need are looked for (test-preflight.mjs): a full run stops at
+// once naming what is missing, a filtered one says so and goes on. Every test gets TMPDIR in a folder
+// of this run's, removed at the end, so nothing a test forgets is left in /tmp.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { missingTools, preflightReport } from './test-preflight.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -44,6 +49,19 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+if (!unit && !process.env.TRIVY_MIRROR_SKIP_PREFLIGHT) {
+  const report = preflightReport(missingTools());
+  if (report && filters.length === 0) {
+    console.error(report);
+    process.exit(1);
+  }
+  if (report) console.error(`${report}\n(a filtered run: going on; the suites that need them will fail)`);
+}
+// 0755: the package test runs the executable as an unprivileged user from below it.
+const runTmp = mkdtempSync(join(tmpdir(), 'tm-tests-'));
+chmodSync(runTmp, 0o755);
+// Ctrl-C reaches the test runner too; this process waits for it, then cleans up.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
@@ -61,6 +79,7 @@ const r = spawnSync(
     '--test-force-exit',
     ...files,
   ],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, TRIVY_MIRROR_ROOT: root } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, TRIVY_MIRROR_ROOT: root, TMPDIR: runTmp } },
 );
+rmSync(runTmp, { recursive: true, force: true });
 process.exit(r.status ?? 1);

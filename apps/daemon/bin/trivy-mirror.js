@@ -14,9 +14,22 @@ if (major < 22 || (major === 22 && minor < 22)) {
   );
   process.exit(1);
 }
+// A checkout runs the compiled app: before `npm run build` there is none, and node's
+// ERR_MODULE_NOT_FOUND trace would not say what to do.
+const { existsSync } = await import('node:fs');
+const { fileURLToPath } = await import('node:url');
+const entry = new URL('../dist/cli-entry.js', import.meta.url);
+if (!existsSync(entry)) {
+  const root = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
+  process.stderr.write(
+    `trivy-mirror: not built yet: ${fileURLToPath(entry)} is missing. In the checkout (${root}), run:\n` +
+      '  npm ci && npm run build      (npm run demo builds too)\n',
+  );
+  process.exit(1);
+}
 // V8's code for the app's modules, kept across runs (in $NODE_COMPILE_CACHE, else the temp dir):
 // start-up compiles less. It fails quietly where it cannot write.
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
-const { startCli } = await import('../dist/cli-entry.js');
+const { startCli } = await import(entry.href);
 await startCli(process.argv, () => import('../dist/main.js'));

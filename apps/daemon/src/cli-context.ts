@@ -3,6 +3,7 @@ import type { CredentialResolver, HostOptions, ProxyRouter } from '@trivy-mirror
 import type { Logger } from '@trivy-mirror/plugin-api';
 import { quotingCausesOnce } from '@trivy-mirror/plugin-api/error-serializer';
 import { REDACT_PATHS } from '@trivy-mirror/plugin-api/redact-paths';
+import { printableJson } from '@trivy-mirror/plugin-api/terminal-text';
 import type { LoadedConfig, Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import { version } from './version.js';
 
@@ -37,7 +38,8 @@ export async function cliLogger(options: CliLogOptions = {}): Promise<RuntimeLog
   return pino(
     {
       level,
-      ...(hooks ? { hooks } : {}),
+      // DEL and C1 from upstream text as \u00XX escapes (JSON escapes C0 itself), like the daemon's logs
+      hooks: { ...hooks, streamWrite: printableJson },
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },

@@ -1,5 +1,6 @@
 // Small helpers for CLI output: errors with their causes and config issues, sizes, durations.
 import { ConfigError, describeError } from '@trivy-mirror/plugin-api/errors';
+import { printable } from '@trivy-mirror/plugin-api/terminal-text';
 
 export class CliExit extends Error {
   constructor(
@@ -10,8 +11,15 @@ export class CliExit extends Error {
   }
 }
 
-/** One message for the terminal: config issues one per line, else the error and its causes. */
+/**
+ * One message for the terminal: config issues one per line, else the error and its causes. Messages
+ * quote upstreams (a registry's error body), so control characters come out escaped.
+ */
 export function formatCliError(err: unknown): string {
+  return printable(errorText(err));
+}
+
+function errorText(err: unknown): string {
   if (err instanceof ConfigError && err.issues.length > 0) {
     // The message usually lists the issues already (with columns); list them only when it does not.
     if (err.issues.every((i) => err.message.includes(i.path))) return err.message;

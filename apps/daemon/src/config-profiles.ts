@@ -1,5 +1,6 @@
 // The deployment profiles of `trivy-mirror config example --profile NAME`: one annotated config per kind
 // of host. Sections not given here are the plugins' own examples. Each passes `config check` as printed.
+import { join } from 'node:path';
 import type { ExampleProfile } from '@trivy-mirror/runtime';
 
 const connected: ExampleProfile = {
@@ -94,10 +95,52 @@ const vexOnly: ExampleProfile = {
   },
 };
 
-export const CONFIG_PROFILES: readonly ExampleProfile[] = [connected, inside, cacheOnly, vexOnly];
+const LOCAL = 'local';
+
+/**
+ * Trying it out, as any user: the state and cache dirs in the folder the example is printed in (the
+ * cache-populator wants absolute paths), listeners on loopback, the public upstream.
+ */
+function localProfile(cwd: string): ExampleProfile {
+  const here = (name: string) => JSON.stringify(join(cwd, name));
+  return {
+    name: LOCAL,
+    summary: 'try it on this machine, as any user: state and cache dir in this folder, loopback only',
+    intro: [
+      'Written for the folder it was printed in: needs no root and writes nowhere else. It syncs from',
+      'the public upstream (mirror.gcr.io, ghcr.io, VEX Hub). Run it, then from another terminal:',
+      '  trivy-mirror status;  trivy-mirror client-config --config THIS_FILE',
+      'For a bastion host start from --profile connected. Offline, without any upstream: trivy-mirror demo',
+    ],
+    stateDir: here('trivy-mirror-state'),
+    serve: `serve:                                     # Trivy clients on this machine: plain HTTP on loopback
+  listen: 127.0.0.1:8080
+  publicUrl: http://127.0.0.1:8080`,
+    sections: {
+      'oci-sync': `oci-sync:
+  # sources: the public upstream (the default); no destinations
+  destinations: []
+  keepVersions: 2
+  serve: { enabled: true, prefix: [aquasec, aquasecurity] }   # /v2/NAME and /v2/PREFIX/NAME`,
+      'cache-populator': `cache-populator:
+  targets:
+    - dir: ${here('trivy-cache')}   # trivy --cache-dir DIR --skip-db-update …
+      include: [db, java-db, checks, vex]`,
+    },
+  };
+}
+
+export const CONFIG_PROFILES: readonly ExampleProfile[] = [
+  connected,
+  inside,
+  cacheOnly,
+  vexOnly,
+  { name: LOCAL, summary: localProfile('').summary },
+];
 export const DEFAULT_PROFILE = 'connected';
 
 export function configProfile(name: string): ExampleProfile {
+  if (name === LOCAL) return localProfile(process.cwd());
   const profile = CONFIG_PROFILES.find((p) => p.name === name);
   if (!profile)
     throw new Error(`unknown profile "${name}" (${CONFIG_PROFILES.map((p) => p.name).join(', ')})`);

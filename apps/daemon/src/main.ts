@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Register>> = {
   status: () => import('./commands/status-command.js').then((m) => m.registerStatusCommand),
   store: () => import('./commands/store-commands.js').then((m) => m.registerStoreCommands),
   config: () => import('./commands/config-commands.js').then((m) => m.registerConfigCommands),
+  doctor: () => import('./commands/doctor-command.js').then((m) => m.registerDoctorCommand),
   'client-config': () =>
     import('./commands/client-config-command.js').then((m) => m.registerClientConfigCommand),
   demo: () => import('./commands/demo-command.js').then((m) => m.registerDemoCommand),

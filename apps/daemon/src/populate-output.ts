@@ -1,5 +1,6 @@
 // What `populate` prints: one line per part (status, bytes, time, version or reason), then a verdict.
 import type { PopulateResult } from '@trivy-mirror/cache-populator';
+import { printableLine } from '@trivy-mirror/plugin-api/terminal-text';
 import { formatBytes, formatMs } from './cli-output.js';
 
 const LABEL: Record<string, string> = { planned: 'would write' };
@@ -18,7 +19,7 @@ export function printPopulateResult(
     const what = p.status === 'failed' ? (p.reason ?? p.error?.message ?? '') : (p.reason ?? p.version ?? '');
     const status = (LABEL[p.status] ?? p.status).padEnd(11);
     process.stdout.write(
-      `${status} ${p.key.padEnd(8)} ${formatBytes(p.bytes).padStart(10)} ${formatMs(p.ms).padStart(8)}  ${what}\n`,
+      `${status} ${p.key.padEnd(8)} ${formatBytes(p.bytes).padStart(10)} ${formatMs(p.ms).padStart(8)}  ${printableLine(what)}\n`,
     );
   }
   if (opts.dryRun) {

@@ -1,4 +1,5 @@
 // A one-line progress display for a TTY (bytes, rate); silent when the stream is not a terminal.
+import { printableLine } from '@trivy-mirror/plugin-api/terminal-text';
 import { formatBytes } from './cli-output.js';
 
 export class ProgressLine {
@@ -24,7 +25,7 @@ export class ProgressLine {
     const filled = Math.round((pct / 100) * width);
     const rate = bytes / Math.max(0.001, (now - this.t0) / 1000);
     this.out.write(
-      `\r\x1b[2K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${formatBytes(bytes)}/${formatBytes(total)} ${formatBytes(rate)}/s`,
+      `\r\x1b[2K${printableLine(label)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${formatBytes(bytes)}/${formatBytes(total)} ${formatBytes(rate)}/s`,
     );
   }
 

@@ -1,6 +1,6 @@
 // The human form of /status: a table per known component (oci-sync artifacts, VEX repositories,
-// cache dirs, credential providers), one line per other component, and the clients seen;
-// `status --json` has it all.
+// cache dirs, credential providers), one line per other component, the clients seen and each
+// configured host's route; `status --json` has it all.
 import { formatAge, formatBytes } from './cli-output.js';
 import { formatTable } from './text-table.js';
 
@@ -124,6 +124,31 @@ function summary(id: string, c: Rec): string {
     .filter(([k, v]) => k !== 'ready' && ['string', 'number', 'boolean'].includes(typeof v))
     .map(([k, v]) => `${k}=${String(v)}`);
   return scalars.slice(0, 6).join(' ');
+}
+
+/** Each configured host's route (/status `network`): direct or which proxy, and why; the last probe. */
+export function networkTable(network: unknown): string {
+  const n = rec(network);
+  const hosts = (Array.isArray(n.hosts) ? n.hosts : []).map(rec);
+  if (hosts.length === 0) return '';
+  const rows = hosts.map((h) => [
+    str(h.role) ?? '-',
+    str(h.target) ?? '-',
+    str(h.via) ?? '-',
+    str(h.why) ?? '',
+  ]);
+  const probe = rec(n.lastProbe);
+  const lines = Array.isArray(probe.lines)
+    ? probe.lines.filter((l): l is string => typeof l === 'string')
+    : [];
+  const last = str(probe.at)
+    ? `  last self-check ${formatAge(str(probe.at))}:\n${lines.map((l) => `    ${l}\n`).join('')}`
+    : '';
+  // the usual case, every host the same way for the same reason: one line
+  const ways = new Set(rows.map(([, , via, why]) => `${via} (${why})`));
+  if (ways.size === 1)
+    return `\nnetwork  ${hosts.length === 1 ? 'the one host' : `all ${hosts.length} hosts`}: ${[...ways][0]}\n${last}`;
+  return `\nnetwork (route of each configured host)\n${formatTable(['ROLE', 'HOST', 'ROUTE', 'WHY'], rows)}${last}`;
 }
 
 /** The clients seen on the serving listener (/status `clients`), with their warnings. */

@@ -38,6 +38,8 @@ export async function exportStore(options: { storeRoot: string; outDir: string }
     }
     const dst = await OciLayout.open(join(options.outDir, repository), { create: true });
     report.repositories.push(await copyLayout(src, dst, plan, () => plan.manifests));
+    // the export is read by other tools (skopeo, an import): layouts only, no write folders
+    await dst.cleanTemp({ removeDir: true });
   }
   return report;
 }

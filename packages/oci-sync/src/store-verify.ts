@@ -1,8 +1,10 @@
 // `trivy-mirror store verify`: re-hashes every blob of every layout (streamed) and checks that every
 // manifest index.json reaches parses and that what it references is present with the right size.
-// Each fault names the file it is about, so an operator knows what to delete or re-sync.
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// Each fault names the file it is about, so an operator knows what to delete or re-sync. The root is
+// a store (one layout per repository) or one layout (what `copy … oci-layout:DIR:TAG` writes); a root
+// with neither is a fault, not "0 layouts, all sound".
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
 import { hashFile } from './file-digest.js';
 import { findLayouts } from './store-transfer.js';
@@ -27,11 +29,23 @@ export async function verifyStore(
   root: string,
   options: { onBlob?: (file: string, size: number) => void } = {},
 ): Promise<StoreVerifyReport> {
+  // Absolute, like OciLayout.blobPath: the blob scan and the reference check must name a bad blob
+  // alike, or it is reported twice (once as corrupt, once as missing).
+  const dir = resolve(root);
   const report: StoreVerifyReport = { layouts: 0, blobs: 0, bytes: 0, manifests: 0, faults: [] };
-  for (const repository of await findLayouts(root)) {
+  const single = await stat(join(dir, 'oci-layout')).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  for (const repository of single ? [''] : await findLayouts(dir)) {
     report.layouts++;
-    await verifyLayout(join(root, repository), report, options.onBlob);
+    await verifyLayout(join(dir, repository), report, options.onBlob);
   }
+  if (report.layouts === 0)
+    report.faults.push({
+      file: dir,
+      problem: 'holds no OCI layout (no oci-layout file in it or in the folders below it)',
+    });
   return report;
 }
 
@@ -51,7 +65,12 @@ async function verifyLayout(
   // Every blob file, referenced or not: its name is its digest.
   const blobDir = join(dir, 'blobs', 'sha256');
   const sizes = new Map<string, number>();
-  for (const name of (await readdir(blobDir)).sort()) {
+  const names = await readdir(blobDir).catch((err: NodeJS.ErrnoException) => {
+    // no blobs folder: every reference below is reported missing
+    if (err.code !== 'ENOENT') fault(blobDir, `cannot be read: ${err.message}`);
+    return [] as string[];
+  });
+  for (const name of names.sort()) {
     const file = join(blobDir, name);
     if (!BLOB_NAME.test(name)) continue; // temp files of other tools; not content
     try {

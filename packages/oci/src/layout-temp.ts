@@ -2,7 +2,7 @@
 // interrupted writes are removed later, but never those of writes still running (here, or in
 // another live process such as a CLI sync: the name carries the writer's pid).
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, removeLockLeftovers } from './fs.js';
 import { LAYOUT_LOCK_FILE } from './layout-lock.js';
@@ -27,8 +27,15 @@ export function releaseTemp(path: string): void {
   activeTemp.delete(path);
 }
 
-/** Removes leftovers of interrupted writes (not those of writes still running). Returns the count. */
-export async function cleanLayoutTemp(layoutDir: string): Promise<number> {
+/**
+ * Removes leftovers of interrupted writes (not those of writes still running). Returns the count.
+ * `removeDir`: the `.tmp/` folder too once empty, for a tree handed on (an export), not a live store
+ * (another process may be about to write into it).
+ */
+export async function cleanLayoutTemp(
+  layoutDir: string,
+  options: { removeDir?: boolean } = {},
+): Promise<number> {
   let n = 0;
   const tmpDir = join(layoutDir, TMP_DIR);
   for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
@@ -49,6 +56,11 @@ export async function cleanLayoutTemp(layoutDir: string): Promise<number> {
       await rm(path, { force: true, recursive: true });
       n++;
     }
+  }
+  if (options.removeDir) {
+    await rmdir(tmpDir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT' && err.code !== 'ENOTEMPTY') throw err;
+    });
   }
   // what a kill mid-way through taking the index lock leaves (layout-lock.ts)
   return n + (await removeLockLeftovers(layoutDir, LAYOUT_LOCK_FILE));

@@ -368,9 +368,12 @@ export class OciLayout {
     );
   }
 
-  /** Removes leftovers of interrupted writes (not those of writes still running here). Returns the count. */
-  cleanTemp(): Promise<number> {
-    return cleanLayoutTemp(this.dir);
+  /**
+   * Removes leftovers of interrupted writes (not those of writes still running here). Returns the count.
+   * `removeDir`: the empty `.tmp/` folder too (a tree handed on, such as an export).
+   */
+  cleanTemp(options: { removeDir?: boolean } = {}): Promise<number> {
+    return cleanLayoutTemp(this.dir, options);
   }
 
   private tempPath(): Promise<string> {

@@ -16,7 +16,7 @@ export interface ProxySettings {
 /** Where a request goes: direct, or through `proxy`, and why (for /status and the self-check). */
 export interface ProxyRoute {
   proxy?: URL;
-  /** 'HTTPS_PROXY', 'proxy.url', 'registries[].proxy', 'NO_PROXY', 'loopback', 'none'... */
+  /** 'HTTPS_PROXY', 'proxy.url', 'registries[].proxy', 'NO_PROXY', 'loopback', 'proxy: none', 'none'... */
   source: string;
 }
 
@@ -161,11 +161,14 @@ export class ProxyRouter {
   private readonly https?: { url: URL; source: string };
   private readonly noProxy: NoProxy;
   private readonly noProxySource: string;
+  /** `proxy: none` (or `url: none`): direct whatever the environment says. */
+  private readonly off: boolean;
   private readonly perHost = new Map<string, URL | 'none'>();
 
   constructor(options: ProxyRouterOptions = {}) {
     const env = proxyEnvironment(options.env ?? process.env);
     const settings = options.settings === 'none' ? { url: 'none' } : (options.settings ?? {});
+    this.off = settings.url === 'none';
     if (settings.url === 'none') {
       // explicit: no proxy at all, whatever the environment says
     } else if (settings.url) {
@@ -195,7 +198,7 @@ export class ProxyRouter {
     if (host === 'none') return { source: 'registries[].proxy: none' };
     if (host) return { proxy: host, source: 'registries[].proxy' };
     const chosen = url.protocol === 'https:' ? this.https : url.protocol === 'http:' ? this.http : undefined;
-    if (!chosen) return { source: 'none' };
+    if (!chosen) return { source: this.off ? 'proxy: none' : 'none' };
     if (isLoopbackName(url.hostname)) return { source: 'loopback' };
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     if (this.noProxy.matches(url.hostname, port)) return { source: this.noProxySource };

@@ -68,7 +68,11 @@ export function describeError(err: unknown): string {
   let cur: unknown = err;
   for (let i = 0; cur !== undefined && cur !== null && i < 6; i++) {
     const msg = cur instanceof Error ? cur.message : String(cur);
-    if (!parts.some((p) => p.includes(msg))) parts.push(msg);
+    // A system error an outer message already names by its code ("connection refused
+    // (ECONNREFUSED)") would only say it again: "connect ECONNREFUSED 127.0.0.1:1".
+    const code = i > 0 ? errorCode(cur) : undefined;
+    const restated = code !== undefined && parts.some((p) => p.includes(`(${code})`));
+    if (!restated && !parts.some((p) => p.includes(msg))) parts.push(msg);
     cur = cur instanceof Error ? cur.cause : undefined;
   }
   return parts.join(': ');

@@ -4,6 +4,7 @@ export * from './events.js';
 export * from './plugin.js';
 export * from './redact-paths.js';
 export { quotingCausesOnce } from './error-serializer.js';
+export { printable, printableDeep, printableJson, printableLine } from './terminal-text.js';
 export * from './services.js';
 export type { LogFn } from './logger.js';
 export * from './cron-expression.js';

@@ -16,8 +16,8 @@ const SERVE_COMMENTED = `# serve:                                   # optional: 
 #   tls: { cert: /etc/trivy-mirror/tls.crt, key: /etc/trivy-mirror/tls.key }
 #   statusPage: false                      # true: the status page at / here too, behind serve auth`;
 
-function runtimeKeys(serve: string): string {
-  return `stateDir: ${DEFAULT_STATE_DIR}          # store (OCI layouts), VEX copies, plugin state
+function runtimeKeys(serve: string, stateDir = DEFAULT_STATE_DIR): string {
+  return `stateDir: ${stateDir}          # store (OCI layouts), VEX copies, plugin state
 admin:
   listen: ${DEFAULT_ADMIN_LISTEN}             # status page at /, /healthz /readyz /status /metrics /jobs; loopback
 ${serve.replace(/\s+$/, '')}
@@ -38,6 +38,8 @@ export interface ExampleProfile {
   intro?: string[];
   /** The `serve:` block (YAML at column 0); default: a commented-out one. */
   serve?: string;
+  /** stateDir as YAML (a path, quoted if need be); default: /var/lib/trivy-mirror. */
+  stateDir?: string;
   /** Plugin id → its section (`<id>:` at column 0), replacing the plugin's `exampleConfig`. */
   sections?: Record<string, string>;
 }
@@ -71,6 +73,6 @@ export function configExample(
   const intro = profile
     ? `#\n# Profile "${profile.name}": ${profile.summary}\n${(profile.intro ?? []).map((l) => `#${l ? ` ${l}` : ''}\n`).join('')}`
     : '';
-  const head = `${HEADER}${intro}${runtimeKeys(profile?.serve ?? SERVE_COMMENTED)}`;
+  const head = `${HEADER}${intro}${runtimeKeys(profile?.serve ?? SERVE_COMMENTED, profile?.stateDir)}`;
   return `${head}plugins:\n${sections.map((s) => indent(s, 2)).join('\n\n')}\n\n${indent(external.join('\n'), 2)}\n`;
 }

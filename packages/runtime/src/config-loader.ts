@@ -2,7 +2,7 @@
 // every problem with its YAML path and line:column.
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigError, type PluginDefinition } from '@trivy-mirror/plugin-api';
+import { ConfigError, MirrorError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { type Document, isMap, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { buildConfigSchema, DEFAULT_CONFIG_PATH, type RuntimeConfig } from './config-schema.js';
@@ -157,11 +157,17 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     try {
       text = await readConfigFile(file);
     } catch (err) {
+      // Not "invalid": nothing was read. A missing file gets a way to make one.
       const how = options.path ? '--config' : 'TRIVY_MIRROR_CONFIG';
-      throw configErrorFrom(
-        file,
-        [{ path: '(file)', message: `cannot read ${file} (named by ${how}): ${(err as Error).message}` }],
-        err,
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new MirrorError(
+          'CONFIG_MISSING',
+          `config file ${file} (named by ${how}) does not exist; write one with: trivy-mirror config example > ${file}`,
+        );
+      throw new MirrorError(
+        'CONFIG_UNREADABLE',
+        `config file ${file} (named by ${how}) cannot be read: ${(err as Error).message}`,
+        { cause: err },
       );
     }
   }

@@ -45,15 +45,15 @@ export class HttpListener {
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = parseListen(this.options.listen);
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
+      const onError = (err: NodeJS.ErrnoException) => {
         this.server.off('listening', onListening);
-        reject(
-          new MirrorError(
-            'LISTEN_FAILED',
-            `${this.options.name} listener cannot listen on ${this.options.listen}: ${err.message}`,
-            { cause: err },
-          ),
-        );
+        const { name, listen } = this.options;
+        // The common case gets what to do, not errno's words.
+        const why =
+          err.code === 'EADDRINUSE'
+            ? `the address is already in use (EADDRINUSE): another trivy-mirror or another program listens there; set ${name}.listen (or TRIVY_MIRROR_${name.toUpperCase()}_LISTEN) to a free address`
+            : err.message;
+        reject(new MirrorError('LISTEN_FAILED', `${name}.listen ${listen}: ${why}`, { cause: err }));
       };
       const onListening = () => {
         this.server.off('error', onError);

@@ -62,6 +62,15 @@ export {
   probeHost,
   probeNetwork,
 } from './network-probe.js';
+export {
+  type NetworkProbeRun,
+  NetworkProbes,
+  type NetworkStatus,
+  PROBE_PATH,
+} from './network-probe-service.js';
+export { type HostRoute, hostRoutes, routeReason } from './network-routes.js';
+export { networkSelfCheck, type SelfCheckOptions } from './network-self-check.js';
+export { networkTargets, registryUrl } from './network-targets.js';
 export { HttpListener } from './http-listener.js';
 export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './job-runner.js';
 export { MemoryReclaimer, RECLAIM_DELAY_MS } from './memory-reclaim.js';
@@ -105,6 +114,13 @@ export {
 export { jobProblems, Scheduler } from './scheduler.js';
 export { AUTH_CHALLENGE, createServeListener, readTlsFiles } from './serve-server.js';
 export { buildStatus, type JobStatus, type StatusReport } from './status-report.js';
+export {
+  type StatusVerdict,
+  statusVerdict,
+  VERDICTS,
+  type VerdictState,
+  verdictExitCode,
+} from './status-verdict.js';
 export { acquireStateLock, STATE_LOCK_FILE, type StateLock } from './state-lock.js';
 export { systemdNotify } from './systemd-notify.js';
 export { type SweepResult, sweepTempFiles } from './temp-sweep.js';

@@ -1,7 +1,8 @@
 // The root pino logger: JSON lines on stdout for journald, pino-pretty on a terminal, secrets redacted.
-import { quotingCausesOnce, REDACT_PATHS } from '@trivy-mirror/plugin-api';
+import { printableJson, quotingCausesOnce, REDACT_PATHS } from '@trivy-mirror/plugin-api';
 import { createRequire } from 'node:module';
 import pino from 'pino';
+import { printableJsonLine } from './printable-log-line.js';
 
 // pino-pretty (and its ~30 modules) only loads for a terminal: a daemon under systemd or in a
 // container logs JSON and should not carry it (idle memory). createLogger is synchronous, and
@@ -47,7 +48,9 @@ export function createLogger(options: LoggerOptions = {}): RuntimeLogger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { err: quotingCausesOnce(pino.stdSerializers.err) },
     timestamp: pino.stdTimeFunctions.isoTime,
-    ...(options.hooks ? { hooks: options.hooks } : {}),
+    // Control characters from outside (an upstream's error body) come out escaped: JSON escapes C0
+    // itself, DEL and C1 here; the pretty-printer would write them all raw.
+    hooks: { ...options.hooks, streamWrite: usePretty ? printableJsonLine : printableJson },
   };
   if (usePretty) {
     // A synchronous pretty stream (no worker thread): the daemon's output is small.

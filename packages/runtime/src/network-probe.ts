@@ -185,7 +185,8 @@ export async function probeHost(target: ProbeTarget, o: ProbeOptions): Promise<H
       return out;
     await step('auth', async () => {
       await o.registry.ping(url.host, { signal: AbortSignal.timeout(timeoutMs) });
-      return challenge ? `${challenge} accepted` : 'no auth required';
+      // not "Basic accepted": the status page's credential scrubber reads that as a Basic credential
+      return challenge ? `credentials accepted (${challenge})` : 'no auth required';
     });
     return out;
   }

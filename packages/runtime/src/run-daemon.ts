@@ -6,7 +6,7 @@
 // An uncaught exception or unhandled rejection: logged at fatal, the normal shutdown runs, exit code 70.
 import { stat } from 'node:fs/promises';
 import { mkdirp } from '@trivy-mirror/oci/fs';
-import { describeError, type PluginDefinition } from '@trivy-mirror/plugin-api';
+import { describeError, errorCode, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import { checkPlugins, preflightError } from './config-check.js';
 import { type LoadedConfig, loadConfig } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
@@ -17,6 +17,15 @@ import { createLogger, type RuntimeLogger } from './logger.js';
 import { type LoadedPlugin, loadPlugins } from './plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
+
+/** Start-up failures that are the environment's or the config's, not a bug: logged without a stack. */
+const OPERATOR_ERRORS = new Set([
+  'LISTEN_FAILED',
+  'CONFIG_INVALID',
+  'CONFIG_MISSING',
+  'CONFIG_UNREADABLE',
+  'STATE_DIR_LOCKED',
+]);
 
 export interface RunDaemonOptions {
   /** `--config`; else TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml. */
@@ -182,7 +191,11 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       finish(exitCode);
       return done;
     }
-    log.fatal({ err }, `start-up failed: ${describeError(err)}`);
+    // What the operator must fix (a port in use, a missing config) needs no stack trace: the code
+    // and the message say it all. Anything else keeps its stack.
+    const code = errorCode(err);
+    const theirs = code !== undefined && OPERATOR_ERRORS.has(code);
+    log.fatal(theirs ? { code } : { err }, `start-up failed: ${describeError(err)}`);
     finish(1);
     return done;
   }

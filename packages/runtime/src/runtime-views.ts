@@ -1,7 +1,7 @@
 // What the runtime shows of itself: the /status report, the job list, the merged /metrics text and
-// the state the admin listener answers from. Read-only views over the runtime and its current
-// plugin generation.
-import type { Clock } from '@trivy-mirror/plugin-api';
+// the state the admin listener answers from (with the network self-check's route). Read-only views
+// over the runtime and its current plugin generation.
+import type { Clock, Logger } from '@trivy-mirror/plugin-api';
 import { Registry } from 'prom-client';
 import type { AdminState } from './admin-server.js';
 import type { ClientsSeen } from './clients-seen.js';
@@ -9,6 +9,7 @@ import type { RuntimeConfig } from './config-schema.js';
 import type { HealthRegistry } from './health-registry.js';
 import type { JobRunnerService, RunHandle } from './job-runner.js';
 import type { RuntimeMetrics } from './metrics.js';
+import { NetworkProbes } from './network-probe-service.js';
 import type { Generation } from './plugin-generation.js';
 import { pluginListing } from './plugin-switch.js';
 import type { StatusPage } from './status-page-service.js';
@@ -17,6 +18,7 @@ import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './s
 export interface RuntimeViewHost {
   readonly version: string;
   readonly clock: Clock;
+  readonly logger: Logger;
   readonly health: HealthRegistry;
   readonly jobs: JobRunnerService;
   readonly metrics: RuntimeMetrics;
@@ -30,9 +32,22 @@ export interface RuntimeViewHost {
 
 export class RuntimeViews {
   readonly #host: RuntimeViewHost;
+  readonly network: NetworkProbes;
 
   constructor(host: RuntimeViewHost) {
     this.#host = host;
+    this.network = new NetworkProbes({
+      get config() {
+        return host.config;
+      },
+      clock: host.clock,
+      logger: host.logger.child({ component: 'network' }),
+      userAgent: `trivy-mirror/${host.version}`,
+      credentials: () => {
+        const credentials = host.generation?.built.services.credentials;
+        return credentials && ((registry: string) => credentials.forRegistry(registry));
+      },
+    });
   }
 
   async status(): Promise<StatusReport> {
@@ -45,6 +60,7 @@ export class RuntimeViews {
       jobs: this.#jobView(),
       plugins: pluginListing(host.config),
       clients: host.clients.snapshot(),
+      network: this.#network(),
     });
   }
 
@@ -69,8 +85,22 @@ export class RuntimeViews {
       jobStatuses: () => this.listJobs(),
       hasJob: (id) => host.jobs.has(id),
       startJob: (id, reason): RunHandle => host.jobs.start(id, reason),
-      routes: () => [host.statusPage.route('admin'), ...(host.generation?.adminRoutes ?? [])],
+      routes: () => [
+        host.statusPage.route('admin'),
+        this.network.route(),
+        ...(host.generation?.adminRoutes ?? []),
+      ],
     };
+  }
+
+  /** Routes of the configured hosts; a config the routes cannot be read from leaves them out. */
+  #network() {
+    try {
+      return this.network.status();
+    } catch (err) {
+      this.#host.logger.warn({ err }, 'cannot tell the routes of the configured hosts');
+      return undefined;
+    }
   }
 
   #jobView() {

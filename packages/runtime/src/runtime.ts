@@ -154,6 +154,7 @@ export class Runtime {
     this.#views = new RuntimeViews({
       version: this.version,
       clock: this.clock,
+      logger: this.logger,
       health: this.health,
       jobs: this.jobs,
       metrics: this.metrics,

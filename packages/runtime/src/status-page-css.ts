@@ -31,6 +31,12 @@ tr.row-stale td{background:color-mix(in srgb,var(--stale) 7%,transparent)}
 .cause{color:var(--fg);font-weight:600}
 .warn{color:var(--stale);font-weight:600;margin-top:2px}
 .reasons{margin:8px 18px;padding:6px 6px 6px 28px;border-left:4px solid var(--stale);background:var(--head)}
+.reasons-failing{border-color:var(--failing)}.reasons-syncing{border-color:var(--syncing)}
+.probe-form{margin:10px 0 4px}
+button{font:inherit;font-weight:600;padding:4px 12px;border:1px solid var(--line);border-radius:4px;
+background:var(--head);color:var(--fg);cursor:pointer}
+.probe{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-word;
+padding:6px 8px;background:var(--head);border:1px solid var(--line);border-radius:4px}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
 svg{background:var(--head);border:1px solid var(--line);border-radius:4px;max-width:100%;height:auto}
 svg .ct{font-size:12px;font-weight:600;fill:var(--fg)}svg .ax{font-size:10px;fill:var(--dim)}

@@ -106,10 +106,14 @@ export class StatusPage {
           'content-type': 'text/html; charset=utf-8',
           'content-length': Buffer.byteLength(html),
           'cache-control': 'no-store',
-          // Nothing may load: no scripts, no external resources, inline styles only.
-          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+          // Nothing may load: no scripts, no external resources, inline styles only; the one form
+          // (the network self-check) posts to this listener only.
+          'content-security-policy':
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'",
           'x-content-type-options': 'nosniff',
-          'referrer-policy': 'no-referrer',
+          // not no-referrer: under it a browser sends `Origin: null` with the self-check's form POST,
+          // which the admin guard refuses; the page links nowhere else
+          'referrer-policy': 'same-origin',
         });
         res.end(req.method === 'HEAD' ? undefined : html);
         return true;

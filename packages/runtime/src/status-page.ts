@@ -1,5 +1,6 @@
 // The status page (GET / on the admin listener): one self-contained, server-rendered HTML document
-// for the people on call (artifacts, jobs, cache dirs, VEX, clients, 14-day charts). No scripts, no
+// for the people on call, headed by the verdict of /status (status-verdict.ts), then artifacts, jobs,
+// cache dirs, VEX, the network (routes and self-check), clients, 14-day charts. No scripts, no
 // external resources; it reloads itself every 30 s.
 import { ageChart, bytesChart } from './status-chart.js';
 import {
@@ -15,18 +16,13 @@ import type { ArtifactUseStatus } from './clients-seen.js';
 import type { HistoryEntry } from './status-history.js';
 import type { JobStatus, StatusReport } from './status-report.js';
 import { STATE_CSS } from './status-page-css.js';
-import { buildView, type CacheRow, type PageState } from './status-view.js';
+import { networkSection } from './status-page-network.js';
+import { VERDICTS } from './status-verdict.js';
+import { buildView, type CacheRow, type PageState, STATES } from './status-view.js';
 
 export const REFRESH_SECONDS = 30;
 
-const STATE_WORDS: Record<PageState, string> = {
-  ready: 'READY',
-  syncing: 'SYNCING',
-  stale: 'STALE',
-  failing: 'FAILING',
-};
-
-const badge = (s: PageState) => `<span class="st st-${s}">${STATE_WORDS[s]}</span>`;
+const badge = (s: PageState) => `<span class="st st-${s}">${VERDICTS[s].word}</span>`;
 const when = (iso: string | undefined, now: Date) =>
   iso
     ? `<span class="t" title="${esc(iso)}">${esc(formatTime(iso))}</span> <span class="dim nw">${esc(relative(iso, now))}</span>`
@@ -201,36 +197,41 @@ export function renderStatusPage(
   now: Date,
   options: { adminLinks?: boolean } = {},
 ): string {
-  const view = buildView(report, now);
+  const verdict = report.verdict;
   const jobs = table(
     ['State', 'Job', 'Last run', 'Duration', 'Bytes', 'Result', 'Next run'],
     report.jobs.map((j) => jobRow(j, history, now)),
     'no jobs',
   );
-  const reasons = report.reasons.length
-    ? `<ul class="reasons">${report.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>`
+  const reasons = verdict.reasons.length
+    ? `<ul class="reasons reasons-${verdict.state}">${verdict.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>`
     : '';
+  const legend = [...STATES]
+    .reverse()
+    .map((s) => `${VERDICTS[s].word} (${esc(VERDICTS[s].meaning)})`)
+    .join(' · ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="${REFRESH_SECONDS}">
-<title>${STATE_WORDS[view.state]} · trivy-mirror</title>
+<title>${verdict.word} · trivy-mirror</title>
 <style>${STATE_CSS}</style></head>
 <body>
-<header class="top top-${view.state}"><div><h1>trivy-mirror</h1><span class="dim">version ${esc(report.version)} · up ${esc(
+<header class="top top-${verdict.state}"><div><h1>trivy-mirror</h1><span class="dim">version ${esc(report.version)} · up ${esc(
     formatSeconds(report.uptimeSeconds),
   )} · phase ${esc(report.phase)} · ${report.ready ? 'ready for clients' : 'not ready'}</span></div>
-<div class="overall">${badge(view.state)}<div class="dim">rendered ${esc(formatTime(now.toISOString()))} UTC · reloads every ${REFRESH_SECONDS} s</div></div></header>
+<div class="overall">${badge(verdict.state)}<div class="dim">rendered ${esc(formatTime(now.toISOString()))} UTC · reloads every ${REFRESH_SECONDS} s</div></div></header>
 ${reasons}
 <main>
 <section><h2>Artifacts</h2>${artifactsSection(report, now)}</section>
 <section><h2>Jobs</h2>${jobs}</section>
 <section><h2>Cache directories</h2>${cacheSection(report, now)}</section>
 <section><h2>VEX repositories</h2>${vexSection(report, now)}</section>
+<section id="network"><h2>Network</h2>${networkSection(report, now, { probe: options.adminLinks === true })}</section>
 <section><h2>Clients since start</h2>${clientsSection(report, now)}</section>
 <section><h2>Last 14 days</h2><div class="charts">${ageChart(history, now)}${bytesChart(history, now)}</div></section>
 </main>
-<footer class="dim">${options.adminLinks ? 'JSON: <a href="/status">/status</a> · metrics: <a href="/metrics">/metrics</a> · ' : ''}states: READY (serving, fresh) · SYNCING (work in progress) · STALE (past NextUpdate or update interval) · FAILING (last attempt failed)</footer>
+<footer class="dim">${options.adminLinks ? 'JSON: <a href="/status">/status</a> · metrics: <a href="/metrics">/metrics</a> · ' : ''}states: ${legend}</footer>
 </body></html>
 `;
 }

@@ -1,9 +1,12 @@
-// The `/status` document: version, uptime, readiness, jobs (schedule, next and last run), components
-// and the clients seen on the serving listener.
+// The `/status` document: the verdict (READY, SYNCING, STALE, FAILING and why), version, uptime,
+// readiness, jobs (schedule, next and last run), components, the clients seen on the serving listener
+// and the route each configured host's requests take.
 import type { Job, JobRunRecord } from '@trivy-mirror/plugin-api';
 import type { ClientStatus } from './clients-seen.js';
 import type { Readiness } from './health-registry.js';
+import type { NetworkStatus } from './network-probe-service.js';
 import type { PluginListing } from './plugin-switch.js';
+import { type StatusVerdict, statusVerdict } from './status-verdict.js';
 
 export interface JobStatus {
   id: string;
@@ -18,6 +21,8 @@ export interface JobStatus {
 }
 
 export interface StatusReport {
+  /** The one verdict the page and `trivy-mirror status` show (status-verdict.ts). */
+  verdict: StatusVerdict;
   version: string;
   startedAt: string;
   uptimeSeconds: number;
@@ -30,6 +35,8 @@ export interface StatusReport {
   plugins: PluginListing[];
   /** Clients seen on the serving listener since start, most recent first. */
   clients: ClientStatus[];
+  /** Each configured source, destination and VEX host: direct or which proxy, and why; the last probe. */
+  network?: NetworkStatus;
 }
 
 export interface JobView {
@@ -66,8 +73,9 @@ export function buildStatus(options: {
   jobs: JobView;
   plugins: PluginListing[];
   clients?: ClientStatus[];
+  network?: NetworkStatus;
 }): StatusReport {
-  return {
+  const report: Omit<StatusReport, 'verdict'> = {
     version: options.version,
     startedAt: options.startedAt.toISOString(),
     uptimeSeconds: Math.round((options.now.getTime() - options.startedAt.getTime()) / 1000),
@@ -78,5 +86,8 @@ export function buildStatus(options: {
     components: options.readiness.components,
     plugins: options.plugins,
     clients: options.clients ?? [],
+    network: options.network,
   };
+  // first in the document: what a person or a script reads first
+  return { verdict: statusVerdict(report, options.now), ...report };
 }

@@ -1,6 +1,10 @@
-// What the status page shows, read from the /status document: one state per row and one overall.
-// Reads the built-in plugins' component shapes defensively (a missing or odd field shows as "—").
+// What the status page shows, read from the /status document: one state per row (the overall verdict,
+// from the same rows, is status-verdict.ts). Reads the built-in plugins' component shapes defensively
+// (a missing or odd field shows as "—").
 import type { StatusReport } from './status-report.js';
+
+/** The /status document apart from its verdict (which is made from these rows). */
+type Report = Omit<StatusReport, 'verdict'>;
 
 /** Worst first: the overall state is the worst of the rows. */
 export const STATES = ['failing', 'stale', 'syncing', 'ready'] as const;
@@ -44,7 +48,6 @@ export interface VexRow {
 }
 
 export interface StatusView {
-  state: PageState;
   artifacts: ArtifactRow[];
   cache: CacheRow[];
   vex: VexRow[];
@@ -68,7 +71,7 @@ export function worst(states: readonly PageState[]): PageState {
   return STATES.find((s) => states.includes(s)) ?? 'ready';
 }
 
-function artifactRows(report: StatusReport, now: number, syncing: boolean): ArtifactRow[] {
+function artifactRows(report: Report, now: number, syncing: boolean): ArtifactRow[] {
   const artifacts = obj(obj(report.components['oci-sync']).artifacts);
   return Object.entries(artifacts).map(([key, raw]) => {
     const a = obj(raw);
@@ -105,7 +108,7 @@ function artifactRows(report: StatusReport, now: number, syncing: boolean): Arti
   });
 }
 
-function cacheRows(report: StatusReport): CacheRow[] {
+function cacheRows(report: Report): CacheRow[] {
   const targets = obj(report.components['cache-populator']).targets;
   return (Array.isArray(targets) ? targets : []).flatMap((t) =>
     Object.entries(obj(obj(t).parts)).map(([part, raw]) => {
@@ -143,7 +146,7 @@ function cacheRows(report: StatusReport): CacheRow[] {
   );
 }
 
-function vexRows(report: StatusReport, now: number): VexRow[] {
+function vexRows(report: Report, now: number): VexRow[] {
   const repos = obj(obj(report.components['vexhub-mirror']).repositories);
   return Object.entries(repos).map(([name, raw]) => {
     const r = obj(raw);
@@ -165,17 +168,17 @@ function vexRows(report: StatusReport, now: number): VexRow[] {
   });
 }
 
-export function buildView(report: StatusReport, now: Date): StatusView {
+/**
+ * The rows of the page. `running: false` leaves out that a job is running (an artifact then reads
+ * SYNCING only while it is not stored): the verdict does not turn SYNCING for every scheduled sync.
+ */
+export function buildView(report: Report, now: Date, options: { running?: boolean } = {}): StatusView {
   const t = now.getTime();
-  const running = (id: string) => report.jobs.some((j) => j.id === id && j.running);
-  const artifacts = artifactRows(report, t, running('oci-sync'));
-  const cache = cacheRows(report);
-  const vex = vexRows(report, t);
-  const jobStates: PageState[] = report.jobs.map((j) =>
-    j.lastRun?.status === 'failure' ? 'failing' : j.running ? 'syncing' : 'ready',
-  );
-  const rows = [...artifacts, ...cache, ...vex].map((r) => r.state);
-  // Not ready with nothing failing or stale: still syncing or populating.
-  const notReady: PageState[] = report.ready ? [] : ['syncing'];
-  return { state: worst([...rows, ...jobStates, ...notReady]), artifacts, cache, vex };
+  const running = (id: string) =>
+    options.running !== false && report.jobs.some((j) => j.id === id && j.running);
+  return {
+    artifacts: artifactRows(report, t, running('oci-sync')),
+    cache: cacheRows(report),
+    vex: vexRows(report, t),
+  };
 }

@@ -57,7 +57,7 @@ describe('cronExpression()', () => {
     }
     assert.match(
       String(cronExpressionProblem('99 * * * *')),
-      /minute: 99 is a invalid expression for minute/,
+      /minute: 99 is not a valid value \(0-59, lists, ranges, \*\/N\)/,
     );
   });
 

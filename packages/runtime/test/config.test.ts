@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, definePlugin } from '@trivy-mirror/plugin-api';
+import { ConfigError, definePlugin, MirrorError } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { z } from 'zod';
 import { configExample, configJsonSchema, loadConfig } from '../src/index.js';
@@ -46,10 +46,11 @@ describe('loadConfig', () => {
     assert.deepEqual(warnings, []);
   });
 
-  test('a missing named file is an error (--config and TRIVY_MIRROR_CONFIG)', async () => {
+  test('a missing named file is an error (--config and TRIVY_MIRROR_CONFIG): missing, not invalid', async () => {
     await assert.rejects(loadConfig({ path: join(dir, 'nope.yaml'), env: {}, plugins }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /nope\.yaml/);
+      assert.ok(err instanceof MirrorError && !(err instanceof ConfigError));
+      assert.equal(err.code, 'CONFIG_MISSING');
+      assert.match(err.message, /nope\.yaml \(named by --config\) does not exist/);
       return true;
     });
     await assert.rejects(

@@ -5,14 +5,24 @@ import { esc, plainCause, scrub } from '../src/status-format.js';
 import { renderStatusPage } from '../src/status-page.js';
 import { StatusPage } from '../src/status-page-service.js';
 import type { StatusReport } from '../src/status-report.js';
-import { buildView } from '../src/status-view.js';
+import { statusVerdict } from '../src/status-verdict.js';
 
 const now = new Date('2026-12-02T12:00:00Z');
 
+/** A /status document with its verdict at `at`, as buildStatus makes it. */
 function report(
   overrides: Partial<StatusReport> = {},
   components: Record<string, unknown> = {},
+  at = now,
 ): StatusReport {
+  const facts = statusFacts(overrides, components);
+  return { ...facts, verdict: statusVerdict(facts, at) };
+}
+
+function statusFacts(
+  overrides: Partial<StatusReport>,
+  components: Record<string, unknown>,
+): Omit<StatusReport, 'verdict'> {
   return {
     version: '1.2.3',
     startedAt: '2026-12-02T10:00:00.000Z',
@@ -44,9 +54,9 @@ function report(
 
 describe('status page', () => {
   test('a fresh mirror is READY; a DB past NextUpdate is STALE; a failed run is FAILING', () => {
-    assert.equal(buildView(report(), now).state, 'ready');
+    assert.equal(report().verdict.state, 'ready');
     const later = new Date('2026-12-03T00:00:00Z');
-    assert.equal(buildView(report(), later).state, 'stale');
+    assert.equal(report({}, {}, later).verdict.state, 'stale');
     const failed = report({
       jobs: [
         {
@@ -65,13 +75,13 @@ describe('status page', () => {
         },
       ],
     });
-    assert.equal(buildView(failed, now).state, 'failing');
+    assert.equal(failed.verdict.state, 'failing');
     const running = report({
       ready: false,
       reasons: ['oci-sync: not stored yet: trivy-java-db:1'],
       jobs: [{ id: 'oci-sync', description: 'sync', triggers: [], running: true }],
     });
-    assert.equal(buildView(running, now).state, 'syncing');
+    assert.equal(running.verdict.state, 'syncing');
     assert.match(renderStatusPage(running, [], now), /<title>SYNCING · trivy-mirror<\/title>/);
     const html = renderStatusPage(failed, [], now);
     assert.match(html, /FAILING/);
@@ -82,6 +92,7 @@ describe('status page', () => {
 
   test('text is escaped and credentials are scrubbed', () => {
     const hostile = report({
+      ready: false,
       reasons: ['<img src=x onerror=alert(1)> https://bob:hunter2@registry.internal/v2/'],
     });
     const html = renderStatusPage(hostile, [], now);
@@ -145,7 +156,7 @@ describe('status page', () => {
       html,
       /<tr class="row-stale"><td><\/td><td colspan="6"><div class="warn">⚠ trivy 0\.74\.0 pulled trivy-checks:1/,
     );
-    assert.equal(buildView(report(), now).state, 'ready', 'warnings leave the state alone');
+    assert.equal(report().verdict.state, 'ready', 'warnings leave the state alone');
   });
 
   test('the charts draw the recorded DB ages and bytes per day', () => {

@@ -1,6 +1,6 @@
 // One pass over one VEX repository: conditional fetch of manifest and archive, validation before anything is
 // published, a new version folder, then the atomic switch of current.json. A failure leaves the served version alone.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError, type HttpClient, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import { writeFileAtomic } from './atomic-file.js';
@@ -75,6 +75,7 @@ async function bearerHeader(repo: RepositoryConfig): Promise<Record<string, stri
 export async function mirrorRepository(run: MirrorRun): Promise<MirrorResult> {
   const { repo, config, store, http, signal } = run;
   const log = run.logger.child({ repository: repo.name });
+  // what runs and imports killed earlier left; a live import's staging stays
   await store.cleanTemp();
   const current = await store.current();
   const source = resolveSource(repo, config);
@@ -259,6 +260,6 @@ async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Pr
     );
     return { changed: true, published: next, bytes: got.size };
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await store.stagingRemove(staging);
   }
 }

@@ -3,12 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pidAlive } from '@trivy-mirror/oci/fs';
 import { writeFileAtomic } from './atomic-file.js';
 import type { Validators } from './conditional-fetch.js';
 import type { ArchiveType } from './location-url.js';
 
 export const UPSTREAM_MANIFEST_FILE = 'upstream-vex-repository.json';
 export const MANIFEST_FILE = 'vex-repository.json';
+
+/** A staging folder this old is a leftover whatever its pid says (the pid may belong to another process now). */
+export const STAGING_MAX_AGE_MS = 6 * 3_600_000;
+
+// Staging folders of this process in use (by any VersionStore): cleanTemp keeps them.
+const activeStaging = new Set<string>();
 
 export function archiveFileName(type: ArchiveType): string {
   return type === 'zip' ? 'archive.zip' : 'archive.tar.gz';
@@ -77,26 +84,45 @@ export class VersionStore {
     return path.join(this.versionDir(version), UPSTREAM_MANIFEST_FILE);
   }
 
-  /** A fresh staging folder under tmp/ (removed by cleanTemp at the next run). */
+  /**
+   * A fresh staging folder under tmp/, named PID-TIME-HEX: until it is committed or removed
+   * (stagingRemove), cleanTemp here and in other processes leaves it alone.
+   */
   async stagingDir(): Promise<string> {
-    const dir = path.join(this.dir, 'tmp', `${Date.now()}-${randomBytes(4).toString('hex')}`);
+    const name = `${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`;
+    const dir = path.join(this.dir, 'tmp', name);
     await mkdir(dir, { recursive: true });
+    activeStaging.add(dir);
     return dir;
   }
 
-  /** Removes staging folders; with `olderThanMs`, only those staged that long ago (others may be in use). */
-  async cleanTemp(olderThanMs?: number): Promise<void> {
+  /** Removes a staging folder whose version is not taken. */
+  async stagingRemove(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+    activeStaging.delete(dir);
+  }
+
+  /**
+   * Removes the staging folders nobody uses: those of processes that are gone (an import or a daemon
+   * killed with SIGKILL), this process's that nothing holds, and any older than STAGING_MAX_AGE_MS.
+   * A live process's (an import running beside the daemon) stay. Returns the names removed.
+   */
+  async cleanTemp(): Promise<string[]> {
     const tmp = path.join(this.dir, 'tmp');
-    if (olderThanMs === undefined) {
-      await rm(tmp, { recursive: true, force: true });
-      return;
+    const removed: string[] = [];
+    for (const name of await readdir(tmp).catch(() => [] as string[])) {
+      const dir = path.join(tmp, name);
+      if (activeStaging.has(dir)) continue;
+      // no pid in the name: an earlier version's folder, or not ours
+      const m = /^(\d+)-(\d+)-[0-9a-f]+$/.exec(name);
+      const pid = Number(m?.[1]);
+      const live =
+        m && pid !== process.pid && Date.now() - Number(m[2]) < STAGING_MAX_AGE_MS && pidAlive(pid);
+      if (live) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed.push(name);
     }
-    const names = await readdir(tmp).catch(() => [] as string[]);
-    for (const name of names) {
-      const staged = Number.parseInt(name, 10);
-      if (Number.isNaN(staged) || Date.now() - staged > olderThanMs)
-        await rm(path.join(tmp, name), { recursive: true, force: true });
-    }
+    return removed;
   }
 
   async current(): Promise<PublishedVersion | undefined> {
@@ -122,10 +148,11 @@ export class VersionStore {
     await mkdir(this.versionsDir, { recursive: true });
     try {
       await rename(staged, this.versionDir(version));
+      activeStaging.delete(staged);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
-      await rm(staged, { recursive: true, force: true });
+      await this.stagingRemove(staged);
     }
   }
 

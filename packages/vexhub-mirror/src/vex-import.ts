@@ -3,7 +3,7 @@
 // manifest, unpacking with the limits, index.json) into a staged version folder; only when every
 // part of the export passed does the caller apply it: the folder moves into versions/ and
 // current.json is swapped, as after a download. Readers see the old or the new version, never a mix.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError, describeError, MirrorError } from '@trivy-mirror/plugin-api';
 import { copyFileAtomic, writeFileAtomic } from './atomic-file.js';
@@ -22,9 +22,6 @@ import {
 import { parseManifest, type RepositoryManifest, rewriteManifest } from './vex-manifest.js';
 import { commitStaged, stageContent } from './version-staging.js';
 import { archiveFileName, type PublishedVersion, type VersionStore } from './version-store.js';
-
-/** Staging folders older than this are leftovers of an import that was killed. */
-const STAGING_MAX_AGE_MS = 6 * 3_600_000;
 
 export interface ImportTarget {
   config: RepositoryConfig;
@@ -124,7 +121,8 @@ async function stageOne(dir: string, target: ImportTarget): Promise<StagedImport
     throw new ArchiveInvalidError(`${manifestFile}: missing or unreadable`, err);
   });
   const parsed = parseManifest(bytes.toString('utf8'), manifestFile).manifest;
-  await target.store.cleanTemp(STAGING_MAX_AGE_MS);
+  // what imports killed earlier left (a live one's staging stays)
+  await target.store.cleanTemp();
   const staging = await target.store.stagingDir();
   try {
     const staged = path.join(staging, archiveFileName(exported.archiveType));
@@ -147,14 +145,14 @@ async function stageOne(dir: string, target: ImportTarget): Promise<StagedImport
       manifest: { parsed, bytes },
     };
   } catch (err) {
-    await rm(staging, { recursive: true, force: true });
+    await target.store.stagingRemove(staging);
     throw new ArchiveInvalidError(`${archive}: ${describeError(err)}`, err);
   }
 }
 
 /** Removes staged folders of a plan that will not be applied. */
 export async function discardVexImport(plan: PlannedVexImport): Promise<void> {
-  for (const s of plan.staged) await rm(s.staging, { recursive: true, force: true });
+  for (const s of plan.staged) await s.target.store.stagingRemove(s.staging);
 }
 
 export interface AppliedVexImport {
@@ -187,7 +185,7 @@ export async function applyVexImport(
       Date.parse(s.updatedAt) < Date.parse(served.updatedAt)
     ) {
       out.keptNewer.push({ repository: config.name, served: served.updatedAt, imported: s.updatedAt });
-      await rm(s.staging, { recursive: true, force: true });
+      await store.stagingRemove(s.staging);
       continue;
     }
     // The connected side's upstream URLs: without a public URL the manifest keeps pointing there, as
@@ -236,8 +234,8 @@ export async function applyVexImport(
  */
 export async function takeImported(target: ImportTarget, serve: ServeBase, now: Date): Promise<MirrorResult> {
   const { store, config } = target;
-  // an import may be staging here right now: only leftovers of one killed long ago go
-  await store.cleanTemp(STAGING_MAX_AGE_MS);
+  // an import may be staging here right now: only what dead processes left goes
+  await store.cleanTemp();
   const current = await store.current();
   if (!current) {
     throw new MirrorError(

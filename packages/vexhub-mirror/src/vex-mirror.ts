@@ -89,10 +89,23 @@ export class VexMirror {
     return [...this.repos.values()];
   }
 
-  /** Reads what earlier runs published, so a restart serves at once. Memoised. */
+  /**
+   * Reads what earlier runs published, so a restart serves at once, and removes the staging folders
+   * that killed processes (a SIGKILLed import or daemon) left. Memoised.
+   */
   load(): Promise<void> {
     this.loading ??= (async () => {
       for (const r of this.repos.values()) {
+        try {
+          const removed = await r.store.cleanTemp();
+          if (removed.length > 0)
+            this.options.logger.info(
+              { repository: r.config.name, removed },
+              'removed staging folders of interrupted runs',
+            );
+        } catch (err) {
+          this.options.logger.warn({ err, repository: r.config.name }, 'cannot clean vex staging folders');
+        }
         try {
           const cur = await r.store.current();
           if (!cur) continue;

@@ -8,6 +8,8 @@ import { crashRuns } from './crash-suite.js';
 import { faultRuns, restartAndCheck } from './fault-suite.js';
 import { loadRun } from './load-suite.js';
 import { SuiteReport } from './report.js';
+import { soakRun } from './soak-suite.js';
+import type { Slopes } from './soak-sampler.js';
 import { World, type WorldOptions } from './world.js';
 
 export interface ReliabilitySuite {
@@ -152,5 +154,65 @@ export function defineLoadSuite(p: LoadSuiteParams): void {
       }),
     minRuns: 1,
     minRunsMessage: 'no pull completed',
+  });
+}
+
+export interface SoakSuiteParams extends SuiteBase {
+  /** Scheduled runs to finish. */
+  runs: number;
+  /** Cron of oci-sync and vexhub-mirror (6 fields: seconds first). */
+  schedule: { ociSync: string; vex: string };
+  rate: number;
+  publishEveryMs: number;
+  /** Give up after this long. */
+  maxMs: number;
+  /** Largest growth allowed over the second half, per 100 runs. */
+  bounds: Slopes;
+}
+
+/** The daemon on its own cron under faults (lib/soak-suite.ts); resource slopes printed and bounded. */
+export function defineSoakSuite(p: SoakSuiteParams): void {
+  defineReliabilitySuite({
+    title: p.title,
+    report: p.report,
+    timeoutMs: p.timeoutMs,
+    world: {
+      dbBytes: p.dbBytes,
+      schedule: p.schedule,
+      // new versions every few seconds: unreferenced blobs go after a minute, not half an hour
+      ociSyncExtra: ['blobGraceMinutes: 1'],
+      cacheExtra: ['checkIntervalSeconds: 10'],
+      // as the systemd unit runs it (see README: glibc's heap fragments without it)
+      daemonEnv: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' },
+    },
+    publishVex: true,
+    test: `${p.runs} scheduled runs under faults: each classified, memory, files and temp flat`,
+    run: async (world, report, t) => {
+      const r = await soakRun(world, report, {
+        runs: p.runs,
+        maxMs: p.maxMs,
+        rate: p.rate,
+        publishEveryMs: p.publishEveryMs,
+        bounds: p.bounds,
+        onProgress: (line) => t.diagnostic(line),
+      });
+      const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+      const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
+      const lines = [
+        `soak: ${report.runs} scheduled runs in ${(r.ms / 60_000).toFixed(1)} min, ${r.samples} samples, windows of ${r.windowRuns} runs`,
+        `soak slopes per 100 runs (second half): rss ${kb(r.slopes.rssBytes)}, heap ${kb(r.slopes.heapBytes)}, fds ${r.slopes.fds.toFixed(3)}, temp files ${r.slopes.temp.toFixed(3)}`,
+        `soak floors first → last window: rss ${mb(r.first.rss)} → ${mb(r.last.rss)}, heap ${mb(r.first.heap)} → ${mb(r.last.heap)}, fds ${r.first.fds} → ${r.last.fds}`,
+      ];
+      for (const line of lines) {
+        t.diagnostic(line);
+        console.log(line);
+      }
+      // the series behind the slopes: floors per window
+      for (const w of r.windows)
+        t.diagnostic(
+          `window @${Math.round(w.runs)} runs: rss ${mb(w.rssMin)}, heap ${mb(w.heapMin)}, fds ${w.fdsMin}, temp ${w.tempMin}`,
+        );
+    },
+    minRuns: p.runs,
   });
 }

@@ -35,6 +35,10 @@ export interface WorldOptions {
   cacheExtra?: string[];
   /** Extra flow-mapping entries of the VEX repository (e.g. 'maxUnpackedBytes: 1048576'). */
   vexRepoExtra?: string;
+  /** Cron of oci-sync and of vexhub-mirror (default: once a year, so only the suite starts runs). */
+  schedule?: { ociSync?: string; vex?: string };
+  /** Environment of the daemon process (beside the test's own). */
+  daemonEnv?: Record<string, string>;
 }
 
 export interface JobResult {
@@ -102,7 +106,7 @@ export class World {
       'plugins:',
       '  auth-providers: { dockerConfig: false }',
       '  oci-sync:',
-      '    schedule: "0 0 1 1 *"',
+      `    schedule: "${o.schedule?.ociSync ?? '0 0 1 1 *'}"`,
       `    sources: [${this.upProxy.host}/aquasec]`,
       `    destinations: [${this.dstProxy ? `${this.dstProxy.host}/mirror` : ''}]`,
       ...(o.ociSyncExtra ?? []).map((l) => `    ${l}`),
@@ -110,7 +114,7 @@ export class World {
       o.cache === false ? '    targets: []' : `    targets: [{ dir: ${this.cacheDir} }]`,
       ...(o.cacheExtra ?? []).map((l) => `    ${l}`),
       '  vexhub-mirror:',
-      '    schedule: "0 0 1 1 *"',
+      `    schedule: "${o.schedule?.vex ?? '0 0 1 1 *'}"`,
       this.vexProxy
         ? `    repositories: [{ name: vexhub, url: ${this.vexProxy.url}/vexhub${o.vexRepoExtra ? `, ${o.vexRepoExtra}` : ''} }]`
         : '    repositories: []',
@@ -204,6 +208,7 @@ export class World {
       args: ['run', '--config', this.configPath],
       adminUrl: this.adminUrl,
       waitHealthy: options.waitHealthy,
+      env: this.options.daemonEnv,
     });
     this.daemon = d;
     return d;

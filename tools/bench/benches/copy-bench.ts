@@ -1,94 +1,80 @@
-// copy: one ~1 GB single-layer artifact registry → registry, `trivy-mirror copy` vs `skopeo copy`
-// (each into a fresh destination registry), plus the `curl GET | curl PUT` floor for context.
-import { type Benchmark, type BenchContext, notMeasured } from '../lib/bench-context.js';
+// copy: one ~1 GB single-layer artifact registry → registry by `trivy-mirror copy`, `crane copy`,
+// `regctl image copy`, `oras cp` and `skopeo copy`, and the `curl GET | curl PUT` floor of its blob;
+// each run into a fresh destination registry, the destination's manifest digest checked after each.
+import type { Benchmark, BenchContext } from '../lib/bench-context.js';
 import { cliBuilt, trivyMirror } from '../lib/daemon-cli.js';
-import { formatBytes, formatMb, formatSeconds, median } from '../lib/format.js';
+import { formatBytes } from '../lib/format.js';
 import { describeFailure } from '../lib/measure.js';
-import { assertManifest, curlGet, measureCurlFloor } from '../lib/registry-checks.js';
+import { GO_COPY_PEERS, goPeerCopy } from '../lib/go-peers.js';
+import { assertManifest, curlFloor, curlGet } from '../lib/registry-checks.js';
+import { type Contender, figuresOf, rotatingRounds } from '../lib/rounds.js';
 import { skopeoCopy } from '../lib/skopeo.js';
-import { flushDisks } from '../lib/system.js';
-import { alternateRounds, versusSkopeo } from '../lib/versus-skopeo.js';
+import { FLOOR, OURS, versusPeers } from '../lib/versus-peers.js';
 
-const GOAL_RATIO = 0.8;
+const GOAL_FLOOR = 1.05;
 const GOAL_RSS = 150e6;
 
 export const copyBench: Benchmark = {
   name: 'copy',
-  description: `trivy-mirror copy vs skopeo copy of one java-db artifact, registry → registry (goal ≤ ${GOAL_RATIO}x, RSS < ${GOAL_RSS / 1e6} MB)`,
+  description: `trivy-mirror copy vs crane, regctl, oras and skopeo, registry → registry (goal: ahead of the fastest, ≤ ${GOAL_FLOOR}x the curl floor, RSS < ${GOAL_RSS / 1e6} MB)`,
   async run(ctx: BenchContext) {
     const up = await ctx.javaDbUpstream();
-    const size = up.artifact.layer.size;
+    const { layer, manifestDigest } = up.artifact;
     const src = `${up.registry.host}/${up.repository}:${up.tag}`;
-    const blobUrl = `${up.registry.url}/v2/${up.repository}/blobs/${up.artifact.layer.digest}`;
-    const timeoutMs = Math.max(120_000, (size / 5e6) * 1000);
+    const blobUrl = `${up.registry.url}/v2/${up.repository}/blobs/${layer.digest}`;
+    const timeoutMs = Math.max(120_000, (layer.size / 5e6) * 1000);
     const built = cliBuilt();
 
     // Same warm page cache for everyone: read the upstream blob once.
     const warm = await curlGet(blobUrl, timeoutMs);
     if (warm.exitCode !== 0) throw new Error(describeFailure(warm));
 
-    const skopeo: { wallMs: number; rss: number }[] = [];
-    const ours: { wallMs: number; rss: number }[] = [];
-    const floor: number[] = [];
-    let appError: string | undefined;
-    await alternateRounds(ctx, {
-      skipOurs: () => !built || appError !== undefined,
-      run: async (who, dst) => {
-        const dstRef = `${dst.host}/mirror/trivy-java-db:1`;
-        await flushDisks();
-        const m =
-          who === 'skopeo'
-            ? await skopeoCopy(src, dstRef, timeoutMs)
-            : await trivyMirror(['copy', '--quiet', src, dstRef], timeoutMs);
-        if (m.exitCode !== 0) {
-          if (who === 'skopeo') throw new Error(describeFailure(m));
-          appError = describeFailure(m);
-          ctx.log(`trivy-mirror copy failed: ${appError}`);
-        } else {
-          await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
-          (who === 'skopeo' ? skopeo : ours).push({ wallMs: m.wallMs, rss: m.peakRssBytes });
-          ctx.log(
-            `${who} copy: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
-          );
-        }
-      },
-      afterRound: async (i) => {
-        if (i !== 0) return;
-        const wall = await measureCurlFloor(ctx, blobUrl, up.artifact.layer.digest, timeoutMs);
-        if (wall !== undefined) floor.push(wall);
-      },
+    const landed = async (dst: { url: string }) =>
+      assertManifest(dst.url, 'mirror/trivy-java-db', '1', manifestDigest);
+    const dstRef = (dst: { host: string }) => `${dst.host}/mirror/trivy-java-db:1`;
+    const contenders: Contender[] = [];
+    if (built) {
+      contenders.push({
+        name: OURS,
+        run: async (dst) => {
+          const f = figuresOf(await trivyMirror(['copy', '--quiet', src, dstRef(dst)], timeoutMs));
+          await landed(dst);
+          return f;
+        },
+      });
+    }
+    for (const peer of GO_COPY_PEERS.filter((p) => ctx.wantsPeer(p))) {
+      contenders.push({
+        name: peer,
+        run: async (dst) => {
+          const f = await goPeerCopy(ctx, peer, src, dstRef(dst), timeoutMs);
+          await landed(dst);
+          return f;
+        },
+      });
+    }
+    if (ctx.wantsPeer('skopeo')) {
+      contenders.push({
+        name: 'skopeo',
+        run: async (dst) => {
+          const f = figuresOf(await skopeoCopy(src, dstRef(dst), timeoutMs));
+          await landed(dst);
+          return f;
+        },
+      });
+    }
+    contenders.push({
+      name: FLOOR,
+      run: (dst) => curlFloor(blobUrl, dst, layer.digest, timeoutMs),
     });
 
-    const skopeoWall = median(skopeo.map((r) => r.wallMs));
-    const skopeoRss = Math.max(...skopeo.map((r) => r.rss));
-    const floorWall = floor.length ? floor[0] : undefined;
-    const metrics: Record<string, number | string> = {
-      layerBytes: size,
-      skopeoWallMs: skopeoWall,
-      skopeoPeakRssBytes: skopeoRss,
-      runs: ctx.options.repeat,
-    };
-    if (floorWall !== undefined) metrics.curlFloorWallMs = floorWall;
-    const floorText = floorWall !== undefined ? `  (curl floor ${formatSeconds(floorWall)})` : '';
-    const head = `copy      ${formatBytes(size)}`;
-    const unjudged = notMeasured(
-      'copy',
-      { built, error: appError, runs: ours.length },
-      {
-        notBuilt: `${head}  skopeo ${formatSeconds(skopeoWall)}, RSS ${formatMb(skopeoRss)}${floorText}`,
-        failed: `${head}  skopeo ${formatSeconds(skopeoWall)}${floorText}`,
-      },
-      metrics,
-    );
-    if (unjudged) return unjudged;
-    return versusSkopeo({
+    return versusPeers({
       name: 'copy',
-      head,
-      ours,
-      skopeoWallMs: skopeoWall,
-      goals: { ratio: GOAL_RATIO, rssBytes: GOAL_RSS },
-      metrics,
-      tail: floorText,
+      head: `copy      ${formatBytes(layer.size)}`,
+      outcome: await rotatingRounds(ctx, contenders),
+      built,
+      goals: { floorRatio: GOAL_FLOOR, rssBytes: GOAL_RSS },
+      metrics: { layerBytes: layer.size, runs: ctx.options.repeat },
     });
   },
 };

@@ -1,148 +1,189 @@
-// sync: the ~1 GB java-db artifact upstream → store → one destination by `trivy-mirror sync` (one pass,
-// fresh state dir and destination each run) vs skopeo doing the same two hops (upstream → oci: layout →
-// destination, summed), with the `curl GET | curl PUT` floor of the same blob as a second yardstick.
+// sync: the ~1 GB java-db artifact upstream → OCI layout store → one destination registry, by
+// `trivy-mirror sync` (one pass, fresh state dir), regsync (`ocidir://` store and the destination in one
+// `regsync once`, two config shapes), skopeo's two hops (→ `oci:` layout → destination, summed), and
+// the `curl GET | curl PUT` floor of the blob. Store and destination are checked after every run.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, type RunningRegistry } from '@trivy-mirror/fixtures';
-import { type Benchmark, type BenchContext, notMeasured, result } from '../lib/bench-context.js';
+import type { Benchmark, BenchContext, JavaDbUpstream } from '../lib/bench-context.js';
 import { cliBuilt, trivyMirror, writeDaemonConfig } from '../lib/daemon-cli.js';
-import { formatBytes, formatMb, formatRatio, formatSeconds, median } from '../lib/format.js';
+import { formatBytes, formatSeconds, median } from '../lib/format.js';
+import { assertLayoutTag } from '../lib/layout-checks.js';
 import { describeFailure } from '../lib/measure.js';
-import { assertManifest, curlGet, measureCurlFloor } from '../lib/registry-checks.js';
+import { type MetadataRead, measureMetadataRead } from '../lib/metadata-read.js';
+import { assertManifest, curlFloor, curlGet } from '../lib/registry-checks.js';
+import { regsyncOnce, type RegsyncShape } from '../lib/regsync.js';
+import { type Contender, figuresOf, type RunFigures, rotatingRounds, summed } from '../lib/rounds.js';
 import { skopeoCopy } from '../lib/skopeo.js';
-import { flushDisks } from '../lib/system.js';
-import { alternateRounds } from '../lib/versus-skopeo.js';
+import { flushDisks, timedFsync } from '../lib/system.js';
+import { FLOOR, OURS, versusPeers } from '../lib/versus-peers.js';
 
-const GOAL_TWO_HOPS = 0.6;
 const GOAL_FLOOR = 1.25;
 const GOAL_RSS = 150e6;
+const REGSYNC: Record<RegsyncShape, string> = { chain: 'regsync', fanout: 'regsync fan-out' };
 
 export const syncBench: Benchmark = {
   name: 'sync',
-  description: `trivy-mirror sync (upstream → store → destination) vs skopeo doing the same two hops (goal ≤ ${GOAL_TWO_HOPS}x) and the curl GET | PUT floor (goal ≤ ${GOAL_FLOOR}x), RSS < ${GOAL_RSS / 1e6} MB`,
+  description: `trivy-mirror sync (upstream → store → destination) vs regsync (ocidir:// store + destination), skopeo's two hops and the curl GET | PUT floor (goal: ahead of regsync, ≤ ${GOAL_FLOOR}x the floor, RSS < ${GOAL_RSS / 1e6} MB)`,
   async run(ctx: BenchContext) {
     const up = await ctx.javaDbUpstream();
-    const size = up.artifact.layer.size;
+    const { layer } = up.artifact;
     const src = `${up.registry.host}/${up.repository}:${up.tag}`;
-    const timeoutMs = Math.max(120_000, (size / 4e6) * 1000);
+    const timeoutMs = Math.max(120_000, (layer.size / 4e6) * 1000);
     const built = cliBuilt();
-    const vexUrl = built ? await ctx.vexUrl() : '';
-    const blobUrl = `${up.registry.url}/v2/${up.repository}/blobs/${up.artifact.layer.digest}`;
+    const blobUrl = `${up.registry.url}/v2/${up.repository}/blobs/${layer.digest}`;
     const warm = await curlGet(blobUrl, timeoutMs);
     if (warm.exitCode !== 0) throw new Error(describeFailure(warm));
 
-    // The fair peer does the same work: upstream → OCI layout (the store) → destination, two skopeo runs.
-    const twoHops: number[] = [];
-    const floors: number[] = [];
-    const ours: { wallMs: number; rss: number; cpuMs: number }[] = [];
-    let appError: string | undefined;
-    await alternateRounds(ctx, {
-      skipOurs: () => !built || appError !== undefined,
-      run: async (who, dst) => {
-        if (who === 'skopeo') {
-          const ms = await skopeoTwoHops(ctx, src, dst, timeoutMs);
-          if (ms === undefined) throw new Error('skopeo could not copy through an OCI layout');
-          twoHops.push(ms);
-          return;
-        }
-        const dir = await ctx.tempDir('sync');
-        const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
-          stateDir: join(dir, 'state'),
-          adminPort: await freePort(),
-          sources: [`${up.registry.host}/aquasec`],
-          artifacts: [{ name: 'trivy-java-db', tags: ['1'] }],
-          destinations: [`${dst.host}/mirror`],
-          vexUrl,
-        });
-        await flushDisks();
-        const m = await trivyMirror(['sync', '--config', config, '--only', 'oci-sync'], timeoutMs);
-        if (m.exitCode !== 0) {
-          appError = describeFailure(m);
-          ctx.log(`trivy-mirror sync failed: ${appError}`);
-        } else {
-          await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
-          ours.push({ wallMs: m.wallMs, rss: m.peakRssBytes, cpuMs: m.cpuMs });
+    // What the metadata.json check (which no peer makes) costs, read alone right after each of our runs.
+    const reads: MetadataRead[] = [];
+    const contenders: Contender[] = [];
+    if (built) {
+      contenders.push({
+        name: OURS,
+        run: async (dst) => {
+          const f = await trivyMirrorSync(ctx, up, dst, timeoutMs);
+          const read = await measureMetadataRead(layer.path, timeoutMs);
+          reads.push(read);
           ctx.log(
-            `trivy-mirror sync: ${formatSeconds(m.wallMs)}, peak RSS ${formatMb(m.peakRssBytes)}, cpu ${formatSeconds(m.cpuMs)}`,
+            `metadata.json read alone: ${formatSeconds(read.wallMs)}, cpu ${formatSeconds(read.cpuMs)}`,
           );
-        }
-      },
-      afterRound: async () => {
-        const floor = await measureCurlFloor(ctx, blobUrl, up.artifact.layer.digest, timeoutMs);
-        if (floor !== undefined) floors.push(floor);
-      },
+          return f;
+        },
+      });
+    }
+    if (ctx.wantsPeer('regsync')) {
+      for (const shape of ['chain', 'fanout'] as const) {
+        contenders.push({
+          name: REGSYNC[shape],
+          run: (dst) => withLayout(ctx, up, dst, (dir) => regsyncRun(ctx, src, dir, dst, shape, timeoutMs)),
+        });
+      }
+    }
+    if (ctx.wantsPeer('skopeo')) {
+      contenders.push({
+        name: 'skopeo two hops',
+        run: (dst) => withLayout(ctx, up, dst, (dir) => skopeoTwoHops(ctx, src, up, dir, dst, timeoutMs)),
+      });
+    }
+    contenders.push({
+      name: FLOOR,
+      run: (dst) => curlFloor(blobUrl, dst, layer.digest, timeoutMs),
     });
 
-    const twoHopMs = median(twoHops);
-    const metrics: Record<string, number | string> = {
-      layerBytes: size,
-      skopeoTwoHopWallMs: twoHopMs,
-      runs: ctx.options.repeat,
-    };
-    const floorMs = floors.length ? median(floors) : undefined;
-    if (floorMs !== undefined) metrics.curlFloorWallMs = floorMs;
-    const head = `sync      ${formatBytes(size)}`;
-    const unjudged = notMeasured(
-      'sync',
-      { built, error: appError, runs: ours.length },
-      `${head}  skopeo two hops ${formatSeconds(twoHopMs)}`,
+    const outcome = await rotatingRounds(ctx, contenders);
+    const metrics: Record<string, number | string> = { layerBytes: layer.size, runs: ctx.options.repeat };
+    const notes: string[] = [];
+    if (reads.length > 0) {
+      const wall = median(reads.map((r) => r.wallMs));
+      Object.assign(metrics, {
+        metadataReadWallMs: wall,
+        metadataReadCpuMs: median(reads.map((r) => r.cpuMs)),
+      });
+      notes.push(`metadata.json check alone ${formatSeconds(wall)}`);
+    }
+    // making each store durable after the run: trivy-mirror's is fsynced inside its time already
+    const fsyncs = [...outcome.runs]
+      .filter(([, runs]) => runs.some((r) => r.storeFsyncMs !== undefined))
+      .map(([name, runs]) => `${name} ${formatSeconds(median(runs.map((r) => r.storeFsyncMs ?? 0)))}`);
+    if (fsyncs.length > 0) notes.push(`store fsync after the run: ${fsyncs.join(', ')}`);
+    return versusPeers({
+      name: 'sync',
+      head: `sync      ${formatBytes(layer.size)}`,
+      outcome,
+      built,
+      goals: { floorRatio: GOAL_FLOOR, rssBytes: GOAL_RSS, aheadOf: Object.values(REGSYNC) },
       metrics,
-    );
-    if (unjudged) return unjudged;
-    const wall = median(ours.map((r) => r.wallMs));
-    const rss = Math.max(...ours.map((r) => r.rss));
-    const vsSkopeo = wall / twoHopMs;
-    const vsFloor = floorMs !== undefined ? wall / floorMs : undefined;
-    Object.assign(metrics, {
-      trivyMirrorWallMs: wall,
-      trivyMirrorPeakRssBytes: rss,
-      trivyMirrorCpuMs: median(ours.map((r) => r.cpuMs)),
-      ratio: vsSkopeo,
-      ...(vsFloor !== undefined ? { ratioToCurlFloor: vsFloor } : {}),
+      note: notes.join(', ') || undefined,
     });
-    const floorText =
-      vsFloor !== undefined && floorMs !== undefined
-        ? `  curl floor ${formatSeconds(floorMs)}: ${formatRatio(vsFloor)} (goal ≤ ${GOAL_FLOOR.toFixed(2)}x)`
-        : '  curl floor not measured';
-    return result(
-      'sync',
-      `${head}  trivy-mirror ${formatSeconds(wall)} / skopeo two hops ${formatSeconds(twoHopMs)} = ${formatRatio(vsSkopeo)} (goal ≤ ${GOAL_TWO_HOPS.toFixed(2)}x)${floorText}  peak RSS ${formatMb(rss)} (goal < ${formatMb(GOAL_RSS)})`,
-      [
-        { goal: `ratio to skopeo's two hops ≤ ${GOAL_TWO_HOPS}x`, ok: vsSkopeo <= GOAL_TWO_HOPS },
-        {
-          goal: `ratio to the curl floor ≤ ${GOAL_FLOOR}x`,
-          ok: vsFloor !== undefined && vsFloor <= GOAL_FLOOR,
-        },
-        { goal: `peak RSS < ${formatMb(GOAL_RSS)}`, ok: rss < GOAL_RSS },
-      ],
-      metrics,
-    );
   },
 };
 
+/** One `trivy-mirror sync` pass (fresh state dir) into `dst`; store and destination checked. */
+async function trivyMirrorSync(
+  ctx: BenchContext,
+  up: JavaDbUpstream,
+  dst: RunningRegistry,
+  timeoutMs: number,
+): Promise<RunFigures> {
+  const dir = await ctx.tempDir('sync');
+  try {
+    const config = await writeDaemonConfig(join(dir, 'config.yaml'), {
+      stateDir: join(dir, 'state'),
+      adminPort: await freePort(),
+      sources: [`${up.registry.host}/aquasec`],
+      artifacts: [{ name: 'trivy-java-db', tags: ['1'] }],
+      destinations: [`${dst.host}/mirror`],
+      vexUrl: await ctx.vexUrl(),
+    });
+    await flushDisks();
+    const f = figuresOf(await trivyMirror(['sync', '--config', config, '--only', 'oci-sync'], timeoutMs));
+    await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
+    const store = join(dir, 'state', 'oci', 'trivy-java-db');
+    f.storeFsyncMs = await timedFsync(layerBlob(store, up));
+    await assertLayoutTag(store, '1', up.artifact.manifestDigest, up.artifact.layer);
+    return f;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The layer blob's file in an OCI layout. */
+const layerBlob = (layout: string, up: JavaDbUpstream) =>
+  join(layout, 'blobs', ...up.artifact.layer.digest.split(':'));
+
+/** Runs a peer with a fresh layout dir; checks the layout's tag and the destination's afterwards. */
+async function withLayout(
+  ctx: BenchContext,
+  up: JavaDbUpstream,
+  dst: RunningRegistry,
+  run: (layoutDir: string) => Promise<RunFigures>,
+): Promise<RunFigures> {
+  const dir = await ctx.tempDir('layout');
+  try {
+    const f = await run(dir);
+    await assertManifest(dst.url, 'mirror/trivy-java-db', '1', up.artifact.manifestDigest);
+    f.storeFsyncMs ??= await timedFsync(layerBlob(join(dir, 'trivy-java-db'), up));
+    await assertLayoutTag(join(dir, 'trivy-java-db'), '1', up.artifact.manifestDigest, up.artifact.layer);
+    return f;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function regsyncRun(
+  ctx: BenchContext,
+  src: string,
+  dir: string,
+  dst: RunningRegistry,
+  shape: RegsyncShape,
+  timeoutMs: number,
+): Promise<RunFigures> {
+  const job = {
+    source: src,
+    layoutDir: dir,
+    layoutRef: 'trivy-java-db:1',
+    destination: `${dst.host}/mirror/trivy-java-db:1`,
+  };
+  return regsyncOnce(ctx, job, shape, timeoutMs);
+}
+
 /**
- * The same two hops sync makes (upstream → OCI layout → destination) done by two `skopeo copy` runs,
- * summed. Undefined if skopeo cannot do it.
+ * The two hops sync makes (upstream → OCI layout → destination) as two `skopeo copy` runs, summed; the
+ * layout's layer is fsynced between them (timed apart), so hop 1's writeback stays out of hop 2.
  */
 async function skopeoTwoHops(
   ctx: BenchContext,
   src: string,
+  up: JavaDbUpstream,
+  dir: string,
   dst: RunningRegistry,
   timeoutMs: number,
-): Promise<number | undefined> {
-  const dir = await ctx.tempDir('skopeo-layout');
-  try {
-    await flushDisks();
-    const a = await skopeoCopy(src, `oci:${dir}/layout:1`, timeoutMs);
-    if (a.exitCode !== 0) return undefined;
-    await flushDisks();
-    const b = await skopeoCopy(`oci:${dir}/layout:1`, `${dst.host}/mirror/trivy-java-db:1`, timeoutMs);
-    if (b.exitCode !== 0) return undefined;
-    ctx.log(
-      `skopeo two hops: ${formatSeconds(a.wallMs)} + ${formatSeconds(b.wallMs)}, peak RSS ${formatMb(Math.max(a.peakRssBytes, b.peakRssBytes))}`,
-    );
-    return a.wallMs + b.wallMs;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+): Promise<RunFigures> {
+  const layout = `oci:${dir}/trivy-java-db:1`;
+  const a = figuresOf(await skopeoCopy(src, layout, timeoutMs));
+  const storeFsyncMs = await timedFsync(layerBlob(join(dir, 'trivy-java-db'), up));
+  const b = figuresOf(await skopeoCopy(layout, `${dst.host}/mirror/trivy-java-db:1`, timeoutMs));
+  ctx.log(`skopeo two hops: ${formatSeconds(a.wallMs)} + ${formatSeconds(b.wallMs)}`);
+  return { ...summed(a, b), storeFsyncMs };
 }

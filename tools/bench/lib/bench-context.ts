@@ -42,6 +42,8 @@ export interface BenchOptions {
   idleSeconds: number;
   /** Where generated layers live (kept across runs with --keep-artifacts). */
   artifactDir: string;
+  /** Peer tools to run (`--only crane,…`); every peer when absent. */
+  peers?: string[];
 }
 
 export interface JavaDbUpstream {
@@ -50,6 +52,9 @@ export interface JavaDbUpstream {
   tag: string;
   artifact: GeneratedArtifact;
 }
+
+/** The peer tools `--only` may name (regsync runs in sync only, the others in copy; all in startup). */
+export const PEER_TOOLS = ['crane', 'regctl', 'oras', 'regsync', 'skopeo'] as const;
 
 /** trivy-java-db: our generator's output is ~9.2% larger than dbBytes/ratio at ratio 1.05. */
 const JAVA_DB_RATIO = 1.05;
@@ -68,6 +73,11 @@ export class BenchContext {
 
   log(message: string): void {
     process.stderr.write(`  · ${message}\n`);
+  }
+
+  /** True unless `--only` named peers and not this one. */
+  wantsPeer(name: string): boolean {
+    return !this.options.peers || this.options.peers.includes(name);
   }
 
   async tempDir(prefix: string): Promise<string> {

@@ -1,7 +1,8 @@
 // Small registry probes the benchmarks use to check that a copy really landed (manifest digest at the
-// destination) and to read a blob once, so every contender starts with the same warm page cache.
-import { describeFailure, type Measurement, runMeasured } from './measure.js';
-import { flushDisks } from './system.js';
+// destination) and to read a blob once, so every contender starts with the same warm page cache; and
+// the transfer floor, `curl GET | curl PUT` of the blob.
+import { type Measurement, runMeasured } from './measure.js';
+import { figuresOf, type RunFigures } from './rounds.js';
 
 const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -74,24 +75,15 @@ export async function curlPipeCopy(
   return runMeasured('sh', ['-c', script, 'curl-pipe', srcBlobUrl, put], { timeoutMs });
 }
 
-/**
- * The transfer floor for context: the upstream blob piped by `curl GET | curl PUT` into a fresh
- * registry. Undefined (and logged) when curl fails: the floor is context, not a goal.
- */
-export async function measureCurlFloor(
-  ctx: { startRegistry(): Promise<{ url: string; stop(): Promise<void> }>; log(line: string): void },
-  blobUrl: string,
+/** The floor contender: `curl GET | curl PUT` of the blob into `dst`, which must answer 201. */
+export async function curlFloor(
+  srcBlobUrl: string,
+  dst: { url: string },
   digest: string,
   timeoutMs: number,
-): Promise<number | undefined> {
-  const dst = await ctx.startRegistry();
-  try {
-    await flushDisks();
-    const m = await curlPipeCopy(blobUrl, dst.url, 'floor/blob', digest, timeoutMs);
-    if (m.exitCode === 0 && m.stdout.trim() === '201') return m.wallMs;
-    ctx.log(`curl floor failed (ignored): ${describeFailure(m)} ${m.stdout}`);
-    return undefined;
-  } finally {
-    await dst.stop();
-  }
+): Promise<RunFigures> {
+  const m = await curlPipeCopy(srcBlobUrl, dst.url, 'floor/blob', digest, timeoutMs);
+  const f = figuresOf(m);
+  if (m.stdout.trim() !== '201') throw new Error(`curl PUT answered ${m.stdout.trim() || 'nothing'}`);
+  return f;
 }

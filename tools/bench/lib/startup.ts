@@ -15,6 +15,15 @@ export interface StartupFigures {
   helpMs: number;
   statusMs: number;
   healthzMs: number;
+  /** Median wall time of each `others` command, by name. */
+  othersMs: Map<string, number>;
+}
+
+/** Another program measured in the same rounds (a peer's `--help`, bare node). */
+export interface OtherCommand {
+  name: string;
+  file: string;
+  args: string[];
 }
 
 /** ms from spawning `file args` to its exit. */
@@ -56,8 +65,16 @@ async function healthzMs(cli: CliForm, dir: string, env: NodeJS.ProcessEnv): Pro
   return ms;
 }
 
-/** Medians of `runs` rounds of the three measurements, interleaved so load hits all three alike. */
-export async function measureStartup(cli: CliForm, dir: string, runs: number): Promise<StartupFigures> {
+/**
+ * Medians of `runs` rounds of the three measurements and of `others`, interleaved so load hits them
+ * all alike.
+ */
+export async function measureStartup(
+  cli: CliForm,
+  dir: string,
+  runs: number,
+  others: OtherCommand[] = [],
+): Promise<StartupFigures> {
   // no config file: status reads the default address, where nothing answers (port 9, discard)
   const env: NodeJS.ProcessEnv = { ...process.env, TRIVY_MIRROR_ADMIN_LISTEN: '127.0.0.1:9', NO_COLOR: '1' };
   delete env.TRIVY_MIRROR_CONFIG;
@@ -65,10 +82,17 @@ export async function measureStartup(cli: CliForm, dir: string, runs: number): P
   const help: number[] = [];
   const status: number[] = [];
   const health: number[] = [];
+  const other = new Map<string, number[]>(others.map((o) => [o.name, []]));
   for (let i = 0; i < runs; i++) {
     help.push(await wallMs(cli.file, [...cli.prefix, '--help'], env));
     status.push(await wallMs(cli.file, [...cli.prefix, 'status'], env));
     health.push(await healthzMs(cli, dir, runEnv));
+    for (const o of others) other.get(o.name)?.push(await wallMs(o.file, o.args, env));
   }
-  return { helpMs: median(help), statusMs: median(status), healthzMs: median(health) };
+  return {
+    helpMs: median(help),
+    statusMs: median(status),
+    healthzMs: median(health),
+    othersMs: new Map([...other].map(([name, list]) => [name, median(list)])),
+  };
 }

@@ -1,7 +1,7 @@
 // Machine-level helpers: flush dirty pages before a timed run (so one run's writeback does not land in
-// the next run's time), find a process by its command line, and read tool versions for the JSON.
+// the next run's time), time an fsync, find a process by its command line, and read tool versions.
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -9,6 +9,18 @@ const exec = promisify(execFile);
 /** `sync(1)`: write back dirty pages now. */
 export async function flushDisks(): Promise<void> {
   await exec('sync').catch(() => undefined);
+}
+
+/** fsync(2) of `file`, timed (ms): what making a just-written file durable costs. */
+export async function timedFsync(file: string): Promise<number> {
+  const started = performance.now();
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return performance.now() - started;
 }
 
 /**

@@ -4,7 +4,7 @@
 // resolves @trivy-mirror/plugin-api, inversify and zod from the workspace's node_modules.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -49,6 +49,8 @@ before(async () => {
 
 after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
+  // tmp/ too once it is empty: another run may still use it (rmdir refuses then)
+  await rmdir(join(ROOT, 'tmp')).catch(() => {});
 });
 
 test('the scaffolded plugin builds, passes its own test, loads into the daemon and runs its job', async () => {

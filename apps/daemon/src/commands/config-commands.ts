@@ -32,8 +32,11 @@ Exit 0: \`run\` (and a SIGHUP reload) would accept it; warnings (e.g. a config t
 Exit 1: every problem, each with its YAML path and line. Not checked: whether a listen port is free.
 --online also probes every source, destination and VEX URL through the configured proxy and trust, one
 line per host (DNS, TCP, proxy, TLS issuer, /v2/, token auth, rate limit); exit 1 names the first failed layer.
+\`trivy-mirror doctor\` is the same as \`config check --online\`; the status page's button runs the same probe.
 
-Example:
+Examples:
+  trivy-mirror config check --config /etc/trivy-mirror/config.yaml
+  TRIVY_MIRROR_CONFIG=./config.yaml trivy-mirror config check
   trivy-mirror config example --profile inside > config.yaml && trivy-mirror config check --config config.yaml
   HTTPS_PROXY=http://proxy.corp:3128 trivy-mirror config check --online`,
     )
@@ -42,46 +45,7 @@ Example:
       'config file (default: $TRIVY_MIRROR_CONFIG, else /etc/trivy-mirror/config.yaml)',
     )
     .option('--online', 'also probe every configured host through the proxy and trust (a network self-check)')
-    .addHelpText(
-      'after',
-      `
-Exit code 0 when valid, 1 with every problem listed (YAML path and line) otherwise.
-
-Examples:
-  trivy-mirror config check --config /etc/trivy-mirror/config.yaml
-  TRIVY_MIRROR_CONFIG=./config.yaml trivy-mirror config check`,
-    )
-    .action(
-      exitWith(async (opts: { config?: string; online?: boolean }) => {
-        const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
-        const { checkPlugins, formatConfigProblem, idleConfigWarning, pluginListing } = await runtimeModule();
-        const idle = idleConfigWarning(plugins);
-        for (const w of [...loaded.warnings, ...(idle ? [idle] : [])])
-          process.stdout.write(`warning: ${w}\n`);
-        // What `run` checks at start-up beyond the schema: secrets readable, env vars set, htpasswd valid.
-        const problems = await checkPlugins({
-          config: loaded.config,
-          plugins,
-          logger: await cliLogger({ quiet: true }),
-          locate: loaded.locate,
-        });
-        if (problems.length > 0) {
-          const where = loaded.source === 'defaults' ? 'the defaults' : loaded.source;
-          process.stderr.write(
-            `trivy-mirror: ${where}: the schema is valid, but start-up would fail:\n${problems
-              .map((p) => `  - ${formatConfigProblem(p)}`)
-              .join('\n')}\n`,
-          );
-          return 1;
-        }
-        const disabled = pluginListing(loaded.config).filter((p) => !p.enabled);
-        const off = disabled.length > 0 ? `; disabled: ${disabled.map((p) => p.id).join(', ')}` : '';
-        process.stdout.write(
-          `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ') || 'none'}${off})\n`,
-        );
-        return opts.online ? networkCheck(opts.config, loaded) : 0;
-      }),
-    );
+    .action(exitWith(checkConfig));
   config
     .command('schema')
     .description(
@@ -130,6 +94,36 @@ Examples:
         process.stdout.write(`${configExample(await builtins(), configProfile(opts.profile))}\n`);
       }),
     );
+}
+
+/** `config check [--online]` (and `doctor`, which is `config check --online`); resolves with the exit code. */
+export async function checkConfig(opts: { config?: string; online?: boolean }): Promise<number> {
+  const { loaded, plugins } = await loadConfigAndPlugins(opts.config);
+  const { checkPlugins, formatConfigProblem, idleConfigWarning, pluginListing } = await runtimeModule();
+  const idle = idleConfigWarning(plugins);
+  for (const w of [...loaded.warnings, ...(idle ? [idle] : [])]) process.stdout.write(`warning: ${w}\n`);
+  // What `run` checks at start-up beyond the schema: secrets readable, env vars set, htpasswd valid.
+  const problems = await checkPlugins({
+    config: loaded.config,
+    plugins,
+    logger: await cliLogger({ quiet: true }),
+    locate: loaded.locate,
+  });
+  if (problems.length > 0) {
+    const where = loaded.source === 'defaults' ? 'the defaults' : loaded.source;
+    process.stderr.write(
+      `trivy-mirror: ${where}: the schema is valid, but start-up would fail:\n${problems
+        .map((p) => `  - ${formatConfigProblem(p)}`)
+        .join('\n')}\n`,
+    );
+    return 1;
+  }
+  const disabled = pluginListing(loaded.config).filter((p) => !p.enabled);
+  const off = disabled.length > 0 ? `; disabled: ${disabled.map((p) => p.id).join(', ')}` : '';
+  process.stdout.write(
+    `${loaded.source === 'defaults' ? 'no config file: the defaults are valid' : `${loaded.source}: valid`} (plugins: ${plugins.map((p) => p.definition.id).join(', ') || 'none'}${off})\n`,
+  );
+  return opts.online ? networkCheck(opts.config, loaded) : 0;
 }
 
 /** `--online`: one line per host; exit 1 naming the first host and layer that failed. */

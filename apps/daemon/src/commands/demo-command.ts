@@ -114,8 +114,10 @@ Examples:
                     `3. ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: synced, populated, VEX mirrored.\n`,
                   );
                   await printSummary(runtime, { dir, cacheDir, projectDir: upstream.projectDir }, out);
-                  if (opts.exitWhenReady) await runtime.stop('demo done');
-                  else out('Running; press Ctrl-C to stop.');
+                  if (opts.exitWhenReady) {
+                    await jobsSettled(runtime, 10_000);
+                    await runtime.stop('demo done');
+                  } else out('Running; press Ctrl-C to stop.');
                 },
                 async (err: Error) => {
                   process.stderr.write(`demo: ${err.message}\n`);
@@ -145,6 +147,21 @@ async function whenReady(runtime: Runtime, timeoutMs: number): Promise<void> {
       throw new Error(`not ready after ${timeoutMs / 1000} s: ${JSON.stringify(r)}`);
     }
     await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+/**
+ * Waits until no job has run for a moment. Being ready can trigger follow-up runs (a populate after
+ * the last VEX version, a watch event); stopping cuts a running job short, which the runtime logs as a
+ * warning, a stray line after the summary.
+ */
+async function jobsSettled(runtime: Runtime, timeoutMs: number, quietMs = 300): Promise<void> {
+  const t0 = Date.now();
+  let quietSince = t0;
+  while (Date.now() - t0 < timeoutMs) {
+    if (runtime.jobs.busy()) quietSince = Date.now();
+    else if (Date.now() - quietSince >= quietMs) return;
+    await new Promise((res) => setTimeout(res, 50));
   }
 }
 

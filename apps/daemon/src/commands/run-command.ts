@@ -19,7 +19,8 @@ export function registerRunCommand(program: Command): void {
       'after',
       `
 Without a config file the defaults mirror the official sources into /var/lib/trivy-mirror.
-Admin endpoints (127.0.0.1:9180 by default): /healthz /readyz /status /metrics, POST /jobs/NAME/run.
+Admin endpoints (127.0.0.1:9180 by default): / (status page) /healthz /readyz /status /metrics,
+POST /jobs/NAME/run, POST /network/probe (the network self-check of \`trivy-mirror doctor\`).
 Signals: SIGTERM/SIGINT stop gracefully (exit 0 within 10 s); SIGHUP reloads the config (an invalid
 config is logged and the running one kept).
 Logs: JSON lines on stdout (journald), pretty on a terminal; set log.level or TRIVY_MIRROR_LOG_LEVEL.

@@ -1,12 +1,20 @@
-// `trivy-mirror status`: what the running daemon holds, from its admin endpoint. It loads neither the
-// runtime nor the plugins: admin.listen is read straight from the config (see admin-address.ts), and
+// `trivy-mirror status`: what the running daemon holds, from its admin endpoint, headed by the verdict
+// /status carries (the status page's too: READY, SYNCING, STALE, FAILING), whose code it exits with. It
+// loads neither the runtime (only its small verdict module) nor the plugins: admin.listen is read straight from the config (see admin-address.ts), and
 // the request goes through node:http (admin-get.ts), so "no daemon answering" comes back in a fraction of a second.
 import { MirrorError } from '@trivy-mirror/plugin-api/errors';
+import {
+  type StatusVerdict,
+  statusVerdict,
+  VERDICTS,
+  type VerdictState,
+  verdictExitCode,
+} from '@trivy-mirror/runtime/status-verdict';
 import type { Command } from 'commander';
 import { adminGet } from '../admin-get.js';
 import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin-address.js';
 import { formatAge, exitWith } from '../cli-output.js';
-import { clientsTable, componentTables } from '../status-tables.js';
+import { clientsTable, componentTables, networkTable } from '../status-tables.js';
 
 interface StatusJob {
   id: string;
@@ -40,8 +48,10 @@ export function registerStatusCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit code 0 when the daemon is ready, 3 when it answers but is not ready (with --json: 0 whenever it
-answers; read .ready), 1 when no daemon answers.
+The headline is the verdict the status page shows, with its reasons; the exit code says which:
+${exitCodes()}
+  1  no daemon answers at the admin URL, or its answer is not a /status document
+With --json: 0 whenever the daemon answers; read .verdict.state (and .ready: serving clients).
 
 Examples:
   trivy-mirror status
@@ -67,8 +77,9 @@ Examples:
           process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
           return 0;
         }
-        process.stdout.write(humanStatus(body));
-        return body.ready === true ? 0 : 3;
+        const verdict = verdictOf(body);
+        process.stdout.write(humanStatus(body, verdict));
+        return verdictExitCode(verdict.state);
       }),
     );
 }
@@ -94,10 +105,37 @@ async function getJson(url: string): Promise<unknown> {
   }
 }
 
-function humanStatus(body: Record<string, unknown>): string {
-  const ready = body.ready === true;
-  let out = `trivy-mirror ${body.version ?? ''}  ${ready ? 'READY' : 'NOT READY'}  up ${body.uptimeSeconds ?? '?'}s\n`;
-  for (const r of (body.reasons as string[] | undefined) ?? []) out += `  not ready: ${r}\n`;
+/** `  0  READY    serving …` per verdict, best first, the meanings wrapped at 100 columns. */
+function exitCodes(): string {
+  const indent = ' '.repeat(14);
+  return Object.values(VERDICTS)
+    .map((v) => {
+      const lines = [`  ${v.exitCode}  ${v.word.padEnd(8)}`];
+      for (const word of v.meaning.split(' ')) {
+        const last = lines.length - 1;
+        if (`${lines[last]} ${word}`.length > 100) lines.push(`${indent}${word}`);
+        else lines[last] = `${lines[last]} ${word}`;
+      }
+      return lines.join('\n');
+    })
+    .join('\n');
+}
+
+/** The daemon's verdict; a daemon too old to send one is judged here by the same function. */
+function verdictOf(body: Record<string, unknown>): StatusVerdict {
+  const v = body.verdict as Partial<StatusVerdict> | undefined;
+  if (v && typeof v.state === 'string' && v.state in VERDICTS && Array.isArray(v.reasons)) {
+    const state = v.state as VerdictState;
+    return { ...VERDICTS[state], state, reasons: v.reasons.map(String) };
+  }
+  const report = { jobs: [], reasons: [], components: {}, ...body };
+  return statusVerdict(report as unknown as Parameters<typeof statusVerdict>[0], new Date());
+}
+
+function humanStatus(body: Record<string, unknown>, verdict: StatusVerdict): string {
+  const serving = body.ready === true ? 'ready for clients' : 'not ready for clients';
+  let out = `trivy-mirror ${body.version ?? ''}  ${verdict.word}  up ${body.uptimeSeconds ?? '?'}s  (${serving})\n`;
+  for (const r of verdict.reasons) out += `  ${r}\n`;
   const components = (body.components as Record<string, Record<string, unknown>> | undefined) ?? {};
   const ociWarnings = components['oci-sync']?.warnings;
   for (const w of Array.isArray(ociWarnings) ? ociWarnings : []) out += `  warning: ${w}\n`;
@@ -112,6 +150,7 @@ function humanStatus(body: Record<string, unknown>): string {
   }
   out += componentTables(components);
   out += clientsTable(body.clients);
+  out += networkTable(body.network);
   return `${out}\n(--json for every detail)\n`;
 }
 

@@ -90,6 +90,7 @@ Examples:
 Every file under blobs/sha256 is hashed (streamed) and must match its name; every manifest reached from
 index.json must parse and every blob it references must be present with the size it states. Each fault
 names its file. Exit 0 only when all is sound. A faulty blob can be deleted: the next sync fetches it again.
+--store may also name one layout (what \`copy … oci-layout:DIR:TAG\` writes); a tree with no layout is a fault.
 
 Examples:
   trivy-mirror store verify

@@ -1,5 +1,6 @@
 // `trivy-mirror sync`: one pass of the sync jobs without the daemon; exit 1 when any failed.
 import type { JobRunRecord } from '@trivy-mirror/plugin-api';
+import { printableJson, printableLine } from '@trivy-mirror/plugin-api/terminal-text';
 import type { Command } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
 import { exitWith, formatBytes, formatMs } from '../cli-output.js';
@@ -71,14 +72,15 @@ Examples:
             records.push(...(await runtime.runOnce({ only: [POPULATE_JOB], reason: 'cli' })));
           bar?.done();
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+            process.stdout.write(`${printableJson(JSON.stringify(records, null, 2))}\n`);
           } else {
             for (const r of records) {
               const head = `${r.status.padEnd(8)} ${r.jobId.padEnd(16)} ${formatMs(r.durationMs ?? 0).padStart(8)}`;
               const bytes = r.bytes ? `  ${formatBytes(r.bytes)}` : '';
-              const why = `  ${recordHead(r)}`;
+              // messages and per-tag errors quote upstreams: one line each, control characters escaped
+              const why = `  ${printableLine(recordHead(r))}`;
               process.stdout.write(`${head}${bytes}${why}\n`);
-              for (const line of artifactLines(r.details)) process.stdout.write(`  ${line}\n`);
+              for (const line of artifactLines(r.details)) process.stdout.write(`  ${printableLine(line)}\n`);
               for (const line of populationLines(r.details)) process.stdout.write(`  ${line}\n`);
             }
           }
