@@ -11,7 +11,7 @@ const rewrites = (version) => [
   // undici's dispatchers by file: the bundle must hold them, so require() must be esbuild's.
   ['packages/oci/dist/undici-dispatchers.js', 'const require = createRequire(import.meta.url);', ''],
   // pino-pretty, bundled too (loaded on first use, in-process: no worker thread to load files).
-  ['packages/runtime/dist/logger.js', 'const require = createRequire(import.meta.url);', ''],
+  ['packages/runtime/dist/logging/logger.js', 'const require = createRequire(import.meta.url);', ''],
   // the version is fixed at build time: there is no package.json beside the executable.
   [
     'apps/daemon/dist/version.js',

@@ -1,8 +1,8 @@
 // @trivy-mirror/runtime: everything the daemon needs except the plugins and the CLI.
-export { createAdminListener, type AdminState } from './admin-server.js';
-export { LayoutArtifactStore } from './artifact-store.js';
-export { systemClock } from './clock.js';
-export { configExample, type ExampleProfile } from './config-example.js';
+export { createAdminListener, type AdminState } from './http/admin-server.js';
+export { LayoutArtifactStore } from './services/artifact-store.js';
+export { systemClock } from './services/clock.js';
+export { configExample, type ExampleProfile } from './config/config-example.js';
 export {
   type ConfigIssue,
   type ConfigPath,
@@ -13,7 +13,7 @@ export {
   type LoadedConfig,
   loadConfig,
   parseConfig,
-} from './config-loader.js';
+} from './config/config-loader.js';
 export {
   buildConfigSchema,
   configJsonSchema,
@@ -23,7 +23,7 @@ export {
   type ExternalPluginConfig,
   type ExternalPluginSchema,
   type RuntimeConfig,
-} from './config-schema.js';
+} from './config/config-schema.js';
 export {
   type BuildContainerOptions,
   type BuiltContainer,
@@ -31,7 +31,7 @@ export {
   publicUrlOf,
   type RuntimeMode,
   type RuntimeServices,
-} from './container-factory.js';
+} from './plugins/container-factory.js';
 export {
   type CheckOptions,
   type ConfigProblem,
@@ -39,51 +39,56 @@ export {
   formatConfigProblem,
   parseConfigPath,
   preflightError,
-} from './config-check.js';
-export { cronExpressionProblem } from './cron-validation.js';
-export { ProviderCredentialStore } from './credential-store.js';
-export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './env-overrides.js';
-export { InProcessEventBus } from './event-bus.js';
-export { idleConfigWarning } from './idle-config.js';
+} from './config/config-check.js';
+export { cronExpressionProblem } from './jobs/cron-validation.js';
+export { ProviderCredentialStore } from './services/credential-store.js';
+export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './config/env-overrides.js';
+export { InProcessEventBus } from './services/event-bus.js';
+export { idleConfigWarning } from './config/idle-config.js';
 export {
   isSwitchedOff,
   type PluginListing,
   pluginListing,
   withEnabledSwitch,
   withoutSwitch,
-} from './plugin-switch.js';
-export { HealthRegistry, type Readiness } from './health-registry.js';
-export { UndiciHttpClient, type UndiciHttpClientOptions } from './http-client.js';
-export { applyTlsTrust, proxyRouterFor } from './network-settings.js';
+} from './plugins/plugin-switch.js';
+export { HealthRegistry, type Readiness } from './status/health-registry.js';
+export { UndiciHttpClient, type UndiciHttpClientOptions } from './services/http-client.js';
+export { applyTlsTrust, proxyRouterFor } from './network/network-settings.js';
 export {
   formatHostProbe,
   type HostProbe,
   type ProbeTarget,
   probeHost,
   probeNetwork,
-} from './network-probe.js';
+} from './network/network-probe.js';
 export {
   type NetworkProbeRun,
   NetworkProbes,
   type NetworkStatus,
   PROBE_PATH,
-} from './network-probe-service.js';
-export { type HostRoute, hostRoutes, routeReason } from './network-routes.js';
-export { networkSelfCheck, type SelfCheckOptions } from './network-self-check.js';
-export { networkTargets, registryUrl } from './network-targets.js';
-export { HttpListener } from './http-listener.js';
-export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './job-runner.js';
-export { MemoryReclaimer, RECLAIM_DELAY_MS } from './memory-reclaim.js';
+} from './network/network-probe-service.js';
+export { type HostRoute, hostRoutes, routeReason } from './network/network-routes.js';
+export { networkSelfCheck, type SelfCheckOptions } from './network/network-self-check.js';
+export { networkTargets, registryUrl } from './network/network-targets.js';
+export { HttpListener } from './http/http-listener.js';
+export { DEFAULT_JOB_TIMEOUT_MS, JobRunnerService, type RunHandle } from './jobs/job-runner.js';
+export { MemoryReclaimer, RECLAIM_DELAY_MS } from './process/memory-reclaim.js';
 export {
   WORKING_YOUNG_GENERATION_BYTES,
   youngGenerationBytes,
   youngGenerationGrow,
   youngGenerationHold,
-} from './young-generation.js';
-export { type Phase, StartupError } from './lifecycle.js';
-export { type ClientId, clientOf } from './client-request.js';
-export { type ArtifactUseStatus, type ClientStatus, ClientsSeen, MAX_CLIENTS } from './clients-seen.js';
-export { isLoopbackHost, parseListen } from './listen-address.js';
+} from './process/young-generation.js';
+export { type Phase, StartupError } from './process/lifecycle.js';
+export { type ClientId, clientOf } from './clients/client-request.js';
+export {
+  type ArtifactUseStatus,
+  type ClientStatus,
+  ClientsSeen,
+  MAX_CLIENTS,
+} from './clients/clients-seen.js';
+export { isLoopbackHost, parseListen } from './http/listen-address.js';
 export {
   createLogger,
   type LogFormat,
@@ -92,8 +97,8 @@ export {
   REDACT_PATHS,
   type RuntimeLogger,
   silentLogger,
-} from './logger.js';
-export { RuntimeMetrics } from './metrics.js';
+} from './logging/logger.js';
+export { RuntimeMetrics } from './status/metrics.js';
 export {
   type LoadedPlugin,
   type LoadPluginsOptions,
@@ -101,8 +106,8 @@ export {
   PluginLoadError,
   pluginShapeProblems,
   resolvePluginModule,
-} from './plugin-loader.js';
-export { EXIT_FATAL } from './fatal-errors.js';
+} from './plugins/plugin-loader.js';
+export { EXIT_FATAL } from './process/fatal-errors.js';
 export { type RunDaemonOptions, runDaemon } from './run-daemon.js';
 export {
   createRuntime,
@@ -111,17 +116,17 @@ export {
   type StartOptions,
   type StopResult,
 } from './runtime.js';
-export { jobProblems, Scheduler } from './scheduler.js';
-export { AUTH_CHALLENGE, createServeListener, readTlsFiles } from './serve-server.js';
-export { buildStatus, type JobStatus, type StatusReport } from './status-report.js';
+export { jobProblems, Scheduler } from './jobs/scheduler.js';
+export { AUTH_CHALLENGE, createServeListener, readTlsFiles } from './http/serve-server.js';
+export { buildStatus, type JobStatus, type StatusReport } from './status/status-report.js';
 export {
   type StatusVerdict,
   statusVerdict,
   VERDICTS,
   type VerdictState,
   verdictExitCode,
-} from './status-verdict.js';
-export { acquireStateLock, STATE_LOCK_FILE, type StateLock } from './state-lock.js';
-export { systemdNotify } from './systemd-notify.js';
-export { type SweepResult, sweepTempFiles } from './temp-sweep.js';
-export { WatcherService } from './watcher-service.js';
+} from './status/status-verdict.js';
+export { acquireStateLock, STATE_LOCK_FILE, type StateLock } from './process/state-lock.js';
+export { systemdNotify } from './process/systemd-notify.js';
+export { type SweepResult, sweepTempFiles } from './process/temp-sweep.js';
+export { WatcherService } from './jobs/watcher-service.js';

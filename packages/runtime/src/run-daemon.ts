@@ -7,16 +7,16 @@
 import { stat } from 'node:fs/promises';
 import { mkdirp } from '@trivy-mirror/oci/fs';
 import { describeError, errorCode, type PluginDefinition } from '@trivy-mirror/plugin-api';
-import { checkPlugins, preflightError } from './config-check.js';
-import { type LoadedConfig, loadConfig } from './config-loader.js';
-import type { RuntimeConfig } from './config-schema.js';
-import { EXIT_FATAL, type FatalOrigin, installFatalHandlers } from './fatal-errors.js';
-import type { RuntimeMode } from './container-factory.js';
-import { idleConfigWarning } from './idle-config.js';
-import { createLogger, type RuntimeLogger } from './logger.js';
-import { type LoadedPlugin, loadPlugins } from './plugin-loader.js';
+import { checkPlugins, preflightError } from './config/config-check.js';
+import { type LoadedConfig, loadConfig } from './config/config-loader.js';
+import type { RuntimeConfig } from './config/config-schema.js';
+import { EXIT_FATAL, type FatalOrigin, installFatalHandlers } from './process/fatal-errors.js';
+import type { RuntimeMode } from './plugins/container-factory.js';
+import { idleConfigWarning } from './config/idle-config.js';
+import { createLogger, type RuntimeLogger } from './logging/logger.js';
+import { type LoadedPlugin, loadPlugins } from './plugins/plugin-loader.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { acquireStateLock, type StateLock } from './state-lock.js';
+import { acquireStateLock, type StateLock } from './process/state-lock.js';
 
 /** Start-up failures that are the environment's or the config's, not a bug: logged without a stack. */
 const OPERATOR_ERRORS = new Set([

@@ -3,17 +3,17 @@
 // over the runtime and its current plugin generation.
 import type { Clock, Logger } from '@trivy-mirror/plugin-api';
 import { Registry } from 'prom-client';
-import type { AdminState } from './admin-server.js';
-import type { ClientsSeen } from './clients-seen.js';
-import type { RuntimeConfig } from './config-schema.js';
-import type { HealthRegistry } from './health-registry.js';
-import type { JobRunnerService, RunHandle } from './job-runner.js';
-import type { RuntimeMetrics } from './metrics.js';
-import { NetworkProbes } from './network-probe-service.js';
-import type { Generation } from './plugin-generation.js';
-import { pluginListing } from './plugin-switch.js';
-import type { StatusPage } from './status-page-service.js';
-import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status-report.js';
+import type { AdminState } from './http/admin-server.js';
+import type { ClientsSeen } from './clients/clients-seen.js';
+import type { RuntimeConfig } from './config/config-schema.js';
+import type { HealthRegistry } from './status/health-registry.js';
+import type { JobRunnerService, RunHandle } from './jobs/job-runner.js';
+import type { RuntimeMetrics } from './status/metrics.js';
+import { NetworkProbes } from './network/network-probe-service.js';
+import type { Generation } from './plugins/plugin-generation.js';
+import { pluginListing } from './plugins/plugin-switch.js';
+import type { StatusPage } from './status/status-page-service.js';
+import { buildStatus, type JobStatus, jobStatuses, type StatusReport } from './status/status-report.js';
 
 export interface RuntimeViewHost {
   readonly version: string;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { type AdminGuardOptions, checkAdminRequest, hostAllowed } from '../src/admin-guard.js';
+import { type AdminGuardOptions, checkAdminRequest, hostAllowed } from '../src/http/admin-guard.js';
 
 const LOOPBACK: AdminGuardOptions = { listenHosts: ['127.0.0.1'] };
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { AuthFailureBudget, clientKey } from '../src/auth-failure-budget.js';
+import { AuthFailureBudget, clientKey } from '../src/http/auth-failure-budget.js';
 
 describe('auth failure budget', () => {
   test('a burst of failures, then Retry-After until the budget refills; other clients unaffected', () => {

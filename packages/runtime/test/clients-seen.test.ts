@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { definePlugin, HttpRoute, ServeAuthenticator } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { z } from 'zod';
-import { artifactOf, clientOf, versionBelow } from '../src/client-request.js';
-import { clientWarnings } from '../src/client-warnings.js';
-import { ClientsSeen, MAX_TAGS, type ServedRequest } from '../src/clients-seen.js';
+import { artifactOf, clientOf, versionBelow } from '../src/clients/client-request.js';
+import { clientWarnings } from '../src/clients/client-warnings.js';
+import { ClientsSeen, MAX_TAGS, type ServedRequest } from '../src/clients/clients-seen.js';
 import { createRuntime, RuntimeMetrics, type Runtime } from '../src/index.js';
 import { asLoaded, captureLogger, http, tempDir, testConfig, waitFor } from './helpers.js';
 

@@ -6,8 +6,8 @@ import { cronExpression, definePlugin } from '@trivy-mirror/plugin-api';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { cronExpressionProblem, parseConfig, withEnabledSwitch } from '../src/index.js';
-import { suggestKey } from '../src/key-suggestion.js';
-import { knownKeysAt } from '../src/schema-keys.js';
+import { suggestKey } from '../src/config/key-suggestion.js';
+import { knownKeysAt } from '../src/config/schema-keys.js';
 
 describe('did you mean', () => {
   test('the closest known key, when close enough', () => {

@@ -188,7 +188,7 @@ describe('configExample', () => {
 });
 
 test('serve.auth is an alias of plugins.auth-providers.serve; both at once is an error', async () => {
-  const { parseConfig } = await import('../src/config-loader.js');
+  const { parseConfig } = await import('../src/config/config-loader.js');
   const { definePlugin } = await import('@trivy-mirror/plugin-api');
   const { z } = await import('zod');
   const auth = definePlugin({

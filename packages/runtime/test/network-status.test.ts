@@ -6,13 +6,13 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { ProxyRouter } from '@trivy-mirror/oci';
-import { type AdminState, createAdminListener } from '../src/admin-server.js';
-import type { RuntimeConfig } from '../src/config-schema.js';
-import { NetworkProbes } from '../src/network-probe-service.js';
-import { hostRoutes } from '../src/network-routes.js';
-import { networkTargets } from '../src/network-targets.js';
-import { renderStatusPage } from '../src/status-page.js';
-import { buildStatus } from '../src/status-report.js';
+import { type AdminState, createAdminListener } from '../src/http/admin-server.js';
+import type { RuntimeConfig } from '../src/config/config-schema.js';
+import { NetworkProbes } from '../src/network/network-probe-service.js';
+import { hostRoutes } from '../src/network/network-routes.js';
+import { networkTargets } from '../src/network/network-targets.js';
+import { renderStatusPage } from '../src/status/status-page.js';
+import { buildStatus } from '../src/status/status-report.js';
 import { captureLogger, http } from './helpers.js';
 
 const config = (plugins: Record<string, unknown>, extra: Partial<RuntimeConfig> = {}) =>

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { printable, printableDeep, printableJson, printableLine } from '@trivy-mirror/plugin-api';
 import { createLogger } from '../src/index.js';
-import { printableJsonLine } from '../src/printable-log-line.js';
+import { printableJsonLine } from '../src/logging/printable-log-line.js';
 
 const HOSTILE = 'a\u001b]0;title\u0007b\u001b[2J\rc\bd\u007fe\u009bf';
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;

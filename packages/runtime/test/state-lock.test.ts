@@ -7,7 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { acquireStateLock, STATE_LOCK_FILE } from '../src/index.js';
-import { processStart } from '../src/process-identity.js';
+import { processStart } from '../src/process/process-identity.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'trivy-mirror-lock-'));

@@ -4,7 +4,7 @@ import { appendFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { StatusHistory } from '../src/status-history.js';
+import { StatusHistory } from '../src/status/status-history.js';
 
 describe('status history (stateDir/history.jsonl)', () => {
   const dirs: string[] = [];

@@ -1,11 +1,11 @@
 // The status page rendering: states with words, escaping, no credentials, history charts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { esc, plainCause, scrub } from '../src/status-format.js';
-import { renderStatusPage } from '../src/status-page.js';
-import { StatusPage } from '../src/status-page-service.js';
-import type { StatusReport } from '../src/status-report.js';
-import { statusVerdict } from '../src/status-verdict.js';
+import { esc, plainCause, scrub } from '../src/status/status-format.js';
+import { renderStatusPage } from '../src/status/status-page.js';
+import { StatusPage } from '../src/status/status-page-service.js';
+import type { StatusReport } from '../src/status/status-report.js';
+import { statusVerdict } from '../src/status/status-verdict.js';
 
 const now = new Date('2026-12-02T12:00:00Z');
 

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { JobRunRecord } from '@trivy-mirror/plugin-api';
-import { renderStatusPage } from '../src/status-page.js';
-import type { JobStatus, StatusReport } from '../src/status-report.js';
-import { statusVerdict, VERDICTS, verdictExitCode } from '../src/status-verdict.js';
+import { renderStatusPage } from '../src/status/status-page.js';
+import type { JobStatus, StatusReport } from '../src/status/status-report.js';
+import { statusVerdict, VERDICTS, verdictExitCode } from '../src/status/status-verdict.js';
 
 const now = new Date('2026-12-02T12:00:00Z');
 const digest = `sha256:${'a'.repeat(64)}`;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const moduleUrl = new URL('../src/young-generation.ts', import.meta.url).href;
+const moduleUrl = new URL('../src/process/young-generation.ts', import.meta.url).href;
 
 // a sliding window of objects survives a few scavenges: what makes V8 grow the young generation
 const SCRIPT = `

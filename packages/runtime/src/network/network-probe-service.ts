@@ -5,13 +5,13 @@
 // page (303), which shows the lines; a script gets them as JSON.
 import type { Logger } from '@trivy-mirror/plugin-api';
 import type { CredentialResolver, ProxyRouter } from '@trivy-mirror/oci';
-import type { RuntimeConfig } from './config-schema.js';
+import type { RuntimeConfig } from '../config/config-schema.js';
 import { formatHostProbe, type HostProbe, type ProbeTarget } from './network-probe.js';
 import { type HostRoute, hostRoutes } from './network-routes.js';
 import { networkSelfCheck } from './network-self-check.js';
 import { proxyRouterFor } from './network-settings.js';
 import { networkTargets } from './network-targets.js';
-import { type RouteEntry, sendJson } from './router.js';
+import { type RouteEntry, sendJson } from '../http/router.js';
 
 export const PROBE_PATH = '/network/probe';
 

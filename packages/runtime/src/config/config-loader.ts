@@ -10,7 +10,7 @@ import { applyConfigAliases } from './config-aliases.js';
 import { readConfigFile } from './config-file.js';
 import { type AppliedOverride, applyEnvOverrides } from './env-overrides.js';
 import { unknownKeyMessage } from './key-suggestion.js';
-import { isLoopbackHost, parseListen } from './listen-address.js';
+import { isLoopbackHost, parseListen } from '../http/listen-address.js';
 
 export type ConfigPath = (string | number)[];
 

@@ -1,6 +1,6 @@
 // A config that does nothing at all (every plugin disabled or idle: no artifacts, no repositories, no
 // targets) is valid, but almost certainly not what was meant: `config check` and `run` warn about it.
-import type { LoadedPlugin } from './plugin-loader.js';
+import type { LoadedPlugin } from '../plugins/plugin-loader.js';
 
 /** The warning for a do-nothing config, or undefined when some plugin has work. */
 export function idleConfigWarning(plugins: readonly LoadedPlugin[]): string | undefined {

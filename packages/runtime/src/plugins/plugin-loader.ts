@@ -5,10 +5,14 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, describeError, PluginError, type PluginDefinition } from '@trivy-mirror/plugin-api';
 import type { z } from 'zod';
-import type { ConfigPath } from './config-loader.js';
-import { zodIssuesToConfigIssues } from './config-loader.js';
+import type { ConfigPath } from '../config/config-loader.js';
+import { zodIssuesToConfigIssues } from '../config/config-loader.js';
 import { isSwitchedOff, withoutSwitch } from './plugin-switch.js';
-import { RESERVED_PLUGIN_IDS, type ExternalPluginConfig, type RuntimeConfig } from './config-schema.js';
+import {
+  RESERVED_PLUGIN_IDS,
+  type ExternalPluginConfig,
+  type RuntimeConfig,
+} from '../config/config-schema.js';
 
 export interface LoadedPlugin {
   definition: PluginDefinition<unknown>;

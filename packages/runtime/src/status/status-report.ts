@@ -2,10 +2,10 @@
 // readiness, jobs (schedule, next and last run), components, the clients seen on the serving listener
 // and the route each configured host's requests take.
 import type { Job, JobRunRecord } from '@trivy-mirror/plugin-api';
-import type { ClientStatus } from './clients-seen.js';
+import type { ClientStatus } from '../clients/clients-seen.js';
 import type { Readiness } from './health-registry.js';
-import type { NetworkStatus } from './network-probe-service.js';
-import type { PluginListing } from './plugin-switch.js';
+import type { NetworkStatus } from '../network/network-probe-service.js';
+import type { PluginListing } from '../plugins/plugin-switch.js';
 import { type StatusVerdict, statusVerdict } from './status-verdict.js';
 
 export interface JobStatus {

@@ -9,7 +9,7 @@ import {
   type ProxyRouter,
   RegistryClient,
 } from '@trivy-mirror/oci';
-import { UndiciHttpClient } from './http-client.js';
+import { UndiciHttpClient } from '../services/http-client.js';
 import { type HostProbe, type ProbeTarget, probeNetwork } from './network-probe.js';
 
 export interface SelfCheckOptions {

@@ -16,7 +16,7 @@ import {
   REFUSAL_DELAY_MS,
   refuseLogin,
 } from './auth-failure-budget.js';
-import type { ClientsSeen } from './clients-seen.js';
+import type { ClientsSeen } from '../clients/clients-seen.js';
 import { HttpListener } from './http-listener.js';
 import { dispatch, type RouteEntry, sendJson } from './router.js';
 

@@ -3,8 +3,8 @@
 // serving listener (behind its authenticators) when `serve.statusPage: true`.
 import { join } from 'node:path';
 import type { JobRunRecord, Logger } from '@trivy-mirror/plugin-api';
-import type { JobRunnerService } from './job-runner.js';
-import { type RouteEntry, sendJson } from './router.js';
+import type { JobRunnerService } from '../jobs/job-runner.js';
+import { type RouteEntry, sendJson } from '../http/router.js';
 import { type HistoryEntry, HISTORY_FILE, StatusHistory } from './status-history.js';
 import { renderStatusPage } from './status-page.js';
 import type { StatusReport } from './status-report.js';

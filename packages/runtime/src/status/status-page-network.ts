@@ -3,7 +3,7 @@
 // form POST to /network/probe: no script) and the lines of the last run, as `trivy-mirror doctor`
 // prints them.
 import { esc, formatTime, relative } from './status-format.js';
-import { PROBE_PATH } from './network-probe-service.js';
+import { PROBE_PATH } from '../network/network-probe-service.js';
 import type { StatusReport } from './status-report.js';
 
 function routesTable(report: StatusReport): string {

@@ -12,7 +12,7 @@ import {
   relative,
   shortDigest,
 } from './status-format.js';
-import type { ArtifactUseStatus } from './clients-seen.js';
+import type { ArtifactUseStatus } from '../clients/clients-seen.js';
 import type { HistoryEntry } from './status-history.js';
 import type { JobStatus, StatusReport } from './status-report.js';
 import { STATE_CSS } from './status-page-css.js';

@@ -11,7 +11,7 @@ import {
   type JobRunRecord,
   type Logger,
 } from '@trivy-mirror/plugin-api';
-import type { RuntimeMetrics } from './metrics.js';
+import type { RuntimeMetrics } from '../status/metrics.js';
 
 export const DEFAULT_JOB_TIMEOUT_MS = 60 * 60 * 1000;
 

@@ -21,14 +21,14 @@ import {
 } from '@trivy-mirror/plugin-api';
 import { Container, ContainerModule, type ServiceIdentifier } from 'inversify';
 import { Registry } from 'prom-client';
-import { LayoutArtifactStore } from './artifact-store.js';
-import type { RuntimeConfig } from './config-schema.js';
-import { ProviderCredentialStore } from './credential-store.js';
-import { InProcessEventBus } from './event-bus.js';
-import { UndiciHttpClient } from './http-client.js';
-import { applyTlsTrust, proxyRouterFor } from './network-settings.js';
-import type { JobRunnerService } from './job-runner.js';
-import { createLayoutTransport, createRegistryTransport } from './oci-services.js';
+import { LayoutArtifactStore } from '../services/artifact-store.js';
+import type { RuntimeConfig } from '../config/config-schema.js';
+import { ProviderCredentialStore } from '../services/credential-store.js';
+import { InProcessEventBus } from '../services/event-bus.js';
+import { UndiciHttpClient } from '../services/http-client.js';
+import { applyTlsTrust, proxyRouterFor } from '../network/network-settings.js';
+import type { JobRunnerService } from '../jobs/job-runner.js';
+import { createLayoutTransport, createRegistryTransport } from '../services/oci-services.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 import { PluginLoadError } from './plugin-loader.js';
 

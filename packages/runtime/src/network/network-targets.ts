@@ -2,7 +2,7 @@
 // (registries) and vexhub-mirror's repositories (URLs). `config check --online`, the status page's
 // self-check and /status's `network.hosts` all list these, so they name the same hosts.
 import { type HostOptions, isLoopbackHost, parseReference } from '@trivy-mirror/oci';
-import type { RuntimeConfig } from './config-schema.js';
+import type { RuntimeConfig } from '../config/config-schema.js';
 import type { ProbeTarget } from './network-probe.js';
 
 interface SyncSection {

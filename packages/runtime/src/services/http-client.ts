@@ -12,7 +12,7 @@ import {
 import { type HostOptions, type ProxyRoute, ProxyRouter } from '@trivy-mirror/oci';
 import { explainConnectionError, originDispatcher, readBody } from '@trivy-mirror/oci/http';
 import type { Dispatcher } from 'undici';
-import { isLoopbackHost } from './listen-address.js';
+import { isLoopbackHost } from '../http/listen-address.js';
 
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

@@ -4,12 +4,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@trivy-mirror/plugin-api';
 import { checkAdminRequest } from './admin-guard.js';
-import type { Readiness } from './health-registry.js';
+import type { Readiness } from '../status/health-registry.js';
 import { HttpListener } from './http-listener.js';
-import type { RunHandle } from './job-runner.js';
+import type { RunHandle } from '../jobs/job-runner.js';
 import { parseListen } from './listen-address.js';
 import { dispatch, type RouteEntry, sendJson } from './router.js';
-import type { JobStatus, StatusReport } from './status-report.js';
+import type { JobStatus, StatusReport } from '../status/status-report.js';
 
 /** What the admin listener reads; the runtime implements it and swaps its internals on reload. */
 export interface AdminState {

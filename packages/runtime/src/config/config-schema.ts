@@ -2,9 +2,9 @@
 import type { PluginDefinition } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
 // Installs the scheduler's cron validation for the plugins' `cronExpression()` fields.
-import './cron-validation.js';
-import { proxyUrlProblem } from './network-settings.js';
-import { withEnabledSwitch } from './plugin-switch.js';
+import '../jobs/cron-validation.js';
+import { proxyUrlProblem } from '../network/network-settings.js';
+import { withEnabledSwitch } from '../plugins/plugin-switch.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/trivy-mirror';

@@ -2,7 +2,7 @@
 // The job's id is the `job_id` label: `job` is Prometheus's own target label and would be renamed on scrape.
 import type { Metrics } from '@trivy-mirror/plugin-api';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ClientMetricsSink } from './clients-seen.js';
+import type { ClientMetricsSink } from '../clients/clients-seen.js';
 
 export class RuntimeMetrics implements Metrics, ClientMetricsSink {
   readonly registry = new Registry();

@@ -2,7 +2,7 @@
 // requests take (`proxy:`, `registries[].proxy`, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY) and whether the
 // system CA store is trusted (`tls.systemCa`, default true).
 import { ProxyRouter, setSystemCaTrust } from '@trivy-mirror/oci';
-import type { RuntimeConfig } from './config-schema.js';
+import type { RuntimeConfig } from '../config/config-schema.js';
 
 type NetworkConfig = Pick<RuntimeConfig, 'proxy' | 'registries' | 'tls'>;
 

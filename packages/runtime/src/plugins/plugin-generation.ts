@@ -13,15 +13,15 @@ import {
   MirrorError,
   ServeAuthenticator,
 } from '@trivy-mirror/plugin-api';
-import type { RuntimeConfig } from './config-schema.js';
+import type { RuntimeConfig } from '../config/config-schema.js';
 import { type BuiltContainer, buildContainer, type RuntimeMode } from './container-factory.js';
-import type { HealthRegistry } from './health-registry.js';
-import type { JobRunnerService } from './job-runner.js';
-import { startContributions, stopContributions, within } from './lifecycle.js';
+import type { HealthRegistry } from '../status/health-registry.js';
+import type { JobRunnerService } from '../jobs/job-runner.js';
+import { startContributions, stopContributions, within } from '../process/lifecycle.js';
 import type { LoadedPlugin } from './plugin-loader.js';
-import { fromContributions, type RouteEntry } from './router.js';
-import { jobProblems, Scheduler } from './scheduler.js';
-import { WatcherService } from './watcher-service.js';
+import { fromContributions, type RouteEntry } from '../http/router.js';
+import { jobProblems, Scheduler } from '../jobs/scheduler.js';
+import { WatcherService } from '../jobs/watcher-service.js';
 
 export interface Generation {
   built: BuiltContainer;

@@ -1,7 +1,7 @@
 // Readiness: 503 until start-up has finished and every HealthCheck is ready, 503 again from shutdown on.
 import type { HealthCheck, Logger } from '@trivy-mirror/plugin-api';
 import { describeError } from '@trivy-mirror/plugin-api';
-import type { Phase } from './lifecycle.js';
+import type { Phase } from '../process/lifecycle.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 

@@ -2,7 +2,7 @@
 // (`{ module: …, enabled: false }`). A disabled plugin is not loaded (an external module is not even
 // imported); /status and `trivy-mirror status` list it as disabled.
 import { z } from 'zod';
-import type { RuntimeConfig } from './config-schema.js';
+import type { RuntimeConfig } from '../config/config-schema.js';
 
 export const ENABLED_DESCRIPTION = 'false: the plugin is not loaded (its section is still validated)';
 

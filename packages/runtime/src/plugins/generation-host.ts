@@ -2,9 +2,9 @@
 // starts a generation (container, hooks, watcher, serving listener on first start, schedules), stops
 // it, and replaces it on reload (falling back to the previous config when the new one fails to start).
 import { describeError, type Logger } from '@trivy-mirror/plugin-api';
-import type { ClientsSeen } from './clients-seen.js';
-import type { RuntimeConfig } from './config-schema.js';
-import type { HttpListener } from './http-listener.js';
+import type { ClientsSeen } from '../clients/clients-seen.js';
+import type { RuntimeConfig } from '../config/config-schema.js';
+import type { HttpListener } from '../http/http-listener.js';
 import {
   activateGeneration,
   createGeneration,
@@ -13,8 +13,8 @@ import {
   stopGeneration,
 } from './plugin-generation.js';
 import type { LoadedPlugin } from './plugin-loader.js';
-import type { RouteEntry } from './router.js';
-import { createServeListener } from './serve-server.js';
+import type { RouteEntry } from '../http/router.js';
+import { createServeListener } from '../http/serve-server.js';
 
 /** Which parts start with a generation (each default true). */
 export interface GenerationStartOptions {

@@ -14,14 +14,14 @@ import {
   type Logger,
   PluginError,
 } from '@trivy-mirror/plugin-api';
-import { systemClock } from './clock.js';
+import { systemClock } from '../services/clock.js';
 import { type ConfigPath, formatConfigPath } from './config-loader.js';
 import type { RuntimeConfig } from './config-schema.js';
-import { buildContainer } from './container-factory.js';
-import { listenProblem } from './listen-check.js';
-import { JobRunnerService } from './job-runner.js';
-import type { LoadedPlugin } from './plugin-loader.js';
-import { jobProblems } from './scheduler.js';
+import { buildContainer } from '../plugins/container-factory.js';
+import { listenProblem } from '../http/listen-check.js';
+import { JobRunnerService } from '../jobs/job-runner.js';
+import type { LoadedPlugin } from '../plugins/plugin-loader.js';
+import { jobProblems } from '../jobs/scheduler.js';
 
 export interface ConfigProblem {
   /** The plugin concerned, or 'runtime'. */
