@@ -9,7 +9,11 @@ import * as esbuild from 'esbuild';
 /** Source rewrites for the bundle: [file path suffix, text to find, replacement]. */
 const rewrites = (version) => [
   // undici's dispatchers by file: the bundle must hold them, so require() must be esbuild's.
-  ['packages/oci/dist/undici-dispatchers.js', 'const require = createRequire(import.meta.url);', ''],
+  [
+    'packages/oci/dist/connection/undici-dispatchers.js',
+    'const require = createRequire(import.meta.url);',
+    '',
+  ],
   // pino-pretty, bundled too (loaded on first use, in-process: no worker thread to load files).
   ['packages/runtime/dist/logging/logger.js', 'const require = createRequire(import.meta.url);', ''],
   // the version is fixed at build time: there is no package.json beside the executable.

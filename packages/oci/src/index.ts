@@ -15,8 +15,8 @@ export * from './reference.js';
 export * from './digest.js';
 export type { OciLogger } from './logger.js';
 export type { RetryOptions } from './retry.js';
-export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
-export { HttpTransport, DEFAULT_MAX_CONCURRENCY } from './http-transport.js';
+export { RegistryClient, type RegistryClientOptions } from './registry/registry-client.js';
+export { HttpTransport, DEFAULT_MAX_CONCURRENCY } from './connection/http-transport.js';
 export {
   describeRoute,
   NoProxy,
@@ -26,12 +26,12 @@ export {
   ProxyRouter,
   type ProxySettings,
   redactProxyUrl,
-} from './proxy-config.js';
-export { setSystemCaTrust, systemCaTrusted } from './tls-trust.js';
-export { LayoutTransport } from './layout-transport.js';
-export { LAYOUT_LOCK_FILE, withLayoutLock } from './layout-lock.js';
-export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout.js';
-export { QUARANTINE_DIR, QUARANTINE_KEEP, quarantineFile } from './layout-quarantine.js';
-export { type ScannedManifest, scanManifests } from './layout-scan.js';
-export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy.js';
-export { type ArtifactCopyPlan, artifactCopyPlan } from './copy-plan.js';
+} from './connection/proxy-config.js';
+export { setSystemCaTrust, systemCaTrusted } from './connection/tls-trust.js';
+export { LayoutTransport } from './layout/layout-transport.js';
+export { LAYOUT_LOCK_FILE, withLayoutLock } from './layout/layout-lock.js';
+export { type BlobWriteOptions, OciLayout, LAYOUT_VERSION_BYTES, type LayoutIndex } from './layout/layout.js';
+export { QUARANTINE_DIR, QUARANTINE_KEEP, quarantineFile } from './layout/layout-quarantine.js';
+export { type ScannedManifest, scanManifests } from './layout/layout-scan.js';
+export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy/copy.js';
+export { type ArtifactCopyPlan, artifactCopyPlan } from './copy/copy-plan.js';

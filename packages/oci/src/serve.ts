@@ -4,5 +4,5 @@ export {
   createRegistryHandler,
   type RegistryHandler,
   type RegistryHandlerOptions,
-} from './registry-handler.js';
-export { type ByteRange, parseRange } from './http-range.js';
+} from './serve/registry-handler.js';
+export { type ByteRange, parseRange } from './serve/http-range.js';

@@ -6,7 +6,7 @@ import { mkdtemp, open, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { BlobVerifications, fileVersion } from '../src/blob-verification.js';
+import { BlobVerifications, fileVersion } from '../src/serve/blob-verification.js';
 
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 let dir: string;

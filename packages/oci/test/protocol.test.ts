@@ -11,11 +11,11 @@ import {
   OciErrorCode,
   sha256Digest,
 } from '@trivy-mirror/oci';
-import { appendDigest } from '../src/blob-upload.js';
+import { appendDigest } from '../src/registry/blob-upload.js';
 import { backoffDelay, HostBackoff, parseRetryAfter } from '../src/retry.js';
 import { Mutex } from '../src/mutex.js';
-import { nextLink } from '../src/registry-client.js';
-import { parseWwwAuthenticate } from '../src/www-authenticate.js';
+import { nextLink } from '../src/registry/registry-client.js';
+import { parseWwwAuthenticate } from '../src/registry/www-authenticate.js';
 
 describe('parseWwwAuthenticate', () => {
   test('Bearer with realm, service and scope', () => {

@@ -1,7 +1,13 @@
 // The proxy decision, checked against the cases of Go's golang.org/x/net/http/httpproxy tests.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeRoute, NoProxy, parseProxyUrl, proxyEnvironment, ProxyRouter } from '../src/proxy-config.js';
+import {
+  describeRoute,
+  NoProxy,
+  parseProxyUrl,
+  proxyEnvironment,
+  ProxyRouter,
+} from '../src/connection/proxy-config.js';
 
 const route = (r: ProxyRouter, url: string) => r.route(new URL(url)).proxy?.href;
 

@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { OciLayout } from '../src/layout.js';
-import { createRegistryHandler } from '../src/registry-handler.js';
+import { OciLayout } from '../src/layout/layout.js';
+import { createRegistryHandler } from '../src/serve/registry-handler.js';
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const MiB = 1024 * 1024;

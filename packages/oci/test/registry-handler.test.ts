@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { createRegistryHandler } from '../src/registry-handler.js';
-import { OciLayout } from '../src/layout.js';
+import { createRegistryHandler } from '../src/serve/registry-handler.js';
+import { OciLayout } from '../src/layout/layout.js';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

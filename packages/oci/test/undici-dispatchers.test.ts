@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
-import { Agent, Pool, undiciLean } from '../src/undici-dispatchers.js';
+import { Agent, Pool, undiciLean } from '../src/connection/undici-dispatchers.js';
 
 describe('undici dispatchers', () => {
   test('are loaded without undici index, and request() works on a Pool and an Agent', async () => {

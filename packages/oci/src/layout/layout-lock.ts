@@ -8,9 +8,9 @@ import { hostname } from 'node:os';
 import { readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OciError, OciErrorCode } from './errors.js';
-import { pidAlive, takeOverStaleLock, writeNewFileIfAbsent } from './fs.js';
-import { type KeyedMutex, mutexFor } from './mutex.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { pidAlive, takeOverStaleLock, writeNewFileIfAbsent } from '../fs.js';
+import { type KeyedMutex, mutexFor } from '../mutex.js';
 
 export const LAYOUT_LOCK_FILE = 'index.json.lock';
 /** The holder touches the lock this often while it holds it (a long collection)... */

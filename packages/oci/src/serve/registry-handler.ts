@@ -4,8 +4,8 @@
 // missing, an index.json that does not parse) it reports and answers 503 UNAVAILABLE, never bad bytes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlobVerifications } from './blob-verification.js';
-import { isOciError, OciErrorCode } from './errors.js';
-import type { OciLayout } from './layout.js';
+import { isOciError, OciErrorCode } from '../errors.js';
+import type { OciLayout } from '../layout/layout.js';
 import { type BlobServeContext, serveBlob } from './registry-blob.js';
 import { HttpFailure, ResponseCut, sendError, sendJson } from './registry-failure.js';
 

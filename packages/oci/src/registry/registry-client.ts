@@ -4,14 +4,14 @@ import type { Readable } from 'node:stream';
 import { AuthManager, repositoryScope } from './auth.js';
 import { blobDownload } from './blob-download.js';
 import { blobUpload, DEFAULT_CHUNK_BYTES } from './blob-upload.js';
-import { OciError, OciErrorCode } from './errors.js';
-import { dumpBody, header, HttpTransport, readBody } from './http-transport.js';
-import { type OciLogger, silentLogger } from './logger.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { dumpBody, header, HttpTransport, readBody } from '../connection/http-transport.js';
+import { type OciLogger, silentLogger } from '../logger.js';
 import { manifestGet, manifestHead, manifestPut, type RegistryRef } from './manifest.js';
-import type { ProxyRoute, ProxyRouter } from './proxy-config.js';
-import { formatReference } from './reference.js';
+import type { ProxyRoute, ProxyRouter } from '../connection/proxy-config.js';
+import { formatReference } from '../reference.js';
 import { RegistryHttp } from './registry-http.js';
-import { HostBackoff, type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from './retry.js';
+import { HostBackoff, type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from '../retry.js';
 import type {
   BlobGetOptions,
   BlobPutOptions,
@@ -22,7 +22,7 @@ import type {
   ManifestBytes,
   Reference,
   Transport,
-} from './types.js';
+} from '../types.js';
 
 export interface RegistryClientOptions {
   hosts?: HostOptions[];

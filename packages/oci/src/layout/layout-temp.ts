@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive, removeLockLeftovers } from './fs.js';
+import { pidAlive, removeLockLeftovers } from '../fs.js';
 import { LAYOUT_LOCK_FILE } from './layout-lock.js';
-import { mkdirp } from './mkdirp.js';
+import { mkdirp } from '../mkdirp.js';
 
 const TMP_DIR = '.tmp';
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type FileHandle, open } from 'node:fs/promises';
 import { type BlobVerdict, type BlobVerifications, fileVersion } from './blob-verification.js';
 import { parseRange } from './http-range.js';
-import type { OciLayout } from './layout.js';
+import type { OciLayout } from '../layout/layout.js';
 import { HttpFailure, ResponseCut } from './registry-failure.js';
 
 export interface BlobServeContext {

@@ -3,8 +3,8 @@
 // at them. Only the newest few stay: a store must not fill its disk with bad copies of a 1 GB layer.
 import { copyFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsyncDir } from './fs.js';
-import { mkdirp } from './mkdirp.js';
+import { fsyncDir } from '../fs.js';
+import { mkdirp } from '../mkdirp.js';
 
 export const QUARANTINE_DIR = 'quarantine';
 /** Files kept in a layout's quarantine; older ones are removed. */

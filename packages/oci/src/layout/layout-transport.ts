@@ -3,10 +3,10 @@
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { createVerifyStream } from './digest.js';
-import { OciError, OciErrorCode } from './errors.js';
+import { createVerifyStream } from '../digest.js';
+import { OciError, OciErrorCode } from '../errors.js';
 import { OciLayout } from './layout.js';
-import { formatReference } from './reference.js';
+import { formatReference } from '../reference.js';
 import type {
   BlobGetOptions,
   BlobPutOptions,
@@ -15,7 +15,7 @@ import type {
   ManifestBytes,
   Reference,
   Transport,
-} from './types.js';
+} from '../types.js';
 
 type LayoutRef = Extract<Reference, { kind: 'layout' }>;
 

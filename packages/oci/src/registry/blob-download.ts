@@ -3,14 +3,14 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { repositoryScope } from './auth.js';
-import { assertDigest } from './digest.js';
-import { OciError, OciErrorCode } from './errors.js';
-import { noteStreamedBytes } from './gc.js';
-import type { OciLogger } from './logger.js';
+import { assertDigest } from '../digest.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { noteStreamedBytes } from '../gc.js';
+import type { OciLogger } from '../logger.js';
 import type { RegistryRef } from './manifest.js';
 import type { RegistryHttp } from './registry-http.js';
-import { backoffDelay, isRetryable, type ResolvedRetryOptions, sleep, toOciError } from './retry.js';
-import type { BlobGetOptions, Descriptor } from './types.js';
+import { backoffDelay, isRetryable, type ResolvedRetryOptions, sleep, toOciError } from '../retry.js';
+import type { BlobGetOptions, Descriptor } from '../types.js';
 
 export async function blobDownload(
   http: RegistryHttp,

@@ -8,9 +8,9 @@ import { type FileHandle, open, readFile, rename, rm, stat, utimes } from 'node:
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createVerifyStream, isDigest, sha256Digest } from './digest.js';
-import { isOciError, OciError, OciErrorCode } from './errors.js';
-import { fsyncDir, writeNewFile } from './fs.js';
+import { createVerifyStream, isDigest, sha256Digest } from '../digest.js';
+import { isOciError, OciError, OciErrorCode } from '../errors.js';
+import { fsyncDir, writeNewFile } from '../fs.js';
 import { collectGarbage, type GcOptions, referencedBlobs } from './layout-gc.js';
 import {
   dedupeUntagged,
@@ -22,10 +22,10 @@ import {
 import { quarantineFile } from './layout-quarantine.js';
 import { cleanLayoutTemp, layoutTempPath, releaseTemp } from './layout-temp.js';
 import { opened, startWriteback, WRITEBACK_BYTES, type Writeback } from './layout-writeback.js';
-import { parseManifest } from './manifest.js';
+import { parseManifest } from '../registry/manifest.js';
 import { layoutMutex } from './layout-lock.js';
-import { mkdirp } from './mkdirp.js';
-import { Annotation, type Descriptor, type ManifestBytes } from './types.js';
+import { mkdirp } from '../mkdirp.js';
+import { Annotation, type Descriptor, type ManifestBytes } from '../types.js';
 
 export const LAYOUT_VERSION_BYTES = '{"imageLayoutVersion":"1.0.0"}';
 

@@ -2,10 +2,10 @@
 // failure names the host, the certificate's issuer and the settings that would trust it; a proxy
 // failure names the proxy (never its password) and what it answered.
 import { peerCertificate } from './connection-probe.js';
-import { OciError, OciErrorCode } from './errors.js';
+import { OciError, OciErrorCode } from '../errors.js';
 import { describeRoute, type ProxyRoute, redactProxyUrl } from './proxy-config.js';
 import { systemCaTrusted } from './tls-trust.js';
-import type { HostOptions } from './types.js';
+import type { HostOptions } from '../types.js';
 
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',

@@ -2,8 +2,8 @@
 // versions referenced (one per digest, none beside a tagged entry of the same digest).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OciError, OciErrorCode } from './errors.js';
-import { Annotation, type Descriptor, MediaType } from './types.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { Annotation, type Descriptor, MediaType } from '../types.js';
 
 export interface LayoutIndex {
   schemaVersion: 2;

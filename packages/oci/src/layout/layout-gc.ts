@@ -2,7 +2,7 @@
 // configs are leaves), and removal of the rest once they are older than the grace time.
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Descriptor, MANIFEST_MAX_BYTES } from './types.js';
+import { type Descriptor, MANIFEST_MAX_BYTES } from '../types.js';
 
 const DEFAULT_GC_GRACE_MS = 15 * 60_000;
 

@@ -1,8 +1,8 @@
 // Maps a registry's error answer (status + JSON `errors[].code`) to an OciError callers can match.
 import type { Dispatcher } from 'undici';
-import { OciError, OciErrorCode } from './errors.js';
-import { readBody } from './http-transport.js';
-import { parseRetryAfter } from './retry.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { readBody } from '../connection/http-transport.js';
+import { parseRetryAfter } from '../retry.js';
 
 const KNOWN = new Set<string>(Object.values(OciErrorCode));
 

@@ -1,9 +1,9 @@
 // What artifactCopy would do, without doing it (`copy --dry-run`): resolves the source manifest and
 // asks the destination which manifests and blobs it already has. Only reads (HEAD/GET); a layout
 // destination that does not exist is not created.
-import { isOciError, OciError, OciErrorCode } from './errors.js';
-import { formatReference, withDigest } from './reference.js';
-import type { Descriptor, ImageManifest, Reference, Transport } from './types.js';
+import { isOciError, OciError, OciErrorCode } from '../errors.js';
+import { formatReference, withDigest } from '../reference.js';
+import type { Descriptor, ImageManifest, Reference, Transport } from '../types.js';
 
 export interface ArtifactCopyPlan {
   digest: string;

@@ -1,10 +1,10 @@
 // Manifest operations against a registry: HEAD/GET/PUT with the full Accept list, a 4 MiB cap,
 // bytes kept verbatim and the digest checked against Docker-Content-Digest or the pinned digest.
 import { repositoryScope } from './auth.js';
-import { sha256Digest } from './digest.js';
-import { OciError, OciErrorCode } from './errors.js';
-import { dumpBody, header, readBody } from './http-transport.js';
-import { formatReference, referenceTarget } from './reference.js';
+import { sha256Digest } from '../digest.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { dumpBody, header, readBody } from '../connection/http-transport.js';
+import { formatReference, referenceTarget } from '../reference.js';
 import type { RegistryHttp } from './registry-http.js';
 import {
   type Descriptor,
@@ -12,7 +12,7 @@ import {
   MANIFEST_ACCEPT,
   MANIFEST_MAX_BYTES,
   type ManifestBytes,
-} from './types.js';
+} from '../types.js';
 
 export type RegistryRef = {
   kind: 'registry';

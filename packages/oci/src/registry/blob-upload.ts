@@ -2,13 +2,13 @@
 // streamed with Content-Length; chunked PATCH when configured or when the monolithic PUT is refused.
 import type { Readable } from 'node:stream';
 import { repositoryScope } from './auth.js';
-import { OciError, OciErrorCode } from './errors.js';
-import { dumpBody, header } from './http-transport.js';
-import type { OciLogger } from './logger.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { dumpBody, header } from '../connection/http-transport.js';
+import type { OciLogger } from '../logger.js';
 import type { RegistryRef } from './manifest.js';
 import type { RegistryHttp } from './registry-http.js';
-import { backoffDelay, isRetryable, type ResolvedRetryOptions, sleep, toOciError } from './retry.js';
-import type { BlobPutOptions, Descriptor } from './types.js';
+import { backoffDelay, isRetryable, type ResolvedRetryOptions, sleep, toOciError } from '../retry.js';
+import type { BlobPutOptions, Descriptor } from '../types.js';
 
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 

@@ -1,10 +1,10 @@
 // Byte-identical copy of one artifact between any two Transports: children of an index first,
 // then blobs (skipped when present, mounted within one registry, else streamed), manifest last.
 import type { Readable } from 'node:stream';
-import { OciError, OciErrorCode } from './errors.js';
-import { type OciLogger, silentLogger } from './logger.js';
-import { formatReference, withDigest } from './reference.js';
-import type { Descriptor, ImageManifest, ProgressEvent, Reference, Transport } from './types.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { type OciLogger, silentLogger } from '../logger.js';
+import { formatReference, withDigest } from '../reference.js';
+import type { Descriptor, ImageManifest, ProgressEvent, Reference, Transport } from '../types.js';
 
 export interface ArtifactCopyOptions {
   src: Transport;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import type { ProxyRoute } from './proxy-config.js';
 import { ensureTrust, secureContextWith } from './tls-trust.js';
-import type { HostOptions } from './types.js';
+import type { HostOptions } from '../types.js';
 import { Agent, Pool, ProxyAgent } from './undici-dispatchers.js';
 
 export interface OriginDispatcherOptions {

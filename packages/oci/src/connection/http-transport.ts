@@ -3,11 +3,11 @@
 // or loopback), extra CAs.
 import type { Dispatcher } from 'undici';
 import { explainConnectionError } from './connection-errors.js';
-import { OciError, OciErrorCode } from './errors.js';
+import { OciError, OciErrorCode } from '../errors.js';
 import { originDispatcher } from './host-dispatcher.js';
 import { ProxyRouter, type ProxyRoute } from './proxy-config.js';
-import { isLoopbackHost } from './reference.js';
-import type { HostOptions } from './types.js';
+import { isLoopbackHost } from '../reference.js';
+import type { HostOptions } from '../types.js';
 
 export const DEFAULT_MAX_CONCURRENCY = 6;
 

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { tlsConnectOptions } from './host-dispatcher.js';
 import type { ProxyRoute } from './proxy-config.js';
-import type { HostOptions } from './types.js';
+import type { HostOptions } from '../types.js';
 import { Client } from './undici-dispatchers.js';
 
 export interface PeerCertificateInfo {

@@ -1,9 +1,9 @@
 // Registry authentication: answers WWW-Authenticate challenges (Bearer token endpoint or Basic),
 // caches tokens per host+scope until they expire and credentials per host for a short time.
-import { OciError, OciErrorCode } from './errors.js';
-import { dumpBody, type HttpTransport, readBody } from './http-transport.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { dumpBody, type HttpTransport, readBody } from '../connection/http-transport.js';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.js';
-import type { CredentialResolver, RegistryCredential } from './types.js';
+import type { CredentialResolver, RegistryCredential } from '../types.js';
 
 const CREDENTIAL_TTL_MS = 5 * 60_000;
 const DEFAULT_TOKEN_TTL_S = 60;

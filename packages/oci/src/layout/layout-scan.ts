@@ -3,9 +3,9 @@
 // content hashes to their name count.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Digest } from './digest.js';
-import { parseManifest } from './manifest.js';
-import { type ManifestBytes, MANIFEST_MAX_BYTES } from './types.js';
+import { sha256Digest } from '../digest.js';
+import { parseManifest } from '../registry/manifest.js';
+import { type ManifestBytes, MANIFEST_MAX_BYTES } from '../types.js';
 
 export interface ScannedManifest extends ManifestBytes {
   /** When the blob file was last written or touched (a version's age when nothing else says it). */

@@ -2,9 +2,9 @@
 // answering auth challenges, manual redirects (no Authorization to another origin), error mapping.
 import type { Dispatcher } from 'undici';
 import { type AuthManager, type Authorization, unauthorized } from './auth.js';
-import { OciError, OciErrorCode } from './errors.js';
-import { dumpBody, header, type HttpRequest, type HttpTransport } from './http-transport.js';
-import type { OciLogger } from './logger.js';
+import { OciError, OciErrorCode } from '../errors.js';
+import { dumpBody, header, type HttpRequest, type HttpTransport } from '../connection/http-transport.js';
+import type { OciLogger } from '../logger.js';
 import { responseError } from './registry-errors.js';
 import {
   backoffDelay,
@@ -13,7 +13,7 @@ import {
   type ResolvedRetryOptions,
   sleep,
   toOciError,
-} from './retry.js';
+} from '../retry.js';
 
 export type Body = HttpRequest['body'];
 
