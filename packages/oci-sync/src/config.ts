@@ -1,7 +1,7 @@
 // The `plugins.oci-sync` config section: zod schema (strict) with the defaults from DESIGN.md.
 import { cronExpression } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
-import { ARTIFACT_RULES, ruleFor } from './artifact-rules.js';
+import { ARTIFACT_RULES, ruleFor } from './sync/artifact-rules.js';
 
 // HOST[:PORT][/PATH]: a registry plus an optional repository prefix, no tag or digest.
 const REPO_PREFIX_RE = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;

@@ -4,9 +4,9 @@ import { definePlugin } from '@trivy-mirror/plugin-api';
 import { exampleConfig, type OciSyncConfig, ociSyncConfigSchema } from './config.js';
 import { ociSyncModule } from './oci-sync-module.js';
 
-export { ARTIFACT_RULES, checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
-export type { ArtifactTagResult, DestinationResult } from './artifact-sync.js';
-export { renderClientConfig } from './client-config.js';
+export { ARTIFACT_RULES, checksMajorVersion, ruleFor, validateTrivyArtifact } from './sync/artifact-rules.js';
+export type { ArtifactTagResult, DestinationResult } from './sync/artifact-sync.js';
+export { renderClientConfig } from './client-config/client-config.js';
 export {
   type ArtifactConfig,
   DEFAULT_ARTIFACTS,
@@ -15,18 +15,18 @@ export {
   type OciSyncConfig,
   ociSyncConfigSchema,
 } from './config.js';
-export { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
+export { type LayerMetadata, readLayerMetadata } from './metadata/layer-metadata.js';
 export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
-export { createRegistryRoute } from './registry-route.js';
+export { createRegistryRoute } from './serve/registry-route.js';
 export {
   MANIFEST_KINDS,
   type PublishLayout,
   type PublishReport,
   type PublishRepositoryReport,
   publishRegistryTree,
-} from './registry-tree.js';
-export { RegistryTreePublisher } from './registry-tree-publisher.js';
-export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './source-fallback.js';
+} from './serve/registry-tree.js';
+export { RegistryTreePublisher } from './serve/registry-tree-publisher.js';
+export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './sync/source-fallback.js';
 export {
   applyImport,
   exportStore,
@@ -36,11 +36,16 @@ export {
   type PlannedImport,
   planImport,
   type TransferReport,
-} from './store-transfer.js';
-export { type Freshness, freshnessOf } from './store-freshness.js';
-export { listStore, type StoredVersion } from './store-inventory.js';
-export { type PruneOptions, type PruneRepositoryReport, planPrune, pruneStore } from './store-prune.js';
-export { type StoreFault, type StoreVerifyReport, verifyStore } from './store-verify.js';
+} from './store-commands/store-transfer.js';
+export { type Freshness, freshnessOf } from './metadata/store-freshness.js';
+export { listStore, type StoredVersion } from './store-commands/store-inventory.js';
+export {
+  type PruneOptions,
+  type PruneRepositoryReport,
+  planPrune,
+  pruneStore,
+} from './store-commands/store-prune.js';
+export { type StoreFault, type StoreVerifyReport, verifyStore } from './store-commands/store-verify.js';
 export {
   IMPORTED_AT_ANNOTATION,
   IMPORTED_FROM_ANNOTATION,
@@ -48,12 +53,12 @@ export {
   STORED_AT_ANNOTATION,
   TAG_ANNOTATION,
   versionsOf,
-} from './store-versions.js';
-export { OciSyncHealth } from './sync-health.js';
-export { type PlannedArtifact, type PlannedPush, planSync } from './sync-plan.js';
-export { OCI_SYNC_JOB_ID, OciSyncJob } from './sync-job.js';
-export { SyncMetrics } from './sync-metrics.js';
-export type { ArtifactTagStatus } from './sync-state.js';
+} from './store/store-versions.js';
+export { OciSyncHealth } from './sync/sync-health.js';
+export { type PlannedArtifact, type PlannedPush, planSync } from './sync/sync-plan.js';
+export { OCI_SYNC_JOB_ID, OciSyncJob } from './sync/sync-job.js';
+export { SyncMetrics } from './sync/sync-metrics.js';
+export type { ArtifactTagStatus } from './sync/sync-state.js';
 
 export default definePlugin<OciSyncConfig>({
   id: 'oci-sync',

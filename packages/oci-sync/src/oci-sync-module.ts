@@ -18,16 +18,16 @@ import {
   RegistryTransport,
 } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
-import { renderClientConfig } from './client-config.js';
+import { renderClientConfig } from './client-config/client-config.js';
 import type { OciSyncConfig } from './config.js';
-import { createRegistryRoute } from './registry-route.js';
-import { upstreamsOf } from './store-inspect.js';
-import { createStoreWatch } from './store-watch.js';
-import { RegistryTreePublisher } from './registry-tree-publisher.js';
-import { OciSyncHealth } from './sync-health.js';
-import { OciSyncJob } from './sync-job.js';
-import { SyncMetrics } from './sync-metrics.js';
-import { SyncState } from './sync-state.js';
+import { createRegistryRoute } from './serve/registry-route.js';
+import { upstreamsOf } from './sync/store-inspect.js';
+import { createStoreWatch } from './sync/store-watch.js';
+import { RegistryTreePublisher } from './serve/registry-tree-publisher.js';
+import { OciSyncHealth } from './sync/sync-health.js';
+import { OciSyncJob } from './sync/sync-job.js';
+import { SyncMetrics } from './sync/sync-metrics.js';
+import { SyncState } from './sync/sync-state.js';
 
 /** Private to this plugin: the job and its health check share state and cool-downs. */
 export const OciSyncJobService: unique symbol = Symbol.for('trivy-mirror.oci-sync.OciSyncJob');

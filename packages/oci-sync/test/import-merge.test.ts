@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Descriptor } from '@trivy-mirror/oci';
-import { mergeImported } from '../src/import-merge.js';
+import { mergeImported } from '../src/store-commands/import-merge.js';
 
 const REF = 'org.opencontainers.image.ref.name';
 const entry = (n: number, tag: string, storedAt: string): Descriptor => ({

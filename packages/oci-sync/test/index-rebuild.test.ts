@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { Annotation, type ImageManifest, MediaType } from '@trivy-mirror/oci';
-import { planRebuiltIndex, type RebuildCandidate } from '../src/index-rebuild.js';
-import { TAG_ANNOTATION } from '../src/store-versions.js';
+import { planRebuiltIndex, type RebuildCandidate } from '../src/store/index-rebuild.js';
+import { TAG_ANNOTATION } from '../src/store/store-versions.js';
 
 const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 

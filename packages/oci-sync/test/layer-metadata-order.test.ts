@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import tar from 'tar-stream';
-import { readLayerMetadata } from '../src/layer-metadata.js';
+import { readLayerMetadata } from '../src/metadata/layer-metadata.js';
 
 const METADATA = { Version: 2, NextUpdate: '2026-10-02T06:00:00Z', UpdatedAt: '2026-10-01T06:00:00Z' };
 const DB_BYTES = 20 * 1024 * 1024 + 123;

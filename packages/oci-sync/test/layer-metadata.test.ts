@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { type GeneratedArtifact, generateArtifact } from '@trivy-mirror/fixtures';
-import { readLayerMetadata } from '../src/layer-metadata.js';
-import { teeStream } from '../src/stream-tee.js';
+import { readLayerMetadata } from '../src/metadata/layer-metadata.js';
+import { teeStream } from '../src/destinations/stream-tee.js';
 
 describe('readLayerMetadata', () => {
   let work: string;

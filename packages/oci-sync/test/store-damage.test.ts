@@ -19,7 +19,7 @@ import {
 } from '@trivy-mirror/fixtures';
 import { OciLayout, QUARANTINE_DIR } from '@trivy-mirror/oci';
 import { LifecycleContribution } from '@trivy-mirror/plugin-api';
-import type { OciSyncJob } from '../src/sync-job.js';
+import type { OciSyncJob } from '../src/sync/sync-job.js';
 import { createHarness, type Harness, sha256 } from './sync-harness.js';
 
 async function flipByte(path: string, at: number): Promise<void> {

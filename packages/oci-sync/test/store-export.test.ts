@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateArtifact, writeArtifactToLayout } from '@trivy-mirror/fixtures';
-import { exportStore } from '../src/store-transfer.js';
+import { exportStore } from '../src/store-commands/store-transfer.js';
 
 /** Every file and directory under `root`, relative, sorted. */
 async function tree(root: string): Promise<string[]> {

@@ -1,7 +1,7 @@
 // The freshness line and the stale flag /status and the metric use, from a status record.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { freshnessOf } from '../src/store-freshness.js';
+import { freshnessOf } from '../src/metadata/store-freshness.js';
 
 const now = new Date('2026-12-05T12:00:00Z');
 const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000).toISOString();

@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { TEE_BRANCH_BYTES, teeStream } from '../src/stream-tee.js';
+import { TEE_BRANCH_BYTES, teeStream } from '../src/destinations/stream-tee.js';
 
 const CHUNK = 64 * 1024;
 

@@ -26,7 +26,7 @@ import { Container } from 'inversify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import plugin, { findLayouts, type OciSyncConfig } from '../src/index.js';
-import type { OciSyncJob } from '../src/sync-job.js';
+import type { OciSyncJob } from '../src/sync/sync-job.js';
 
 export interface Harness {
   container: Container;

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from './daemon-cli.js';
 import { describeFailure, runMeasured } from './measure.js';
 
-const READER = fileURLToPath(new URL('../../../packages/oci-sync/dist/layer-metadata.js', import.meta.url));
+const READER = fileURLToPath(
+  new URL('../../../packages/oci-sync/dist/metadata/layer-metadata.js', import.meta.url),
+);
 
 const SCRIPT = `
 const { createReadStream } = await import('node:fs');

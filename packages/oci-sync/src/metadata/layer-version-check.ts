@@ -4,7 +4,7 @@
 // metadata follow-up does not inflate the layer a second time.
 import type { ManifestBytes, OciLayout } from '@trivy-mirror/oci';
 import { ArtifactInvalidError } from '@trivy-mirror/plugin-api';
-import { ruleFor } from './artifact-rules.js';
+import { ruleFor } from '../sync/artifact-rules.js';
 import { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 
 export async function checkLayerVersion(

@@ -6,14 +6,14 @@
 // it, and the check reports it (StoreDamage), so that a sync is requested even when no client asked.
 import { isOciError, OciErrorCode, OciLayout } from '@trivy-mirror/oci';
 import type { ArtifactStore, HealthCheck, HealthReport } from '@trivy-mirror/plugin-api';
-import type { OciSyncConfig } from './config.js';
+import type { OciSyncConfig } from '../config.js';
 import type { SourceCooldowns } from './source-fallback.js';
-import type { StoreDamage } from './store-damage.js';
-import { freshnessOf } from './store-freshness.js';
+import type { StoreDamage } from '../store/store-damage.js';
+import { freshnessOf } from '../metadata/store-freshness.js';
 import { upstreamsOf } from './store-inspect.js';
 import type { SyncMetrics } from './sync-metrics.js';
 import { type SyncState, statusKey } from './sync-state.js';
-import { type VersionDamage, versionDamage } from './version-blobs.js';
+import { type VersionDamage, versionDamage } from '../store/version-blobs.js';
 
 export class OciSyncHealth implements HealthCheck {
   readonly id = 'oci-sync';

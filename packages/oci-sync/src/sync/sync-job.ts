@@ -12,12 +12,12 @@ import {
   MirrorError,
 } from '@trivy-mirror/plugin-api';
 import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
-import type { ArtifactConfig, OciSyncConfig } from './config.js';
+import type { ArtifactConfig, OciSyncConfig } from '../config.js';
 import { SourceCooldowns } from './source-fallback.js';
-import { MetadataFollowUp } from './metadata-follow-up.js';
+import { MetadataFollowUp } from '../metadata/metadata-follow-up.js';
 import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
-import { StoreDamage } from './store-damage.js';
-import { freshnessOf } from './store-freshness.js';
+import { StoreDamage } from '../store/store-damage.js';
+import { freshnessOf } from '../metadata/store-freshness.js';
 import type { SyncMetrics } from './sync-metrics.js';
 import type { SyncState } from './sync-state.js';
 

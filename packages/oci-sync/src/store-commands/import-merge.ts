@@ -9,7 +9,7 @@ import {
   IMPORTED_FROM_ANNOTATION,
   planTagUpdate,
   STORED_AT_ANNOTATION,
-} from './store-versions.js';
+} from '../store/store-versions.js';
 
 export interface KeptNewer {
   tag: string;

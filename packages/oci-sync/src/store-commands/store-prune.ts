@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { type Descriptor, OciLayout } from '@trivy-mirror/oci';
 import { MirrorError } from '@trivy-mirror/plugin-api';
-import { entryTag, versionsOf } from './store-versions.js';
+import { entryTag, versionsOf } from '../store/store-versions.js';
 import { findLayouts } from './store-transfer.js';
 
 export interface PruneRepositoryReport {

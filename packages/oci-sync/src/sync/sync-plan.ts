@@ -15,7 +15,7 @@ import {
 } from '@trivy-mirror/oci';
 import { describeError } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
-import type { OciSyncConfig } from './config.js';
+import type { OciSyncConfig } from '../config.js';
 import { SourceCooldowns, trySources } from './source-fallback.js';
 
 export interface PlannedPush {

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
-import { STORED_AT_ANNOTATION, entryTag, versionsOf } from './store-versions.js';
+import { STORED_AT_ANNOTATION, entryTag, versionsOf } from '../store/store-versions.js';
 import { findLayouts } from './store-transfer.js';
 
 export interface StoredVersion {

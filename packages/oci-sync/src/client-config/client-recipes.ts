@@ -2,7 +2,7 @@
 // Artifacts.Download, pkg/remote tryWithMirrors): a repository list with the mirror first and upstream
 // as fallback, and registry.mirrors in trivy.yaml, which keeps the default repositories' paths.
 import type { ClientConfigRecipe } from '@trivy-mirror/plugin-api';
-import type { OciSyncConfig } from './config.js';
+import type { OciSyncConfig } from '../config.js';
 
 /** Trivy's default registries for its databases and checks, with the path each serves them under. */
 export const TRIVY_DEFAULT_HOSTS = [

@@ -2,7 +2,7 @@
 // Flag, env and trivy.yaml names checked against Trivy's pkg/flag (db_flags.go, misconf_flags.go).
 import type { ClientConfigRecipe, ClientConfigSection } from '@trivy-mirror/plugin-api';
 import { fallbackListRecipe, registryMirrorsRecipe } from './client-recipes.js';
-import type { OciSyncConfig } from './config.js';
+import type { OciSyncConfig } from '../config.js';
 
 const FLAGS: Record<string, { flag: string; env: string; yamlPath: [string, string] }> = {
   'trivy-db': { flag: '--db-repository', env: 'TRIVY_DB_REPOSITORY', yamlPath: ['db', 'repository'] },

@@ -5,9 +5,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
 import { ArchiveInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
-import { hashFile } from './file-digest.js';
+import { hashFile } from '../store/file-digest.js';
 import { type KeptNewer, mergeImported } from './import-merge.js';
-import { touchVersions } from './version-blobs.js';
+import { touchVersions } from '../store/version-blobs.js';
 
 export interface TransferRepositoryReport {
   repository: string;

@@ -6,7 +6,7 @@
 // serves if the rebuilt one differs; "newest" is the manifest's created annotation, else the file's mtime.
 import type { Descriptor, OciLayout, ScannedManifest } from '@trivy-mirror/oci';
 import { scanManifests } from '@trivy-mirror/oci';
-import { checksMajorVersion, ruleFor, validateTrivyArtifact } from './artifact-rules.js';
+import { checksMajorVersion, ruleFor, validateTrivyArtifact } from '../sync/artifact-rules.js';
 import { planTagUpdate } from './store-versions.js';
 
 export interface RebuildCandidate extends ScannedManifest {

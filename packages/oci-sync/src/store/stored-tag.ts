@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { isOciError, type ManifestBytes, OciErrorCode, type OciLayout } from '@trivy-mirror/oci';
 import type { Logger } from '@trivy-mirror/plugin-api';
-import type { ArtifactConfig, OciSyncConfig } from './config.js';
+import type { ArtifactConfig, OciSyncConfig } from '../config.js';
 import { type RebuiltIndex, rebuildIndex } from './index-rebuild.js';
 import type { StoreDamage } from './store-damage.js';
-import { type SyncState, statusKey } from './sync-state.js';
+import { type SyncState, statusKey } from '../sync/sync-state.js';
 import { type VersionDamage, versionDamage } from './version-blobs.js';
 
 export interface StoredTagDeps {

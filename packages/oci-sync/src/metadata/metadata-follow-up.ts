@@ -7,8 +7,8 @@ import { OciLayout } from '@trivy-mirror/oci';
 import type { ArtifactStore, Logger } from '@trivy-mirror/plugin-api';
 import { metadataPending, readStoredMetadata } from './record-stored.js';
 import { freshnessOf } from './store-freshness.js';
-import type { SyncMetrics } from './sync-metrics.js';
-import type { SyncState } from './sync-state.js';
+import type { SyncMetrics } from '../sync/sync-metrics.js';
+import type { SyncState } from '../sync/sync-state.js';
 
 export interface MetadataFollowUpDeps {
   store: ArtifactStore;

@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
-import { hashFile } from './file-digest.js';
+import { hashFile } from '../store/file-digest.js';
 import { findLayouts } from './store-transfer.js';
 
 export interface StoreFault {

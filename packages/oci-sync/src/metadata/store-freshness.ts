@@ -2,7 +2,7 @@
 // old, next expected …". Stale once NextUpdate (trivy-checks, which has none: the import, or the
 // last successful sync) lies more than `staleAfterHours` in the past. Pure function of the status.
 import { metadataPending } from './record-stored.js';
-import type { ArtifactTagStatus } from './sync-state.js';
+import type { ArtifactTagStatus } from '../sync/sync-state.js';
 
 export interface Freshness {
   stale: boolean;

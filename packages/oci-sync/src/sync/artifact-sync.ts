@@ -19,19 +19,19 @@ import {
 } from '@trivy-mirror/oci';
 import { type ArtifactStore, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
-import type { LayerMetadata } from './layer-metadata.js';
-import { checkLayerVersion } from './layer-version-check.js';
-import type { ArtifactConfig, OciSyncConfig } from './config.js';
+import type { LayerMetadata } from '../metadata/layer-metadata.js';
+import { checkLayerVersion } from '../metadata/layer-version-check.js';
+import type { ArtifactConfig, OciSyncConfig } from '../config.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
-import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
-import { recordStored } from './record-stored.js';
-import { planTagUpdate } from './store-versions.js';
-import { destinationsLacking, teeBlob } from './tee-blob.js';
-import { tagAttempt } from './tag-attempt.js';
+import { pushAndRecord, throwIfPushFailed } from '../destinations/destination-push.js';
+import { recordStored } from '../metadata/record-stored.js';
+import { planTagUpdate } from '../store/store-versions.js';
+import { destinationsLacking, teeBlob } from '../destinations/tee-blob.js';
+import { tagAttempt } from '../destinations/tag-attempt.js';
 import type { SyncState } from './sync-state.js';
-import type { StoreDamage } from './store-damage.js';
-import { storedTag } from './stored-tag.js';
-import { touchVersions } from './version-blobs.js';
+import type { StoreDamage } from '../store/store-damage.js';
+import { storedTag } from '../store/stored-tag.js';
+import { touchVersions } from '../store/version-blobs.js';
 
 export interface ArtifactSyncDeps {
   registry: Transport;

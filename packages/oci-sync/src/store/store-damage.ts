@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isOciError, OciErrorCode, OciLayout, quarantineFile } from '@trivy-mirror/oci';
 import { withKeyLock } from '@trivy-mirror/oci/mutex';
 import type { ArtifactDamagedEvent, ArtifactStore, EventBus, Logger } from '@trivy-mirror/plugin-api';
-import type { ArtifactConfig, OciSyncConfig } from './config.js';
+import type { ArtifactConfig, OciSyncConfig } from '../config.js';
 import { hashFile } from './file-digest.js';
 import { newestCompleteOlder, type VersionDamage, versionDamage } from './version-blobs.js';
 

@@ -6,13 +6,17 @@ import { Annotation, isOciError, OciErrorCode, OciLayout } from '@trivy-mirror/o
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
 import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync.js';
-import type { ArtifactConfig } from './config.js';
-import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
-import { recordStored } from './record-stored.js';
-import { IMPORTED_AT_ANNOTATION, IMPORTED_FROM_ANNOTATION, STORED_AT_ANNOTATION } from './store-versions.js';
-import { tagAttempt } from './tag-attempt.js';
-import { storedTag } from './stored-tag.js';
-import { newestCompleteOlder } from './version-blobs.js';
+import type { ArtifactConfig } from '../config.js';
+import { pushAndRecord, throwIfPushFailed } from '../destinations/destination-push.js';
+import { recordStored } from '../metadata/record-stored.js';
+import {
+  IMPORTED_AT_ANNOTATION,
+  IMPORTED_FROM_ANNOTATION,
+  STORED_AT_ANNOTATION,
+} from '../store/store-versions.js';
+import { tagAttempt } from '../destinations/tag-attempt.js';
+import { storedTag } from '../store/stored-tag.js';
+import { newestCompleteOlder } from '../store/version-blobs.js';
 
 /** The upstream prefixes of an artifact: its own `sources`, else the plugin's (empty: none). */
 export function upstreamsOf(artifact: ArtifactConfig, sources: string[]): string[] {

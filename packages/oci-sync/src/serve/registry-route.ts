@@ -5,8 +5,8 @@
 import { OciLayout } from '@trivy-mirror/oci';
 import { createRegistryHandler } from '@trivy-mirror/oci/serve';
 import type { ArtifactStore, EventBus, HttpRoute, Logger } from '@trivy-mirror/plugin-api';
-import type { OciSyncConfig } from './config.js';
-import type { StoreDamage } from './store-damage.js';
+import type { OciSyncConfig } from '../config.js';
+import type { StoreDamage } from '../store/store-damage.js';
 
 export function createRegistryRoute(
   config: OciSyncConfig,

@@ -2,9 +2,9 @@
 // the sync from an upstream and the check of an imported store.
 import type { ManifestBytes, OciLayout } from '@trivy-mirror/oci';
 import type { Logger } from '@trivy-mirror/plugin-api';
-import { checksMajorVersion, ruleFor } from './artifact-rules.js';
+import { checksMajorVersion, ruleFor } from '../sync/artifact-rules.js';
 import { readLayerMetadata } from './layer-metadata.js';
-import type { ArtifactTagStatus } from './sync-state.js';
+import type { ArtifactTagStatus } from '../sync/sync-state.js';
 
 /**
  * Fills the status record. The layer's metadata.json times belong to the layer: a new layer clears
