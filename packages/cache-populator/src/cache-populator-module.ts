@@ -12,14 +12,14 @@ import {
   type PluginContext,
 } from '@trivy-mirror/plugin-api';
 import { type Bind, ContainerModule, type MapToResolvedValueInjectOptions } from 'inversify';
-import { CacheHealth } from './cache-health.js';
-import { CacheLifecycle } from './cache-lifecycle.js';
-import { CacheRepair } from './cache-repair.js';
-import { CachePopulatorState } from './cache-state.js';
+import { CacheHealth } from './daemon/cache-health.js';
+import { CacheLifecycle } from './daemon/cache-lifecycle.js';
+import { CacheRepair } from './daemon/cache-repair.js';
+import { CachePopulatorState } from './daemon/cache-state.js';
 import type { CachePopulatorConfig } from './config-schema.js';
-import { FreshnessCheck } from './freshness-check.js';
-import { PopulateJob } from './populate-job.js';
-import { TargetPopulator } from './target-populator.js';
+import { FreshnessCheck } from './daemon/freshness-check.js';
+import { PopulateJob } from './daemon/populate-job.js';
+import { TargetPopulator } from './daemon/target-populator.js';
 
 /** The plugin's shared state (CachePopulatorState), for the daemon or tests that want to reach it. */
 export const CachePopulator: unique symbol = Symbol.for('trivy-mirror.cache-populator.Service');

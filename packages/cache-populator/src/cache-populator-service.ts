@@ -2,14 +2,14 @@
 // the job, watch-and-repair, the periodic freshness check, the health report and the lifecycle.
 // The daemon binds the same classes in cache-populator-module.ts.
 import type { PluginContext } from '@trivy-mirror/plugin-api';
-import { CacheHealth } from './cache-health.js';
-import { CacheLifecycle } from './cache-lifecycle.js';
-import { CacheRepair } from './cache-repair.js';
-import { type CachePopulatorDeps, CachePopulatorState } from './cache-state.js';
+import { CacheHealth } from './daemon/cache-health.js';
+import { CacheLifecycle } from './daemon/cache-lifecycle.js';
+import { CacheRepair } from './daemon/cache-repair.js';
+import { type CachePopulatorDeps, CachePopulatorState } from './daemon/cache-state.js';
 import type { CachePopulatorConfig } from './config-schema.js';
-import { FreshnessCheck } from './freshness-check.js';
-import { PopulateJob } from './populate-job.js';
-import { TargetPopulator } from './target-populator.js';
+import { FreshnessCheck } from './daemon/freshness-check.js';
+import { PopulateJob } from './daemon/populate-job.js';
+import { TargetPopulator } from './daemon/target-populator.js';
 
 export class CachePopulatorService {
   readonly state: CachePopulatorState;

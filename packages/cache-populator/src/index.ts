@@ -10,16 +10,21 @@ export {
   checkArtifactShape,
   newestNumericTag,
   openArtifact,
-} from './artifact-source.js';
+} from './populate/artifact-source.js';
 export { CachePopulator, cachePopulatorModule } from './cache-populator-module.js';
-export { CacheHealth } from './cache-health.js';
-export { CacheLifecycle } from './cache-lifecycle.js';
-export { CacheRepair } from './cache-repair.js';
+export { CacheHealth } from './daemon/cache-health.js';
+export { CacheLifecycle } from './daemon/cache-lifecycle.js';
+export { CacheRepair } from './daemon/cache-repair.js';
 export { CachePopulatorService } from './cache-populator-service.js';
-export { type CachePopulatorDeps, CachePopulatorState, JOB_ID, OLD_VERSION_GRACE_MS } from './cache-state.js';
-export { FreshnessCheck } from './freshness-check.js';
-export { PopulateJob } from './populate-job.js';
-export { TargetPopulator } from './target-populator.js';
+export {
+  type CachePopulatorDeps,
+  CachePopulatorState,
+  JOB_ID,
+  OLD_VERSION_GRACE_MS,
+} from './daemon/cache-state.js';
+export { FreshnessCheck } from './daemon/freshness-check.js';
+export { PopulateJob } from './daemon/populate-job.js';
+export { TargetPopulator } from './daemon/target-populator.js';
 export {
   CACHE_PARTS,
   type CachePart,
@@ -28,10 +33,10 @@ export {
   type CacheTarget,
   TargetSchema,
 } from './config-schema.js';
-export { assertFreeSpace, unpackedEstimate } from './free-space.js';
-export { type OwnerSpec, type ResolvedOwner, resolveOwner } from './file-owner.js';
-export { type Integrity, type PartState, checkIntegrity, readPartState } from './part-state.js';
-export { PART_SPECS, type PartSpec, partForRepository } from './part-specs.js';
+export { assertFreeSpace, unpackedEstimate } from './disk/free-space.js';
+export { type OwnerSpec, type ResolvedOwner, resolveOwner } from './disk/file-owner.js';
+export { type Integrity, type PartState, checkIntegrity, readPartState } from './disk/part-state.js';
+export { PART_SPECS, type PartSpec, partForRepository } from './populate/part-specs.js';
 export {
   DEFAULT_MAX_UNPACKED_BYTES,
   type PartResult,
@@ -39,9 +44,9 @@ export {
   type PopulateResult,
   populateCacheDir,
   tagFor,
-} from './populate-cache-dir.js';
-export { type PopulateLogger, silentLogger } from './populate-logger.js';
-export { extractTarGz, safeEntryPath } from './safe-extract.js';
+} from './populate/populate-cache-dir.js';
+export { type PopulateLogger, silentLogger } from './populate/populate-logger.js';
+export { extractTarGz, safeEntryPath } from './disk/safe-extract.js';
 export {
   type ChecksMetadata,
   type DbMetadata,
@@ -53,9 +58,9 @@ export {
   dbNeedsUpdate,
   formatGoTime,
   parseGoTime,
-} from './trivy-metadata.js';
-export { cleanupCacheDir, STAGING_PREFIX, STATE_DIR } from './version-swap.js';
-export { type VexInput, vexLocationUrl } from './vex-populate.js';
+} from './populate/trivy-metadata.js';
+export { cleanupCacheDir, STAGING_PREFIX, STATE_DIR } from './disk/version-swap.js';
+export { type VexInput, vexLocationUrl } from './populate/vex-populate.js';
 
 export default definePlugin<CachePopulatorConfig>({
   id: 'cache-populator',

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DurableFileWriter } from '../src/durable-file-writer.js';
+import { DurableFileWriter } from '../src/disk/durable-file-writer.js';
 
 describe('DurableFileWriter', () => {
   let dir: string;

@@ -11,12 +11,12 @@ import type {
   PluginContext,
   VexStoredEvent,
 } from '@trivy-mirror/plugin-api';
-import type { PopulateSource } from './artifact-source.js';
-import type { CachePopulatorConfig } from './config-schema.js';
-import type { PartResult } from './populate-cache-dir.js';
+import type { PopulateSource } from '../populate/artifact-source.js';
+import type { CachePopulatorConfig } from '../config-schema.js';
+import type { PartResult } from '../populate/populate-cache-dir.js';
 import type { StaleHealth } from './stale-check.js';
-import { cleanupCacheDir } from './version-swap.js';
-import type { VexInput } from './vex-populate.js';
+import { cleanupCacheDir } from '../disk/version-swap.js';
+import type { VexInput } from '../populate/vex-populate.js';
 
 export const JOB_ID = 'cache-populator';
 /** Retired versions stay this long so readers that resolved the old link can finish. */

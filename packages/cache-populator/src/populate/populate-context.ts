@@ -1,5 +1,5 @@
 // Options of one populate call after defaults and owner resolution, shared by the part writers.
-import type { ResolvedOwner } from './file-owner.js';
+import type { ResolvedOwner } from '../disk/file-owner.js';
 import type { PopulateLogger } from './populate-logger.js';
 
 export interface PopulateContext {

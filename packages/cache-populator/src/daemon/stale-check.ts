@@ -5,9 +5,9 @@
 // the store's freshness is oci-sync's to report (/status, trivy_mirror_artifact_stale).
 import { OciLayout } from '@trivy-mirror/oci';
 import type { EventBus, Logger } from '@trivy-mirror/plugin-api';
-import type { CacheTarget } from './config-schema.js';
-import type { PartState } from './part-state.js';
-import { parseGoTime } from './trivy-metadata.js';
+import type { CacheTarget } from '../config-schema.js';
+import type { PartState } from '../disk/part-state.js';
+import { parseGoTime } from '../populate/trivy-metadata.js';
 
 /** oci-sync's annotation on store versions that came by import (a store format fact, not an import of the plugin). */
 const IMPORTED_AT_ANNOTATION = 'io.github.trivy-mirror.imported-at';

@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { HealthCheck, HealthReport } from '@trivy-mirror/plugin-api';
 import type { CachePopulatorState } from './cache-state.js';
-import { readJsonFile } from './durable-fs.js';
-import { readPartState, recordedKeys } from './part-state.js';
-import { PART_SPECS } from './part-specs.js';
-import { parseGoTime } from './trivy-metadata.js';
+import { readJsonFile } from '../disk/durable-fs.js';
+import { readPartState, recordedKeys } from '../disk/part-state.js';
+import { PART_SPECS } from '../populate/part-specs.js';
+import { parseGoTime } from '../populate/trivy-metadata.js';
 
 export class CacheHealth implements HealthCheck {
   readonly id = 'cache-populator';

@@ -4,9 +4,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '@trivy-mirror/oci/fs';
-import type { CachePart } from './config-schema.js';
+import type { CachePart } from '../config-schema.js';
 import { readJsonFile } from './durable-fs.js';
-import { PART_SPECS } from './part-specs.js';
+import { PART_SPECS } from '../populate/part-specs.js';
 import { STATE_DIR, currentVersion } from './version-swap.js';
 
 export interface PartState {

@@ -1,7 +1,7 @@
 // `config check` (and the pre-flight of `run`): every target dir exists or can be made, without making it.
 import { creatableDirProblem } from '@trivy-mirror/oci/fs';
 import { ConfigError } from '@trivy-mirror/plugin-api';
-import type { CacheTarget } from './config-schema.js';
+import type { CacheTarget } from '../config-schema.js';
 
 export async function checkTargetDirs(targets: readonly CacheTarget[]): Promise<void> {
   const issues: { path: string; message: string }[] = [];

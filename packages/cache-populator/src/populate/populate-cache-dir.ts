@@ -5,25 +5,25 @@ import path from 'node:path';
 import { fsyncDir, writeNewFile } from '@trivy-mirror/oci/fs';
 import { ArchiveInvalidError, describeError, errorCode } from '@trivy-mirror/plugin-api';
 import { listTags, newestNumericTag, openArtifact, type PopulateSource } from './artifact-source.js';
-import type { CachePart } from './config-schema.js';
-import { ensureDir } from './durable-fs.js';
-import { type OwnerSpec, applyOwner, applyTree, resolveOwner } from './file-owner.js';
-import { assertFreeSpace, unpackedEstimate } from './free-space.js';
+import type { CachePart } from '../config-schema.js';
+import { ensureDir } from '../disk/durable-fs.js';
+import { type OwnerSpec, applyOwner, applyTree, resolveOwner } from '../disk/file-owner.js';
+import { assertFreeSpace, unpackedEstimate } from '../disk/free-space.js';
 import { withKeyLock } from '@trivy-mirror/oci/mutex';
-import { type PartState, checkIntegrity, readPartState, writePartState } from './part-state.js';
+import { type PartState, checkIntegrity, readPartState, writePartState } from '../disk/part-state.js';
 import { type ArtifactPart, PART_SPECS } from './part-specs.js';
 import type { PopulateContext } from './populate-context.js';
 import { type PopulateLogger, silentLogger } from './populate-logger.js';
-import { extractTarGz } from './safe-extract.js';
+import { extractTarGz } from '../disk/safe-extract.js';
 import {
   checksMajorVersion,
   checksMetadata,
   dbMetadataWithDownloadedAt,
   parseGoTime,
 } from './trivy-metadata.js';
-import { commitVersion, createStaging, discardStaging } from './version-swap.js';
+import { commitVersion, createStaging, discardStaging } from '../disk/version-swap.js';
 import { type VexInput, populateVexRepository } from './vex-populate.js';
-import { DEFAULT_MAX_UNPACKED_BYTES } from './cache-parts.js';
+import { DEFAULT_MAX_UNPACKED_BYTES } from '../cache-parts.js';
 
 export type { PopulateSource } from './artifact-source.js';
 

@@ -4,9 +4,9 @@
 import { isOciError } from '@trivy-mirror/oci';
 import { describeError, errorCode } from '@trivy-mirror/plugin-api';
 import type { CachePopulatorState } from './cache-state.js';
-import type { CachePart, CacheTarget } from './config-schema.js';
-import { type PartResult, populateCacheDir } from './populate-cache-dir.js';
-import { storeDamageOf } from './store-damage-signal.js';
+import type { CachePart, CacheTarget } from '../config-schema.js';
+import { type PartResult, populateCacheDir } from '../populate/populate-cache-dir.js';
+import { storeDamageOf } from '../populate/store-damage-signal.js';
 
 export interface PopulateTargetOptions {
   force?: boolean;

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fsyncDir, pidAlive } from '@trivy-mirror/oci/fs';
 import { ensureDir, isErrno } from './durable-fs.js';
 import { type ResolvedOwner, applyOwner } from './file-owner.js';
-import type { PopulateLogger } from './populate-logger.js';
+import type { PopulateLogger } from '../populate/populate-logger.js';
 
 export const STATE_DIR = '.trivy-mirror';
 export const STAGING_PREFIX = '.trivy-mirror-staging-';

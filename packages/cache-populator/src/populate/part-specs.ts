@@ -1,6 +1,6 @@
 // What each OCI-backed cache part is: its store repository, layer media type, and where Trivy reads it.
 import { MediaType } from '@trivy-mirror/oci';
-import type { CachePart } from './config-schema.js';
+import type { CachePart } from '../config-schema.js';
 
 export type ArtifactPart = Exclude<CachePart, 'vex'>;
 

@@ -6,12 +6,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir, writeNewFile } from '@trivy-mirror/oci/fs';
 import { ArchiveInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
-import { ensureDir } from './durable-fs.js';
-import { applyTree } from './file-owner.js';
-import { checkIntegrity, readPartState, writePartState } from './part-state.js';
+import { ensureDir } from '../disk/durable-fs.js';
+import { applyTree } from '../disk/file-owner.js';
+import { checkIntegrity, readPartState, writePartState } from '../disk/part-state.js';
 import type { PopulateContext } from './populate-context.js';
 import { formatGoTime, parseGoTime } from './trivy-metadata.js';
-import { commitVersion, createStaging, discardStaging } from './version-swap.js';
+import { commitVersion, createStaging, discardStaging } from '../disk/version-swap.js';
 
 /** What a `vex.stored` event carries (a subset), enough to write one repository. */
 export interface VexInput {

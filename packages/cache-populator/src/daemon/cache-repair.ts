@@ -3,11 +3,11 @@
 import path from 'node:path';
 import type { CacheWatch, WatchChange } from '@trivy-mirror/plugin-api';
 import type { CachePopulatorState } from './cache-state.js';
-import type { CachePart, CacheTarget } from './config-schema.js';
+import type { CachePart, CacheTarget } from '../config-schema.js';
 import { withKeyLock } from '@trivy-mirror/oci/mutex';
-import { checkIntegrity, partOfKey, readPartState } from './part-state.js';
+import { checkIntegrity, partOfKey, readPartState } from '../disk/part-state.js';
 import type { TargetPopulator } from './target-populator.js';
-import { LINK_PREFIX, STAGING_PREFIX, STATE_DIR } from './version-swap.js';
+import { LINK_PREFIX, STAGING_PREFIX, STATE_DIR } from '../disk/version-swap.js';
 
 /** A version dir's name as commitVersion makes it: `<key>-<base36 time>-<8 hex>`; group 1 is the key. */
 const VERSION_DIR_RE = /^(db|java-db|checks|vex-[A-Za-z0-9][A-Za-z0-9._-]*)-[0-9a-z]+-[0-9a-f]{8}$/;

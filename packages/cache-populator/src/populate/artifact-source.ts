@@ -13,7 +13,7 @@ import {
   createVerifyStream,
 } from '@trivy-mirror/oci';
 import { ArtifactInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
-import { ioChunkBytes } from './safe-extract.js';
+import { ioChunkBytes } from '../disk/safe-extract.js';
 
 export type PopulateSource =
   /** The store tree: one OCI layout per repository at `root/<repository>`. */

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { CacheMetrics } from './cache-metrics.js';
 import type { CachePopulatorState } from './cache-state.js';
 import type { CacheRepair } from './cache-repair.js';
-import { readJsonFile } from './durable-fs.js';
-import { readPartState, recordedKeys } from './part-state.js';
+import { readJsonFile } from '../disk/durable-fs.js';
+import { readPartState, recordedKeys } from '../disk/part-state.js';
 import { checkPartStale } from './stale-check.js';
-import { parseGoTime } from './trivy-metadata.js';
+import { parseGoTime } from '../populate/trivy-metadata.js';
 
 export class FreshnessCheck {
   readonly #state: CachePopulatorState;

@@ -3,9 +3,9 @@
 import { writeFileAtomic } from '@trivy-mirror/oci/fs';
 import type { LifecycleContribution, VexStoredEvent } from '@trivy-mirror/plugin-api';
 import type { CachePopulatorState } from './cache-state.js';
-import { ensureDir, readJsonFile } from './durable-fs.js';
+import { ensureDir, readJsonFile } from '../disk/durable-fs.js';
 import type { FreshnessCheck } from './freshness-check.js';
-import { partForRepository } from './part-specs.js';
+import { partForRepository } from '../populate/part-specs.js';
 import { checkTargetDirs } from './target-dirs-check.js';
 
 export class CacheLifecycle implements LifecycleContribution {

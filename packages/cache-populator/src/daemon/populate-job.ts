@@ -8,7 +8,7 @@ import {
   MirrorError,
 } from '@trivy-mirror/plugin-api';
 import { type CachePopulatorState, JOB_ID } from './cache-state.js';
-import type { PartResult } from './populate-cache-dir.js';
+import type { PartResult } from '../populate/populate-cache-dir.js';
 import type { TargetPopulator } from './target-populator.js';
 
 export class PopulateJob implements Job {
