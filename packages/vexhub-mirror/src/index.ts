@@ -20,20 +20,25 @@ export {
   type VexhubMirrorConfig,
   vexhubMirrorConfigSchema,
 } from './config.js';
-export { type ArchiveLocation, type ArchiveType, parseLocation, splitSubdir } from './location-url.js';
-export { repositoryKind, resolveSource } from './source-resolver.js';
-export { type UnpackedExportedVex, unpackExportedVex } from './exported-vex.js';
-export { checkIndex } from './vex-index.js';
-export { parseManifest, rewriteManifest, SPEC_VERSION } from './vex-manifest.js';
+export {
+  type ArchiveLocation,
+  type ArchiveType,
+  parseLocation,
+  splitSubdir,
+} from './upstream/location-url.js';
+export { repositoryKind, resolveSource } from './upstream/source-resolver.js';
+export { type UnpackedExportedVex, unpackExportedVex } from './transfer/exported-vex.js';
+export { checkIndex } from './versions/vex-index.js';
+export { parseManifest, rewriteManifest, SPEC_VERSION } from './versions/vex-manifest.js';
 export {
   EXPORT_DIR as VEX_EXPORT_DIR,
   type ExportedVersion,
   exportedVexNames,
   type VexExportReport,
-} from './vex-export.js';
-export type { AppliedVexImport, PlannedVexImport } from './vex-import.js';
+} from './transfer/vex-export.js';
+export type { AppliedVexImport, PlannedVexImport } from './transfer/vex-import.js';
 export { VexMirror } from './vex-mirror.js';
-export type { PublishedVersion } from './version-store.js';
+export type { PublishedVersion } from './versions/version-store.js';
 export { JOB_ID, PLUGIN_ID, VexMirrorService, vexhubMirrorModule } from './vexhub-mirror-module.js';
 
 export default definePlugin<VexhubMirrorConfig>({

@@ -1,9 +1,9 @@
 // Prometheus gauges for mirrored VEX repositories, registered on the runtime's registry.
 import type { MetricsRegistry } from '@trivy-mirror/plugin-api';
 import { Gauge, type Registry } from 'prom-client';
-import { goDurationSeconds } from './go-duration.js';
-import { parseManifest, SPEC_VERSION } from './vex-manifest.js';
-import type { PublishedVersion } from './version-store.js';
+import { goDurationSeconds } from './versions/go-duration.js';
+import { parseManifest, SPEC_VERSION } from './versions/vex-manifest.js';
+import type { PublishedVersion } from './versions/version-store.js';
 
 /**
  * What the gauge shows for a served manifest without a usable update_interval (only one stored before

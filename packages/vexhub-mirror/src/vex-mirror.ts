@@ -15,10 +15,10 @@ import {
   type RuntimeSettings,
 } from '@trivy-mirror/plugin-api';
 import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
-import { formatLocation } from './location-url.js';
-import { mirrorRepository, servedArchiveUrl } from './mirror-repository.js';
-import { publishNeeded, publishToDir } from './publish-dir.js';
-import { exportVexVersion, type VexExportReport } from './vex-export.js';
+import { formatLocation } from './upstream/location-url.js';
+import { mirrorRepository, servedArchiveUrl } from './upstream/mirror-repository.js';
+import { publishNeeded, publishToDir } from './serve/publish-dir.js';
+import { exportVexVersion, type VexExportReport } from './transfer/vex-export.js';
 import {
   type AppliedVexImport,
   applyVexImport,
@@ -26,10 +26,10 @@ import {
   type PlannedVexImport,
   planVexImport,
   takeImported,
-} from './vex-import.js';
+} from './transfer/vex-import.js';
 import { updateIntervalSeconds, VexMetrics } from './vex-metrics.js';
-import { parseManifest, rewriteManifest } from './vex-manifest.js';
-import { type PublishedVersion, VersionStore } from './version-store.js';
+import { parseManifest, rewriteManifest } from './versions/vex-manifest.js';
+import { type PublishedVersion, VersionStore } from './versions/version-store.js';
 
 export interface VexMirrorOptions {
   config: VexhubMirrorConfig;

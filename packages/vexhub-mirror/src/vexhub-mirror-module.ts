@@ -17,9 +17,9 @@ import {
 import { ContainerModule } from 'inversify';
 import { vexClientConfig } from './client-config.js';
 import type { VexhubMirrorConfig } from './config.js';
-import { createImportWatch } from './import-watch.js';
+import { createImportWatch } from './transfer/import-watch.js';
 import { VexMirror } from './vex-mirror.js';
-import { createVexRoutes } from './vex-routes.js';
+import { createVexRoutes } from './serve/vex-routes.js';
 
 export const PLUGIN_ID = 'vexhub-mirror';
 export const JOB_ID = 'vexhub-mirror';

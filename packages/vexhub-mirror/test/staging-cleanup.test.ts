@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { STAGING_MAX_AGE_MS, VersionStore } from '../src/version-store.js';
+import { STAGING_MAX_AGE_MS, VersionStore } from '../src/versions/version-store.js';
 
 describe('VersionStore staging', () => {
   let dir: string;

@@ -144,7 +144,7 @@ describe('sources and config', () => {
       lines.join(''),
       /no serve\.publicUrl: VEX repositories are mirrored for cache dirs but not served/,
     );
-    const { servedArchiveUrl } = await import('../src/mirror-repository.js');
+    const { servedArchiveUrl } = await import('../src/upstream/mirror-repository.js');
     const loc = {
       url: 'https://github.com/aquasecurity/vexhub/archive/refs/heads/main.zip',
       type: 'zip' as const,

@@ -1,7 +1,7 @@
 // update_interval of a VEX manifest as seconds (Go durations), for the staleness gauge and alert.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { goDurationSeconds } from '../src/go-duration.js';
+import { goDurationSeconds } from '../src/versions/go-duration.js';
 import { DEFAULT_UPDATE_INTERVAL_SECONDS, updateIntervalSeconds } from '../src/vex-metrics.js';
 
 test('Go durations parse to seconds; anything else is undefined', () => {

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { copyFileAtomic, writeFileAtomic } from './atomic-file.js';
-import { archiveFileName, type PublishedVersion, type VersionStore } from './version-store.js';
+import { copyFileAtomic, writeFileAtomic } from '../versions/atomic-file.js';
+import { archiveFileName, type PublishedVersion, type VersionStore } from '../versions/version-store.js';
 
 export const EXPORT_DIR = 'vex';
 export const EXPORT_VERSION_FILE = 'version.json';

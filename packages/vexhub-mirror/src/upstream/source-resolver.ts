@@ -2,7 +2,7 @@
 // github.com repositories read vex-repository.json from the repository root (Trivy uses the contents API),
 // every other URL serves it at /.well-known/vex-repository.json (vex-repo-spec 0.1).
 import { MirrorError } from '@trivy-mirror/plugin-api';
-import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
+import type { RepositoryConfig, VexhubMirrorConfig } from '../config.js';
 import type { ArchiveLocation } from './location-url.js';
 
 export interface ResolvedSource {

@@ -6,10 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError, describeError, MirrorError } from '@trivy-mirror/plugin-api';
-import { copyFileAtomic, writeFileAtomic } from './atomic-file.js';
-import type { RepositoryConfig } from './config.js';
-import { formatLocation } from './location-url.js';
-import { type MirrorResult, servedArchiveUrl } from './mirror-repository.js';
+import { copyFileAtomic, writeFileAtomic } from '../versions/atomic-file.js';
+import type { RepositoryConfig } from '../config.js';
+import { formatLocation } from '../upstream/location-url.js';
+import { type MirrorResult, servedArchiveUrl } from '../upstream/mirror-repository.js';
 import {
   EXPORT_DIR,
   EXPORT_FORMAT,
@@ -19,9 +19,9 @@ import {
   exportedVexNames,
   sha256File,
 } from './vex-export.js';
-import { parseManifest, type RepositoryManifest, rewriteManifest } from './vex-manifest.js';
-import { commitStaged, stageContent } from './version-staging.js';
-import { archiveFileName, type PublishedVersion, type VersionStore } from './version-store.js';
+import { parseManifest, type RepositoryManifest, rewriteManifest } from '../versions/vex-manifest.js';
+import { commitStaged, stageContent } from '../versions/version-staging.js';
+import { archiveFileName, type PublishedVersion, type VersionStore } from '../versions/version-store.js';
 
 export interface ImportTarget {
   config: RepositoryConfig;

@@ -2,8 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRoute } from '@trivy-mirror/plugin-api';
 import { sendBody, sendJsonError } from './file-response.js';
-import { archiveFileName } from './version-store.js';
-import type { ServedRepository, VexMirror } from './vex-mirror.js';
+import { archiveFileName } from '../versions/version-store.js';
+import type { ServedRepository, VexMirror } from '../vex-mirror.js';
 
 const WELL_KNOWN = '/.well-known/vex-repository.json';
 

@@ -3,14 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError, type HttpClient, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../versions/atomic-file.js';
 import { downloadToFile, fetchDocument, type Validators } from './conditional-fetch.js';
-import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
+import type { RepositoryConfig, VexhubMirrorConfig } from '../config.js';
 import { type ArchiveLocation, formatLocation, parseLocation } from './location-url.js';
 import { resolveSource, upstreamUrl } from './source-resolver.js';
-import { parseManifest, type RepositoryManifest, rewriteManifest } from './vex-manifest.js';
-import { archiveFileName, type PublishedVersion, type VersionStore } from './version-store.js';
-import { commitStaged, stageContent } from './version-staging.js';
+import { parseManifest, type RepositoryManifest, rewriteManifest } from '../versions/vex-manifest.js';
+import { archiveFileName, type PublishedVersion, type VersionStore } from '../versions/version-store.js';
+import { commitStaged, stageContent } from '../versions/version-staging.js';
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 

@@ -4,14 +4,14 @@
 // the caller swaps current.json.
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ArchiveLimits } from './archive-tree.js';
+import type { ArchiveLimits } from '../archives/archive-tree.js';
 import { writeFileAtomic } from './atomic-file.js';
-import type { ArchiveType } from './location-url.js';
-import { extractTarGz } from './tar-reader.js';
+import type { ArchiveType } from '../upstream/location-url.js';
+import { extractTarGz } from '../archives/tar-reader.js';
 import { checkIndex, type IndexSummary } from './vex-index.js';
 import { type RepositoryManifest, rewriteManifest } from './vex-manifest.js';
 import { MANIFEST_FILE, UPSTREAM_MANIFEST_FILE, type VersionStore } from './version-store.js';
-import { extractZip } from './zip-reader.js';
+import { extractZip } from '../archives/zip-reader.js';
 
 export interface StagedContent {
   /** Folder inside the archive that holds index.json ('' = root). */

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveInvalidError } from '@trivy-mirror/plugin-api';
-import type { ArchiveTree } from './archive-tree.js';
+import type { ArchiveTree } from '../archives/archive-tree.js';
 
 export interface IndexSummary {
   updatedAt: string;

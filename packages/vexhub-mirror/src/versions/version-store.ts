@@ -5,8 +5,8 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pidAlive } from '@trivy-mirror/oci/fs';
 import { writeFileAtomic } from './atomic-file.js';
-import type { Validators } from './conditional-fetch.js';
-import type { ArchiveType } from './location-url.js';
+import type { Validators } from '../upstream/conditional-fetch.js';
+import type { ArchiveType } from '../upstream/location-url.js';
 
 export const UPSTREAM_MANIFEST_FILE = 'upstream-vex-repository.json';
 export const MANIFEST_FILE = 'vex-repository.json';

@@ -1,9 +1,9 @@
 // Writes what the HTTP routes serve into a static folder (nginx): archive first, then manifests, each atomically.
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { copyFileAtomic, writeFileAtomic } from './atomic-file.js';
-import type { ArchiveType } from './location-url.js';
-import { archiveFileName } from './version-store.js';
+import { copyFileAtomic, writeFileAtomic } from '../versions/atomic-file.js';
+import type { ArchiveType } from '../upstream/location-url.js';
+import { archiveFileName } from '../versions/version-store.js';
 
 export interface PublishItem {
   repository: string;

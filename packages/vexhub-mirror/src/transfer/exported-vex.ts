@@ -4,9 +4,9 @@
 // hands the result to the cache-populator's 'vex' part and removes `workDir` after.
 import path from 'node:path';
 import { ArchiveInvalidError } from '@trivy-mirror/plugin-api';
-import { writeFileAtomic } from './atomic-file.js';
-import { repositoryConfigSchema } from './config.js';
-import { UPSTREAM_MANIFEST_FILE, VersionStore } from './version-store.js';
+import { writeFileAtomic } from '../versions/atomic-file.js';
+import { repositoryConfigSchema } from '../config.js';
+import { UPSTREAM_MANIFEST_FILE, VersionStore } from '../versions/version-store.js';
 import { EXPORT_DIR } from './vex-export.js';
 import { planVexImport } from './vex-import.js';
 

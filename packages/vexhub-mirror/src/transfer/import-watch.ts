@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheWatch, JobRunner, Logger } from '@trivy-mirror/plugin-api';
-import type { VersionStore } from './version-store.js';
+import type { VersionStore } from '../versions/version-store.js';
 
 export function createImportWatch(
   stores: VersionStore[],
