@@ -1,7 +1,7 @@
 // What runs before the CLI proper, shared by bin/trivy-mirror.js and the single executable: young
 // generation sizing, EPIPE, and for `run` a stand-in /healthz that listens before the app's modules
 // load, so health probes answer within moments of the start. Imports only node built-ins and these.
-import { closeEarlyHealth, letStandInAnswer, startEarlyHealth } from './early-health.js';
+import { closeEarlyHealth, letStandInAnswer, startEarlyHealth } from './admin/early-health.js';
 
 type Main = (argv: string[]) => Promise<number>;
 

@@ -1,6 +1,6 @@
 // trivy-mirror CLI: composes the commands; behaviour lives in the packages.
 import { Command, CommanderError } from 'commander';
-import { CliExit, exitState, formatCliError } from './cli-output.js';
+import { CliExit, exitState, formatCliError } from './output/cli-output.js';
 import { version } from './version.js';
 
 // Each command's module is imported only when that command runs, so `copy` or `status` do not pay for

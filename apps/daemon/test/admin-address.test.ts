@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../src/admin-address.js';
+import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../src/admin/admin-address.js';
 
 describe('quickAdminListen', () => {
   test('env overrides first, then the file; undefined when unsure or unreadable', async () => {

@@ -11,7 +11,7 @@ import {
   closeEarlyHealth,
   letStandInAnswer,
   startEarlyHealth,
-} from '../src/early-health.js';
+} from '../src/admin/early-health.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');

@@ -2,7 +2,7 @@
 // each host's route and why; the last self-check's lines under it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { networkTable } from '../src/status-tables.js';
+import { networkTable } from '../src/output/status-tables.js';
 
 const host = (role: string, target: string, via: string, why: string) => ({ role, target, via, why });
 

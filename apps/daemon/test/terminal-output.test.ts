@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MirrorError } from '@trivy-mirror/plugin-api/errors';
-import { formatCliError } from '../src/cli-output.js';
-import { ProgressLine } from '../src/progress-line.js';
-import { formatTable } from '../src/text-table.js';
+import { formatCliError } from '../src/output/cli-output.js';
+import { ProgressLine } from '../src/output/progress-line.js';
+import { formatTable } from '../src/output/text-table.js';
 
 const HOSTILE = '\u001b]0;pwned\u0007\u001b[2J\rx\u009b';
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;

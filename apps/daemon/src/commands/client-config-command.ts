@@ -6,8 +6,8 @@ import {
   type ClientConfigSection,
 } from '@trivy-mirror/plugin-api/contributions';
 import type { Command } from 'commander';
-import { exitWith } from '../cli-output.js';
-import { cliLogger, startCliRuntime } from '../cli-context.js';
+import { exitWith } from '../output/cli-output.js';
+import { cliLogger, startCliRuntime } from '../command-helpers/cli-context.js';
 
 export function registerClientConfigCommand(program: Command): void {
   program

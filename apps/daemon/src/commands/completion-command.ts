@@ -1,8 +1,8 @@
 // `trivy-mirror completion bash|zsh|fish`: a completion script built from the real command tree.
 import { Argument, type Command } from 'commander';
-import { exitWith } from '../cli-output.js';
-import { bashScript, fishScript, zshScript } from '../completion-scripts.js';
-import { completionTree } from '../completion-tree.js';
+import { exitWith } from '../output/cli-output.js';
+import { bashScript, fishScript, zshScript } from '../completion/completion-scripts.js';
+import { completionTree } from '../completion/completion-tree.js';
 
 const SCRIPTS = { bash: bashScript, zsh: zshScript, fish: fishScript };
 

@@ -1,9 +1,9 @@
 // `trivy-mirror config check|schema|example`.
 import type { ExternalPluginSchema } from '@trivy-mirror/runtime';
 import { type Command, Option } from 'commander';
-import { exitWith } from '../cli-output.js';
-import { CONFIG_PROFILES, configProfile, DEFAULT_PROFILE } from '../config-profiles.js';
-import { builtins, cliLogger, loadCliConfig } from '../cli-context.js';
+import { exitWith } from '../output/cli-output.js';
+import { CONFIG_PROFILES, configProfile, DEFAULT_PROFILE } from '../command-helpers/config-profiles.js';
+import { builtins, cliLogger, loadCliConfig } from '../command-helpers/cli-context.js';
 
 // The runtime loads when a subcommand runs, not to describe them (start-up of `--help`).
 const runtimeModule = () => import('@trivy-mirror/runtime');
@@ -131,7 +131,7 @@ async function networkCheck(
   path: string | undefined,
   loaded: Awaited<ReturnType<typeof loadCliConfig>>,
 ): Promise<number> {
-  const { onlineCheck } = await import('../online-check.js');
+  const { onlineCheck } = await import('../command-helpers/online-check.js');
   const { formatHostProbe } = await runtimeModule();
   const probes = await onlineCheck(path, loaded);
   for (const p of probes) process.stdout.write(`${formatHostProbe(p)}\n`);

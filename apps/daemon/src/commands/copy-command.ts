@@ -1,9 +1,9 @@
 // `trivy-mirror copy SRC DST`: one artifact, byte-identical, registry or OCI layout on either side.
 import type { Reference, Transport } from '@trivy-mirror/oci';
 import type { Command } from 'commander';
-import { cliLogger, registryAccess } from '../cli-context.js';
-import { formatBytes, formatMs, exitWith } from '../cli-output.js';
-import { ProgressLine } from '../progress-line.js';
+import { cliLogger, registryAccess } from '../command-helpers/cli-context.js';
+import { formatBytes, formatMs, exitWith } from '../output/cli-output.js';
+import { ProgressLine } from '../output/progress-line.js';
 
 export function registerCopyCommand(program: Command): void {
   program

@@ -7,8 +7,8 @@ import { ClientConfigContribution, type ClientConfigSection } from '@trivy-mirro
 import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Runtime } from '@trivy-mirror/runtime';
 import type { Command } from 'commander';
-import { builtins } from '../cli-context.js';
-import { formatAge, exitWith } from '../cli-output.js';
+import { builtins } from '../command-helpers/cli-context.js';
+import { formatAge, exitWith } from '../output/cli-output.js';
 import { version } from '../version.js';
 import { renderSections } from './client-config-command.js';
 

@@ -1,7 +1,7 @@
 // `trivy-mirror doctor`: an alias of `config check --online` — the config checked as `run` would, then
 // every configured source, destination and VEX host probed through the proxy and trust.
 import type { Command } from 'commander';
-import { exitWith } from '../cli-output.js';
+import { exitWith } from '../output/cli-output.js';
 import { checkConfig } from './config-commands.js';
 
 export function registerDoctorCommand(program: Command): void {

@@ -10,10 +10,10 @@ import {
 import type { Logger } from '@trivy-mirror/plugin-api';
 import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Command } from 'commander';
-import { cliLogger, registryAccess } from '../cli-context.js';
-import { exitWith } from '../cli-output.js';
-import { printPopulateResult } from '../populate-output.js';
-import { announceStore, assertStoreExists, resolveStoreRoot } from '../store-root.js';
+import { cliLogger, registryAccess } from '../command-helpers/cli-context.js';
+import { exitWith } from '../output/cli-output.js';
+import { printPopulateResult } from '../output/populate-output.js';
+import { announceStore, assertStoreExists, resolveStoreRoot } from '../command-helpers/store-root.js';
 
 interface PopulateOpts {
   cacheDir: string;

@@ -2,8 +2,8 @@
 // after every stored version when oci-sync's publishRegistryDir is set).
 import type { PublishReport } from '@trivy-mirror/oci-sync';
 import type { Command } from 'commander';
-import { loadCliConfig } from '../cli-context.js';
-import { exitWith, formatBytes } from '../cli-output.js';
+import { loadCliConfig } from '../command-helpers/cli-context.js';
+import { exitWith, formatBytes } from '../output/cli-output.js';
 
 function printReport(report: PublishReport, json?: boolean): void {
   if (json) {

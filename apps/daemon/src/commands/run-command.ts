@@ -1,8 +1,8 @@
 // `trivy-mirror run`: the daemon (what systemd starts).
 import type { Command } from 'commander';
-import { exitWith } from '../cli-output.js';
-import { builtins } from '../cli-context.js';
-import { closeEarlyHealth, letStandInAnswer } from '../early-health.js';
+import { exitWith } from '../output/cli-output.js';
+import { builtins } from '../command-helpers/cli-context.js';
+import { closeEarlyHealth, letStandInAnswer } from '../admin/early-health.js';
 import { version } from '../version.js';
 
 export function registerRunCommand(program: Command): void {

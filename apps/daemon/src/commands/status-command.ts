@@ -11,10 +11,10 @@ import {
   verdictExitCode,
 } from '@trivy-mirror/runtime/status-verdict';
 import type { Command } from 'commander';
-import { adminGet } from '../admin-get.js';
-import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin-address.js';
-import { formatAge, exitWith } from '../cli-output.js';
-import { clientsTable, componentTables, networkTable } from '../status-tables.js';
+import { adminGet } from '../admin/admin-get.js';
+import { DEFAULT_ADMIN_LISTEN, DEFAULT_CONFIG_PATH, quickAdminListen } from '../admin/admin-address.js';
+import { formatAge, exitWith } from '../output/cli-output.js';
+import { clientsTable, componentTables, networkTable } from '../output/status-tables.js';
 
 interface StatusJob {
   id: string;
@@ -89,7 +89,8 @@ async function adminListen(configPath: string | undefined): Promise<string> {
   const env = process.env;
   const quick = quickAdminListen(configPath ?? (env.TRIVY_MIRROR_CONFIG || DEFAULT_CONFIG_PATH), env, true);
   const listen =
-    quick ?? (await (await import('../cli-context.js')).loadCliConfig(configPath)).config.admin.listen;
+    quick ??
+    (await (await import('../command-helpers/cli-context.js')).loadCliConfig(configPath)).config.admin.listen;
   // a wildcard listener is reached on loopback
   return listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
 }

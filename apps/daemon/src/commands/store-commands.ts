@@ -2,9 +2,14 @@
 // repository) the way skopeo/crane users look into a registry, check it byte for byte, trim history.
 import { MirrorError } from '@trivy-mirror/plugin-api/errors';
 import type { Command } from 'commander';
-import { exitWith, formatAge, formatBytes } from '../cli-output.js';
-import { announceStore, assertStoreExists, resolveStoreRoot, type StoreRoot } from '../store-root.js';
-import { formatTable } from '../text-table.js';
+import { exitWith, formatAge, formatBytes } from '../output/cli-output.js';
+import {
+  announceStore,
+  assertStoreExists,
+  resolveStoreRoot,
+  type StoreRoot,
+} from '../command-helpers/store-root.js';
+import { formatTable } from '../output/text-table.js';
 
 interface StoreOpts {
   config?: string;
@@ -140,7 +145,7 @@ Examples:
     )
     .action(
       exitWith(async (opts: StoreOpts & { keep?: string; dryRun?: boolean }) => {
-        const { loadCliConfig } = await import('../cli-context.js');
+        const { loadCliConfig } = await import('../command-helpers/cli-context.js');
         const root = await openStore(opts);
         const sync = (await loadCliConfig(opts.config)).config.plugins['oci-sync'] as
           | { keepVersions?: number; blobGraceMinutes?: number }

@@ -2,10 +2,10 @@
 import type { JobRunRecord } from '@trivy-mirror/plugin-api';
 import { printableJson, printableLine } from '@trivy-mirror/plugin-api/terminal-text';
 import type { Command } from 'commander';
-import { cliLogger, startCliRuntime } from '../cli-context.js';
-import { exitWith, formatBytes, formatMs } from '../cli-output.js';
-import { ProgressLine } from '../progress-line.js';
-import { formatTable } from '../text-table.js';
+import { cliLogger, startCliRuntime } from '../command-helpers/cli-context.js';
+import { exitWith, formatBytes, formatMs } from '../output/cli-output.js';
+import { ProgressLine } from '../output/progress-line.js';
+import { formatTable } from '../output/text-table.js';
 
 const POPULATE_JOB = 'cache-populator';
 
@@ -50,7 +50,7 @@ Examples:
     )
     .action(
       exitWith(async (opts: SyncOpts) => {
-        if (opts.dryRun) return (await import('../sync-dry-run.js')).syncDryRun(opts);
+        if (opts.dryRun) return (await import('../command-helpers/sync-dry-run.js')).syncDryRun(opts);
         const logger = await cliLogger({ verbose: opts.verbose });
         const runtime = await startCliRuntime(opts.config, logger);
         const abort = () => void runtime.stop('SIGINT');

@@ -5,9 +5,9 @@ import type { TransferReport } from '@trivy-mirror/oci-sync';
 import type { Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import type { VexMirror } from '@trivy-mirror/vexhub-mirror';
 import type { Command } from 'commander';
-import { cliLogger, startCliRuntime } from '../cli-context.js';
-import { exitWith, formatBytes } from '../cli-output.js';
-import { announceStore } from '../store-root.js';
+import { cliLogger, startCliRuntime } from '../command-helpers/cli-context.js';
+import { exitWith, formatBytes } from '../output/cli-output.js';
+import { announceStore } from '../command-helpers/store-root.js';
 import { notifyDaemon } from './daemon-notify.js';
 
 // oci-sync loads when a command runs, not to describe it (start-up of `--help`).

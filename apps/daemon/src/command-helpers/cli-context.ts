@@ -5,11 +5,11 @@ import { quotingCausesOnce } from '@trivy-mirror/plugin-api/error-serializer';
 import { REDACT_PATHS } from '@trivy-mirror/plugin-api/redact-paths';
 import { printableJson } from '@trivy-mirror/plugin-api/terminal-text';
 import type { LoadedConfig, Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
-import { version } from './version.js';
+import { version } from '../version.js';
 
 // Heavy modules (the runtime, every plugin) load on first use: `copy` needs neither without --config.
 const runtimeModule = () => import('@trivy-mirror/runtime');
-export const builtins = async () => (await import('./builtins.js')).builtinPlugins;
+export const builtins = async () => (await import('../builtins.js')).builtinPlugins;
 
 const ERROR_LEVEL = 50;
 

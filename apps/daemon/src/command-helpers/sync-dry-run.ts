@@ -4,7 +4,7 @@ import type { CachePopulatorConfig } from '@trivy-mirror/cache-populator';
 import { RegistryClient } from '@trivy-mirror/oci';
 import type { OciSyncConfig, PlannedArtifact } from '@trivy-mirror/oci-sync';
 import { cliLogger, loadCliConfig, registryAccess } from './cli-context.js';
-import { formatBytes } from './cli-output.js';
+import { formatBytes } from '../output/cli-output.js';
 
 const PLANNED = ['oci-sync', 'vexhub-mirror', 'cache-populator'];
 
