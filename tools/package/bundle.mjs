@@ -96,7 +96,7 @@ export async function bundle({ root, outfile, version }) {
  */
 export async function bundleWorker({ root, outfile }) {
   await esbuild.build({
-    entryPoints: [join(root, 'packages/auth-providers/dist/bcrypt-worker.js')],
+    entryPoints: [join(root, 'packages/auth-providers/dist/serve/bcrypt-worker.js')],
     outfile,
     bundle: true,
     platform: 'node',

@@ -53,7 +53,7 @@ for (const folder of ['trivy-data', 'vexhub']) {
   const base = join(root, 'tools/fixtures', folder);
   for (const file of walkFiles(base)) assets[`fixtures/${folder}/${file.slice(base.length + 1)}`] = file;
 }
-// bcrypt off the main thread: the worker's source (packages/auth-providers/src/bcrypt-pool.ts).
+// bcrypt off the main thread: the worker's source (packages/auth-providers/src/serve/bcrypt-pool.ts).
 assets['bcrypt-worker.cjs'] = await bundleWorker({ root, outfile: join(work, 'bcrypt-worker.cjs') });
 
 const exes = {};

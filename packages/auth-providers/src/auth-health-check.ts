@@ -1,10 +1,10 @@
 // /status for auth-providers: which providers run in which order, which source kind covers each
 // configured host, and which provider last answered for each host. Never a secret.
 import type { HealthCheck, HealthReport } from '@trivy-mirror/plugin-api';
-import type { CredentialUsage } from './credential-usage.js';
-import type { DockerConfigProvider } from './docker-config-provider.js';
-import type { HtpasswdFile } from './htpasswd.js';
-import type { StaticCredentialProvider } from './static-provider.js';
+import type { CredentialUsage } from './providers/credential-usage.js';
+import type { DockerConfigProvider } from './providers/docker-config-provider.js';
+import type { HtpasswdFile } from './serve/htpasswd.js';
+import type { StaticCredentialProvider } from './providers/static-provider.js';
 
 export interface AuthHealthCheckParts {
   providers: { id: string; order: number }[];

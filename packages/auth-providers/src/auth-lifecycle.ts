@@ -2,10 +2,10 @@
 // the htpasswd file must be valid — otherwise start-up stops with every problem listed at once.
 import { ConfigError, type LifecycleContribution, type Logger } from '@trivy-mirror/plugin-api';
 import { CredentialError } from './errors.js';
-import type { BcryptPool } from './bcrypt-pool.js';
-import type { DockerConfigProvider } from './docker-config-provider.js';
-import type { HtpasswdFile } from './htpasswd.js';
-import type { SecretReader, SecretRef } from './secret-reader.js';
+import type { BcryptPool } from './serve/bcrypt-pool.js';
+import type { DockerConfigProvider } from './providers/docker-config-provider.js';
+import type { HtpasswdFile } from './serve/htpasswd.js';
+import type { SecretReader, SecretRef } from './secrets/secret-reader.js';
 
 export interface AuthLifecycleParts {
   logger: Logger;

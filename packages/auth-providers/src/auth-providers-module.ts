@@ -9,18 +9,18 @@ import {
   ServeAuthenticator,
 } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
-import { AnonymousProvider } from './anonymous-provider.js';
+import { AnonymousProvider } from './providers/anonymous-provider.js';
 import { AuthHealthCheck } from './auth-health-check.js';
 import { AuthLifecycle } from './auth-lifecycle.js';
-import { BcryptPool } from './bcrypt-pool.js';
+import { BcryptPool } from './serve/bcrypt-pool.js';
 import { AuthClientConfig } from './client-config.js';
 import { type AuthProvidersConfig, CONFIG_PATH } from './config.js';
-import { CredentialUsage, recordingProvider } from './credential-usage.js';
-import { DockerConfigProvider } from './docker-config-provider.js';
-import { HtpasswdFile } from './htpasswd.js';
-import { SecretReader, type SecretRef } from './secret-reader.js';
-import { HtpasswdTokenAuthenticator } from './serve-authenticator.js';
-import { StaticCredentialProvider } from './static-provider.js';
+import { CredentialUsage, recordingProvider } from './providers/credential-usage.js';
+import { DockerConfigProvider } from './providers/docker-config-provider.js';
+import { HtpasswdFile } from './serve/htpasswd.js';
+import { SecretReader, type SecretRef } from './secrets/secret-reader.js';
+import { HtpasswdTokenAuthenticator } from './serve/serve-authenticator.js';
+import { StaticCredentialProvider } from './providers/static-provider.js';
 
 /** Providers get orders 100, 110, 120… in config order, leaving room for other plugins' providers. */
 export const ORDER_BASE = 100;

@@ -4,10 +4,10 @@ import { definePlugin } from '@trivy-mirror/plugin-api';
 import { authProvidersModule } from './auth-providers-module.js';
 import { type AuthProvidersConfig, authProvidersConfigSchema, EXAMPLE_CONFIG } from './config.js';
 
-export { AnonymousProvider } from './anonymous-provider.js';
+export { AnonymousProvider } from './providers/anonymous-provider.js';
 export { AuthHealthCheck } from './auth-health-check.js';
 export { AuthLifecycle } from './auth-lifecycle.js';
-export { BCRYPT_WORKER_ASSET, BcryptPool, type BcryptPoolOptions } from './bcrypt-pool.js';
+export { BCRYPT_WORKER_ASSET, BcryptPool, type BcryptPoolOptions } from './serve/bcrypt-pool.js';
 export {
   type AuthProvidersParts,
   authProvidersModule,
@@ -24,17 +24,20 @@ export {
   type ProviderKind,
   type ServeAuthConfig,
 } from './config.js';
-export { createCredentialResolver, createCredentialStore } from './credential-chain.js';
-export { type CredentialHelperOptions, credentialHelperGet } from './credential-helper.js';
-export { CredentialUsage, recordingProvider } from './credential-usage.js';
-export { DockerConfigProvider, type DockerConfigProviderOptions } from './docker-config-provider.js';
+export { createCredentialResolver, createCredentialStore } from './providers/credential-chain.js';
+export { type CredentialHelperOptions, credentialHelperGet } from './providers/credential-helper.js';
+export { CredentialUsage, recordingProvider } from './providers/credential-usage.js';
+export {
+  DockerConfigProvider,
+  type DockerConfigProviderOptions,
+} from './providers/docker-config-provider.js';
 export { CredentialError, CredentialErrorCode } from './errors.js';
-export { HtpasswdFile, parseHtpasswd } from './htpasswd.js';
-export { loadedSecrets, REDACTED, redactSecrets, SecretRegistry } from './redact.js';
-export { hostOfAuthKey, normalizeRegistryHost } from './registry-host.js';
-export { SecretReader, type SecretRef } from './secret-reader.js';
-export { dummyHash, HtpasswdTokenAuthenticator } from './serve-authenticator.js';
-export { StaticCredentialProvider } from './static-provider.js';
+export { HtpasswdFile, parseHtpasswd } from './serve/htpasswd.js';
+export { loadedSecrets, REDACTED, redactSecrets, SecretRegistry } from './secrets/redact.js';
+export { hostOfAuthKey, normalizeRegistryHost } from './providers/registry-host.js';
+export { SecretReader, type SecretRef } from './secrets/secret-reader.js';
+export { dummyHash, HtpasswdTokenAuthenticator } from './serve/serve-authenticator.js';
+export { StaticCredentialProvider } from './providers/static-provider.js';
 
 export default definePlugin<AuthProvidersConfig>({
   id: 'auth-providers',

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthDecision, Logger, ServeAuthenticator } from '@trivy-mirror/plugin-api';
 import { BcryptPool } from './bcrypt-pool.js';
 import type { HtpasswdFile } from './htpasswd.js';
-import type { SecretReader, SecretRef } from './secret-reader.js';
+import type { SecretReader, SecretRef } from '../secrets/secret-reader.js';
 
 /**
  * Salt and hash (never matched) compared against when the user is unknown, at the file's cost, so

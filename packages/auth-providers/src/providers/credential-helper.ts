@@ -2,8 +2,8 @@
 // Its output holds secrets, so neither stdout nor stderr ever reaches a log line or an error message.
 import { spawn } from 'node:child_process';
 import type { RegistryCredential } from '@trivy-mirror/oci';
-import { CredentialError, CredentialErrorCode } from './errors.js';
-import { loadedSecrets, type SecretRegistry } from './redact.js';
+import { CredentialError, CredentialErrorCode } from '../errors.js';
+import { loadedSecrets, type SecretRegistry } from '../secrets/redact.js';
 
 export interface CredentialHelperOptions {
   /** Kill the helper after this long (default 5000 ms). */

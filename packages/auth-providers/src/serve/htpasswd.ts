@@ -2,7 +2,7 @@
 // removing a user needs no restart. A file that turns invalid locks everyone out (fail closed).
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, type Logger } from '@trivy-mirror/plugin-api';
-import { CONFIG_PATH } from './config.js';
+import { CONFIG_PATH } from '../config.js';
 
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const KEY = `${CONFIG_PATH}.serve.htpasswd`;

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@trivy-mirror/plugin-api';
-import { CredentialError, CredentialErrorCode } from './errors.js';
+import { CredentialError, CredentialErrorCode } from '../errors.js';
 import { loadedSecrets, type SecretRegistry } from './redact.js';
 
 /** Where a secret lives, and the YAML path that named it (for error messages). */

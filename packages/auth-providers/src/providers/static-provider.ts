@@ -2,9 +2,9 @@
 // with every secret read (and re-read after rotation) from a file, an env var or a systemd credential.
 import type { RegistryCredential } from '@trivy-mirror/oci';
 import type { CredentialProvider, HttpCredential } from '@trivy-mirror/plugin-api';
-import { CONFIG_PATH, type CredentialEntry } from './config.js';
+import { CONFIG_PATH, type CredentialEntry } from '../config.js';
 import { normalizeRegistryHost } from './registry-host.js';
-import { describeSecretRef, type SecretReader, type SecretRef } from './secret-reader.js';
+import { describeSecretRef, type SecretReader, type SecretRef } from '../secrets/secret-reader.js';
 
 interface StaticEntry {
   index: number;

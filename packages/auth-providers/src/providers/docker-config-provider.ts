@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { RegistryCredential } from '@trivy-mirror/oci';
 import type { CredentialProvider } from '@trivy-mirror/plugin-api';
 import { credentialHelperGet } from './credential-helper.js';
-import { CredentialError, CredentialErrorCode } from './errors.js';
-import { loadedSecrets, type SecretRegistry } from './redact.js';
+import { CredentialError, CredentialErrorCode } from '../errors.js';
+import { loadedSecrets, type SecretRegistry } from '../secrets/redact.js';
 import { helperServerUrl, hostOfAuthKey, normalizeRegistryHost } from './registry-host.js';
 
 interface AuthEntry {
