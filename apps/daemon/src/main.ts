@@ -35,11 +35,9 @@ export async function buildProgram(commandName?: string): Promise<Command> {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   const versionOnly = commandName === '--version' || commandName === '-V';
-  const wanted = versionOnly
-    ? []
-    : commandName && commands[commandName]
-      ? [commands[commandName]]
-      : unique(Object.values(commands));
+  // `completion` describes every command, so it gets the whole tree (and needs no import of this file)
+  const single = commandName && commandName !== 'completion' ? commands[commandName] : undefined;
+  const wanted = versionOnly ? [] : single ? [single] : unique(Object.values(commands));
   for (const load of wanted) (await load())(program);
   program.addHelpText(
     'after',

@@ -22,9 +22,8 @@ Examples:
     )
     .action(
       exitWith(async (shell: keyof typeof SCRIPTS) => {
-        // the whole tree: this process registered only the completion command
-        const { buildProgram } = await import('../main.js');
-        process.stdout.write(SCRIPTS[shell](completionTree(await buildProgram())));
+        // main registers every command for `completion`, so `program` is the whole tree
+        process.stdout.write(SCRIPTS[shell](completionTree(program)));
         return 0;
       }),
     );
