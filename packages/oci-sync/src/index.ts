@@ -5,7 +5,7 @@ import { exampleConfig, type OciSyncConfig, ociSyncConfigSchema } from './config
 import { ociSyncModule } from './oci-sync-module.js';
 
 export { ARTIFACT_RULES, checksMajorVersion, ruleFor, validateTrivyArtifact } from './sync/artifact-rules.js';
-export type { ArtifactTagResult, DestinationResult } from './sync/artifact-sync.js';
+export type { ArtifactTagResult, DestinationResult } from './sync/artifact-sync-types.js';
 export { renderClientConfig } from './client-config/client-config.js';
 export {
   type ArtifactConfig,

@@ -22,7 +22,7 @@ import {
   withDigest,
 } from '@trivy-mirror/oci';
 import { describeError, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
-import type { ArtifactSyncDeps, ArtifactTagResult, DestinationResult } from '../sync/artifact-sync.js';
+import type { ArtifactSyncDeps, ArtifactTagResult, DestinationResult } from '../sync/artifact-sync-types.js';
 import type { ArtifactTagStatus } from '../sync/sync-state.js';
 
 type PushDeps = Pick<

@@ -1,7 +1,7 @@
 // One attempt at an artifact/tag (a sync or a check of the store): the result record, the status
 // times, and a failure recorded with its code instead of thrown, so one tag never stops the others.
 import { describeError } from '@trivy-mirror/plugin-api';
-import type { ArtifactTagResult } from '../sync/artifact-sync.js';
+import type { ArtifactTagResult } from '../sync/artifact-sync-types.js';
 import type { SyncState } from '../sync/sync-state.js';
 import type { ArtifactTagStatus } from '../sync/sync-state.js';
 

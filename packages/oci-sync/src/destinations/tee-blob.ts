@@ -9,7 +9,7 @@ import {
   parseReference,
   type Reference,
 } from '@trivy-mirror/oci';
-import type { ArtifactSyncDeps } from '../sync/artifact-sync.js';
+import type { ArtifactSyncDeps } from '../sync/artifact-sync-types.js';
 import { teeStream } from './stream-tee.js';
 
 /**

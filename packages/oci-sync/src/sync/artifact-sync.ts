@@ -14,68 +14,22 @@ import {
   parseReference,
   type Reference,
   sha256Digest,
-  type Transport,
   withDigest,
 } from '@trivy-mirror/oci';
-import { type ArtifactStore, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
+import { MirrorError } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
 import type { LayerMetadata } from '../metadata/layer-metadata.js';
 import { checkLayerVersion } from '../metadata/layer-version-check.js';
-import type { ArtifactConfig, OciSyncConfig } from '../config.js';
-import { type SourceCooldowns, trySources } from './source-fallback.js';
+import type { ArtifactConfig } from '../config.js';
+import { trySources } from './source-fallback.js';
 import { pushAndRecord, throwIfPushFailed } from '../destinations/destination-push.js';
 import { recordStored } from '../metadata/record-stored.js';
 import { planTagUpdate } from '../store/store-versions.js';
 import { destinationsLacking, teeBlob } from '../destinations/tee-blob.js';
 import { tagAttempt } from '../destinations/tag-attempt.js';
-import type { SyncState } from './sync-state.js';
-import type { StoreDamage } from '../store/store-damage.js';
 import { storedTag } from '../store/stored-tag.js';
 import { touchVersions } from '../store/version-blobs.js';
-
-export interface ArtifactSyncDeps {
-  registry: Transport;
-  store: ArtifactStore;
-  config: OciSyncConfig;
-  state: SyncState;
-  cooldowns: SourceCooldowns;
-  logger: Logger;
-  now: () => Date;
-  signal: AbortSignal;
-  /** Bytes of one blob moved so far (for progress displays). */
-  onProgress?: (item: string, bytes: number, total: number) => void;
-  /** Records damage the job finds in the store (quarantine, /readyz). */
-  damage?: StoreDamage;
-}
-
-export interface DestinationResult {
-  destination: string;
-  reference: string;
-  pushed: boolean;
-  bytes: number;
-  /** The destination's tag holds this newer, complete version (another writer's): left as it is. */
-  superseded?: string;
-  error?: string;
-}
-
-export interface ArtifactTagResult {
-  artifact: string;
-  tag: string;
-  ok: boolean;
-  /** The store's version of the tag changed in this run. */
-  changed: boolean;
-  /** The stored version was damaged and has been fetched again (the same version). */
-  repaired?: boolean;
-  source?: string;
-  digest?: string;
-  layer?: Descriptor & { title?: string };
-  layoutPath: string;
-  bytesDownloaded: number;
-  bytesPushed: number;
-  destinations: DestinationResult[];
-  error?: unknown;
-  durationMs: number;
-}
+import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync-types.js';
 
 type SourceOutcome = { kind: 'same' } | ({ kind: 'stored'; manifest: ManifestBytes } & StoreOutcome);
 

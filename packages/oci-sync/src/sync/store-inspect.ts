@@ -5,7 +5,7 @@
 import { Annotation, isOciError, OciErrorCode, OciLayout } from '@trivy-mirror/oci';
 import { MirrorError } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
-import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync.js';
+import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync-types.js';
 import type { ArtifactConfig } from '../config.js';
 import { pushAndRecord, throwIfPushFailed } from '../destinations/destination-push.js';
 import { recordStored } from '../metadata/record-stored.js';

@@ -11,7 +11,8 @@ import {
   type Logger,
   MirrorError,
 } from '@trivy-mirror/plugin-api';
-import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
+import { syncArtifactTag } from './artifact-sync.js';
+import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync-types.js';
 import type { ArtifactConfig, OciSyncConfig } from '../config.js';
 import { SourceCooldowns } from './source-fallback.js';
 import { MetadataFollowUp } from '../metadata/metadata-follow-up.js';

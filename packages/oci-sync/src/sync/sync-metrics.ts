@@ -1,7 +1,7 @@
 // Prometheus metrics of oci-sync, registered in the runtime's registry (Metrics service).
 import type { MetricsRegistry } from '@trivy-mirror/plugin-api';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { DestinationResult } from './artifact-sync.js';
+import type { DestinationResult } from './artifact-sync-types.js';
 
 type PushLabels = 'artifact' | 'tag' | 'destination';
 
