@@ -45,13 +45,8 @@ export { ProviderCredentialStore } from './services/credential-store.js';
 export { applyEnvOverrides, NAMED_ENV_OVERRIDES } from './config/env-overrides.js';
 export { InProcessEventBus } from './services/event-bus.js';
 export { idleConfigWarning } from './config/idle-config.js';
-export {
-  isSwitchedOff,
-  type PluginListing,
-  pluginListing,
-  withEnabledSwitch,
-  withoutSwitch,
-} from './plugins/plugin-switch.js';
+export { withEnabledSwitch } from './config/enabled-switch.js';
+export { isSwitchedOff, type PluginListing, pluginListing, withoutSwitch } from './plugins/plugin-switch.js';
 export { HealthRegistry, type Readiness } from './status/health-registry.js';
 export { UndiciHttpClient, type UndiciHttpClientOptions } from './services/http-client.js';
 export { applyTlsTrust, proxyRouterFor } from './network/network-settings.js';

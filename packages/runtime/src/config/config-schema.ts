@@ -3,8 +3,8 @@ import type { PluginDefinition } from '@trivy-mirror/plugin-api';
 import { z } from 'zod';
 // Installs the scheduler's cron validation for the plugins' `cronExpression()` fields.
 import '../jobs/cron-validation.js';
-import { proxyUrlProblem } from '../network/network-settings.js';
-import { withEnabledSwitch } from '../plugins/plugin-switch.js';
+import { withEnabledSwitch } from './enabled-switch.js';
+import { proxyUrlProblem } from './proxy-url-check.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/trivy-mirror/config.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/trivy-mirror';

@@ -14,14 +14,3 @@ export function proxyRouterFor(config: NetworkConfig, env: NodeJS.ProcessEnv = p
 export function applyTlsTrust(config: NetworkConfig): void {
   setSystemCaTrust(config.tls?.systemCa ?? true);
 }
-
-/** A proxy URL problem for the schema, or undefined when the value parses. */
-export function proxyUrlProblem(value: string): string | undefined {
-  if (value === 'none') return undefined;
-  try {
-    new ProxyRouter({ settings: { url: value }, env: {} });
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}

@@ -1,19 +1,7 @@
 // `enabled: false` on any plugin: a builtin's section (`oci-sync: { enabled: false }`) or an external entry
 // (`{ module: …, enabled: false }`). A disabled plugin is not loaded (an external module is not even
 // imported); /status and `trivy-mirror status` list it as disabled.
-import { z } from 'zod';
 import type { RuntimeConfig } from '../config/config-schema.js';
-
-export const ENABLED_DESCRIPTION = 'false: the plugin is not loaded (its section is still validated)';
-
-/** The plugin's section schema with an `enabled` switch (plugins whose schema is not an object keep theirs). */
-export function withEnabledSwitch(schema: z.ZodType): z.ZodType {
-  const def = (schema as unknown as { _zod: { def: { type: string } } })._zod.def;
-  if (def.type !== 'object') return schema;
-  return (schema as unknown as z.ZodObject).safeExtend({
-    enabled: z.boolean().optional().describe(ENABLED_DESCRIPTION),
-  });
-}
 
 /** A section without the runtime's `enabled` key: what the plugin's module gets. */
 export function withoutSwitch(section: unknown): unknown {
