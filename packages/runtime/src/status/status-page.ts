@@ -18,7 +18,8 @@ import type { JobStatus, StatusReport } from './status-report.js';
 import { STATE_CSS } from './status-page-css.js';
 import { networkSection } from './status-page-network.js';
 import { VERDICTS } from './status-verdict.js';
-import { buildView, type CacheRow, type PageState, STATES } from './status-view.js';
+import { type PageState, STATES } from './status-document.js';
+import { buildView, type CacheRow } from './status-view.js';
 
 export const REFRESH_SECONDS = 30;
 

@@ -6,38 +6,10 @@ import type { ClientStatus } from '../clients/clients-seen.js';
 import type { Readiness } from './health-registry.js';
 import type { NetworkStatus } from '../network/network-probe-service.js';
 import type { PluginListing } from '../plugins/plugin-switch.js';
-import { type StatusVerdict, statusVerdict } from './status-verdict.js';
+import type { JobStatus, StatusReport } from './status-document.js';
+import { statusVerdict } from './status-verdict.js';
 
-export interface JobStatus {
-  id: string;
-  description: string;
-  schedule?: string;
-  triggers: string[];
-  nextRun?: string;
-  running: boolean;
-  /** The run in progress, if any. */
-  currentRun?: JobRunRecord;
-  lastRun?: JobRunRecord;
-}
-
-export interface StatusReport {
-  /** The one verdict the page and `trivy-mirror status` show (status-verdict.ts). */
-  verdict: StatusVerdict;
-  version: string;
-  startedAt: string;
-  uptimeSeconds: number;
-  phase: string;
-  ready: boolean;
-  reasons: string[];
-  jobs: JobStatus[];
-  components: Record<string, unknown>;
-  /** Every plugin of the config; `enabled: false` ones are not loaded. */
-  plugins: PluginListing[];
-  /** Clients seen on the serving listener since start, most recent first. */
-  clients: ClientStatus[];
-  /** Each configured source, destination and VEX host: direct or which proxy, and why; the last probe. */
-  network?: NetworkStatus;
-}
+export type { JobStatus, StatusReport } from './status-document.js';
 
 export interface JobView {
   jobs(): Job[];

@@ -3,19 +3,10 @@
 // prints it and exits with its code, so the three never disagree. Pure, and light enough for the CLI
 // to load on its own (`@trivy-mirror/runtime/status-verdict`).
 import { formatTime, relative, scrub } from './status-format.js';
-import type { StatusReport } from './status-report.js';
-import { buildView, type PageState, worst } from './status-view.js';
+import type { StatusReport, StatusVerdict, VerdictState } from './status-document.js';
+import { buildView, worst } from './status-view.js';
 
-export type VerdictState = PageState;
-
-export interface StatusVerdict {
-  state: VerdictState;
-  /** READY, SYNCING, STALE, FAILING. */
-  word: string;
-  meaning: string;
-  /** Why it is not READY, worst first (empty when READY). */
-  reasons: string[];
-}
+export type { StatusVerdict, VerdictState } from './status-document.js';
 
 /** Each state's word, what it means and the exit code of `trivy-mirror status`, best first. */
 export const VERDICTS: Record<VerdictState, { word: string; meaning: string; exitCode: number }> = {

@@ -1,14 +1,10 @@
 // What the status page shows, read from the /status document: one state per row (the overall verdict,
 // from the same rows, is status-verdict.ts). Reads the built-in plugins' component shapes defensively
 // (a missing or odd field shows as "—").
-import type { StatusReport } from './status-report.js';
+import { type PageState, STATES, type StatusReport } from './status-document.js';
 
 /** The /status document apart from its verdict (which is made from these rows). */
 type Report = Omit<StatusReport, 'verdict'>;
-
-/** Worst first: the overall state is the worst of the rows. */
-export const STATES = ['failing', 'stale', 'syncing', 'ready'] as const;
-export type PageState = (typeof STATES)[number];
 
 export interface ArtifactRow {
   key: string;
