@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Module boundaries by Nx tag (what @nx/enforce-module-boundaries would do, without eslint):
 // plugins import plugin-api and oci only; nothing imports the app; libraries import no plugin.
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+// Inside each package: no import cycle between its source files (import-cycles.mjs).
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { importCycles, sourceFiles } from './import-cycles.mjs';
 
-const root = new URL('../..', import.meta.url).pathname;
+// The workspace: this checkout, or the folder given (the script's own tests check a made-up one).
+const root = process.argv[2] ? resolve(process.argv[2]) : new URL('../..', import.meta.url).pathname;
 const allowed = {
   'type:lib': [],
   'type:contract': ['type:lib'],
@@ -30,23 +33,13 @@ for (const base of ['packages', 'apps', 'tools', 'examples']) {
   }
 }
 const problems = [];
-function walk(dir, out = []) {
-  if (!existsSync(dir)) return out;
-  for (const n of readdirSync(dir)) {
-    if (n === 'node_modules' || n === 'dist') continue;
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.(ts|mts|js|mjs)$/.test(n)) out.push(p);
-  }
-  return out;
-}
 for (const [name, { dir, pkg, tag }] of projects) {
   if (!tag || !allowed[tag]) {
     problems.push(`${name}: package.json has no known nx type tag (${Object.keys(allowed).join(', ')})`);
     continue;
   }
   const declared = { ...pkg.dependencies, ...pkg.peerDependencies };
-  for (const file of walk(join(dir, 'src'))) {
+  for (const file of sourceFiles(join(dir, 'src'))) {
     const src = readFileSync(file, 'utf8');
     for (const m of src.matchAll(
       /(?:from\s+|import\s*\(\s*)['"](@trivy-mirror\/[a-z-]+|trivy-mirror)(?:\/[^'"]*)?['"]/g,
@@ -64,6 +57,14 @@ for (const [name, { dir, pkg, tag }] of projects) {
       if (!(dep in (declared ?? {})))
         problems.push(`${where}: imports ${dep} but ${name}'s package.json does not declare it`);
     }
+  }
+}
+for (const [name, { dir }] of projects) {
+  const src = join(dir, 'src');
+  for (const { cycle, files } of importCycles(src)) {
+    const where = relative(root, src);
+    const also = files.length > cycle.length - 1 ? ` (the tangle: ${files.join(', ')})` : '';
+    problems.push(`${name}: import cycle in ${where}: ${cycle.join(' → ')}${also}`);
   }
 }
 if (problems.length) {
