@@ -17,7 +17,7 @@ import {
   type Transport,
   withDigest,
 } from '@trivy-mirror/oci';
-import { type ArtifactStore, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
+import { type ArtifactStore, type Logger, MirrorError, type Signing } from '@trivy-mirror/plugin-api';
 import { validateTrivyArtifact } from './artifact-rules.js';
 import type { LayerMetadata } from './layer-metadata.js';
 import { checkLayerVersion } from './layer-version-check.js';
@@ -25,13 +25,21 @@ import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { type SourceCooldowns, trySources } from './source-fallback.js';
 import { pushAndRecord, throwIfPushFailed } from './destination-push.js';
 import { recordStored } from './record-stored.js';
+import { RollbackRefusedError } from './rollback-guard.js';
+import {
+  checkSyncRollback,
+  refusedRecord,
+  rememberedRefusal,
+  type SyncRollbackCheck,
+} from './sync-rollback.js';
 import { planTagUpdate } from './store-versions.js';
 import { destinationsLacking, teeBlob } from './tee-blob.js';
 import { tagAttempt } from './tag-attempt.js';
-import type { SyncState } from './sync-state.js';
+import type { ArtifactTagStatus, SyncState } from './sync-state.js';
 import type { StoreDamage } from './store-damage.js';
 import { storedTag } from './stored-tag.js';
 import { touchVersions } from './version-blobs.js';
+import { signStoredVersion } from './version-signature.js';
 
 export interface ArtifactSyncDeps {
   registry: Transport;
@@ -46,6 +54,8 @@ export interface ArtifactSyncDeps {
   onProgress?: (item: string, bytes: number, total: number) => void;
   /** Records damage the job finds in the store (quarantine, /readyz). */
   damage?: StoreDamage;
+  /** Signs each stored version (top-level `signing:`); off when absent or disabled. */
+  signing?: Signing;
 }
 
 export interface DestinationResult {
@@ -133,6 +143,15 @@ export async function syncArtifactTag(
         if (stored && seen?.manifestDigest === head.digest && seen.layerDigest === storedLayer?.digest) {
           return { kind: 'same' };
         }
+        const rollback: SyncRollbackCheck = {
+          name,
+          tag,
+          source: refText,
+          allowRollback: artifact.allowRollback === true,
+          logger,
+        };
+        const again = rememberedRefusal(rollback, seen?.refusedRollback, head.digest, stored);
+        if (again) throw again;
         const fetched = await registry.manifestGet(withDigest(ref, head.digest), { signal });
         const layer = validateTrivyArtifact(
           name,
@@ -148,9 +167,15 @@ export async function syncArtifactTag(
         if (stored && layer.digest === storedLayer?.digest) return { kind: 'same' };
         layout ??= await OciLayout.open(layoutPath, { create: true });
         const into = layout;
+        const served = { check: rollback, status, manifest: stored };
         const saved = await withPinned(into.dir, fetched, () =>
-          storeVersion(deps, into, ref, fetched, { name, tag }),
-        );
+          storeVersion(deps, into, ref, fetched, { name, tag, served }),
+        ).catch((err: unknown) => {
+          const record = err instanceof RollbackRefusedError ? refusedRecord(err) : undefined;
+          const seenNow = state.data.sources[refText];
+          if (record && seenNow) seenNow.refusedRollback = record;
+          throw err;
+        });
         return { kind: 'stored', manifest: fetched, ...saved };
       },
       (s, err) =>
@@ -179,6 +204,13 @@ export async function syncArtifactTag(
       status.metadataRead = layer.digest;
     }
 
+    await signStoredVersion(deps, layout, {
+      name,
+      current,
+      source: source.source,
+      status,
+      metadata: value.kind === 'stored' ? value.metadata : undefined,
+    });
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
     await pushAndRecord(deps, result, status, current, teed);
     const layoutDir = layout.dir;
@@ -193,7 +225,8 @@ export async function syncArtifactTag(
   });
 }
 
-async function openLayout(dir: string): Promise<OciLayout | undefined> {
+/** The layout at `dir`, or undefined when there is none (yet). */
+export async function openLayout(dir: string): Promise<OciLayout | undefined> {
   try {
     return await OciLayout.open(dir);
   } catch (err) {
@@ -205,6 +238,8 @@ async function openLayout(dir: string): Promise<OciLayout | undefined> {
 interface StoreTarget {
   name: string;
   tag: string;
+  /** The version the tag serves now, checked against rollbacks before the tag moves. */
+  served?: { check: SyncRollbackCheck; status: ArtifactTagStatus; manifest: ManifestBytes | undefined };
 }
 
 // Blobs written but not yet referenced by index.json: a gc of the same layout running for another
@@ -276,6 +311,13 @@ async function storeVersion(
     );
   }
   out.metadata = await checkLayerVersion(layout, target, fetched, formatReference(ref));
+  if (target.served) {
+    const { check, status, manifest } = target.served;
+    await checkSyncRollback(check, layout, status, manifest, {
+      digest: manifestDesc.digest,
+      metadata: out.metadata,
+    });
+  }
   await layout.blobWrite(manifestDesc, Readable.from([fetched.bytes]), { signal });
   let dropped: Descriptor[] = [];
   await layout.indexUpdate((manifests) => {

@@ -15,6 +15,12 @@ export {
   type OciSyncConfig,
   ociSyncConfigSchema,
 } from './config.js';
+export {
+  describeImportRollbacks,
+  findImportRollbacks,
+  type ImportRollback,
+  importRollbackError,
+} from './import-rollback.js';
 export { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
 export { createRegistryRoute } from './registry-route.js';
@@ -26,6 +32,7 @@ export {
   publishRegistryTree,
 } from './registry-tree.js';
 export { RegistryTreePublisher } from './registry-tree-publisher.js';
+export { ROLLBACK_REFUSED, RollbackRefusedError, rollbackOf } from './rollback-guard.js';
 export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './source-fallback.js';
 export {
   applyImport,

@@ -4,15 +4,18 @@ import type { Transport } from '@trivy-mirror/oci';
 import {
   type ArtifactStore,
   describeError,
+  errorCode,
   type EventBus,
   type Job,
   type JobContext,
   type JobOutcome,
   type Logger,
   MirrorError,
+  type Signing,
 } from '@trivy-mirror/plugin-api';
 import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
+import { ROLLBACK_REFUSED } from './rollback-guard.js';
 import { SourceCooldowns } from './source-fallback.js';
 import { MetadataFollowUp } from './metadata-follow-up.js';
 import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
@@ -33,6 +36,8 @@ export interface OciSyncJobDeps {
   now: () => Date;
   /** The plugin's logger, for what happens outside a run (damage reports). */
   logger?: Logger;
+  /** Signs each version the sync stores (top-level `signing:`). */
+  signing?: Signing;
 }
 
 export class OciSyncJob implements Job {
@@ -128,11 +133,14 @@ export class OciSyncJob implements Job {
         pushed: r.destinations.filter((d) => d.pushed).map((d) => d.reference),
         durationMs: r.durationMs,
         error: r.error === undefined ? undefined : describeError(r.error),
+        code: r.error === undefined ? undefined : errorCode(r.error),
       })),
     };
     if (failed.length > 0) {
+      // only refused rollbacks: the code says what the operator has to decide
+      const refusals = failed.every((r) => errorCode(r.error) === ROLLBACK_REFUSED);
       const err = new MirrorError(
-        'SYNC_FAILED',
+        refusals ? ROLLBACK_REFUSED : 'SYNC_FAILED',
         `${failed.length} of ${results.length} artifact tags failed: ${failed.map((r) => describeError(r.error)).join(' | ')}`,
         { cause: failed[0].error },
       );
@@ -168,6 +176,7 @@ export class OciSyncJob implements Job {
       now: deps.now,
       signal: ctx.signal,
       damage: this.damage,
+      signing: deps.signing,
       onProgress: throttledProgress((item, bytes, total) =>
         deps.events.emit('job.progress', {
           job: 'oci-sync',

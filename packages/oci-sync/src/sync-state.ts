@@ -34,10 +34,20 @@ export interface ArtifactTagStatus {
   destinations?: Record<string, { digest?: string; lastPush?: string; lastError?: string }>;
 }
 
+/** An upstream manifest refused as a rollback, and the served version it was checked against. */
+export interface RefusedRollback {
+  manifestDigest: string;
+  updatedAt: string;
+  servedDigest: string;
+  servedUpdatedAt: string;
+}
+
 export interface SourceSeen {
   manifestDigest: string;
   layerDigest: string;
   at: string;
+  /** This manifest was refused as a rollback (see sync-rollback.ts). */
+  refusedRollback?: RefusedRollback;
 }
 
 export interface SyncStateData {

@@ -4,7 +4,7 @@
 import type { TransferReport } from '@trivy-mirror/oci-sync';
 import type { Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import type { VexMirror } from '@trivy-mirror/vexhub-mirror';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
 import { exitWith, formatBytes } from '../cli-output.js';
 import { announceStore } from '../store-root.js';
@@ -18,6 +18,8 @@ interface TransferOptions {
   store?: string;
   json?: boolean;
   notify?: boolean;
+  allowRollback?: boolean;
+  /** The flag's earlier name. */
   allowOlder?: boolean;
 }
 
@@ -106,12 +108,19 @@ Examples:
     .option('-c, --config <file>', 'config naming stateDir, keepVersions and the VEX repositories')
     .option('--store <dir>', 'store tree to import into (default: stateDir/oci; alone: no VEX)')
     .option('--no-notify', 'do not tell a running daemon (admin.listen) to take up the new versions')
-    .option('--allow-older', 'also import versions older than the ones served (default: keep the newer)')
+    .option(
+      '--allow-rollback',
+      'import versions older than the served ones (default: refused, ROLLBACK_REFUSED, nothing changes)',
+    )
+    .addOption(new Option('--allow-older', 'the earlier name of --allow-rollback').hideHelp())
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `
 Each imported tag becomes the served version; older ones stay up to oci-sync.keepVersions.
+No silent rollback: when the export holds an older version than the one served (trivy-db, java-db:
+metadata.json UpdatedAt; trivy-checks: when the connected side stored it; VEX: index updated_at), the
+import is refused and nothing changes; --allow-rollback imports it anyway.
 A daemon running with this config is told (POST /jobs/oci-sync/run, /jobs/vexhub-mirror/run on
 its admin listener) and serves and populates the new versions at once.
 
@@ -124,28 +133,43 @@ Examples:
         const logger = await cliLogger();
         await withRuntime(opts, logger, async ({ storeRoot, runtime, vex }) => {
           const section = (runtime?.config.plugins as Record<string, unknown> | undefined)?.['oci-sync'];
-          const { applyImport, ociSyncConfigSchema, planImport } = await ociSync();
+          const {
+            applyImport,
+            describeImportRollbacks,
+            findImportRollbacks,
+            importRollbackError,
+            ociSyncConfigSchema,
+            planImport,
+          } = await ociSync();
+          const allowRollback = opts.allowRollback === true || opts.allowOlder === true;
           const oci = ociSyncConfigSchema.parse(section ?? {});
           // Everything is checked (OCI blobs, VEX archives unpacked and validated) before anything moves.
           const planned = await planImport(dir);
           const vexPlan = await vex?.planImport(dir);
           let report: TransferReport;
           try {
+            // No silent rollback: any tag or VEX repository older than what is served refuses it all.
+            if (!allowRollback) {
+              const rollbacks = await findImportRollbacks(planned, storeRoot);
+              const lines = [
+                ...describeImportRollbacks(rollbacks),
+                ...(vexPlan && vex ? await vex.importRollbacks(vexPlan) : []),
+              ];
+              if (lines.length > 0) throw importRollbackError(dir, lines, rollbacks);
+            }
             report = await applyImport(planned, {
               storeRoot,
               inDir: dir,
               keepVersions: oci.keepVersions,
               blobGraceMs: oci.blobGraceMinutes * 60_000,
-              allowOlder: opts.allowOlder,
+              // checked above, with the VEX repositories, before anything changed
+              allowRollback: true,
             });
           } catch (err) {
             if (vexPlan) await vex?.discardImport(vexPlan);
             throw err;
           }
-          const vexApplied =
-            vexPlan && vex
-              ? await vex.applyImport(vexPlan, { allowOlder: opts.allowOlder })
-              : { imported: [], keptNewer: [] };
+          const vexApplied = vexPlan && vex ? await vex.applyImport(vexPlan) : { imported: [] };
           const vexReport = vexApplied.imported;
           for (const name of vexPlan?.skipped ?? [])
             logger.warn(
@@ -164,24 +188,11 @@ Examples:
               : undefined;
           if (opts.json) {
             process.stdout.write(
-              `${JSON.stringify({ ...report, vex: vexReport, vexKeptNewer: vexApplied.keptNewer, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
+              `${JSON.stringify({ ...report, vex: vexReport, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
             );
             return;
           }
           printReport('imported', report);
-          const older = '--allow-older imports it anyway';
-          for (const r of report.repositories) {
-            for (const k of r.keptNewer ?? []) {
-              process.stdout.write(
-                `kept     ${r.repository}:${k.tag}: the served version (stored ${k.served}) is newer than the export's (stored ${k.imported}); ${older}\n`,
-              );
-            }
-          }
-          for (const k of vexApplied.keptNewer) {
-            process.stdout.write(
-              `kept     vex ${k.repository}: the served index (updated_at ${k.served}) is newer than the export's (${k.imported}); ${older}\n`,
-            );
-          }
           for (const v of vexReport) {
             process.stdout.write(
               `imported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.packages} packages, updated_at ${v.updatedAt}\n`,
