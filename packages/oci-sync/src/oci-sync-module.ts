@@ -16,6 +16,7 @@ import {
   Metrics,
   type PluginContext,
   RegistryTransport,
+  Signing,
 } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { renderClientConfig } from './client-config.js';
@@ -36,7 +37,14 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
   return new ContainerModule(({ bind }) => {
     bind<OciSyncJob>(OciSyncJobService)
       .toResolvedValue(
-        (registry: Transport, store: ArtifactStore, events: EventBus, clock: Clock, metrics: Metrics) =>
+        (
+          registry: Transport,
+          store: ArtifactStore,
+          events: EventBus,
+          clock: Clock,
+          metrics: Metrics,
+          signing: Signing | undefined,
+        ) =>
           new OciSyncJob({
             config,
             registry,
@@ -46,8 +54,16 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
             metrics: new SyncMetrics(metrics.registry),
             state: new SyncState(join(context.pluginDir, 'state.json')),
             logger: context.logger,
+            signing,
           }),
-        [RegistryTransport, ArtifactStore, EventBus, Clock, Metrics],
+        [
+          RegistryTransport,
+          ArtifactStore,
+          EventBus,
+          Clock,
+          Metrics,
+          { optional: true, serviceIdentifier: Signing },
+        ],
       )
       .inSingletonScope();
 

@@ -91,6 +91,8 @@ export class OciSyncJob implements Job {
     await this.metadata.settled();
     if (config.artifacts.length === 0)
       return { status: 'skipped', summary: 'no artifacts configured: nothing to sync' };
+    // a signing key that cannot be used stops the run before anything is stored unsigned
+    await this.deps.signing?.key();
     const units = config.artifacts.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
     const importOnly = config.artifacts.filter((a) => upstreamsOf(a, config.sources).length === 0);
     if (importOnly.length > 0 && ctx.reason.startsWith('event:sync.requested')) {

@@ -1,5 +1,5 @@
 // Shared services the runtime binds once; plugins inject them by these symbols.
-import type { HostOptions, RegistryCredential, Transport } from '@trivy-mirror/oci';
+import type { HostOptions, RegistryCredential, SigningKey, Transport } from '@trivy-mirror/oci';
 import type { HttpCredential, JobRunRecord } from './contributions.js';
 import type { MirrorEventName, MirrorEvents } from './events.js';
 import type { Logger as LoggerInterface } from './logger.js';
@@ -113,3 +113,21 @@ export interface CredentialStore {
   forUrl(url: string): Promise<HttpCredential | undefined>;
 }
 export const CredentialStore: unique symbol = Symbol.for('trivy-mirror.CredentialStore');
+
+/**
+ * The mirror's signing key (top-level `signing:`): what the connected side signs each version it
+ * admits with, cosign-compatibly. Off (`enabled: false`) without a `signing:` section.
+ */
+export interface Signing {
+  readonly enabled: boolean;
+  /** Where the key comes from, for messages: "file /etc/trivy-mirror/signing.key", "credential NAME". */
+  readonly source?: string;
+  /** The mirror's version, for the provenance of what it signs. */
+  readonly mirrorVersion: string;
+  /**
+   * The key, read once (undefined when signing is off). Throws the SignatureError of loadSigningKey
+   * (SIGNING_KEY_PERMISSIONS, SIGNING_KEY_INVALID) when the file cannot be used.
+   */
+  key(): Promise<SigningKey | undefined>;
+}
+export const Signing: unique symbol = Symbol.for('trivy-mirror.Signing');

@@ -22,6 +22,7 @@ import { listenProblem } from './listen-check.js';
 import { JobRunnerService } from './job-runner.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 import { jobProblems } from './scheduler.js';
+import { KeySigning } from './signing-service.js';
 
 export interface ConfigProblem {
   /** The plugin concerned, or 'runtime'. */
@@ -61,6 +62,11 @@ async function runtimeProblems(config: RuntimeConfig): Promise<ConfigProblem[]> 
     const problem = listen === undefined ? undefined : await listenProblem(listen);
     if (problem) problems.push({ plugin: 'runtime', path, message: problem });
   }
+  const signing = new KeySigning(config.signing, '');
+  if (signing.enabled)
+    await signing.load().catch((err: unknown) => {
+      problems.push({ plugin: 'runtime', path: signing.configPath, message: describeError(err) });
+    });
   const tls = config.serve?.tls;
   if (tls) {
     const read = async (what: 'cert' | 'key') =>

@@ -102,6 +102,26 @@ const baseShape = {
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
     })
     .prefault({}),
+  signing: z
+    .strictObject({
+      keyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'PEM ECDSA P-256 private key (PKCS#8 or SEC1, unencrypted); mode 0600, owned by the service user',
+        ),
+      keyCredential: z
+        .string()
+        .regex(/^[^/]+$/, 'a systemd credential name (no /)')
+        .optional()
+        .describe('the key as a systemd credential: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=NAME:FILE)'),
+    })
+    .refine((s) => (s.keyFile === undefined) !== (s.keyCredential === undefined), {
+      message: 'expected keyFile or keyCredential (one of them)',
+    })
+    .optional()
+    .describe('sign every version the mirror admits, as cosign signs with a key (off without it)'),
 };
 
 /** The parsed config. Plugin sections are `unknown` here; each plugin's module gets its own typed view. */
@@ -116,6 +136,7 @@ export interface RuntimeConfig {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     format: 'auto' | 'json' | 'pretty';
   };
+  signing?: { keyFile?: string; keyCredential?: string };
   plugins: { external: ExternalPluginConfig[] } & Record<string, unknown>;
 }
 

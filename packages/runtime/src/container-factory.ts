@@ -18,6 +18,7 @@ import {
   PluginError,
   RegistryTransport,
   RuntimeSettings,
+  Signing,
 } from '@trivy-mirror/plugin-api';
 import { Container, ContainerModule, type ServiceIdentifier } from 'inversify';
 import { Registry } from 'prom-client';
@@ -31,6 +32,7 @@ import type { JobRunnerService } from './job-runner.js';
 import { createLayoutTransport, createRegistryTransport } from './oci-services.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 import { PluginLoadError } from './plugin-loader.js';
+import { KeySigning } from './signing-service.js';
 
 export type RuntimeMode = 'daemon' | 'cli' | 'demo';
 
@@ -42,6 +44,8 @@ export interface BuildContainerOptions {
   jobs: JobRunnerService;
   mode: RuntimeMode;
   userAgent?: string;
+  /** The mirror's version (provenance of what it signs). */
+  version?: string;
   /** Create each plugin's directory under stateDir (default true; `config check` changes nothing). */
   createDirs?: boolean;
 }
@@ -126,6 +130,7 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
   container.bind(HttpClient).toConstantValue(http);
   container.bind(JobRunner).toConstantValue(options.jobs);
   container.bind(Metrics).toConstantValue(metrics);
+  container.bind(Signing).toConstantValue(new KeySigning(config.signing, options.version ?? '0.0.0'));
 
   const owners = new Map<ServiceIdentifier, string[]>();
   const errors: PluginError[] = [];

@@ -31,6 +31,15 @@ export {
   exportedVexNames,
   type VexExportReport,
 } from './vex-export.js';
+export {
+  VEX_DIGEST_LIST,
+  VEX_DIGEST_LIST_SIGNATURE,
+  type VerifiedVexDigestList,
+  type VexDigestListReport,
+  verifyVexDigestList,
+  vexDigestList,
+  writeVexDigestList,
+} from './vex-digest-list.js';
 export type { AppliedVexImport, PlannedVexImport } from './vex-import.js';
 export { VexMirror } from './vex-mirror.js';
 export type { PublishedVersion } from './version-store.js';
