@@ -36,6 +36,7 @@ import { planTagUpdate } from './store-versions.js';
 import { destinationsLacking, teeBlob } from './tee-blob.js';
 import { tagAttempt } from './tag-attempt.js';
 import type { ArtifactTagStatus, SyncState } from './sync-state.js';
+import type { ServedTrust } from './served-trust.js';
 import type { StoreDamage } from './store-damage.js';
 import { storedTag } from './stored-tag.js';
 import { touchVersions } from './version-blobs.js';
@@ -54,6 +55,8 @@ export interface ArtifactSyncDeps {
   onProgress?: (item: string, bytes: number, total: number) => void;
   /** Records damage the job finds in the store (quarantine, /readyz). */
   damage?: StoreDamage;
+  /** Who signed the served versions (top-level `trust:`); refuses untrusted ones with trust.require. */
+  servedTrust?: ServedTrust;
   /** Signs each stored version (top-level `signing:`); off when absent or disabled. */
   signing?: Signing;
 }

@@ -21,6 +21,7 @@ export {
   type ImportRollback,
   importRollbackError,
 } from './import-rollback.js';
+export { checkImportTrust, importTrustError, TRUST_REFUSED, type TrustPolicy } from './import-trust.js';
 export { type LayerMetadata, readLayerMetadata } from './layer-metadata.js';
 export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
 export { createRegistryRoute } from './registry-route.js';
@@ -47,6 +48,7 @@ export {
 export { type Freshness, freshnessOf } from './store-freshness.js';
 export { listStore, type StoredVersion } from './store-inventory.js';
 export { type PruneOptions, type PruneRepositoryReport, planPrune, pruneStore } from './store-prune.js';
+export { storeTrust } from './store-trust.js';
 export { type StoreFault, type StoreVerifyReport, verifyStore } from './store-verify.js';
 export {
   IMPORTED_AT_ANNOTATION,
@@ -57,6 +59,7 @@ export {
   versionsOf,
 } from './store-versions.js';
 export { OciSyncHealth } from './sync-health.js';
+export { describeTrust, type VersionTrust, versionTrust } from './version-trust.js';
 export { type PlannedArtifact, type PlannedPush, planSync } from './sync-plan.js';
 export { OCI_SYNC_JOB_ID, OciSyncJob } from './sync-job.js';
 export { SyncMetrics } from './sync-metrics.js';

@@ -17,6 +17,7 @@ import {
   type PluginContext,
   RegistryTransport,
   Signing,
+  Trust,
 } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { renderClientConfig } from './client-config.js';
@@ -44,6 +45,7 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
           clock: Clock,
           metrics: Metrics,
           signing: Signing | undefined,
+          trust: Trust | undefined,
         ) =>
           new OciSyncJob({
             config,
@@ -55,6 +57,7 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
             state: new SyncState(join(context.pluginDir, 'state.json')),
             logger: context.logger,
             signing,
+            trust,
           }),
         [
           RegistryTransport,
@@ -63,6 +66,7 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
           Clock,
           Metrics,
           { optional: true, serviceIdentifier: Signing },
+          { optional: true, serviceIdentifier: Trust },
         ],
       )
       .inSingletonScope();
@@ -95,7 +99,16 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
     bind<HealthCheck>(HealthCheck)
       .toResolvedValue(
         (job: OciSyncJob, store: ArtifactStore) =>
-          new OciSyncHealth(config, store, job.state, job.cooldowns, job.now, job.metrics, job.damage),
+          new OciSyncHealth(
+            config,
+            store,
+            job.state,
+            job.cooldowns,
+            job.now,
+            job.metrics,
+            job.damage,
+            job.servedTrust,
+          ),
         [OciSyncJobService, ArtifactStore],
       )
       .inSingletonScope();
@@ -104,7 +117,13 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
       bind<HttpRoute>(HttpRoute)
         .toResolvedValue(
           (store: ArtifactStore, events: EventBus, job: OciSyncJob) =>
-            createRegistryRoute(config, store, context.logger, { events, store: job.damage }),
+            createRegistryRoute(
+              config,
+              store,
+              context.logger,
+              { events, store: job.damage },
+              job.servedTrust,
+            ),
           [ArtifactStore, EventBus, OciSyncJobService],
         )
         .inSingletonScope();

@@ -11,11 +11,13 @@ import {
   type JobOutcome,
   type Logger,
   MirrorError,
+  type Trust,
   type Signing,
 } from '@trivy-mirror/plugin-api';
 import { type ArtifactSyncDeps, type ArtifactTagResult, syncArtifactTag } from './artifact-sync.js';
 import type { ArtifactConfig, OciSyncConfig } from './config.js';
 import { ROLLBACK_REFUSED } from './rollback-guard.js';
+import { ServedTrust } from './served-trust.js';
 import { SourceCooldowns } from './source-fallback.js';
 import { MetadataFollowUp } from './metadata-follow-up.js';
 import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
@@ -36,6 +38,8 @@ export interface OciSyncJobDeps {
   now: () => Date;
   /** The plugin's logger, for what happens outside a run (damage reports). */
   logger?: Logger;
+  /** Top-level `trust:` (the inside's trusted keys). */
+  trust?: Trust;
   /** Signs each version the sync stores (top-level `signing:`). */
   signing?: Signing;
 }
@@ -51,6 +55,8 @@ export class OciSyncJob implements Job {
   readonly metadata: MetadataFollowUp;
   /** Damage readers report in the store: quarantine, /readyz, fallbacks without an upstream. */
   readonly damage: StoreDamage;
+  /** Signers of the served versions; untrusted ones refused with trust.require. */
+  readonly servedTrust: ServedTrust;
 
   get state(): SyncState {
     return this.deps.state;
@@ -75,6 +81,7 @@ export class OciSyncJob implements Job {
       logger: deps.logger,
       now: deps.now,
     });
+    this.servedTrust = new ServedTrust(deps.trust, deps.logger);
     this.metadata = new MetadataFollowUp({
       store: deps.store,
       state: deps.state,
@@ -178,6 +185,7 @@ export class OciSyncJob implements Job {
       now: deps.now,
       signal: ctx.signal,
       damage: this.damage,
+      servedTrust: this.servedTrust,
       signing: deps.signing,
       onProgress: throttledProgress((item, bytes, total) =>
         deps.events.emit('job.progress', {

@@ -31,6 +31,8 @@ export interface ArtifactTagStatus {
   /** When the stored content last changed. */
   lastChange?: string;
   lastError?: { code?: string; message: string; at: string };
+  /** Who signed the served version (top-level `trust:`): key id and file, or what failed. */
+  signature?: { keyId?: string; keyIdShort?: string; keyFile?: string; failure?: string; message?: string };
   destinations?: Record<string, { digest?: string; lastPush?: string; lastError?: string }>;
 }
 

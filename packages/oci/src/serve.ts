@@ -6,3 +6,5 @@ export {
   type RegistryHandlerOptions,
 } from './registry-handler.js';
 export { type ByteRange, parseRange } from './http-range.js';
+/** An error answer a handler option may throw (status, distribution code, message). */
+export { HttpFailure } from './registry-failure.js';

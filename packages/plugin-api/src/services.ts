@@ -1,5 +1,5 @@
 // Shared services the runtime binds once; plugins inject them by these symbols.
-import type { HostOptions, RegistryCredential, SigningKey, Transport } from '@trivy-mirror/oci';
+import type { HostOptions, RegistryCredential, SigningKey, Transport, TrustedKey } from '@trivy-mirror/oci';
 import type { HttpCredential, JobRunRecord } from './contributions.js';
 import type { MirrorEventName, MirrorEvents } from './events.js';
 import type { Logger as LoggerInterface } from './logger.js';
@@ -131,3 +131,18 @@ export interface Signing {
   key(): Promise<SigningKey | undefined>;
 }
 export const Signing: unique symbol = Symbol.for('trivy-mirror.Signing');
+
+/**
+ * The inside's trusted keys (top-level `trust:`): `import` and the inside daemon check each version's
+ * cosign signature against them; with `require` only what they signed is admitted and served.
+ */
+export interface Trust {
+  /** At least one key is configured. */
+  readonly enabled: boolean;
+  readonly require: boolean;
+  /** The configured key files. */
+  readonly files: readonly string[];
+  /** The keys, read once; throws the SignatureError (TRUSTED_KEY_INVALID) of a file that cannot be used. */
+  keys(): Promise<TrustedKey[]>;
+}
+export const Trust: unique symbol = Symbol.for('trivy-mirror.Trust');

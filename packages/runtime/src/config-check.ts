@@ -23,6 +23,7 @@ import { JobRunnerService } from './job-runner.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 import { jobProblems } from './scheduler.js';
 import { KeySigning } from './signing-service.js';
+import { trustProblems } from './trust-service.js';
 
 export interface ConfigProblem {
   /** The plugin concerned, or 'runtime'. */
@@ -67,6 +68,7 @@ async function runtimeProblems(config: RuntimeConfig): Promise<ConfigProblem[]> 
     await signing.load().catch((err: unknown) => {
       problems.push({ plugin: 'runtime', path: signing.configPath, message: describeError(err) });
     });
+  for (const p of await trustProblems(config.trust)) problems.push({ plugin: 'runtime', ...p });
   const tls = config.serve?.tls;
   if (tls) {
     const read = async (what: 'cert' | 'key') =>

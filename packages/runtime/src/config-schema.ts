@@ -122,6 +122,19 @@ const baseShape = {
     })
     .optional()
     .describe('sign every version the mirror admits, as cosign signs with a key (off without it)'),
+  trust: z
+    .strictObject({
+      keys: z
+        .array(z.string().min(1))
+        .min(1)
+        .describe('PEM ECDSA P-256 public keys (SPKI, e.g. cosign.pub) whose signatures are trusted'),
+      require: z
+        .boolean()
+        .default(false)
+        .describe('admit (import, serve) only versions signed by one of the keys; otherwise only report'),
+    })
+    .optional()
+    .describe("check each imported or served version's cosign signature against these keys"),
 };
 
 /** The parsed config. Plugin sections are `unknown` here; each plugin's module gets its own typed view. */
@@ -137,6 +150,7 @@ export interface RuntimeConfig {
     format: 'auto' | 'json' | 'pretty';
   };
   signing?: { keyFile?: string; keyCredential?: string };
+  trust?: { keys: string[]; require: boolean };
   plugins: { external: ExternalPluginConfig[] } & Record<string, unknown>;
 }
 

@@ -19,6 +19,7 @@ import {
   RegistryTransport,
   RuntimeSettings,
   Signing,
+  Trust,
 } from '@trivy-mirror/plugin-api';
 import { Container, ContainerModule, type ServiceIdentifier } from 'inversify';
 import { Registry } from 'prom-client';
@@ -33,6 +34,7 @@ import { createLayoutTransport, createRegistryTransport } from './oci-services.j
 import type { LoadedPlugin } from './plugin-loader.js';
 import { PluginLoadError } from './plugin-loader.js';
 import { KeySigning } from './signing-service.js';
+import { KeyTrust } from './trust-service.js';
 
 export type RuntimeMode = 'daemon' | 'cli' | 'demo';
 
@@ -131,6 +133,7 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
   container.bind(JobRunner).toConstantValue(options.jobs);
   container.bind(Metrics).toConstantValue(metrics);
   container.bind(Signing).toConstantValue(new KeySigning(config.signing, options.version ?? '0.0.0'));
+  container.bind(Trust).toConstantValue(new KeyTrust(config.trust));
 
   const owners = new Map<ServiceIdentifier, string[]>();
   const errors: PluginError[] = [];

@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import { cliLogger, startCliRuntime } from '../cli-context.js';
 import { exitWith, formatBytes } from '../cli-output.js';
 import { announceStore } from '../store-root.js';
+import { type ImportTrust, importTrust, trustFailures, trustLines } from '../import-trust.js';
 import { notifyDaemon } from './daemon-notify.js';
 
 // oci-sync loads when a command runs, not to describe it (start-up of `--help`).
@@ -136,6 +137,7 @@ Examples:
           const {
             applyImport,
             describeImportRollbacks,
+            importTrustError,
             findImportRollbacks,
             importRollbackError,
             ociSyncConfigSchema,
@@ -147,7 +149,12 @@ Examples:
           const planned = await planImport(dir);
           const vexPlan = await vex?.planImport(dir);
           let report: TransferReport;
+          let trust: ImportTrust | undefined;
           try {
+            // trust.require: every version signed by a trusted key, or nothing is admitted
+            trust = await importTrust(runtime, dir, planned, vexPlan?.staged.length ?? 0);
+            const untrusted = trust ? trustFailures(trust) : [];
+            if (trust?.require && untrusted.length > 0) throw importTrustError(dir, untrusted);
             // No silent rollback: any tag or VEX repository older than what is served refuses it all.
             if (!allowRollback) {
               const rollbacks = await findImportRollbacks(planned, storeRoot);
@@ -188,11 +195,12 @@ Examples:
               : undefined;
           if (opts.json) {
             process.stdout.write(
-              `${JSON.stringify({ ...report, vex: vexReport, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
+              `${JSON.stringify({ ...report, vex: vexReport, skippedVex: vexPlan?.skipped ?? [], trust: trust?.versions, daemon }, null, 2)}\n`,
             );
             return;
           }
           printReport('imported', report);
+          for (const line of trust ? await trustLines(trust) : []) process.stdout.write(`${line}\n`);
           for (const v of vexReport) {
             process.stdout.write(
               `imported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.packages} packages, updated_at ${v.updatedAt}\n`,
