@@ -28,7 +28,7 @@ import type { ArtifactTagStatus } from './sync-state.js';
 
 type PushDeps = Pick<
   ArtifactSyncDeps,
-  'registry' | 'store' | 'config' | 'logger' | 'now' | 'signal' | 'onProgress' | 'damage'
+  'registry' | 'store' | 'config' | 'logger' | 'now' | 'signal' | 'onProgress' | 'damage' | 'signing'
 >;
 
 const CREATED = 'org.opencontainers.image.created';

@@ -133,6 +133,20 @@ describe('oci-sync signs what it stores', () => {
     assert.equal(parseSignatureManifest(pushed.bytes).length, 2);
   });
 
+  test('the other daemon of an HA pair (own store, same key) leaves the signature at the destination alone', async () => {
+    const digest = first;
+    const there = (await destSignature(harnesses[0]!, digest)).descriptor.digest;
+    const peer = await createHarness(join(work, 'state-peer'), config(), signingWith(a.signer));
+    harnesses.push(peer);
+    const outcome = await peer.run();
+    assert.equal(outcome.status, 'success', JSON.stringify(outcome));
+    const own = await (await OciLayout.open(join(work, 'state-peer', 'oci', 'trivy-db'))).manifestGet(
+      signatureTag(digest),
+    );
+    assert.notEqual(own?.descriptor.digest, there, 'the peer signed on its own');
+    assert.equal((await destSignature(peer, digest)).descriptor.digest, there);
+  });
+
   test('a dropped version takes its signature with it', async () => {
     const db = await smallDb(join(work, 'gen-2'), 'sign-2', new Date('2026-11-21T00:00:00Z'));
     await pushArtifact(upstream.url, 'aquasec/trivy-db', '2', db);
