@@ -117,6 +117,7 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
         `stateDir: ${join(work.dir, 'connected')}`,
         'admin: { listen: 127.0.0.1:0 }',
         `signing: { keyFile: ${signer.key} }`,
+        `trust: { keys: [${signer.pub}] }`,
         'plugins:',
         '  auth-providers: { dockerConfig: false }',
         `  oci-sync: { sources: [${upstream.host}/aquasec] }`,
@@ -126,6 +127,11 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
     );
     const s = await runCli(['sync', '--config', connected]);
     assert.equal(s.code, 0, `sync: ${s.stdout}${s.stderr}`);
+    // the connected side records who signed what it serves too (its own key)
+    const state = JSON.parse(
+      await readFile(join(work.dir, 'connected', 'plugins', 'oci-sync', 'state.json'), 'utf8'),
+    ) as { artifacts: Record<string, { signature?: Json }> };
+    assert.equal(state.artifacts['trivy-db:2']?.signature?.keyFile, 'mirror.pub');
     exportDir = join(work.dir, 'export');
     const e = await runCli(['export', '--out', exportDir, '--config', connected]);
     assert.equal(e.code, 0, `export: ${e.stdout}${e.stderr}`);
@@ -276,6 +282,11 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
       );
       const sig = artifacts['trivy-db:2']!.signature as Json;
       assert.equal(sig.keyIdShort, signer.keyIdShort);
+      const status = await runCli(['status', '--config', config]);
+      assert.match(
+        status.stdout,
+        new RegExp(`^ {2}trivy-db:2: signed by ${signer.keyIdShort} \\(mirror\\.pub\\)$`, 'm'),
+      );
 
       // a version copied in by hand, without a signature: not served, /readyz names it
       const layout = join(insideState, 'oci', 'trivy-db');

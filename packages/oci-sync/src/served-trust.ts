@@ -26,7 +26,8 @@ export class ServedTrust {
 
   /**
    * Checks the served version of repository:tag, records the signer in `status.signature`, and throws
-   * UNTRUSTED when trust.require is set and no trusted key signed it.
+   * UNTRUSTED when trust.require is set and no trusted key signed it (unless `recordOnly`: a version
+   * a sync just fetched from upstream, signed by this mirror's key if at all).
    */
   async gate(
     layout: OciLayout,
@@ -34,6 +35,7 @@ export class ServedTrust {
     tag: string,
     digest: string,
     status: ArtifactTagStatus,
+    options: { recordOnly?: boolean } = {},
   ): Promise<void> {
     if (!this.trust?.enabled) return;
     const what = `${repository}:${tag}`;
@@ -44,7 +46,7 @@ export class ServedTrust {
       this.#checked.set(digest, t);
     }
     status.signature = t.signer ? { ...t.signer } : { failure: t.failure?.code, message: t.failure?.message };
-    if (t.signer || !this.trust.require) {
+    if (t.signer || !this.trust.require || options.recordOnly) {
       this.#refused.delete(what);
       if (!t.signer)
         this.logger?.warn(

@@ -1,6 +1,6 @@
 // The `oci-sync` job: every configured artifact/tag through syncArtifactTag, a few at a time;
 // events, metrics and the status record afterwards. One failing artifact never stops the others.
-import type { Transport } from '@trivy-mirror/oci';
+import { OciLayout, type Transport } from '@trivy-mirror/oci';
 import {
   type ArtifactStore,
   describeError,
@@ -201,6 +201,12 @@ export class OciSyncJob implements Job {
       ? await inspectStoredTag(syncDeps, artifact, tag)
       : await syncArtifactTag(syncDeps, artifact, tag);
     const status = deps.state.get(artifact.name, tag);
+    if (!importOnly && r.digest && this.servedTrust.enabled) {
+      // who signed what a sync serves (its own key, with signing:), for /status
+      const layout = await OciLayout.open(r.layoutPath).catch(() => undefined);
+      if (layout)
+        await this.servedTrust.gate(layout, artifact.name, tag, r.digest, status, { recordOnly: true });
+    }
     const fresh = freshnessOf(status, deps.now(), deps.config.staleAfterHours);
     deps.metrics.record(artifact.name, tag, {
       updatedAt: status.updatedAt,
