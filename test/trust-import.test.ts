@@ -143,7 +143,7 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
   });
   after(() => work?.remove());
 
-  test('config check names a trusted key file that is missing or not a public key', async () => {
+  test('config check and run name a trusted key file that is missing or not a public key', async () => {
     const bad = await insideConfig('bad-keys', [join(work.dir, 'missing.pub'), signer.key]);
     const r = await runCli(['config', 'check', '--config', bad]);
     assert.notEqual(r.code, 0);
@@ -151,6 +151,11 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
     assert.match(text, /trust\.keys\[0\]/);
     assert.ok(text.includes('missing.pub'), text);
     assert.match(text, /trust\.keys\[1\]/);
+    // `run` makes the same pre-flight: it does not start on a key it cannot use
+    const run = await runCli(['run', '--config', bad], { timeoutMs: 30_000 });
+    assert.notEqual(run.code, 0);
+    assert.equal(run.code === null, false, 'run stopped by itself, not by the timeout');
+    assert.match(`${run.stdout}${run.stderr}`, /trust\.keys\[0\]/);
   });
 
   test('refused, nothing admitted: unsigned, unknown key, changed payload, changed artifact, signature for another digest', async () => {
@@ -242,6 +247,26 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
   });
 
   test('the signed export is admitted; the daemon serves it, /status and store verify name the signer', async () => {
+    // without require the outcome is only reported: an unsigned db goes in, saying so
+    const reportOnly = await insideConfig('report-only', [signer.pub]);
+    await writeFile(
+      reportOnly,
+      (await readFile(reportOnly, 'utf8')).replace('require: true', 'require: false'),
+    );
+    const loose = await runCli([
+      'import',
+      join(work.dir, 'export-unsigned'),
+      '--config',
+      reportOnly,
+      '--no-notify',
+    ]);
+    assert.equal(loose.code, 0, `${loose.stdout}${loose.stderr}`);
+    assert.match(loose.stdout, /^trust {4}trivy-db:2 sha256:[a-f0-9]{12}… unsigned$/m);
+    assert.match(
+      loose.stdout,
+      new RegExp(`^trust {4}trivy-java-db:1 sha256:[a-f0-9]{12}… signed by ${signer.keyIdShort}`, 'm'),
+    );
+
     const config = await insideConfig('inside', [signer.pub]);
     const im = await runCli(['import', exportDir, '--config', config, '--no-notify']);
     assert.equal(im.code, 0, `${im.stdout}${im.stderr}`);
