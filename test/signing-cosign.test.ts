@@ -272,6 +272,7 @@ describe('signing, checked with cosign (e2e)', { timeout: 600_000 }, () => {
     const out = join(work.dir, 'export');
     const e = await runCli(['export', '--out', out, '--config', config]);
     assert.equal(e.code, 0, `${e.stdout}\n${e.stderr}`);
+    assert.match(e.stdout, /^listed\s+vex\/SHA256SUMS signed \(vex\/SHA256SUMS\.sig\)$/m);
     const list = join(out, 'vex', 'SHA256SUMS');
     const signature = join(out, 'vex', 'SHA256SUMS.sig');
     const blob = (file: string) =>

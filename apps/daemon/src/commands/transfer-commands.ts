@@ -1,6 +1,8 @@
 // `trivy-mirror export` / `import`: the store as plain OCI layouts plus the VEX versions (vex/NAME),
 // one directory that crosses the air gap. `import` verifies all of it before it changes anything,
 // then tells a running daemon so that it serves and populates the new versions at once.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TransferReport } from '@trivy-mirror/oci-sync';
 import type { Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import type { VexMirror } from '@trivy-mirror/vexhub-mirror';
@@ -73,7 +75,9 @@ export function registerTransferCommands(program: Command): void {
       'after',
       `
 The layouts are readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
-VEX: DIR/vex/NAME/{archive.zip|archive.tar.gz, vex-repository.json, version.json}.
+VEX: DIR/vex/NAME/{archive.zip|archive.tar.gz, vex-repository.json, version.json}, and DIR/vex/SHA256SUMS
+(every VEX file's digest) with DIR/vex/SHA256SUMS.sig when signing: is configured; check it with
+  cosign verify-blob --key cosign.pub --insecure-ignore-tlog --signature DIR/vex/SHA256SUMS.sig DIR/vex/SHA256SUMS
 Inside the air gap:  trivy-mirror import DIR   (verifies every digest first).
 
 Examples:
@@ -95,6 +99,12 @@ Examples:
           for (const v of vexReport) {
             process.stdout.write(
               `exported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.bytesCopied ? `copied (${formatBytes(v.bytesCopied)})` : 'already there'}\n`,
+            );
+          }
+          if (vexReport.length > 0) {
+            const signed = existsSync(join(opts.out, 'vex', 'SHA256SUMS.sig'));
+            process.stdout.write(
+              `listed   vex/SHA256SUMS ${signed ? 'signed (vex/SHA256SUMS.sig)' : 'unsigned (no signing: key)'}\n`,
             );
           }
         });
