@@ -346,6 +346,18 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
       assert.equal(m.status, 503);
       const java = await getManifest(`http://127.0.0.1:${servePort}`, 'trivy-java-db', '1');
       assert.equal(java.status, 200);
+
+      // importing the signed export again repairs it (the daemon is told, and serves the signed version)
+      const repair = await runCli(['import', exportDir, '--config', config]);
+      assert.equal(repair.code, 0, `${repair.stdout}${repair.stderr}`);
+      await eventually(
+        async () => (await fetch(`${daemon.adminUrl}/readyz`)).status === 200,
+        30_000,
+        'ready again after the signed import',
+      );
+      const again = await getManifest(`http://127.0.0.1:${servePort}`, 'trivy-db', '2');
+      assert.equal(again.status, 200);
+      assert.equal(sha256(again.bytes), db.digest);
     } finally {
       await daemon.stop();
     }

@@ -2,7 +2,7 @@
 // and, with `trust.require`, a version no trusted key signed (copied in by hand, or imported before
 // trust was required) is not served: not announced (no cache population, no push), its tag answers
 // 503 on /v2/, and /readyz names it, like a damaged version.
-import type { OciLayout } from '@trivy-mirror/oci';
+import { type OciLayout, signatureTag } from '@trivy-mirror/oci';
 import { type Logger, MirrorError, type Trust } from '@trivy-mirror/plugin-api';
 import type { ArtifactTagStatus } from './sync-state.js';
 import { type VersionTrust, versionTrust } from './version-trust.js';
@@ -10,7 +10,7 @@ import { type VersionTrust, versionTrust } from './version-trust.js';
 export const UNTRUSTED = 'UNTRUSTED';
 
 export class ServedTrust {
-  /** Outcome per manifest digest (a version's signature does not change under the same digest). */
+  /** Outcome per manifest digest and signature artifact digest. */
   readonly #checked = new Map<string, VersionTrust>();
   /** repository:tag → the refused version. */
   readonly #refused = new Map<string, VersionTrust>();
@@ -39,11 +39,14 @@ export class ServedTrust {
   ): Promise<void> {
     if (!this.trust?.enabled) return;
     const what = `${repository}:${tag}`;
-    let t = this.#checked.get(digest);
+    // by version and signature artifact: a signature added later (a signed import) is checked anew
+    const sig = await layout.resolve(signatureTag(digest)).catch(() => undefined);
+    const key = `${digest} ${sig?.digest ?? '-'}`;
+    let t = this.#checked.get(key);
     if (!t) {
       t = await versionTrust(layout, what, digest, await this.trust.keys());
       if (this.#checked.size > 256) this.#checked.clear();
-      this.#checked.set(digest, t);
+      this.#checked.set(key, t);
     }
     status.signature = t.signer ? { ...t.signer } : { failure: t.failure?.code, message: t.failure?.message };
     if (t.signer || !this.trust.require || options.recordOnly) {
