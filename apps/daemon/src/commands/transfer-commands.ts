@@ -132,6 +132,10 @@ Each imported tag becomes the served version; older ones stay up to oci-sync.kee
 No silent rollback: when the export holds an older version than the one served (trivy-db, java-db:
 metadata.json UpdatedAt; trivy-checks: when the connected side stored it; VEX: index updated_at), the
 import is refused and nothing changes; --allow-rollback imports it anyway.
+With trust: in the config, each version's cosign signature (its sha256-<hex>.sig) and the VEX part
+(the signed vex/SHA256SUMS) are checked first and listed (signed by KEY (FILE) / unsigned / NOT
+TRUSTED [CODE]); with trust.require, one that no trusted key signed refuses the whole import
+(TRUST_REFUSED), naming each: UNSIGNED, UNKNOWN_KEY, BAD_SIGNATURE, DIGEST_MISMATCH.
 A daemon running with this config is told (POST /jobs/oci-sync/run, /jobs/vexhub-mirror/run on
 its admin listener) and serves and populates the new versions at once.
 
