@@ -4,7 +4,6 @@
 // copy with one byte of the artifact or of the signed payload changed; `cosign verify-blob` accepts an
 // export's signed VEX list and refuses a changed one; a key others may read stops start-up.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { chmod, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +14,7 @@ import {
   seedUpstream,
   startRegistry,
   startRegistryTreeNginx,
+  writeSigningKeyPair,
 } from '@trivy-mirror/fixtures';
 import { type DaemonProcess, eventually, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
 import { goPeers, type Peers } from './helpers/go-peers.js';
@@ -74,11 +74,7 @@ describe('signing, checked with cosign (e2e)', { timeout: 600_000 }, () => {
       updatedAt: UPDATED_AT,
       nextUpdate: NEXT_UPDATE,
     });
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    keyFile = join(work.dir, 'signing.key');
-    pubFile = join(work.dir, 'pub.pem');
-    await writeFile(keyFile, privateKey.export({ type: 'sec1', format: 'pem' }), { mode: 0o600 });
-    await writeFile(pubFile, publicKey.export({ type: 'spki', format: 'pem' }));
+    ({ keyFile, pubFile } = await writeSigningKeyPair(work.dir, 'signing', 'sec1'));
     peers = await goPeers(join(work.dir, 'peers'));
     const adminPort = await freePort();
     const servePort = await freePort();

@@ -2,12 +2,16 @@
 // sha256-<hex>.sig verifies with the key and carries the provenance, travels to the destination,
 // is not signed twice, keeps the old key's signature on a key rotation, and leaves with its version.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pushArtifact, type RunningRegistry, startRegistry } from '@trivy-mirror/fixtures';
+import {
+  pushArtifact,
+  type RunningRegistry,
+  startRegistry,
+  writeSigningKeyPair,
+} from '@trivy-mirror/fixtures';
 import {
   Annotation,
   loadSigningKey,
@@ -24,11 +28,7 @@ import type { Signing } from '@trivy-mirror/plugin-api';
 import { createHarness, type Harness, smallDb } from './sync-harness.js';
 
 async function keyPair(dir: string, name: string): Promise<{ signer: SigningKey; trusted: TrustedKey }> {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const keyFile = join(dir, `${name}.key`);
-  const pubFile = join(dir, `${name}.pub`);
-  await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  await writeFile(pubFile, publicKey.export({ type: 'spki', format: 'pem' }));
+  const { keyFile, pubFile } = await writeSigningKeyPair(dir, name);
   return { signer: await loadSigningKey(keyFile), trusted: await loadTrustedKey(pubFile) };
 }
 
