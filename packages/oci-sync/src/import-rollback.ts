@@ -2,7 +2,7 @@
 // with the version the store serves for it. trivy-db and trivy-java-db by metadata.json UpdatedAt;
 // trivy-checks (no UpdatedAt) and layers without metadata.json by the connected side's stored-at time.
 import { join } from 'node:path';
-import { Annotation, type OciLayout } from '@trivy-mirror/oci';
+import { Annotation, isSignatureTag, type OciLayout } from '@trivy-mirror/oci';
 import { openLayout } from './artifact-sync.js';
 import { ruleFor } from './artifact-rules.js';
 import { readLayerMetadata } from './layer-metadata.js';
@@ -42,7 +42,8 @@ export async function findImportRollbacks(
     for (const m of plan.manifests) {
       const tag = m.annotations?.[Annotation.RefName];
       const current = tag === undefined ? undefined : currentEntry(served.manifests, tag);
-      if (!tag || !current || current.digest === m.digest) continue;
+      // a signature artifact is no version: import-merge keeps the newer of two (import-merge.ts)
+      if (!tag || isSignatureTag(tag) || !current || current.digest === m.digest) continue;
       const rollback = rollbackOf(
         {
           digest: current.digest,

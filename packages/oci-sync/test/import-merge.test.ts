@@ -59,4 +59,20 @@ describe('mergeImported', () => {
       '2026-12-06T00:00:00.000Z',
     );
   });
+
+  test("a served signature artifact stored later than the export's is kept (another key added since)", () => {
+    const sigTag = `sha256-${'1'.padStart(64, '0')}.sig`;
+    const newer = entry(8, sigTag, '2026-12-04T00:00:00.000Z');
+    const older = entry(9, sigTag, '2026-12-02T00:00:00.000Z');
+    const served = mergeImported([], [newer], record).manifests;
+    assert.deepEqual(
+      mergeImported(served, [older], record).manifests.map((m) => m.digest),
+      [newer.digest],
+    );
+    const later = entry(7, sigTag, '2026-12-05T00:00:00.000Z');
+    assert.deepEqual(
+      mergeImported(served, [later], record).manifests.map((m) => m.digest),
+      [later.digest],
+    );
+  });
 });
