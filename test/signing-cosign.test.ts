@@ -299,6 +299,51 @@ describe('signing, checked with cosign (e2e)', { timeout: 600_000 }, () => {
     assert.ok(tags.includes(`sha256-${seeded.digests['trivy-db:2']?.slice(7)}.sig`), tags.join(', '));
   });
 
+  test("import carries the signatures: cosign verify accepts every artifact on an inside daemon's /v2/", async () => {
+    const out = join(work.dir, 'export');
+    const admin = await freePort();
+    const serve = await freePort();
+    const insideConfig = join(work.dir, 'inside.yaml');
+    await writeFile(
+      insideConfig,
+      [
+        `stateDir: ${join(work.dir, 'inside')}`,
+        `admin: { listen: 127.0.0.1:${admin} }`,
+        `serve: { listen: 127.0.0.1:${serve}, publicUrl: http://127.0.0.1:${serve} }`,
+        'log: { level: info, format: json }',
+        'plugins:',
+        '  auth-providers: { dockerConfig: false }',
+        '  oci-sync: { schedule: "0 0 1 1 *", sources: [] }',
+        '  vexhub-mirror: { enabled: false }',
+        '',
+      ].join('\n'),
+    );
+    const im = await runCli(['import', out, '--config', insideConfig]);
+    assert.equal(im.code, 0, `${im.stdout}\n${im.stderr}`);
+    const inside = await startDaemon({
+      args: ['run', '--config', insideConfig],
+      adminUrl: `http://127.0.0.1:${admin}`,
+    });
+    try {
+      for (const nameTag of ARTIFACT_TAGS) {
+        const [name] = nameTag.split(':') as [string];
+        const digest = seeded.digests[nameTag];
+        const r = await verify(`127.0.0.1:${serve}/${name}@${digest}`);
+        const payloads = JSON.parse(r.stdout.toString()) as Payload[];
+        assert.ok(
+          payloads.some(
+            (p) =>
+              p.critical.image['docker-manifest-digest'] === digest &&
+              p.optional?.upstreamRegistry === upstream.host,
+          ),
+          nameTag,
+        );
+      }
+    } finally {
+      await inside.stop();
+    }
+  });
+
   test('a signing key group or others may read stops start-up, naming the file, its mode and the chmod', async () => {
     const open = join(work.dir, 'open.key');
     await copyFile(keyFile, open);
