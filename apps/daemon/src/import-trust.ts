@@ -2,9 +2,10 @@
 // their `.sig` artifact, the VEX versions by the signed vex/SHA256SUMS). With `trust.require` any
 // failure refuses the whole import before anything is copied; otherwise the outcome is reported.
 import { join } from 'node:path';
-import { isSignatureError, type TrustedKey } from '@trivy-mirror/oci';
+// Only types at the top: `--help` must not load the OCI library or zod (start-up time, cli-ux test).
+import type { TrustedKey } from '@trivy-mirror/oci';
 import type { PlannedImport, VersionTrust } from '@trivy-mirror/oci-sync';
-import { describeError, Trust } from '@trivy-mirror/plugin-api';
+import type { Trust } from '@trivy-mirror/plugin-api';
 import type { Runtime } from '@trivy-mirror/runtime';
 
 export interface ImportTrust {
@@ -19,7 +20,8 @@ export async function importTrust(
   planned: PlannedImport,
   vexRepositories: number,
 ): Promise<ImportTrust | undefined> {
-  const trust = runtime?.container?.get<Trust>(Trust, { optional: true });
+  const { Trust: TrustService } = await import('@trivy-mirror/plugin-api');
+  const trust = runtime?.container?.get<Trust>(TrustService, { optional: true });
   if (!trust?.enabled) return undefined;
   const keys = await trust.keys();
   const { checkImportTrust } = await import('@trivy-mirror/oci-sync');
@@ -30,6 +32,8 @@ export async function importTrust(
 
 async function vexTrust(dir: string, keys: readonly TrustedKey[]): Promise<VersionTrust> {
   const { verifyVexDigestList, VEX_DIGEST_LIST } = await import('@trivy-mirror/vexhub-mirror');
+  const { isSignatureError } = await import('@trivy-mirror/oci');
+  const { describeError } = await import('@trivy-mirror/plugin-api');
   const what = `vex (${VEX_DIGEST_LIST})`;
   try {
     const { key } = await verifyVexDigestList(join(dir, 'vex'), keys);
