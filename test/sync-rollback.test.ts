@@ -17,6 +17,8 @@ import {
 import { getStatus, runJob, waitReady } from './helpers/admin-api.js';
 import { freePort, runCli, startDaemon } from './helpers/daemon-process.js';
 import { getManifest, sha256, tempDir } from './helpers/oci-e2e.js';
+import { startVexServer } from './helpers/vex-server.js';
+import { zipWithIndex } from './helpers/vex-variants.js';
 
 const DAY = 86_400_000;
 type Json = Record<string, unknown>;
@@ -158,5 +160,60 @@ describe('no silent rollback: sync (e2e)', { timeout: 240_000 }, () => {
     const back = await runCli(['sync', '--config', await config(true), '--only', 'oci-sync']);
     assert.equal(back.code, 0, `${back.stdout}${back.stderr}`);
     assert.equal(await storedDigest(), older.manifestDigest);
+  });
+});
+
+describe('no silent rollback: VEX (e2e)', { timeout: 120_000 }, () => {
+  test('an upstream VEX index older than the served one is refused; --allow-rollback takes it', async () => {
+    const work = await tempDir('vex-rollback');
+    const vex = await startVexServer();
+    try {
+      const state = join(work.dir, 'state');
+      const config = join(work.dir, 'config.yaml');
+      await writeFile(
+        config,
+        [
+          `stateDir: ${state}`,
+          'admin: { listen: 127.0.0.1:0 }',
+          'plugins:',
+          '  auth-providers: { dockerConfig: false }',
+          '  oci-sync: { artifacts: [] }',
+          `  vexhub-mirror: { repositories: [{ name: vexhub, url: ${vex.url}/vexhub }] }`,
+          '',
+        ].join('\n'),
+      );
+      const current = () =>
+        readFile(join(state, 'plugins', 'vexhub-mirror', 'repositories', 'vexhub', 'current.json'), 'utf8');
+      const first = await runCli(['sync', '--config', config, '--only', 'vexhub-mirror']);
+      assert.equal(first.code, 0, `${first.stdout}${first.stderr}`);
+      const served = JSON.parse(await current()) as { version: string; updatedAt: string };
+      const older = new Date(Date.parse(served.updatedAt) - 2 * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+      const olderZip = await zipWithIndex((index) => {
+        index.updated_at = older;
+      });
+      vex.setArchive('zip', olderZip);
+      const before = await current();
+
+      const refused = await runCli(['sync', '--config', config, '--only', 'vexhub-mirror', '--json']);
+      assert.equal(refused.code, 1, `${refused.stdout}${refused.stderr}`);
+      const [record] = JSON.parse(refused.stdout) as Json[];
+      const error = record.error as Json;
+      assert.equal(error.code, 'ROLLBACK_REFUSED');
+      assert.ok(
+        String(error.message).includes(
+          `${sha256(olderZip)} (updated_at ${older}) is older than the served sha256:${served.version} (updated_at ${served.updatedAt})`,
+        ),
+        String(error.message),
+      );
+      assert.match(String(error.message), /--allow-rollback/);
+      assert.equal(await current(), before, 'the served version stays');
+
+      const taken = await runCli(['sync', '--config', config, '--only', 'vexhub-mirror', '--allow-rollback']);
+      assert.equal(taken.code, 0, `${taken.stdout}${taken.stderr}`);
+      assert.equal((JSON.parse(await current()) as { version: string }).version, sha256(olderZip).slice(7));
+    } finally {
+      await vex.close();
+      await work.remove();
+    }
   });
 });
