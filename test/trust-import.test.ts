@@ -9,8 +9,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunningRegistry, seedUpstream, startRegistry } from '@trivy-mirror/fixtures';
-import { getStatus, waitReady } from './helpers/admin-api.js';
+import {
+  generateArtifact,
+  type RunningRegistry,
+  seedUpstream,
+  startRegistry,
+  writeArtifactToLayout,
+} from '@trivy-mirror/fixtures';
+import { getStatus, runJob, waitReady } from './helpers/admin-api.js';
 import { eventually, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
 import { getManifest, sha256, tempDir } from './helpers/oci-e2e.js';
 import { startVexServer, type VexServer } from './helpers/vex-server.js';
@@ -55,6 +61,7 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
         '  auth-providers: { dockerConfig: false }',
         '  oci-sync: { sources: [] }',
         '  vexhub-mirror: { repositories: [{ name: vexhub, source: import }] }',
+        `  cache-populator: { targets: [{ dir: ${join(work.dir, 'cache')}, include: [db] }] }`,
         '',
       ].join('\n'),
     );
@@ -313,20 +320,26 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
         new RegExp(`^ {2}trivy-db:2: signed by ${signer.keyIdShort} \\(mirror\\.pub\\)$`, 'm'),
       );
 
-      // a version copied in by hand, without a signature: not served, /readyz names it
+      // the cache dir holds the signed db
+      const cacheMeta = () => readFile(join(work.dir, 'cache', 'db', 'metadata.json'), 'utf8');
+      const signedMeta = await eventually(
+        async () => cacheMeta().catch(() => false),
+        30_000,
+        'the cache dir',
+      );
+
+      // a version copied in by hand (another db, older), without a signature: not served, not populated
       const layout = join(insideState, 'oci', 'trivy-db');
-      const index = await readIndex(layout);
-      const db = dbEntry(index);
-      const manifest = JSON.parse(await readFile(blobPath(layout, db.digest), 'utf8')) as Json;
-      manifest.annotations = { ...(manifest.annotations as Json), 'org.example.by-hand': 'yes' };
-      const mbytes = Buffer.from(JSON.stringify(manifest));
-      const handDigest = await putBlob(layout, mbytes);
-      await writeIndex(layout, {
-        ...index,
-        manifests: index.manifests.map((m) =>
-          m === db ? { ...m, digest: handDigest, size: mbytes.length } : m,
-        ),
+      const db = dbEntry(await readIndex(layout));
+      const hand = await generateArtifact({
+        kind: 'trivy-db',
+        dbBytes: 32 * 1024,
+        seed: 'by-hand',
+        updatedAt: new Date(Date.now() - 86_400_000),
+        workDir: join(work.dir, 'by-hand'),
       });
+      await writeArtifactToLayout(layout, '2', hand);
+      const handDigest = hand.manifestDigest;
       const body = await eventually(
         async () => {
           const res = await fetch(`${daemon.adminUrl}/readyz`);
@@ -346,6 +359,19 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
       assert.equal(m.status, 503);
       const java = await getManifest(`http://127.0.0.1:${servePort}`, 'trivy-java-db', '1');
       assert.equal(java.status, 200);
+      const populate = await runJob(daemon, 'cache-populator');
+      assert.equal(populate.status, 'failure');
+      const part = await eventually(
+        async () => {
+          const cache = ((await getStatus(daemon)).components as Record<string, Json>)['cache-populator'];
+          const text = JSON.stringify(cache);
+          return text.includes('UNTRUSTED') && text;
+        },
+        15_000,
+        '/status to show the cache part refused',
+      );
+      assert.ok(part.includes('not populated (trust.require)'), part);
+      assert.equal(await cacheMeta(), signedMeta, 'the cache dir keeps the signed db');
 
       // importing the signed export again repairs it (the daemon is told, and serves the signed version)
       const repair = await runCli(['import', exportDir, '--config', config]);

@@ -6,9 +6,8 @@ import {
   isSignatureError,
   type OciLayout,
   SignatureErrorCode,
-  signatureTag,
   type TrustedKey,
-  verifySignatureArtifact,
+  verifyLayoutVersion,
 } from '@trivy-mirror/oci';
 import { describeError } from '@trivy-mirror/plugin-api';
 
@@ -23,16 +22,6 @@ export interface VersionTrust {
   failure?: { code: string; message: string };
 }
 
-const MAX_SIGNATURE_BYTES = 1024 * 1024;
-
-async function readBounded(layout: OciLayout, digest: string, size: number): Promise<Buffer> {
-  if (size > MAX_SIGNATURE_BYTES)
-    throw new Error(`blob ${digest} is ${size} bytes: too large for a signature`);
-  const chunks: Buffer[] = [];
-  for await (const c of layout.blobOpen(digest)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** The signer of `digest` in `layout`, or the failure; never throws for a signature problem. */
 export async function versionTrust(
   layout: OciLayout,
@@ -41,14 +30,7 @@ export async function versionTrust(
   trusted: readonly TrustedKey[],
 ): Promise<VersionTrust> {
   try {
-    const sig = await layout.manifestGet(signatureTag(digest)).catch(() => undefined);
-    const verified = await verifySignatureArtifact({
-      manifestDigest: digest,
-      signatureManifest: sig?.bytes,
-      readBlob: (d) => readBounded(layout, d.digest, d.size),
-      trusted,
-      what,
-    });
+    const verified = await verifyLayoutVersion(layout, digest, trusted, what);
     const { keyId, keyIdShort, file } = verified.key;
     return { what, digest, signer: { keyId, keyIdShort, keyFile: basename(file) } };
   } catch (err) {

@@ -32,3 +32,4 @@ export { signBytes, trustedSignerOf } from './sign.js';
 export { type SignManifestOptions, signManifest } from './sign-manifest.js';
 export { type VerifiedSignature, type VerifyArtifactOptions, verifySignatureArtifact } from './verify.js';
 export { signBlob, verifyBlob } from './blob.js';
+export { verifyLayoutVersion } from './layout-verify.js';
