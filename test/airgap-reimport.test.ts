@@ -1,8 +1,8 @@
 // End to end for the air-gapped site, continued (sites set up by helpers/airgap-site.ts): a newer
 // export imported into the running inside daemon is taken up (served, pushed, populated) with
 // readers seeing the old or the new version, never a mix, keeping keepVersions; a served version
-// with a blob gone is not ready; an older export does not roll it back without --allow-older; an
-// import the daemon is not told about is seen by its store watch.
+// with a blob gone is not ready; an older export is refused (no silent rollback) and nothing changes;
+// with --allow-rollback an import the daemon is not told about is seen by its store watch.
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -129,20 +129,47 @@ describeAirGap('air gap: re-import into a running inside daemon (e2e)', 'airgap-
     assert.equal((await site.get(`${site.daemon.adminUrl}/readyz`)).status, 200);
   });
 
-  test('an older export is not imported over a newer version unless --allow-older', async () => {
+  test('an older export is refused, naming both versions of each tag and the flag; nothing changes', async () => {
+    const layouts = join(site.work.dir, 'inside', 'oci');
+    const indexes = async () =>
+      Promise.all(
+        ['trivy-db', 'trivy-java-db', 'trivy-checks'].map((r) =>
+          readFile(join(layouts, r, 'index.json'), 'utf8'),
+        ),
+      );
+    const vexCurrent = () =>
+      readFile(
+        join(site.insideState, 'plugins', 'vexhub-mirror', 'repositories', 'vexhub', 'current.json'),
+        'utf8',
+      );
+    const [before, vexBefore] = [await indexes(), await vexCurrent()];
     const im = await site.importInside(site.export1);
-    assert.equal(im.code, 0, im.stderr);
-    assert.match(
-      im.stdout,
-      /kept {5}trivy-db:2: the served version \(stored \S+\) is newer than the export's \(stored \S+\); --allow-older imports it anyway/,
+    assert.equal(im.code, 1, `${im.stdout}${im.stderr}`);
+    assert.equal(im.stdout, '', 'nothing reported as imported');
+    const newDb = site.newDigests['trivy-db'];
+    assert.ok(
+      im.stderr.includes(
+        `import of ${site.export1} refused, nothing changed: rollback: trivy-db:2: the export's ${site.first.digests['trivy-db:2']} (UpdatedAt ${site.firstDbUpdatedAt()}) is older than the served ${newDb} (UpdatedAt `,
+      ),
+      im.stderr,
     );
-    assert.match(im.stdout, /kept {5}vex vexhub: the served index \(updated_at \S+\) is newer/);
-    assert.equal(await site.servedDbDigest(), site.newDigests['trivy-db']);
+    assert.match(
+      im.stderr,
+      /trivy-java-db:1: the export's sha256:[a-f0-9]{64} \(UpdatedAt \S+\) is older than the served/,
+    );
+    assert.match(
+      im.stderr,
+      /vex vexhub: the export's sha256:[a-f0-9]{64} \(updated_at \S+\) is older than the served sha256:[a-f0-9]{64} \(updated_at \S+\)/,
+    );
+    assert.match(im.stderr, /pass --allow-rollback to import the older versions anyway/);
+    assert.deepEqual(await indexes(), before);
+    assert.equal(await vexCurrent(), vexBefore);
+    assert.equal(await site.servedDbDigest(), newDb);
     assert.ok((await site.get(`${site.publicUrl}/vex/vexhub/archive.zip`)).body.equals(site.newZip));
   });
 
-  test('an import the daemon is not told about (--no-notify) is seen by its store watch and taken up too', async () => {
-    const im = await site.importInside(site.export1, '--no-notify', '--allow-older');
+  test('--allow-rollback imports the older export; not told (--no-notify), the store watch of the daemon takes it up', async () => {
+    const im = await site.importInside(site.export1, '--no-notify', '--allow-rollback');
     assert.equal(im.code, 0, im.stderr);
     assert.doesNotMatch(im.stdout, /told|no daemon/);
     await eventually(

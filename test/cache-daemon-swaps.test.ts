@@ -40,13 +40,12 @@ describe('trivy-mirror run with a cache target', () => {
   });
 
   test('repeated repopulations: a concurrent reader never sees a torn pair or a missing file', async (t) => {
-    const base = Date.parse('2026-01-01T00:00:00Z');
     const first = suite.artifact('trivy-db', '2');
+    const firstUpdatedAt = JSON.parse(first.metadataJson!.toString('utf8')).UpdatedAt as string;
+    // each pushed version newer than the one before (an older one is a refused rollback)
+    const base = Date.parse(firstUpdatedAt) + 60_000;
     const expected: Record<string, string> = {
-      [JSON.parse(first.metadataJson!.toString('utf8')).UpdatedAt]: createKeystream(
-        'e2e-cache',
-        'trivy.db',
-      )(16).toString('hex'),
+      [firstUpdatedAt]: createKeystream('e2e-cache', 'trivy.db')(16).toString('hex'),
     };
     const versions = [];
     const N = 20;

@@ -17,8 +17,8 @@ import { type DaemonProcess, freePort, repoRoot, startDaemon } from './helpers/d
 
 /** The commands of the quick tour's code blocks (up to the next heading), comments stripped, in order. */
 function quickTourCommands(readme: string): string[] {
-  const start = readme.indexOf('\n## A quick tour\n');
-  assert.ok(start >= 0, 'README.md has a "## A quick tour" section');
+  const start = readme.search(/\n#{2,3} A quick tour\n/);
+  assert.ok(start >= 0, 'README.md has an "A quick tour" section');
   const rest = readme.slice(start + 1);
   const next = rest.slice(1).search(/\n#{2,} /);
   const section = next < 0 ? rest : rest.slice(0, next + 1);

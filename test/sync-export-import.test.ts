@@ -12,9 +12,9 @@ import { skopeoRaw } from './helpers/oci-e2e.js';
 import { type SyncSuite, startSyncSuite, syncMainWithHistory } from './helpers/sync-suite.js';
 import { listTree } from './helpers/tree-snapshot.js';
 
-/** What an export holds: a layout per repository, the VEX versions. */
+/** What an export holds: a layout per repository, the VEX versions and the list of their digests. */
 const EXPORT_ENTRY =
-  /^(trivy-[a-z-]+(\/(oci-layout|index\.json|blobs(\/sha256(\/[a-f0-9]{64})?)?))?|vex(\/vexhub(\/(archive\.(zip|tar\.gz)|vex-repository\.json|version\.json))?)?)$/;
+  /^(trivy-[a-z-]+(\/(oci-layout|index\.json|blobs(\/sha256(\/[a-f0-9]{64})?)?))?|vex(\/vexhub(\/(archive\.(zip|tar\.gz)|vex-repository\.json|version\.json))?|\/SHA256SUMS)?)$/;
 
 describe('trivy-mirror sync (e2e)', { timeout: 240_000 }, () => {
   let sync: SyncSuite;

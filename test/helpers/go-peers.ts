@@ -1,4 +1,4 @@
-// crane, oras, regctl and regsync as processes, each with a home of its own (regctl keeps its registry
+// crane, oras, regctl, regsync and cosign as processes, each with a home of its own (regctl keeps its registry
 // settings there) and plain HTTP for the loopback registries of a test.
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,8 +14,8 @@ export interface PeerRun {
 }
 
 export interface Peers {
-  /** Runs a tool; rejects with its stderr. */
-  run(tool: GoPeer, args: string[], timeoutMs?: number): Promise<PeerRun>;
+  /** Runs a tool; rejects with its stderr. `env` adds to the peers' environment. */
+  run(tool: GoPeer, args: string[], timeoutMs?: number, env?: Record<string, string>): Promise<PeerRun>;
   /** regctl learns that these hosts speak plain HTTP (its config lives in the peers' home). */
   plainHttp(...hosts: string[]): Promise<void>;
 }
@@ -33,10 +33,10 @@ export async function goPeers(home: string): Promise<Peers> {
     NO_PROXY: '',
   };
   const peers: Peers = {
-    async run(tool, args, timeoutMs = 120_000) {
+    async run(tool, args, timeoutMs = 120_000, extra = {}) {
       try {
         const r = await run(goPeerBinary(tool), args, {
-          env,
+          env: { ...env, ...extra },
           cwd: home,
           encoding: 'buffer',
           timeout: timeoutMs,

@@ -36,6 +36,8 @@ export interface MirrorConfigOptions {
   servePort?: number;
   /** A vexhub-mirror repository named vexhub at this URL. */
   vexUrl?: string;
+  /** Sign what the mirror stores with this key (top-level `signing: { keyFile }`). */
+  signingKeyFile?: string;
 }
 
 export async function writeMirrorConfig(path: string, o: MirrorConfigOptions): Promise<string> {
@@ -45,6 +47,7 @@ export async function writeMirrorConfig(path: string, o: MirrorConfigOptions): P
     `admin: { listen: 127.0.0.1:${o.adminPort} }`,
     'log: { level: info, format: json }',
   ];
+  if (o.signingKeyFile) lines.push(`signing: { keyFile: ${o.signingKeyFile} }`);
   if (o.servePort) {
     lines.push(`serve: { listen: 127.0.0.1:${o.servePort}, publicUrl: http://127.0.0.1:${o.servePort} }`);
   }

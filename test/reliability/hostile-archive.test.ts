@@ -45,10 +45,12 @@ async function tarGz(entries: TarEntry[]): Promise<Buffer> {
   return gzipSync(Buffer.concat(chunks));
 }
 
+// UpdatedAt between the warm-up's version (the world's publish #1, 01:00) and the good one at the end
+// (#2, 02:00): newer than what is served, so a layer reaches the populator, not the rollback guard.
 const META = JSON.stringify({
   Version: 2,
   NextUpdate: '2036-01-01T00:00:00Z',
-  UpdatedAt: '2026-01-01T00:00:00Z',
+  UpdatedAt: '2026-01-01T01:30:00Z',
 });
 
 interface TarCase {

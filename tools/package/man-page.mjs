@@ -171,7 +171,10 @@ const ENVIRONMENT = [
     'DOCKER_CONFIG, REGISTRY_AUTH_FILE',
     'docker config and credential helpers, for registries the config has no credentials for',
   ],
-  ['CREDENTIALS_DIRECTORY', 'systemd credentials, for passwordCredential references (LoadCredential=)'],
+  [
+    'CREDENTIALS_DIRECTORY',
+    'systemd credentials, for passwordCredential and signing.keyCredential (LoadCredential=)',
+  ],
 ];
 
 const EXIT_STATUS = [

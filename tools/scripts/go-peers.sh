@@ -8,6 +8,8 @@ TRIVY_OLD_VERSION=0.68.2
 CRANE_VERSION=0.22.1
 ORAS_VERSION=1.3.6
 REGCLIENT_VERSION=0.11.7
+# Checks the mirror's signatures as a user would (cosign verify / verify-blob --key).
+COSIGN_VERSION=2.6.5
 
 go_peer() { # NAME MODULE VERSION [ENV=VALUE...] -- [go install flags...]
   local name=$1 module=$2 version=$3
@@ -44,7 +46,8 @@ install_go_peers() {
   for spec in "crane github.com/google/go-containerregistry/cmd/crane $CRANE_VERSION" \
     "oras oras.land/oras/cmd/oras $ORAS_VERSION" \
     "regctl github.com/regclient/regclient/cmd/regctl $REGCLIENT_VERSION" \
-    "regsync github.com/regclient/regclient/cmd/regsync $REGCLIENT_VERSION"; do
+    "regsync github.com/regclient/regclient/cmd/regsync $REGCLIENT_VERSION" \
+    "cosign github.com/sigstore/cosign/v2/cmd/cosign $COSIGN_VERSION"; do
     set -- $spec
     bin=$(go_peer "$1" "$2" "$3" | tail -n 1) || return 1
     export PATH="$(dirname "$bin"):$PATH"

@@ -66,6 +66,7 @@ function goPeerVersions(env) {
     ['oras', pin('ORAS')],
     ['regctl', pin('REGCLIENT')],
     ['regsync', pin('REGCLIENT')],
+    ['cosign', pin('COSIGN')],
   ];
 }
 

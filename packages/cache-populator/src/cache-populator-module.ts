@@ -10,6 +10,7 @@ import {
   LifecycleContribution,
   Metrics,
   type PluginContext,
+  Trust,
 } from '@trivy-mirror/plugin-api';
 import { type Bind, ContainerModule, type MapToResolvedValueInjectOptions } from 'inversify';
 import { CacheHealth } from './daemon/cache-health.js';
@@ -28,9 +29,20 @@ export function cachePopulatorModule(config: CachePopulatorConfig, context: Plug
   return new ContainerModule(({ bind }) => {
     bind(CachePopulator)
       .toResolvedValue(
-        (clock: Clock, events: EventBus, store: ArtifactStore, metrics: Metrics | undefined) =>
-          new CachePopulatorState(config, context, { clock, events, store, metrics }),
-        [Clock, EventBus, ArtifactStore, { serviceIdentifier: Metrics, optional: true }],
+        (
+          clock: Clock,
+          events: EventBus,
+          store: ArtifactStore,
+          metrics: Metrics | undefined,
+          trust: Trust | undefined,
+        ) => new CachePopulatorState(config, context, { clock, events, store, metrics, trust }),
+        [
+          Clock,
+          EventBus,
+          ArtifactStore,
+          { serviceIdentifier: Metrics, optional: true },
+          { serviceIdentifier: Trust, optional: true },
+        ],
       )
       .inSingletonScope();
     bindSelf(bind, TargetPopulator, [CachePopulator]);

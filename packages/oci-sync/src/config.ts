@@ -23,6 +23,11 @@ export const artifactConfigSchema = z.strictObject({
   tags: z.array(z.string().regex(TAG_RE, 'expected a tag such as 2')).min(1),
   /** Overrides the plugin-wide `sources` for this artifact (tried in order). */
   sources: z.array(repoPrefix).min(1).optional(),
+  /**
+   * Take a db/java-db from upstream even when its metadata.json UpdatedAt is older than the served
+   * one's (default: refused, ROLLBACK_REFUSED). `trivy-mirror sync --allow-rollback` sets it for one run.
+   */
+  allowRollback: z.boolean().optional(),
 });
 export type ArtifactConfig = z.infer<typeof artifactConfigSchema>;
 
@@ -112,6 +117,8 @@ export const exampleConfig = `oci-sync:
   concurrency: 2
   pushDuringDownload: true                  # stream downloads to destinations while storing them
   staleAfterHours: 72                       # warn (and metric) once NextUpdate is this far past
+  # An upstream db/java-db older (metadata.json UpdatedAt) than the served one is refused; to take it:
+  #   - { name: trivy-db, tags: ["2"], allowRollback: true }   (or once: trivy-mirror sync --allow-rollback)
   # Air-gapped inside: sources: [] (no upstream); the store comes from \`trivy-mirror import DIR\`.
   # publishRegistryDir: /srv/trivy-mirror/registry   # static registry tree for nginx/a CDN
 `;

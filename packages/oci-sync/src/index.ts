@@ -15,6 +15,13 @@ export {
   type OciSyncConfig,
   ociSyncConfigSchema,
 } from './config.js';
+export {
+  describeImportRollbacks,
+  findImportRollbacks,
+  type ImportRollback,
+  importRollbackError,
+} from './rollback/import-rollback.js';
+export { checkImportTrust, importTrustError, TRUST_REFUSED, type TrustPolicy } from './trust/import-trust.js';
 export { type LayerMetadata, readLayerMetadata } from './metadata/layer-metadata.js';
 export { OciSyncJobService, ociSyncModule } from './oci-sync-module.js';
 export { createRegistryRoute } from './serve/registry-route.js';
@@ -26,6 +33,7 @@ export {
   publishRegistryTree,
 } from './serve/registry-tree.js';
 export { RegistryTreePublisher } from './serve/registry-tree-publisher.js';
+export { ROLLBACK_REFUSED, RollbackRefusedError, rollbackOf } from './rollback/rollback-guard.js';
 export { DEFAULT_COOLDOWN_MS, SourceCooldowns, trySources } from './sync/source-fallback.js';
 export {
   applyImport,
@@ -45,6 +53,7 @@ export {
   planPrune,
   pruneStore,
 } from './store-commands/store-prune.js';
+export { storeTrust } from './trust/store-trust.js';
 export { type StoreFault, type StoreVerifyReport, verifyStore } from './store-commands/store-verify.js';
 export {
   IMPORTED_AT_ANNOTATION,
@@ -55,6 +64,7 @@ export {
   versionsOf,
 } from './store/store-versions.js';
 export { OciSyncHealth } from './sync/sync-health.js';
+export { describeTrust, type VersionTrust, versionTrust } from './trust/version-trust.js';
 export { type PlannedArtifact, type PlannedPush, planSync } from './sync/sync-plan.js';
 export { OCI_SYNC_JOB_ID, OciSyncJob } from './sync/sync-job.js';
 export { SyncMetrics } from './sync/sync-metrics.js';

@@ -16,6 +16,8 @@ import {
   Metrics,
   type PluginContext,
   RegistryTransport,
+  Signing,
+  Trust,
 } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { renderClientConfig } from './client-config/client-config.js';
@@ -36,7 +38,15 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
   return new ContainerModule(({ bind }) => {
     bind<OciSyncJob>(OciSyncJobService)
       .toResolvedValue(
-        (registry: Transport, store: ArtifactStore, events: EventBus, clock: Clock, metrics: Metrics) =>
+        (
+          registry: Transport,
+          store: ArtifactStore,
+          events: EventBus,
+          clock: Clock,
+          metrics: Metrics,
+          signing: Signing | undefined,
+          trust: Trust | undefined,
+        ) =>
           new OciSyncJob({
             config,
             registry,
@@ -46,8 +56,18 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
             metrics: new SyncMetrics(metrics.registry),
             state: new SyncState(join(context.pluginDir, 'state.json')),
             logger: context.logger,
+            signing,
+            trust,
           }),
-        [RegistryTransport, ArtifactStore, EventBus, Clock, Metrics],
+        [
+          RegistryTransport,
+          ArtifactStore,
+          EventBus,
+          Clock,
+          Metrics,
+          { optional: true, serviceIdentifier: Signing },
+          { optional: true, serviceIdentifier: Trust },
+        ],
       )
       .inSingletonScope();
 
@@ -79,7 +99,16 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
     bind<HealthCheck>(HealthCheck)
       .toResolvedValue(
         (job: OciSyncJob, store: ArtifactStore) =>
-          new OciSyncHealth(config, store, job.state, job.cooldowns, job.now, job.metrics, job.damage),
+          new OciSyncHealth(
+            config,
+            store,
+            job.state,
+            job.cooldowns,
+            job.now,
+            job.metrics,
+            job.damage,
+            job.servedTrust,
+          ),
         [OciSyncJobService, ArtifactStore],
       )
       .inSingletonScope();
@@ -88,7 +117,13 @@ export function ociSyncModule(config: OciSyncConfig, context: PluginContext): Co
       bind<HttpRoute>(HttpRoute)
         .toResolvedValue(
           (store: ArtifactStore, events: EventBus, job: OciSyncJob) =>
-            createRegistryRoute(config, store, context.logger, { events, store: job.damage }),
+            createRegistryRoute(
+              config,
+              store,
+              context.logger,
+              { events, store: job.damage },
+              job.servedTrust,
+            ),
           [ArtifactStore, EventBus, OciSyncJobService],
         )
         .inSingletonScope();

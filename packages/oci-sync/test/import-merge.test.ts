@@ -1,5 +1,5 @@
 // How imported tags enter the store's index: current with the import record, history up to
-// keepVersions, and an older export never replaces a newer served version without allowOlder.
+// keepVersions; whether an older export may replace a newer one is import-rollback.ts's decision.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Descriptor } from '@trivy-mirror/oci';
@@ -16,7 +16,6 @@ const record = {
   keepVersions: 2,
   importedAt: '2026-12-05T00:00:00.000Z',
   importedFrom: '/usb/x',
-  allowOlder: false,
 };
 
 describe('mergeImported', () => {
@@ -46,23 +45,34 @@ describe('mergeImported', () => {
     );
   });
 
-  test('an older version is kept out unless allowOlder; the same version is re-recorded', () => {
+  test('the merge takes what it is given (the rollback decision came before); the same version is re-recorded', () => {
     const newer = entry(2, '2', '2026-12-02T00:00:00.000Z');
     const older = entry(1, '2', '2026-12-01T00:00:00.000Z');
     const served = mergeImported([], [newer], record).manifests;
-    const kept = mergeImported(served, [older], record);
-    assert.deepEqual(kept.manifests, served);
-    assert.deepEqual(kept.keptNewer, [
-      { tag: '2', served: '2026-12-02T00:00:00.000Z', imported: '2026-12-01T00:00:00.000Z' },
-    ]);
-    const forced = mergeImported(served, [older], { ...record, allowOlder: true });
+    const forced = mergeImported(served, [older], record);
     assert.equal(forced.manifests[0].digest, older.digest);
-    assert.deepEqual(forced.keptNewer, []);
+    assert.equal(forced.manifests[1].digest, newer.digest);
     const again = mergeImported(served, [newer], { ...record, importedAt: '2026-12-06T00:00:00.000Z' });
     assert.equal(again.manifests.length, 1);
     assert.equal(
       again.manifests[0].annotations?.['io.github.trivy-mirror.imported-at'],
       '2026-12-06T00:00:00.000Z',
+    );
+  });
+
+  test("a served signature artifact stored later than the export's is kept (another key added since)", () => {
+    const sigTag = `sha256-${'1'.padStart(64, '0')}.sig`;
+    const newer = entry(8, sigTag, '2026-12-04T00:00:00.000Z');
+    const older = entry(9, sigTag, '2026-12-02T00:00:00.000Z');
+    const served = mergeImported([], [newer], record).manifests;
+    assert.deepEqual(
+      mergeImported(served, [older], record).manifests.map((m) => m.digest),
+      [newer.digest],
+    );
+    const later = entry(7, sigTag, '2026-12-05T00:00:00.000Z');
+    assert.deepEqual(
+      mergeImported(served, [later], record).manifests.map((m) => m.digest),
+      [later.digest],
     );
   });
 });

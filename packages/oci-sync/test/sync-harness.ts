@@ -21,6 +21,7 @@ import {
   type MirrorEvents,
   RegistryTransport,
   RuntimeSettings,
+  Signing,
 } from '@trivy-mirror/plugin-api';
 import { Container } from 'inversify';
 import { pino } from 'pino';
@@ -51,6 +52,8 @@ export interface Harness {
 export async function createHarness(
   stateDir: string,
   rawConfig: Partial<OciSyncConfig> & Record<string, unknown>,
+  /** Bound as the runtime's Signing service (top-level `signing:`). */
+  signing?: Signing,
 ): Promise<Harness> {
   const config = plugin.configSchema.parse(rawConfig);
   const logs: string[] = [];
@@ -99,6 +102,7 @@ export async function createHarness(
   container.bind(RegistryTransport).toConstantValue(client);
   container.bind(ArtifactStore).toConstantValue(store);
   container.bind(Metrics).toConstantValue({ registry: metrics });
+  if (signing) container.bind(Signing).toConstantValue(signing);
   container.load(
     plugin.module(config, {
       id: 'oci-sync',

@@ -9,6 +9,7 @@
 //   @trivy-mirror/oci/http   Agent, Pool, ProxyAgent (the undici dispatchers the client uses), readBody,
 //                            originDispatcher, connection probes and error explanations
 //   @trivy-mirror/oci/serve  createRegistryHandler (read-only registry over layouts), parseRange
+// Signing (cosign-compatible, with a key) is part of the main entry: src/signing/.
 export * from './errors.js';
 export * from './types.js';
 export * from './reference.js';
@@ -35,3 +36,4 @@ export { QUARANTINE_DIR, QUARANTINE_KEEP, quarantineFile } from './layout/layout
 export { type ScannedManifest, scanManifests } from './layout/layout-scan.js';
 export { artifactCopy, type ArtifactCopyOptions, type ArtifactCopyResult } from './copy/copy.js';
 export { type ArtifactCopyPlan, artifactCopyPlan } from './copy/copy-plan.js';
+export * from './signing/index.js';

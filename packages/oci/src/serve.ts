@@ -6,3 +6,5 @@ export {
   type RegistryHandlerOptions,
 } from './serve/registry-handler.js';
 export { type ByteRange, parseRange } from './serve/http-range.js';
+/** An error answer a handler option may throw (status, distribution code, message). */
+export { HttpFailure } from './serve/registry-failure.js';

@@ -1,5 +1,5 @@
 // Shared services the runtime binds once; plugins inject them by these symbols.
-import type { HostOptions, RegistryCredential, Transport } from '@trivy-mirror/oci';
+import type { HostOptions, RegistryCredential, SigningKey, Transport, TrustedKey } from '@trivy-mirror/oci';
 import type { HttpCredential, JobRunRecord } from './contributions.js';
 import type { MirrorEventName, MirrorEvents } from './events.js';
 import type { Logger as LoggerInterface } from './logger.js';
@@ -113,3 +113,36 @@ export interface CredentialStore {
   forUrl(url: string): Promise<HttpCredential | undefined>;
 }
 export const CredentialStore: unique symbol = Symbol.for('trivy-mirror.CredentialStore');
+
+/**
+ * The mirror's signing key (top-level `signing:`): what the connected side signs each version it
+ * admits with, cosign-compatibly. Off (`enabled: false`) without a `signing:` section.
+ */
+export interface Signing {
+  readonly enabled: boolean;
+  /** Where the key comes from, for messages: "file /etc/trivy-mirror/signing.key", "credential NAME". */
+  readonly source?: string;
+  /** The mirror's version, for the provenance of what it signs. */
+  readonly mirrorVersion: string;
+  /**
+   * The key, read once (undefined when signing is off). Throws the SignatureError of loadSigningKey
+   * (SIGNING_KEY_PERMISSIONS, SIGNING_KEY_INVALID) when the file cannot be used.
+   */
+  key(): Promise<SigningKey | undefined>;
+}
+export const Signing: unique symbol = Symbol.for('trivy-mirror.Signing');
+
+/**
+ * The inside's trusted keys (top-level `trust:`): `import` and the inside daemon check each version's
+ * cosign signature against them; with `require` only what they signed is admitted and served.
+ */
+export interface Trust {
+  /** At least one key is configured. */
+  readonly enabled: boolean;
+  readonly require: boolean;
+  /** The configured key files. */
+  readonly files: readonly string[];
+  /** The keys, read once; throws the SignatureError (TRUSTED_KEY_INVALID) of a file that cannot be used. */
+  keys(): Promise<TrustedKey[]>;
+}
+export const Trust: unique symbol = Symbol.for('trivy-mirror.Trust');

@@ -143,6 +143,7 @@ export class Runtime {
         health: this.health,
         mode: this.mode,
         userAgent: `trivy-mirror/${this.version}`,
+        version: this.version,
         timeouts: this.#timeouts,
       },
       startAbort: this.#startAbort.signal,

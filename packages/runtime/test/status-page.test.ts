@@ -53,6 +53,34 @@ function statusFacts(
 }
 
 describe('status page', () => {
+  test('with trust: the signer of each served version under its digest, or unsigned / not trusted', () => {
+    const signed = (signature: Record<string, unknown>) =>
+      report(
+        {},
+        {
+          'oci-sync': {
+            artifacts: {
+              'trivy-db:2': { stored: true, manifestDigest: `sha256:${'a'.repeat(64)}`, signature },
+            },
+          },
+        },
+      );
+    const by = { keyId: `sha256:${'b'.repeat(64)}`, keyIdShort: 'b'.repeat(16), keyFile: 'mirror.pub' };
+    assert.match(
+      renderStatusPage(signed(by), [], now),
+      /<div class="dim">signed by b{16} \(mirror\.pub\)<\/div>/,
+    );
+    assert.match(
+      renderStatusPage(signed({ failure: 'UNSIGNED' }), [], now),
+      /<div class="dim">unsigned<\/div>/,
+    );
+    assert.match(
+      renderStatusPage(signed({ failure: 'UNKNOWN_KEY', message: 'x' }), [], now),
+      /<div class="dim">not trusted \(UNKNOWN_KEY\)<\/div>/,
+    );
+    assert.doesNotMatch(renderStatusPage(report(), [], now), /signed by|unsigned/);
+  });
+
   test('a fresh mirror is READY; a DB past NextUpdate is STALE; a failed run is FAILING', () => {
     assert.equal(report().verdict.state, 'ready');
     const later = new Date('2026-12-03T00:00:00Z');

@@ -49,6 +49,11 @@ export const repositoryConfigSchema = z
       .positive()
       .default(1024 * MiB),
     maxEntries: z.number().int().positive().default(200_000),
+    /**
+     * Take an upstream archive whose index.json updated_at is older than the served one's (default:
+     * refused, ROLLBACK_REFUSED). `trivy-mirror sync --allow-rollback` sets it for one run.
+     */
+    allowRollback: z.boolean().optional(),
   })
   .superRefine((repo, ctx) => {
     if (repo.source === 'url' && repo.url === undefined)

@@ -36,6 +36,15 @@ export {
   exportedVexNames,
   type VexExportReport,
 } from './transfer/vex-export.js';
+export {
+  VEX_DIGEST_LIST,
+  VEX_DIGEST_LIST_SIGNATURE,
+  type VerifiedVexDigestList,
+  type VexDigestListReport,
+  verifyVexDigestList,
+  vexDigestList,
+  writeVexDigestList,
+} from './transfer/vex-digest-list.js';
 export type { AppliedVexImport, PlannedVexImport } from './transfer/vex-import.js';
 export { VexMirror } from './vex-mirror.js';
 export type { PublishedVersion } from './versions/version-store.js';

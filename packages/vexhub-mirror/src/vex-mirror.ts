@@ -13,16 +13,19 @@ import {
   type Metrics,
   MirrorError,
   type RuntimeSettings,
+  type Signing,
 } from '@trivy-mirror/plugin-api';
 import type { RepositoryConfig, VexhubMirrorConfig } from './config.js';
 import { formatLocation } from './upstream/location-url.js';
 import { mirrorRepository, servedArchiveUrl } from './upstream/mirror-repository.js';
 import { publishNeeded, publishToDir } from './serve/publish-dir.js';
+import { writeVexDigestList } from './transfer/vex-digest-list.js';
 import { exportVexVersion, type VexExportReport } from './transfer/vex-export.js';
 import {
   type AppliedVexImport,
   applyVexImport,
   discardVexImport,
+  findVexRollbacks,
   type PlannedVexImport,
   planVexImport,
   takeImported,
@@ -42,6 +45,8 @@ export interface VexMirrorOptions {
   settings?: RuntimeSettings;
   metrics?: Metrics;
   clock?: Clock;
+  /** Signs the export's VEX digest list (top-level `signing:`). */
+  signing?: Signing;
 }
 
 /** What the routes serve for one repository. */
@@ -263,6 +268,8 @@ export class VexMirror {
           'vex repository holds no version yet; not exported (run the vexhub-mirror job first)',
         );
     }
+    // the files of every exported version, listed and (with a key) signed as cosign sign-blob does
+    await writeVexDigestList(outDir, await this.options.signing?.key());
     return out;
   }
 
@@ -284,12 +291,16 @@ export class VexMirror {
       .map((r) => r.config.name);
   }
 
+  /** What applying `plan` would roll back (served index newer than the export's), one line each. */
+  importRollbacks(plan: PlannedVexImport): Promise<string[]> {
+    return findVexRollbacks(plan);
+  }
+
   /** Swaps staged versions in; a running daemon serves them after its next vexhub-mirror run. */
-  applyImport(plan: PlannedVexImport, options: { allowOlder?: boolean } = {}): Promise<AppliedVexImport> {
+  applyImport(plan: PlannedVexImport): Promise<AppliedVexImport> {
     const baseUrl = this.publicUrl ?? this.config.publishBaseUrl;
     return applyVexImport(plan, { baseUrl, pathPrefix: this.config.pathPrefix }, this.now(), {
       graceMs: this.config.graceMinutes * 60_000,
-      allowOlder: options.allowOlder,
     });
   }
 

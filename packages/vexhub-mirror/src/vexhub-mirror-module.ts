@@ -13,6 +13,7 @@ import {
   Metrics,
   type PluginContext,
   RuntimeSettings,
+  Signing,
 } from '@trivy-mirror/plugin-api';
 import { ContainerModule } from 'inversify';
 import { vexClientConfig } from './client-config.js';
@@ -41,7 +42,14 @@ export function vexhubMirrorModule(config: VexhubMirrorConfig, context: PluginCo
   return new ContainerModule(({ bind }) => {
     bind<VexMirror>(VexMirrorService)
       .toResolvedValue(
-        (http: HttpClient, events?: EventBus, settings?: RuntimeSettings, metrics?: Metrics, clock?: Clock) =>
+        (
+          http: HttpClient,
+          events?: EventBus,
+          settings?: RuntimeSettings,
+          metrics?: Metrics,
+          clock?: Clock,
+          signing?: Signing,
+        ) =>
           new VexMirror({
             config,
             pluginDir: context.pluginDir,
@@ -52,6 +60,7 @@ export function vexhubMirrorModule(config: VexhubMirrorConfig, context: PluginCo
             settings,
             metrics,
             clock,
+            signing,
           }),
         [
           HttpClient,
@@ -59,6 +68,7 @@ export function vexhubMirrorModule(config: VexhubMirrorConfig, context: PluginCo
           { serviceIdentifier: RuntimeSettings, optional: true },
           { serviceIdentifier: Metrics, optional: true },
           { serviceIdentifier: Clock, optional: true },
+          { serviceIdentifier: Signing, optional: true },
         ],
       )
       .inSingletonScope();

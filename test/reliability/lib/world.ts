@@ -159,7 +159,8 @@ export class World {
       packages: 3 + (n % 5),
       format: 'zip',
       seed: `reliability-vex-${n}`,
-      updatedAt: new Date(Date.UTC(2026, 0, 1) + n * 60_000),
+      // after the VEX Hub snapshot the VEX server starts with (2026-03-23): an older index is a rollback
+      updatedAt: new Date(Date.UTC(2026, 5, 1) + n * 60_000),
     });
     const { readFile } = await import('node:fs/promises');
     this.vexServer.setArchive('zip', await readFile(generated.archivePath));

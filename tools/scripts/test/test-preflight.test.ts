@@ -50,6 +50,7 @@ test('a bare machine: every program is named, with the apt line and the Go peers
       'oras v1.3.6',
       'regctl v0.11.7',
       'regsync v0.11.7',
+      'cosign v2.6.5',
     ]);
     const report = preflightReport(missing) as string;
     assert.match(

@@ -58,10 +58,13 @@ export async function loadCliConfig(configPath: string | undefined): Promise<Loa
 export async function startCliRuntime(
   configPath: string | undefined,
   logger: RuntimeLogger,
+  /** Changes this run makes to the loaded (validated) config, e.g. a command's flags. */
+  adjust?: (config: LoadedConfig['config']) => void,
 ): Promise<Runtime> {
   const { createRuntime, loadPlugins } = await runtimeModule();
   const loaded = await loadCliConfig(configPath);
   for (const w of loaded.warnings) logger.warn(w);
+  adjust?.(loaded.config);
   const plugins = await loadPlugins({
     builtins: await builtins(),
     baseDir: loaded.baseDir,

@@ -19,6 +19,7 @@ const inside: ExampleProfile = {
     'Carry the store in:  trivy-mirror export --out /media/usb/store   (on the connected bastion)',
     '                     trivy-mirror import /media/usb/store --config THIS_FILE   (here)',
     'Clients: trivy-mirror client-config --config THIS_FILE',
+    'Only what the connected side signed: uncomment trust: below with its cosign.pub (README: Verify on the inside)',
   ],
   serve: `serve:                                     # Trivy clients inside the air gap
   listen: 0.0.0.0:8443

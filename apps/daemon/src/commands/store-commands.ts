@@ -88,7 +88,15 @@ Examples:
     );
 
   storeOptions(store.command('verify'))
-    .description("re-hash every blob and check every manifest's references; exit 1 on any fault")
+    .description(
+      "re-hash every blob and check every manifest's references, and show who signed each version; exit 1 on any fault",
+    )
+    .option(
+      '--trusted-key <file>',
+      'PEM public key whose signatures count (repeatable; default: trust.keys of the config)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .addHelpText(
       'after',
       `
@@ -96,20 +104,37 @@ Every file under blobs/sha256 is hashed (streamed) and must match its name; ever
 index.json must parse and every blob it references must be present with the size it states. Each fault
 names its file. Exit 0 only when all is sound. A faulty blob can be deleted: the next sync fetches it again.
 --store may also name one layout (what \`copy … oci-layout:DIR:TAG\` writes); a tree with no layout is a fault.
+SIGNED BY: each tagged version's cosign signature (its sha256-<hex>.sig) checked against the trusted
+keys: the key id and key file, "unsigned", or what failed. With trust.require in the config, a version
+not signed by a trusted key is a fault.
 
 Examples:
   trivy-mirror store verify
   trivy-mirror store verify --store /media/usb/trivy-store   # before carrying it into the air gap`,
     )
     .action(
-      exitWith(async (opts: StoreOpts) => {
+      exitWith(async (opts: StoreOpts & { trustedKey: string[] }) => {
         const root = await openStore(opts);
-        const report = await (await ociSync()).verifyStore(root.root);
+        const { verifyStore } = await ociSync();
+        const report = await verifyStore(root.root);
+        const signers = await signersOf(root.root, opts);
+        for (const s of signers.versions) {
+          if (signers.require && s.failure)
+            report.faults.push({
+              file: `${s.what}@${s.digest}`,
+              problem: `not trusted: ${s.failure.message}`,
+            });
+        }
         if (opts.json) {
           process.stdout.write(
-            `${JSON.stringify({ store: root.root, ok: report.faults.length === 0, ...report }, null, 2)}\n`,
+            `${JSON.stringify({ store: root.root, ok: report.faults.length === 0, ...report, signatures: signers.versions }, null, 2)}\n`,
           );
         } else {
+          if (signers.versions.length > 0) {
+            const { describeTrust } = await ociSync();
+            const rows = signers.versions.map((s) => [s.what, s.digest.slice(0, 19), describeTrust(s)]);
+            process.stdout.write(formatTable(['VERSION', 'DIGEST', 'SIGNED BY'], rows, ''));
+          }
           for (const f of report.faults) process.stdout.write(`FAULT ${f.file}: ${f.problem}\n`);
           const what = `${report.layouts} layout(s), ${report.manifests} manifest(s), ${report.blobs} blob(s) (${formatBytes(report.bytes)})`;
           process.stdout.write(
@@ -180,4 +205,22 @@ Examples:
         return 0;
       }),
     );
+}
+
+/** Trusted keys: --trusted-key files, else the config's trust.keys (none: every signature shows as unverified). */
+async function signersOf(
+  root: string,
+  opts: StoreOpts & { trustedKey: string[] },
+): Promise<{ require: boolean; versions: import('@trivy-mirror/oci-sync').VersionTrust[] }> {
+  const { loadTrustedKeys } = await import('@trivy-mirror/oci');
+  let files = opts.trustedKey;
+  let require = false;
+  if (files.length === 0 && (opts.config || process.env.TRIVY_MIRROR_CONFIG)) {
+    const { loadCliConfig } = await import('../command-helpers/cli-context.js');
+    const trust = (await loadCliConfig(opts.config)).config.trust;
+    files = trust?.keys ?? [];
+    require = trust?.require === true;
+  }
+  const keys = await loadTrustedKeys(files);
+  return { require, versions: await (await ociSync()).storeTrust(root, keys) };
 }

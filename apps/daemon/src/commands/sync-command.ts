@@ -15,6 +15,20 @@ interface SyncOpts {
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
+  allowRollback?: boolean;
+}
+
+/** --allow-rollback: every artifact and VEX repository takes an older upstream version in this run. */
+function allowRollback(config: { plugins: Record<string, unknown> }): void {
+  const sections = [
+    [config.plugins['oci-sync'], 'artifacts'],
+    [config.plugins['vexhub-mirror'], 'repositories'],
+  ] as const;
+  for (const [section, key] of sections) {
+    const list = (section as Record<string, unknown> | undefined)?.[key];
+    if (Array.isArray(list))
+      for (const item of list) (item as { allowRollback?: boolean }).allowRollback = true;
+  }
 }
 
 export function registerSyncCommand(program: Command): void {
@@ -32,6 +46,10 @@ export function registerSyncCommand(program: Command): void {
       [],
     )
     .option('--dry-run', 'show what would be downloaded and pushed, and how many bytes; write nothing')
+    .option(
+      '--allow-rollback',
+      'take an upstream trivy-db/java-db (UpdatedAt) or VEX index (updated_at) older than the served one (default: refused, ROLLBACK_REFUSED)',
+    )
     .option('--json', 'print the run records as JSON')
     .option('-v, --verbose', 'show progress logs on stderr')
     .addHelpText(
@@ -40,19 +58,27 @@ export function registerSyncCommand(program: Command): void {
 After the sync jobs, the cache dirs of plugins.cache-populator.targets are populated from the store
 (also with --only cache-populator). Each artifact tag and each cache dir part gets a line.
 Exit code 0 when every job succeeded or had nothing to do, 1 when any failed.
+No silent rollback: an upstream trivy-db or java-db whose metadata.json UpdatedAt is older than the
+served one's (a VEX index: updated_at) is refused (ROLLBACK_REFUSED), the store keeps the newer;
+--allow-rollback takes it in this run.
 Runs while a daemon is running are safe: every write is atomic and compares digests first, and the
 index.json updates of the two take turns through a lock file in each layout (index.json.lock).
 
 Examples:
   trivy-mirror sync --config /etc/trivy-mirror/config.yaml
   trivy-mirror sync --config config.yaml --only oci-sync --json | jq '.[0].details.artifacts'
-  trivy-mirror sync --config config.yaml --dry-run      # what would be downloaded and pushed, and how much`,
+  trivy-mirror sync --config config.yaml --dry-run      # what would be downloaded and pushed, and how much
+  trivy-mirror sync --config config.yaml --allow-rollback   # take an older upstream db after a refusal`,
     )
     .action(
       exitWith(async (opts: SyncOpts) => {
         if (opts.dryRun) return (await import('../command-helpers/sync-dry-run.js')).syncDryRun(opts);
         const logger = await cliLogger({ verbose: opts.verbose });
-        const runtime = await startCliRuntime(opts.config, logger);
+        const runtime = await startCliRuntime(
+          opts.config,
+          logger,
+          opts.allowRollback ? allowRollback : undefined,
+        );
         const abort = () => void runtime.stop('SIGINT');
         process.once('SIGINT', abort);
         // Progress bars on a terminal; plain summary lines otherwise (journald, CI).

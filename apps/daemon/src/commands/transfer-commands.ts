@@ -1,13 +1,16 @@
 // `trivy-mirror export` / `import`: the store as plain OCI layouts plus the VEX versions (vex/NAME),
 // one directory that crosses the air gap. `import` verifies all of it before it changes anything,
 // then tells a running daemon so that it serves and populates the new versions at once.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TransferReport } from '@trivy-mirror/oci-sync';
 import type { Runtime, RuntimeLogger } from '@trivy-mirror/runtime';
 import type { VexMirror } from '@trivy-mirror/vexhub-mirror';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { cliLogger, startCliRuntime } from '../command-helpers/cli-context.js';
 import { exitWith, formatBytes } from '../output/cli-output.js';
 import { announceStore } from '../command-helpers/store-root.js';
+import { type ImportTrust, importTrust, trustFailures, trustLines } from '../command-helpers/import-trust.js';
 import { notifyDaemon } from './daemon-notify.js';
 
 // oci-sync loads when a command runs, not to describe it (start-up of `--help`).
@@ -18,6 +21,8 @@ interface TransferOptions {
   store?: string;
   json?: boolean;
   notify?: boolean;
+  allowRollback?: boolean;
+  /** The flag's earlier name. */
   allowOlder?: boolean;
 }
 
@@ -70,7 +75,9 @@ export function registerTransferCommands(program: Command): void {
       'after',
       `
 The layouts are readable by skopeo, oras and crane too:  skopeo copy oci:DIR/trivy-db:2 docker://…
-VEX: DIR/vex/NAME/{archive.zip|archive.tar.gz, vex-repository.json, version.json}.
+VEX: DIR/vex/NAME/{archive.zip|archive.tar.gz, vex-repository.json, version.json}, and DIR/vex/SHA256SUMS
+(every VEX file's digest) with DIR/vex/SHA256SUMS.sig when signing: is configured; check it with
+  cosign verify-blob --key cosign.pub --insecure-ignore-tlog --signature DIR/vex/SHA256SUMS.sig DIR/vex/SHA256SUMS
 Inside the air gap:  trivy-mirror import DIR   (verifies every digest first).
 
 Examples:
@@ -94,6 +101,12 @@ Examples:
               `exported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.bytesCopied ? `copied (${formatBytes(v.bytesCopied)})` : 'already there'}\n`,
             );
           }
+          if (vexReport.length > 0) {
+            const signed = existsSync(join(opts.out, 'vex', 'SHA256SUMS.sig'));
+            process.stdout.write(
+              `listed   vex/SHA256SUMS ${signed ? 'signed (vex/SHA256SUMS.sig)' : 'unsigned (no signing: key)'}\n`,
+            );
+          }
         });
       }),
     );
@@ -106,12 +119,23 @@ Examples:
     .option('-c, --config <file>', 'config naming stateDir, keepVersions and the VEX repositories')
     .option('--store <dir>', 'store tree to import into (default: stateDir/oci; alone: no VEX)')
     .option('--no-notify', 'do not tell a running daemon (admin.listen) to take up the new versions')
-    .option('--allow-older', 'also import versions older than the ones served (default: keep the newer)')
+    .option(
+      '--allow-rollback',
+      'import versions older than the served ones (default: refused, ROLLBACK_REFUSED, nothing changes)',
+    )
+    .addOption(new Option('--allow-older', 'the earlier name of --allow-rollback').hideHelp())
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `
 Each imported tag becomes the served version; older ones stay up to oci-sync.keepVersions.
+No silent rollback: when the export holds an older version than the one served (trivy-db, java-db:
+metadata.json UpdatedAt; trivy-checks: when the connected side stored it; VEX: index updated_at), the
+import is refused and nothing changes; --allow-rollback imports it anyway.
+With trust: in the config, each version's cosign signature (its sha256-<hex>.sig) and the VEX part
+(the signed vex/SHA256SUMS) are checked first and listed (signed by KEY (FILE) / unsigned / NOT
+TRUSTED [CODE]); with trust.require, one that no trusted key signed refuses the whole import
+(TRUST_REFUSED), naming each: UNSIGNED, UNKNOWN_KEY, BAD_SIGNATURE, DIGEST_MISMATCH.
 A daemon running with this config is told (POST /jobs/oci-sync/run, /jobs/vexhub-mirror/run on
 its admin listener) and serves and populates the new versions at once.
 
@@ -124,28 +148,49 @@ Examples:
         const logger = await cliLogger();
         await withRuntime(opts, logger, async ({ storeRoot, runtime, vex }) => {
           const section = (runtime?.config.plugins as Record<string, unknown> | undefined)?.['oci-sync'];
-          const { applyImport, ociSyncConfigSchema, planImport } = await ociSync();
+          const {
+            applyImport,
+            describeImportRollbacks,
+            importTrustError,
+            findImportRollbacks,
+            importRollbackError,
+            ociSyncConfigSchema,
+            planImport,
+          } = await ociSync();
+          const allowRollback = opts.allowRollback === true || opts.allowOlder === true;
           const oci = ociSyncConfigSchema.parse(section ?? {});
           // Everything is checked (OCI blobs, VEX archives unpacked and validated) before anything moves.
           const planned = await planImport(dir);
           const vexPlan = await vex?.planImport(dir);
           let report: TransferReport;
+          let trust: ImportTrust | undefined;
           try {
+            // trust.require: every version signed by a trusted key, or nothing is admitted
+            trust = await importTrust(runtime, dir, planned, vexPlan?.staged.length ?? 0);
+            const untrusted = trust ? trustFailures(trust) : [];
+            if (trust?.require && untrusted.length > 0) throw importTrustError(dir, untrusted);
+            // No silent rollback: any tag or VEX repository older than what is served refuses it all.
+            if (!allowRollback) {
+              const rollbacks = await findImportRollbacks(planned, storeRoot);
+              const lines = [
+                ...describeImportRollbacks(rollbacks),
+                ...(vexPlan && vex ? await vex.importRollbacks(vexPlan) : []),
+              ];
+              if (lines.length > 0) throw importRollbackError(dir, lines, rollbacks);
+            }
             report = await applyImport(planned, {
               storeRoot,
               inDir: dir,
               keepVersions: oci.keepVersions,
               blobGraceMs: oci.blobGraceMinutes * 60_000,
-              allowOlder: opts.allowOlder,
+              // checked above, with the VEX repositories, before anything changed
+              allowRollback: true,
             });
           } catch (err) {
             if (vexPlan) await vex?.discardImport(vexPlan);
             throw err;
           }
-          const vexApplied =
-            vexPlan && vex
-              ? await vex.applyImport(vexPlan, { allowOlder: opts.allowOlder })
-              : { imported: [], keptNewer: [] };
+          const vexApplied = vexPlan && vex ? await vex.applyImport(vexPlan) : { imported: [] };
           const vexReport = vexApplied.imported;
           for (const name of vexPlan?.skipped ?? [])
             logger.warn(
@@ -164,24 +209,12 @@ Examples:
               : undefined;
           if (opts.json) {
             process.stdout.write(
-              `${JSON.stringify({ ...report, vex: vexReport, vexKeptNewer: vexApplied.keptNewer, skippedVex: vexPlan?.skipped ?? [], daemon }, null, 2)}\n`,
+              `${JSON.stringify({ ...report, vex: vexReport, skippedVex: vexPlan?.skipped ?? [], trust: trust?.versions, daemon }, null, 2)}\n`,
             );
             return;
           }
           printReport('imported', report);
-          const older = '--allow-older imports it anyway';
-          for (const r of report.repositories) {
-            for (const k of r.keptNewer ?? []) {
-              process.stdout.write(
-                `kept     ${r.repository}:${k.tag}: the served version (stored ${k.served}) is newer than the export's (stored ${k.imported}); ${older}\n`,
-              );
-            }
-          }
-          for (const k of vexApplied.keptNewer) {
-            process.stdout.write(
-              `kept     vex ${k.repository}: the served index (updated_at ${k.served}) is newer than the export's (${k.imported}); ${older}\n`,
-            );
-          }
+          for (const line of trust ? await trustLines(trust) : []) process.stdout.write(`${line}\n`);
           for (const v of vexReport) {
             process.stdout.write(
               `imported vex ${v.repository.padEnd(12)} sha256:${v.version.slice(0, 12)}… ${v.packages} packages, updated_at ${v.updatedAt}\n`,

@@ -43,7 +43,21 @@ function artifactsTable(c: Rec): string {
     'PUSHED',
     'ERROR',
   ];
-  return `\nartifacts (oci-sync)\n${formatTable(head, rows)}${freshness}`;
+  return `\nartifacts (oci-sync)\n${formatTable(head, rows)}${freshness}${signerLines(c)}`;
+}
+
+/** With `trust:` configured: who signed each served version, under the table. */
+function signerLines(c: Rec): string {
+  return Object.entries(rec(c.artifacts))
+    .filter(([, raw]) => rec(raw).signature !== undefined)
+    .map(([key, raw]) => `  ${key}: ${signerText(rec(rec(raw).signature))}\n`)
+    .join('');
+}
+
+function signerText(s: Rec): string {
+  if (str(s.keyIdShort)) return `signed by ${str(s.keyIdShort)} (${str(s.keyFile) ?? '?'})`;
+  if (str(s.failure) === 'UNSIGNED') return 'unsigned';
+  return `NOT TRUSTED [${str(s.failure) ?? '?'}] ${str(s.message) ?? ''}`;
 }
 
 function vexTable(c: Rec): string {

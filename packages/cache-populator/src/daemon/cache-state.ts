@@ -9,8 +9,11 @@ import type {
   Logger,
   Metrics,
   PluginContext,
+  Trust,
   VexStoredEvent,
 } from '@trivy-mirror/plugin-api';
+import { isSignatureError, type OciLayout, verifyLayoutVersion } from '@trivy-mirror/oci';
+import { describeError, MirrorError } from '@trivy-mirror/plugin-api';
 import type { PopulateSource } from '../populate/artifact-source.js';
 import type { CachePopulatorConfig } from '../config-schema.js';
 import type { PartResult } from '../populate/populate-cache-dir.js';
@@ -33,6 +36,28 @@ export interface CachePopulatorDeps {
   events: EventBus;
   store: Pick<ArtifactStore, 'layoutPath'>;
   metrics?: Metrics;
+  /** Top-level `trust:`: with require, only versions a trusted key signed are populated. */
+  trust?: Trust;
+}
+
+/** trust.require: a version no trusted key signed is not populated (UNTRUSTED; the cache keeps what it has). */
+async function admitTrusted(
+  trust: Trust,
+  layout: OciLayout,
+  repository: string,
+  tag: string,
+  digest: string,
+) {
+  try {
+    await verifyLayoutVersion(layout, digest, await trust.keys(), `${repository}:${tag}`);
+  } catch (err) {
+    if (!isSignatureError(err)) throw err;
+    throw new MirrorError(
+      'UNTRUSTED',
+      `${repository}:${tag}: ${describeError(err)}; not populated (trust.require): import a signed export`,
+      { cause: err },
+    );
+  }
 }
 
 export class CachePopulatorState {
@@ -61,7 +86,12 @@ export class CachePopulatorState {
   }
 
   get source(): PopulateSource {
-    return { kind: 'store', layoutPath: (repo: string) => this.deps.store.layoutPath(repo) };
+    const trust = this.deps.trust;
+    return {
+      kind: 'store',
+      layoutPath: (repo: string) => this.deps.store.layoutPath(repo),
+      admit: trust?.enabled && trust.require ? (...args) => admitTrusted(trust, ...args) : undefined,
+    };
   }
 
   get vexFile(): string {

@@ -18,8 +18,15 @@ import { ioChunkBytes } from '../disk/safe-extract.js';
 export type PopulateSource =
   /** The store tree: one OCI layout per repository at `root/<repository>`. */
   | { kind: 'layout'; root: string }
-  /** The same, with the layout path per repository from the runtime's ArtifactStore. */
-  | { kind: 'store'; layoutPath(repository: string): string }
+  /**
+   * The same, with the layout path per repository from the runtime's ArtifactStore; `admit` refuses a
+   * version before it is read (trust.require: one no trusted key signed).
+   */
+  | {
+      kind: 'store';
+      layoutPath(repository: string): string;
+      admit?(layout: OciLayout, repository: string, tag: string, digest: string): Promise<void>;
+    }
   | { kind: 'transport'; transport: Transport; refFor(repository: string, tag: string): Reference };
 
 export interface OpenedArtifact {
@@ -88,6 +95,7 @@ export async function openArtifact(
     const layout = await OciLayout.open(dir);
     const manifest = await layout.manifestGet(tag);
     if (!manifest) throw new MirrorError('ARTIFACT_MISSING', `store has no ${repository}:${tag} (${dir})`);
+    if (source.kind === 'store') await source.admit?.(layout, repository, tag, manifest.descriptor.digest);
     const layer = checkArtifactShape(manifest, expectedMediaType, `${repository}:${tag}`);
     return {
       repository,

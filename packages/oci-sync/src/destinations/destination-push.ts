@@ -23,11 +23,12 @@ import {
 } from '@trivy-mirror/oci';
 import { describeError, type Logger, MirrorError } from '@trivy-mirror/plugin-api';
 import type { ArtifactSyncDeps, ArtifactTagResult, DestinationResult } from '../sync/artifact-sync-types.js';
+import { pushSignatures } from '../signing/signature-push.js';
 import type { ArtifactTagStatus } from '../sync/sync-state.js';
 
 type PushDeps = Pick<
   ArtifactSyncDeps,
-  'registry' | 'store' | 'config' | 'logger' | 'now' | 'signal' | 'onProgress' | 'damage'
+  'registry' | 'store' | 'config' | 'logger' | 'now' | 'signal' | 'onProgress' | 'damage' | 'signing'
 >;
 
 const CREATED = 'org.opencontainers.image.created';
@@ -49,6 +50,8 @@ export async function pushAndRecord(
     current,
     teed,
   );
+  // the signature follows its artifact (when the store holds one)
+  await pushSignatures(deps, result.artifact, result.layoutPath, digest, result.destinations);
   result.bytesPushed = result.destinations.reduce((n, d) => n + d.bytes, 0);
   status.destinations = Object.fromEntries(
     result.destinations.map((d) => [

@@ -3,9 +3,10 @@
 // announces as `artifact.damaged` (StoreDamage repairs it); a tag whose version is damaged in a store
 // with no upstream is served from the newest complete older version meanwhile.
 import { OciLayout } from '@trivy-mirror/oci';
-import { createRegistryHandler } from '@trivy-mirror/oci/serve';
+import { createRegistryHandler, HttpFailure } from '@trivy-mirror/oci/serve';
 import type { ArtifactStore, EventBus, HttpRoute, Logger } from '@trivy-mirror/plugin-api';
 import type { OciSyncConfig } from '../config.js';
+import type { ServedTrust } from '../trust/served-trust.js';
 import type { StoreDamage } from '../store/store-damage.js';
 
 export function createRegistryRoute(
@@ -13,6 +14,7 @@ export function createRegistryRoute(
   store: ArtifactStore,
   logger: Logger,
   damage?: { events: EventBus; store: StoreDamage },
+  trust?: ServedTrust,
 ): HttpRoute {
   const handler = createRegistryHandler({
     async resolveLayout(repository) {
@@ -33,7 +35,17 @@ export function createRegistryRoute(
     onError: (err, req) => logger.error({ err, path: req.url }, 'registry request failed'),
     onBlobDamaged: (repository, digest, reason) =>
       damage?.events.emit('artifact.damaged', { repository, digest, reason, reporter: 'serve' }),
-    tagFallback: damage ? (repository, tag) => damage.store.fallbackFor(repository, tag) : undefined,
+    tagFallback: (repository, tag) => {
+      // trust.require: a tag whose version no trusted key signed is not served (503: Trivy tries the next)
+      const refused = trust?.refusedOf(repository, tag);
+      if (refused)
+        throw new HttpFailure(
+          503,
+          'UNAVAILABLE',
+          `${repository}:${tag} is not signed by a trusted key in the mirror's store (trust.require); not served`,
+        );
+      return damage?.store.fallbackFor(repository, tag);
+    },
   });
   return {
     id: 'oci-sync-registry',

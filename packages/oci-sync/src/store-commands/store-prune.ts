@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { type Descriptor, OciLayout } from '@trivy-mirror/oci';
 import { MirrorError } from '@trivy-mirror/plugin-api';
-import { entryTag, versionsOf } from '../store/store-versions.js';
+import { entryTag, signaturesOfDropped, versionsOf } from '../store/store-versions.js';
 import { findLayouts } from './store-transfer.js';
 
 export interface PruneRepositoryReport {
@@ -33,6 +33,8 @@ export function planPrune(
   const dropped = new Set<Descriptor>();
   const tags = new Set(manifests.map(entryTag).filter((t): t is string => t !== undefined));
   for (const tag of tags) for (const old of versionsOf(manifests, tag).slice(keep)) dropped.add(old);
+  const left = manifests.filter((m) => !dropped.has(m));
+  for (const sig of signaturesOfDropped(left, [...dropped])) dropped.add(sig);
   return { kept: manifests.filter((m) => !dropped.has(m)), dropped: [...dropped] };
 }
 

@@ -6,8 +6,16 @@ import { join, relative, resolve, sep } from 'node:path';
 import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
 import { ArchiveInvalidError, MirrorError } from '@trivy-mirror/plugin-api';
 import { hashFile } from '../store/file-digest.js';
-import { type KeptNewer, mergeImported } from './import-merge.js';
+import { mergeImported } from './import-merge.js';
+import {
+  describeImportRollbacks,
+  findImportRollbacks,
+  importRollbackError,
+} from '../rollback/import-rollback.js';
 import { touchVersions } from '../store/version-blobs.js';
+import type { LayoutPlan, PlannedImport } from './planned-import.js';
+
+export type { PlannedImport } from './planned-import.js';
 
 export interface TransferRepositoryReport {
   repository: string;
@@ -15,8 +23,6 @@ export interface TransferRepositoryReport {
   blobs: number;
   blobsCopied: number;
   bytesCopied: number;
-  /** Tags not imported: the store serves a newer version than the export's (see allowOlder). */
-  keptNewer?: KeptNewer[];
 }
 
 export interface TransferReport {
@@ -49,19 +55,17 @@ export interface ImportOptions {
   inDir: string;
   /** Versions kept per tag (the imported one included); older ones are dropped. Default 3. */
   keepVersions?: number;
-  /** Also import versions older than the served ones (stored earlier on the connected side). */
-  allowOlder?: boolean;
+  /**
+   * Also import versions older than the served ones (db/java-db: metadata.json UpdatedAt, otherwise
+   * the connected side's stored-at). Without it such an import is refused before anything is copied.
+   */
+  allowRollback?: boolean;
   /** Blobs no version references any more stay this long (downloads running in a daemon). Default 30 min. */
   blobGraceMs?: number;
   now?: () => Date;
 }
 
 /** A verified export tree, ready to be copied in (see planImport). */
-export interface PlannedImport {
-  inDir: string;
-  layouts: { repository: string; src: OciLayout; plan: LayoutPlan }[];
-}
-
 /**
  * Verifies every layout under `inDir` (all blobs its tagged versions reference present, sizes and
  * sha256 digests right, manifests parse) without changing anything. A tree that fails any check is
@@ -94,28 +98,31 @@ export async function planImport(inDir: string): Promise<PlannedImport> {
  * Copies a verified tree into `storeRoot`: blobs first, then per layout one index.json swap in
  * which each imported tag becomes the current version (annotated with the import time and
  * directory) and older versions stay as history up to keepVersions. A reader of the store sees the
- * old or the new version of a tag, never a mix.
+ * old or the new version of a tag, never a mix. A tree that would roll a tag back is refused first
+ * (RollbackRefusedError, ROLLBACK_REFUSED) unless `allowRollback`.
  */
 export async function applyImport(planned: PlannedImport, options: ImportOptions): Promise<TransferReport> {
+  if (!options.allowRollback) {
+    const rollbacks = await findImportRollbacks(planned, options.storeRoot);
+    if (rollbacks.length > 0)
+      throw importRollbackError(planned.inDir, describeImportRollbacks(rollbacks), rollbacks);
+  }
   const now = (options.now ?? (() => new Date()))();
   const importedFrom = resolve(planned.inDir);
   const report: TransferReport = { repositories: [] };
   for (const { repository, src, plan } of planned.layouts) {
     const dst = await OciLayout.open(join(options.storeRoot, repository), { create: true });
     let dropped: Descriptor[] = [];
-    let keptNewer: KeptNewer[] = [];
     const copied = await copyLayout(src, dst, plan, (existing) => {
       const merged = mergeImported(existing, plan.manifests, {
         keepVersions: options.keepVersions ?? 3,
         importedAt: now.toISOString(),
         importedFrom,
-        allowOlder: options.allowOlder ?? false,
       });
       dropped = merged.dropped;
-      keptNewer = merged.keptNewer;
       return merged.manifests;
     });
-    report.repositories.push(keptNewer.length > 0 ? { ...copied, keptNewer } : copied);
+    report.repositories.push(copied);
     if (dropped.length > 0) await touchVersions(dst, dropped);
     await dst.gc({ graceMs: options.blobGraceMs ?? 30 * 60_000 });
   }
@@ -125,14 +132,6 @@ export async function applyImport(planned: PlannedImport, options: ImportOptions
 /** planImport, then applyImport: a bad tree changes nothing. */
 export async function importStore(options: ImportOptions): Promise<TransferReport> {
   return applyImport(await planImport(options.inDir), options);
-}
-
-interface LayoutPlan {
-  repository: string;
-  manifests: Descriptor[];
-  /** Every blob reachable from index.json, by digest. */
-  blobs: Map<string, Descriptor>;
-  problems: string[];
 }
 
 /**

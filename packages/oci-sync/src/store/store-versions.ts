@@ -1,7 +1,7 @@
 // Version history per tag inside a layout's index.json: the current version carries the tag
 // (org.opencontainers.image.ref.name); older ones stay untagged, marked with our annotations,
 // up to keepVersions in total. Pure functions over descriptors.
-import { Annotation, type Descriptor } from '@trivy-mirror/oci';
+import { Annotation, type Descriptor, isSignatureTag, signedDigestOfTag } from '@trivy-mirror/oci';
 
 export const TAG_ANNOTATION = 'io.github.trivy-mirror.tag';
 export const STORED_AT_ANNOTATION = 'io.github.trivy-mirror.stored-at';
@@ -55,6 +55,8 @@ export function planTagUpdate(
 ): { manifests: Descriptor[]; dropped: Descriptor[] } {
   const versions = versionsOf(manifests, tag);
   const others = manifests.filter((m) => !versions.includes(m));
+  // a signature artifact is replaced, not kept as history: the current one holds every signature
+  const keep = isSignatureTag(tag) ? 1 : keepVersions;
   const entry: Descriptor = {
     mediaType: added.mediaType,
     digest: added.digest,
@@ -71,7 +73,7 @@ export function planTagUpdate(
   const dropped: Descriptor[] = [];
   for (const old of versions) {
     if (old.digest === added.digest) continue; // re-stored: the new entry replaces it
-    if (history.length < keepVersions - 1) {
+    if (history.length < keep - 1) {
       const annotations: Record<string, string> = { ...old.annotations, [TAG_ANNOTATION]: tag };
       delete annotations[Annotation.RefName];
       if (!annotations[STORED_AT_ANNOTATION]) annotations[STORED_AT_ANNOTATION] = storedAt;
@@ -80,5 +82,18 @@ export function planTagUpdate(
       dropped.push(old);
     }
   }
-  return { manifests: [...others, entry, ...history], dropped };
+  const next = [...others, entry, ...history];
+  const signatures = signaturesOfDropped(next, dropped);
+  return { manifests: next.filter((m) => !signatures.includes(m)), dropped: [...dropped, ...signatures] };
+}
+
+/** The signature entries (`sha256-<hex>.sig`) of versions `dropped` takes out of `manifests`. */
+export function signaturesOfDropped(manifests: Descriptor[], dropped: Descriptor[]): Descriptor[] {
+  const remaining = new Set(manifests.map((m) => m.digest));
+  const gone = new Set(dropped.map((d) => d.digest).filter((d) => !remaining.has(d)));
+  if (gone.size === 0) return [];
+  return manifests.filter((m) => {
+    const signed = signedDigestOfTag(entryTag(m) ?? '');
+    return signed !== undefined && gone.has(signed);
+  });
 }

@@ -2,9 +2,10 @@
 // destination pushes and the check of a store without upstream: a file of their own, so none of them
 // imports another for its types.
 import type { Descriptor, Transport } from '@trivy-mirror/oci';
-import type { ArtifactStore, Logger } from '@trivy-mirror/plugin-api';
+import type { ArtifactStore, Logger, Signing } from '@trivy-mirror/plugin-api';
 import type { OciSyncConfig } from '../config.js';
 import type { StoreDamage } from '../store/store-damage.js';
+import type { ServedTrust } from '../trust/served-trust.js';
 import type { SourceCooldowns } from './source-fallback.js';
 import type { SyncState } from './sync-state.js';
 
@@ -21,6 +22,10 @@ export interface ArtifactSyncDeps {
   onProgress?: (item: string, bytes: number, total: number) => void;
   /** Records damage the job finds in the store (quarantine, /readyz). */
   damage?: StoreDamage;
+  /** Who signed the served versions (top-level `trust:`); refuses untrusted ones with trust.require. */
+  servedTrust?: ServedTrust;
+  /** Signs each stored version (top-level `signing:`); off when absent or disabled. */
+  signing?: Signing;
 }
 
 export interface DestinationResult {

@@ -24,11 +24,20 @@ import type { ArtifactConfig } from '../config.js';
 import { trySources } from './source-fallback.js';
 import { pushAndRecord, throwIfPushFailed } from '../destinations/destination-push.js';
 import { recordStored } from '../metadata/record-stored.js';
+import { RollbackRefusedError } from '../rollback/rollback-guard.js';
+import {
+  checkSyncRollback,
+  refusedRecord,
+  rememberedRefusal,
+  type SyncRollbackCheck,
+} from '../rollback/sync-rollback.js';
 import { planTagUpdate } from '../store/store-versions.js';
 import { destinationsLacking, teeBlob } from '../destinations/tee-blob.js';
 import { tagAttempt } from '../destinations/tag-attempt.js';
+import type { ArtifactTagStatus } from './sync-state.js';
 import { storedTag } from '../store/stored-tag.js';
 import { touchVersions } from '../store/version-blobs.js';
+import { signStoredVersion } from '../signing/version-signature.js';
 import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync-types.js';
 
 type SourceOutcome = { kind: 'same' } | ({ kind: 'stored'; manifest: ManifestBytes } & StoreOutcome);
@@ -87,6 +96,15 @@ export async function syncArtifactTag(
         if (stored && seen?.manifestDigest === head.digest && seen.layerDigest === storedLayer?.digest) {
           return { kind: 'same' };
         }
+        const rollback: SyncRollbackCheck = {
+          name,
+          tag,
+          source: refText,
+          allowRollback: artifact.allowRollback === true,
+          logger,
+        };
+        const again = rememberedRefusal(rollback, seen?.refusedRollback, head.digest, stored);
+        if (again) throw again;
         const fetched = await registry.manifestGet(withDigest(ref, head.digest), { signal });
         const layer = validateTrivyArtifact(
           name,
@@ -102,9 +120,15 @@ export async function syncArtifactTag(
         if (stored && layer.digest === storedLayer?.digest) return { kind: 'same' };
         layout ??= await OciLayout.open(layoutPath, { create: true });
         const into = layout;
+        const served = { check: rollback, status, manifest: stored };
         const saved = await withPinned(into.dir, fetched, () =>
-          storeVersion(deps, into, ref, fetched, { name, tag }),
-        );
+          storeVersion(deps, into, ref, fetched, { name, tag, served }),
+        ).catch((err: unknown) => {
+          const record = err instanceof RollbackRefusedError ? refusedRecord(err) : undefined;
+          const seenNow = state.data.sources[refText];
+          if (record && seenNow) seenNow.refusedRollback = record;
+          throw err;
+        });
         return { kind: 'stored', manifest: fetched, ...saved };
       },
       (s, err) =>
@@ -133,6 +157,13 @@ export async function syncArtifactTag(
       status.metadataRead = layer.digest;
     }
 
+    await signStoredVersion(deps, layout, {
+      name,
+      current,
+      source: source.source,
+      status,
+      metadata: value.kind === 'stored' ? value.metadata : undefined,
+    });
     const teed = value.kind === 'stored' ? value.teed : new Map<string, number>();
     await pushAndRecord(deps, result, status, current, teed);
     const layoutDir = layout.dir;
@@ -147,7 +178,8 @@ export async function syncArtifactTag(
   });
 }
 
-async function openLayout(dir: string): Promise<OciLayout | undefined> {
+/** The layout at `dir`, or undefined when there is none (yet). */
+export async function openLayout(dir: string): Promise<OciLayout | undefined> {
   try {
     return await OciLayout.open(dir);
   } catch (err) {
@@ -159,6 +191,8 @@ async function openLayout(dir: string): Promise<OciLayout | undefined> {
 interface StoreTarget {
   name: string;
   tag: string;
+  /** The version the tag serves now, checked against rollbacks before the tag moves. */
+  served?: { check: SyncRollbackCheck; status: ArtifactTagStatus; manifest: ManifestBytes | undefined };
 }
 
 // Blobs written but not yet referenced by index.json: a gc of the same layout running for another
@@ -230,6 +264,13 @@ async function storeVersion(
     );
   }
   out.metadata = await checkLayerVersion(layout, target, fetched, formatReference(ref));
+  if (target.served) {
+    const { check, status, manifest } = target.served;
+    await checkSyncRollback(check, layout, status, manifest, {
+      digest: manifestDesc.digest,
+      metadata: out.metadata,
+    });
+  }
   await layout.blobWrite(manifestDesc, Readable.from([fetched.bytes]), { signal });
   let dropped: Descriptor[] = [];
   await layout.indexUpdate((manifests) => {

@@ -3,7 +3,8 @@
 // a per-registry cool-down from Retry-After so later artifacts and runs do not hammer a registry that
 // asked us to wait.
 import { isFallbackError, isOciError, OciErrorCode } from '@trivy-mirror/oci';
-import { describeError, MirrorError } from '@trivy-mirror/plugin-api';
+import { describeError, errorCode, MirrorError } from '@trivy-mirror/plugin-api';
+import { ROLLBACK_REFUSED } from '../rollback/rollback-guard.js';
 
 /** Used when a registry answers 429 without a usable Retry-After. */
 export const DEFAULT_COOLDOWN_MS = 60_000;
@@ -54,7 +55,9 @@ export interface SourceAttempt {
 /**
  * Runs `attempt` on each source in order until one succeeds. A failure that is not a fallback
  * error (401, 404, invalid artifact…) stops the walk: another mirror would not fix it, and Trivy
- * would not try either. Throws a MirrorError listing each source's failure when all fail.
+ * would not try either. A rollback refusal (that source lags behind the store) moves on too: another
+ * mirror may be current. Throws a MirrorError listing each source's failure when all fail, coded
+ * ROLLBACK_REFUSED when one refused a rollback (the operator's decision is what is needed).
  */
 export async function trySources<S extends SourceAttempt, T>(
   what: string,
@@ -65,6 +68,7 @@ export async function trySources<S extends SourceAttempt, T>(
 ): Promise<{ source: S; value: T }> {
   const failures: string[] = [];
   let lastErr: unknown;
+  let refused: unknown;
   for (const [i, source] of sources.entries()) {
     const cooling = cooldowns.coolingUntil(source.host);
     if (cooling !== undefined) {
@@ -78,7 +82,8 @@ export async function trySources<S extends SourceAttempt, T>(
     try {
       return { source, value: await attempt(source, { last }) };
     } catch (err) {
-      if (!isFallbackError(err)) {
+      const rollback = errorCode(err) === ROLLBACK_REFUSED;
+      if (!isFallbackError(err) && !rollback) {
         if (failures.length === 0) throw err;
         throw new MirrorError(
           'SOURCES_FAILED',
@@ -88,6 +93,7 @@ export async function trySources<S extends SourceAttempt, T>(
           },
         );
       }
+      if (rollback) refused ??= err;
       cooldowns.note(source.host, err);
       // only a fallback when another source follows; the last failure is in the thrown error
       if (i < sources.length - 1) onFallback?.(source, err);
@@ -95,7 +101,10 @@ export async function trySources<S extends SourceAttempt, T>(
       lastErr = err;
     }
   }
-  throw new MirrorError('SOURCES_FAILED', `${what}: no source succeeded: ${failures.join('; ')}`, {
-    cause: lastErr,
-  });
+  if (refused !== undefined && failures.length === 1) throw refused;
+  throw new MirrorError(
+    refused === undefined ? 'SOURCES_FAILED' : ROLLBACK_REFUSED,
+    `${what}: no source succeeded: ${failures.join('; ')}`,
+    { cause: refused ?? lastErr },
+  );
 }

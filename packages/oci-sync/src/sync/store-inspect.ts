@@ -62,6 +62,8 @@ export async function inspectStoredTag(
       current.manifest,
       `${name}:${tag}@${current.descriptor.digest}`,
     );
+    // trust.require: a version no trusted key signed is neither announced, pushed nor served
+    await deps.servedTrust?.gate(layout, name, tag, current.descriptor.digest, status);
     const entry = (await layout.index()).manifests.find(
       (m) => m.annotations?.[Annotation.RefName] === tag && m.digest === current.descriptor.digest,
     );

@@ -8,6 +8,7 @@ import { isOciError, OciErrorCode, OciLayout } from '@trivy-mirror/oci';
 import type { ArtifactStore, HealthCheck, HealthReport } from '@trivy-mirror/plugin-api';
 import type { OciSyncConfig } from '../config.js';
 import type { SourceCooldowns } from './source-fallback.js';
+import type { ServedTrust } from '../trust/served-trust.js';
 import type { StoreDamage } from '../store/store-damage.js';
 import { freshnessOf } from '../metadata/store-freshness.js';
 import { upstreamsOf } from './store-inspect.js';
@@ -26,6 +27,7 @@ export class OciSyncHealth implements HealthCheck {
     private readonly now: () => Date = () => new Date(),
     private readonly metrics?: SyncMetrics,
     private readonly damage?: StoreDamage,
+    private readonly trust?: ServedTrust,
   ) {
     metrics?.onCollect(() => this.check());
   }
@@ -78,12 +80,14 @@ export class OciSyncHealth implements HealthCheck {
         };
       }
     }
+    const untrusted = this.trust?.describeRefused() ?? [];
     const reasons = [
       ...(missing.length > 0 ? [`not stored yet: ${missing.join(', ')}`] : []),
       ...(notImported.length > 0
         ? [`not imported yet: ${notImported.join(', ')} (no upstream: run \`trivy-mirror import DIR\`)`]
         : []),
       ...(damaged.length > 0 ? [`damaged in the store: ${damaged.join(', ')}`] : []),
+      ...(untrusted.length > 0 ? [`not trusted in the store: ${untrusted.join(', ')}`] : []),
     ];
     const cooling = this.cooldowns.snapshot();
     return {

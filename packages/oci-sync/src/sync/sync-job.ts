@@ -1,19 +1,24 @@
 // The `oci-sync` job: every configured artifact/tag through syncArtifactTag, a few at a time;
 // events, metrics and the status record afterwards. One failing artifact never stops the others.
-import type { Transport } from '@trivy-mirror/oci';
+import { OciLayout, type Transport } from '@trivy-mirror/oci';
 import {
   type ArtifactStore,
   describeError,
+  errorCode,
   type EventBus,
   type Job,
   type JobContext,
   type JobOutcome,
   type Logger,
   MirrorError,
+  type Trust,
+  type Signing,
 } from '@trivy-mirror/plugin-api';
 import { syncArtifactTag } from './artifact-sync.js';
 import type { ArtifactSyncDeps, ArtifactTagResult } from './artifact-sync-types.js';
 import type { ArtifactConfig, OciSyncConfig } from '../config.js';
+import { ROLLBACK_REFUSED } from '../rollback/rollback-guard.js';
+import { ServedTrust } from '../trust/served-trust.js';
 import { SourceCooldowns } from './source-fallback.js';
 import { MetadataFollowUp } from '../metadata/metadata-follow-up.js';
 import { inspectStoredTag, upstreamsOf } from './store-inspect.js';
@@ -34,6 +39,10 @@ export interface OciSyncJobDeps {
   now: () => Date;
   /** The plugin's logger, for what happens outside a run (damage reports). */
   logger?: Logger;
+  /** Top-level `trust:` (the inside's trusted keys). */
+  trust?: Trust;
+  /** Signs each version the sync stores (top-level `signing:`). */
+  signing?: Signing;
 }
 
 export class OciSyncJob implements Job {
@@ -47,6 +56,8 @@ export class OciSyncJob implements Job {
   readonly metadata: MetadataFollowUp;
   /** Damage readers report in the store: quarantine, /readyz, fallbacks without an upstream. */
   readonly damage: StoreDamage;
+  /** Signers of the served versions; untrusted ones refused with trust.require. */
+  readonly servedTrust: ServedTrust;
 
   get state(): SyncState {
     return this.deps.state;
@@ -71,6 +82,7 @@ export class OciSyncJob implements Job {
       logger: deps.logger,
       now: deps.now,
     });
+    this.servedTrust = new ServedTrust(deps.trust, deps.logger);
     this.metadata = new MetadataFollowUp({
       store: deps.store,
       state: deps.state,
@@ -87,6 +99,8 @@ export class OciSyncJob implements Job {
     await this.metadata.settled();
     if (config.artifacts.length === 0)
       return { status: 'skipped', summary: 'no artifacts configured: nothing to sync' };
+    // a signing key that cannot be used stops the run before anything is stored unsigned
+    await this.deps.signing?.key();
     const units = config.artifacts.flatMap((artifact) => artifact.tags.map((tag) => ({ artifact, tag })));
     const importOnly = config.artifacts.filter((a) => upstreamsOf(a, config.sources).length === 0);
     if (importOnly.length > 0 && ctx.reason.startsWith('event:sync.requested')) {
@@ -129,11 +143,14 @@ export class OciSyncJob implements Job {
         pushed: r.destinations.filter((d) => d.pushed).map((d) => d.reference),
         durationMs: r.durationMs,
         error: r.error === undefined ? undefined : describeError(r.error),
+        code: r.error === undefined ? undefined : errorCode(r.error),
       })),
     };
     if (failed.length > 0) {
+      // only refused rollbacks: the code says what the operator has to decide
+      const refusals = failed.every((r) => errorCode(r.error) === ROLLBACK_REFUSED);
       const err = new MirrorError(
-        'SYNC_FAILED',
+        refusals ? ROLLBACK_REFUSED : 'SYNC_FAILED',
         `${failed.length} of ${results.length} artifact tags failed: ${failed.map((r) => describeError(r.error)).join(' | ')}`,
         { cause: failed[0].error },
       );
@@ -169,6 +186,8 @@ export class OciSyncJob implements Job {
       now: deps.now,
       signal: ctx.signal,
       damage: this.damage,
+      servedTrust: this.servedTrust,
+      signing: deps.signing,
       onProgress: throttledProgress((item, bytes, total) =>
         deps.events.emit('job.progress', {
           job: 'oci-sync',
@@ -183,6 +202,12 @@ export class OciSyncJob implements Job {
       ? await inspectStoredTag(syncDeps, artifact, tag)
       : await syncArtifactTag(syncDeps, artifact, tag);
     const status = deps.state.get(artifact.name, tag);
+    if (!importOnly && r.digest && this.servedTrust.enabled) {
+      // who signed what a sync serves (its own key, with signing:), for /status
+      const layout = await OciLayout.open(r.layoutPath).catch(() => undefined);
+      if (layout)
+        await this.servedTrust.gate(layout, artifact.name, tag, r.digest, status, { recordOnly: true });
+    }
     const fresh = freshnessOf(status, deps.now(), deps.config.staleAfterHours);
     deps.metrics.record(artifact.name, tag, {
       updatedAt: status.updatedAt,

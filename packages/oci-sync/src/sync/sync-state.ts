@@ -31,13 +31,25 @@ export interface ArtifactTagStatus {
   /** When the stored content last changed. */
   lastChange?: string;
   lastError?: { code?: string; message: string; at: string };
+  /** Who signed the served version (top-level `trust:`): key id and file, or what failed. */
+  signature?: { keyId?: string; keyIdShort?: string; keyFile?: string; failure?: string; message?: string };
   destinations?: Record<string, { digest?: string; lastPush?: string; lastError?: string }>;
+}
+
+/** An upstream manifest refused as a rollback, and the served version it was checked against. */
+export interface RefusedRollback {
+  manifestDigest: string;
+  updatedAt: string;
+  servedDigest: string;
+  servedUpdatedAt: string;
 }
 
 export interface SourceSeen {
   manifestDigest: string;
   layerDigest: string;
   at: string;
+  /** This manifest was refused as a rollback (see sync-rollback.ts). */
+  refusedRollback?: RefusedRollback;
 }
 
 export interface SyncStateData {

@@ -22,6 +22,8 @@ import { listenProblem } from '../http/listen-check.js';
 import { JobRunnerService } from '../jobs/job-runner.js';
 import type { LoadedPlugin } from '../plugins/plugin-loader.js';
 import { jobProblems } from '../jobs/scheduler.js';
+import { KeySigning } from '../services/signing-service.js';
+import { trustProblems } from '../services/trust-service.js';
 
 export interface ConfigProblem {
   /** The plugin concerned, or 'runtime'. */
@@ -61,6 +63,12 @@ async function runtimeProblems(config: RuntimeConfig): Promise<ConfigProblem[]> 
     const problem = listen === undefined ? undefined : await listenProblem(listen);
     if (problem) problems.push({ plugin: 'runtime', path, message: problem });
   }
+  const signing = new KeySigning(config.signing, '');
+  if (signing.enabled)
+    await signing.load().catch((err: unknown) => {
+      problems.push({ plugin: 'runtime', path: signing.configPath, message: describeError(err) });
+    });
+  for (const p of await trustProblems(config.trust)) problems.push({ plugin: 'runtime', ...p });
   const tls = config.serve?.tls;
   if (tls) {
     const read = async (what: 'cert' | 'key') =>

@@ -26,6 +26,12 @@ registries: []                             # per-host transport settings, e.g.
 log:
   level: info                              # fatal error warn info debug trace silent
   format: auto                             # auto (pretty on a terminal, JSON otherwise) | json | pretty
+# signing:                                 # sign each version synced, as cosign does (README: Signing and verifying)
+#   keyFile: /etc/trivy-mirror/signing.key # PEM ECDSA P-256, mode 0600: openssl ecparam -name prime256v1 -genkey -noout
+#   # keyCredential: signing-key           # or a systemd credential (LoadCredential=signing-key:FILE)
+# trust:                                   # inside: check each imported/served version's cosign signature
+#   keys: [/etc/trivy-mirror/trusted.pub]  # PEM public keys (cosign.pub, openssl ec -pubout)
+#   require: true                          # admit and serve only what they signed (default: only report)
 `;
 }
 

@@ -123,6 +123,8 @@ function resolvePaths(config: RuntimeConfig, baseDir: string): RuntimeConfig {
       ...config.serve,
       tls: { cert: abs(config.serve.tls.cert), key: abs(config.serve.tls.key) },
     };
+  if (config.signing?.keyFile) out.signing = { ...config.signing, keyFile: abs(config.signing.keyFile) };
+  if (config.trust) out.trust = { ...config.trust, keys: config.trust.keys.map(abs) };
   return out;
 }
 

@@ -102,6 +102,39 @@ const baseShape = {
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
     })
     .prefault({}),
+  signing: z
+    .strictObject({
+      keyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'PEM ECDSA P-256 private key (PKCS#8 or SEC1, unencrypted); mode 0600, owned by the service user',
+        ),
+      keyCredential: z
+        .string()
+        .regex(/^[^/]+$/, 'a systemd credential name (no /)')
+        .optional()
+        .describe('the key as a systemd credential: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=NAME:FILE)'),
+    })
+    .refine((s) => (s.keyFile === undefined) !== (s.keyCredential === undefined), {
+      message: 'expected keyFile or keyCredential (one of them)',
+    })
+    .optional()
+    .describe('sign every version the mirror admits, as cosign signs with a key (off without it)'),
+  trust: z
+    .strictObject({
+      keys: z
+        .array(z.string().min(1))
+        .min(1)
+        .describe('PEM ECDSA P-256 public keys (SPKI, e.g. cosign.pub) whose signatures are trusted'),
+      require: z
+        .boolean()
+        .default(false)
+        .describe('admit (import, serve) only versions signed by one of the keys; otherwise only report'),
+    })
+    .optional()
+    .describe("check each imported or served version's cosign signature against these keys"),
 };
 
 /** The parsed config. Plugin sections are `unknown` here; each plugin's module gets its own typed view. */
@@ -116,6 +149,8 @@ export interface RuntimeConfig {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     format: 'auto' | 'json' | 'pretty';
   };
+  signing?: { keyFile?: string; keyCredential?: string };
+  trust?: { keys: string[]; require: boolean };
   plugins: { external: ExternalPluginConfig[] } & Record<string, unknown>;
 }
 

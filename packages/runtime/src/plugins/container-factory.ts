@@ -18,6 +18,8 @@ import {
   PluginError,
   RegistryTransport,
   RuntimeSettings,
+  Signing,
+  Trust,
 } from '@trivy-mirror/plugin-api';
 import { Container, ContainerModule, type ServiceIdentifier } from 'inversify';
 import { Registry } from 'prom-client';
@@ -31,6 +33,8 @@ import type { JobRunnerService } from '../jobs/job-runner.js';
 import { createLayoutTransport, createRegistryTransport } from '../services/oci-services.js';
 import type { LoadedPlugin } from './plugin-loader.js';
 import { PluginLoadError } from './plugin-loader.js';
+import { KeySigning } from '../services/signing-service.js';
+import { KeyTrust } from '../services/trust-service.js';
 
 export type RuntimeMode = 'daemon' | 'cli' | 'demo';
 
@@ -42,6 +46,8 @@ export interface BuildContainerOptions {
   jobs: JobRunnerService;
   mode: RuntimeMode;
   userAgent?: string;
+  /** The mirror's version (provenance of what it signs). */
+  version?: string;
   /** Create each plugin's directory under stateDir (default true; `config check` changes nothing). */
   createDirs?: boolean;
 }
@@ -126,6 +132,8 @@ export async function buildContainer(options: BuildContainerOptions): Promise<Bu
   container.bind(HttpClient).toConstantValue(http);
   container.bind(JobRunner).toConstantValue(options.jobs);
   container.bind(Metrics).toConstantValue(metrics);
+  container.bind(Signing).toConstantValue(new KeySigning(config.signing, options.version ?? '0.0.0'));
+  container.bind(Trust).toConstantValue(new KeyTrust(config.trust));
 
   const owners = new Map<ServiceIdentifier, string[]>();
   const errors: PluginError[] = [];

@@ -42,6 +42,8 @@ export interface GenerationDeps {
   health: HealthRegistry;
   mode: RuntimeMode;
   userAgent: string;
+  /** The mirror's version (provenance of what it signs). */
+  version?: string;
   timeouts: { jobsMs: number; hooksMs: number };
 }
 
@@ -60,6 +62,7 @@ export async function createGeneration(
     jobs: deps.jobs,
     mode: deps.mode,
     userAgent: deps.userAgent,
+    version: deps.version,
   });
   const routes = () => built.contributions<HttpRoute>(HttpRoute).map((c) => c.value);
   const gen: Generation = {

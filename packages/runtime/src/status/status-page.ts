@@ -55,7 +55,9 @@ function artifactsSection(report: StatusReport, now: Date): string {
     const age = a.updatedAt ? formatSeconds((now.getTime() - Date.parse(a.updatedAt)) / 1000) : '—';
     return `<tr class="row-${a.state}"><td>${badge(a.state)}</td><td class="nw"><b>${esc(a.key)}</b>${
       a.version ? `<div class="dim">${esc(a.version)}</div>` : ''
-    }</td><td><code title="${esc(a.digest)}">${esc(shortDigest(a.digest))}</code></td><td>${when(a.updatedAt, now)}</td><td>${when(
+    }</td><td><code title="${esc(a.digest)}">${esc(shortDigest(a.digest))}</code>${
+      a.signedBy ? `<div class="dim">${esc(a.signedBy)}</div>` : ''
+    }</td><td>${when(a.updatedAt, now)}</td><td>${when(
       a.nextUpdate,
       now,
     )}</td><td class="num">${esc(age)}</td><td>${esc(a.source)}</td><td>${dest || '<span class="dim">none configured</span>'}</td></tr>${

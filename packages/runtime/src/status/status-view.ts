@@ -15,6 +15,8 @@ export interface ArtifactRow {
   nextUpdate?: string;
   source?: string;
   lastSuccess?: string;
+  /** With `trust:`: "signed by 3f2a… (mirror.pub)", "unsigned" or "not trusted (CODE)". */
+  signedBy?: string;
   error?: { code?: string; message: string; at?: string };
   destinations: { reference: string; holds: boolean; lastPush?: string; error?: string }[];
 }
@@ -63,6 +65,12 @@ function errorOf(v: unknown): ArtifactRow['error'] {
   return message ? { code: str(e.code), message, at: str(e.at) } : undefined;
 }
 
+function signedBy(s: Record<string, unknown>): string | undefined {
+  if (str(s.keyIdShort)) return `signed by ${str(s.keyIdShort)} (${str(s.keyFile) ?? '?'})`;
+  if (str(s.failure) === 'UNSIGNED') return 'unsigned';
+  return str(s.failure) ? `not trusted (${str(s.failure)})` : undefined;
+}
+
 export function worst(states: readonly PageState[]): PageState {
   return STATES.find((s) => states.includes(s)) ?? 'ready';
 }
@@ -98,6 +106,7 @@ function artifactRows(report: Report, now: number, syncing: boolean): ArtifactRo
       nextUpdate: str(a.nextUpdate),
       source: str(a.source),
       lastSuccess: str(a.lastSuccess),
+      signedBy: signedBy(obj(a.signature)),
       error: failing ? error : undefined,
       destinations,
     };

@@ -21,6 +21,7 @@ import {
 } from './vex-export.js';
 import { parseManifest, type RepositoryManifest, rewriteManifest } from '../versions/vex-manifest.js';
 import { commitStaged, stageContent } from '../versions/version-staging.js';
+import { describeVexRollback, isVexRollback } from '../versions/vex-rollback.js';
 import { archiveFileName, type PublishedVersion, type VersionStore } from '../versions/version-store.js';
 
 export interface ImportTarget {
@@ -157,37 +158,40 @@ export async function discardVexImport(plan: PlannedVexImport): Promise<void> {
 
 export interface AppliedVexImport {
   imported: PublishedVersion[];
-  /** Not imported: the served version's index is newer than the export's (see allowOlder). */
-  keptNewer: { repository: string; served: string; imported: string }[];
 }
 
 /**
- * Makes every staged version the current one (same swap as after a download), unless the served
- * one is newer (index.json updated_at) and `allowOlder` is not set: an old export never rolls back.
+ * What applying `plan` would roll back: one line per repository whose served index is newer
+ * (updated_at) than the export's. The caller refuses the whole import on any (no silent rollback).
+ */
+export async function findVexRollbacks(plan: PlannedVexImport): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of plan.staged) {
+    const served = await s.target.store.current();
+    const incoming = { version: s.exported.version, updatedAt: s.updatedAt };
+    if (served && isVexRollback(served, incoming))
+      out.push(`vex ${s.target.config.name}: the export's ${describeVexRollback(served, incoming)}`);
+  }
+  return out;
+}
+
+/**
+ * Makes every staged version the current one (same swap as after a download). The caller has
+ * refused a plan that would roll a repository back (findVexRollbacks) unless the operator allowed it.
  */
 export async function applyVexImport(
   plan: PlannedVexImport,
   serve: ServeBase,
   now: Date,
-  options: { graceMs: number; allowOlder?: boolean },
+  options: { graceMs: number },
 ): Promise<AppliedVexImport> {
   const at = now.toISOString();
   const importedFrom = path.resolve(plan.inDir);
-  const out: AppliedVexImport = { imported: [], keptNewer: [] };
+  const out: AppliedVexImport = { imported: [] };
   for (const s of plan.staged) {
     const { store, config } = s.target;
     const { exported } = s;
     const served = await store.current();
-    if (
-      !options.allowOlder &&
-      served &&
-      served.version !== exported.version &&
-      Date.parse(s.updatedAt) < Date.parse(served.updatedAt)
-    ) {
-      out.keptNewer.push({ repository: config.name, served: served.updatedAt, imported: s.updatedAt });
-      await store.stagingRemove(s.staging);
-      continue;
-    }
     // The connected side's upstream URLs: without a public URL the manifest keeps pointing there, as
     // on the connected side (the cache dirs still get the content).
     const exportedFile = (file: string) => `file://${path.join(importedFrom, EXPORT_DIR, config.name, file)}`;

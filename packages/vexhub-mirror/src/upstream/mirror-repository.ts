@@ -11,6 +11,7 @@ import { resolveSource, upstreamUrl } from './source-resolver.js';
 import { parseManifest, type RepositoryManifest, rewriteManifest } from '../versions/vex-manifest.js';
 import { archiveFileName, type PublishedVersion, type VersionStore } from '../versions/version-store.js';
 import { commitStaged, stageContent } from '../versions/version-staging.js';
+import { refuseRollback } from '../versions/vex-rollback.js';
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
@@ -219,6 +220,7 @@ async function mirrorArchive(run: MirrorRun, log: Logger, step: ArchiveStep): Pr
     const started = Date.now();
     const staged = await stageContent(staging, archiveFile, loc.type, loc.subdir, limits, signal);
     const { subdir, summary } = staged;
+    refuseRollback(repo, current, { version: got.sha256, updatedAt: summary.updatedAt }, log);
     const location = formatLocation(served, subdir);
     await commitStaged(
       store,
