@@ -2,7 +2,7 @@
 // sha256-<hex>.sig verifies with the key and carries the provenance, travels to the destination,
 // is not signed twice, keeps the old key's signature on a key rotation, and leaves with its version.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,6 +131,24 @@ describe('oci-sync signs what it stores', () => {
     assert.equal((await verifyStored(first, [b.trusted])).key.keyId, b.trusted.keyId);
     const pushed = await destSignature(h, first);
     assert.equal(parseSignatureManifest(pushed.bytes).length, 2);
+  });
+
+  test('a torn index.json is rebuilt with the signature, also where no key could sign again', async () => {
+    const l = await layout();
+    const sigBefore = (await l.manifestGet(signatureTag(first)))?.descriptor.digest;
+    await writeFile(join(l.dir, 'index.json'), '{"schemaVersion":2,"manifests":[{"mediaType":');
+    const h = await createHarness(join(work, 'state'), config()); // no signing: only the blobs can tell
+    harnesses.push(h);
+    const outcome = await h.run();
+    assert.equal(outcome.status, 'skipped', JSON.stringify(outcome)); // rebuilt: up to date, nothing fetched
+    assert.ok(
+      h.logs.some((line) => line.includes('index.json was damaged: rebuilt from the blobs')),
+      'the rebuild is logged',
+    );
+    const after = await layout();
+    assert.equal((await after.manifestGet(signatureTag(first)))?.descriptor.digest, sigBefore);
+    assert.equal((await verifyStored(first, [a.trusted])).key.keyId, a.trusted.keyId);
+    assert.equal((await verifyStored(first, [b.trusted])).key.keyId, b.trusted.keyId);
   });
 
   test('the other daemon of an HA pair (own store, same key) leaves the signature at the destination alone', async () => {

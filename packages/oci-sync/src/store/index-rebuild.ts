@@ -7,6 +7,7 @@
 import type { Descriptor, OciLayout, ScannedManifest } from '@trivy-mirror/oci';
 import { scanManifests } from '@trivy-mirror/oci';
 import { checksMajorVersion, ruleFor, validateTrivyArtifact } from '../sync/artifact-rules.js';
+import { withRebuiltSignatures } from './rebuilt-signatures.js';
 import { planTagUpdate } from './store-versions.js';
 
 export interface RebuildCandidate extends ScannedManifest {
@@ -84,7 +85,7 @@ export function planRebuiltIndex(input: RebuildInput): RebuiltIndex {
   return { manifests, tags };
 }
 
-/** Scans the layout's blobs and plans its index (see planRebuiltIndex). */
+/** Scans the layout's blobs and plans its index (see planRebuiltIndex), signatures included. */
 export async function rebuildIndex(
   layout: OciLayout,
   input: Omit<RebuildInput, 'candidates'>,
@@ -102,5 +103,6 @@ export async function rebuildIndex(
     }
     candidates.push({ ...m, complete });
   }
-  return planRebuiltIndex({ ...input, candidates });
+  const plan = planRebuiltIndex({ ...input, candidates });
+  return { ...plan, manifests: await withRebuiltSignatures(layout, plan.manifests, candidates) };
 }

@@ -3,7 +3,14 @@
 // or whose manifest does not hash right is reported to StoreDamage (which quarantines what is bad),
 // so the sync fetches it again and /readyz names it meanwhile.
 import { join } from 'node:path';
-import { isOciError, type ManifestBytes, OciErrorCode, type OciLayout } from '@trivy-mirror/oci';
+import {
+  Annotation,
+  isOciError,
+  isSignatureTag,
+  type ManifestBytes,
+  OciErrorCode,
+  type OciLayout,
+} from '@trivy-mirror/oci';
 import type { Logger } from '@trivy-mirror/plugin-api';
 import type { ArtifactConfig, OciSyncConfig } from '../config.js';
 import { type RebuiltIndex, rebuildIndex } from './index-rebuild.js';
@@ -69,13 +76,16 @@ async function recoverIndex(deps: StoredTagDeps, artifact: ArtifactConfig, layou
     return plan.manifests;
   });
   if (kept === undefined) return; // another writer rebuilt it first
+  const entries = plan?.manifests ?? [];
+  const signatures = entries.filter((m) => isSignatureTag(m.annotations?.[Annotation.RefName] ?? '')).length;
   deps.logger.warn(
     {
       repository: artifact.name,
       file: join(layout.dir, 'index.json'),
       damagedCopy: kept || undefined,
       tags: plan?.tags,
-      versions: plan?.manifests.length,
+      versions: entries.length - signatures,
+      signatures,
     },
     'index.json was damaged: rebuilt from the blobs (see the runbook, "Store damaged")',
   );
