@@ -320,6 +320,19 @@ describe('signing, checked with cosign (e2e)', { timeout: 600_000 }, () => {
     );
     const im = await runCli(['import', out, '--config', insideConfig]);
     assert.equal(im.code, 0, `${im.stdout}\n${im.stderr}`);
+    // store ls: one signature per version, no .sig tag listed as a version of its own
+    const ls = await runCli(['store', 'ls', '--config', insideConfig]);
+    assert.equal(ls.code, 0, ls.stderr);
+    const lines = ls.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^REPOSITORY +TAG +CURRENT +DIGEST +SIZE +STORED +SIGNATURES$/);
+    assert.ok(!ls.stdout.includes('.sig'), ls.stdout);
+    for (const nameTag of ARTIFACT_TAGS) {
+      const [name, tag] = nameTag.split(':') as [string, string];
+      const row = lines.find(
+        (l) => l.startsWith(`${name} `) && l.includes(seeded.digests[nameTag]!.slice(0, 19)),
+      );
+      assert.match(row ?? '', new RegExp(`^${name} +${tag} +current +sha256:\\S+ .* 1$`), ls.stdout);
+    }
     const inside = await startDaemon({
       args: ['run', '--config', insideConfig],
       adminUrl: `http://127.0.0.1:${admin}`,

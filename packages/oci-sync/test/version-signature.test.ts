@@ -25,6 +25,7 @@ import {
   verifySignatureArtifact,
 } from '@trivy-mirror/oci';
 import type { Signing } from '@trivy-mirror/plugin-api';
+import { listStore } from '../src/store-commands/store-inventory.js';
 import { createHarness, type Harness, smallDb } from './sync-harness.js';
 
 async function keyPair(dir: string, name: string): Promise<{ signer: SigningKey; trusted: TrustedKey }> {
@@ -149,6 +150,15 @@ describe('oci-sync signs what it stores', () => {
     assert.equal((await after.manifestGet(signatureTag(first)))?.descriptor.digest, sigBefore);
     assert.equal((await verifyStored(first, [a.trusted])).key.keyId, a.trusted.keyId);
     assert.equal((await verifyStored(first, [b.trusted])).key.keyId, b.trusted.keyId);
+  });
+
+  test("store ls counts each version's signatures and lists no .sig tag as a version", async () => {
+    const rows = await listStore(join(work, 'state', 'oci'));
+    const db = rows.filter((r) => r.repository === 'trivy-db');
+    assert.deepEqual(
+      db.map((r) => [r.tag, r.current, r.digest, r.signatures]),
+      [['2', true, first, 2]],
+    );
   });
 
   test('the other daemon of an HA pair (own store, same key) leaves the signature at the destination alone', async () => {

@@ -54,7 +54,9 @@ Examples:
       'after',
       `
 CURRENT marks the version the tag points at (what \`trivy --db-repository …\` pulls); the others are
-history kept for rollback (oci-sync keepVersions). Sizes are manifest + config + layers.
+history kept for rollback (oci-sync keepVersions). Sizes are manifest + config + layers. In a store
+that holds signatures (\`signing:\`), SIGNATURES counts those in each version's sha256-<hex>.sig (not
+checked: \`store verify\` says who signed and whether it verifies).
 
 Examples:
   trivy-mirror store ls
@@ -72,6 +74,8 @@ Examples:
           process.stdout.write(`store ${root.root} holds no OCI layouts\n`);
           return 0;
         }
+        // SIGNATURES only for a store that holds any (`signing:`); store verify says who signed
+        const signed = versions.some((v) => v.signatures > 0);
         const rows = versions.map((v) => [
           v.repository,
           v.tag ?? '<none>',
@@ -79,10 +83,10 @@ Examples:
           opts.trunc ? v.digest.slice(0, 19) : v.digest,
           formatBytes(v.size),
           formatAge(v.storedAt),
+          ...(signed ? [v.signatures ? String(v.signatures) : '-'] : []),
         ]);
-        process.stdout.write(
-          formatTable(['REPOSITORY', 'TAG', 'CURRENT', 'DIGEST', 'SIZE', 'STORED'], rows, ''),
-        );
+        const head = ['REPOSITORY', 'TAG', 'CURRENT', 'DIGEST', 'SIZE', 'STORED'];
+        process.stdout.write(formatTable(signed ? [...head, 'SIGNATURES'] : head, rows, ''));
         return 0;
       }),
     );

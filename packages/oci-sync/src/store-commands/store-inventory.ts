@@ -1,8 +1,17 @@
 // What the store holds, for `trivy-mirror store ls`: every version of every tag in every layout,
-// newest first, with its total size (manifest + config + layers) and when it was stored.
+// newest first, with its total size (manifest + config + layers), when it was stored and how many
+// signatures its `sha256-<hex>.sig` holds (signature artifacts are not listed as versions of their own).
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Annotation, type Descriptor, MANIFEST_MAX_BYTES, OciLayout } from '@trivy-mirror/oci';
+import {
+  Annotation,
+  type Descriptor,
+  isSignatureTag,
+  MANIFEST_MAX_BYTES,
+  OciLayout,
+  parseSignatureManifest,
+  signatureTag,
+} from '@trivy-mirror/oci';
 import { STORED_AT_ANNOTATION, entryTag, versionsOf } from '../store/store-versions.js';
 import { findLayouts } from './store-transfer.js';
 
@@ -18,6 +27,8 @@ export interface StoredVersion {
   size: number;
   /** From our stored-at annotation, else the manifest blob's mtime. */
   storedAt?: string;
+  /** Signatures in the version's `sha256-<hex>.sig` (not verified: `store verify` does that); 0 when unsigned. */
+  signatures: number;
 }
 
 export async function listStore(root: string): Promise<StoredVersion[]> {
@@ -27,13 +38,23 @@ export async function listStore(root: string): Promise<StoredVersion[]> {
     const manifests = (await layout.index()).manifests;
     const tags = [...new Set(manifests.map(entryTag).filter((t): t is string => t !== undefined))];
     const listed = new Set<Descriptor>();
-    for (const tag of tags.sort()) {
+    const signaturesOf = async (d: Descriptor) => {
+      const sig = manifests.find((m) => m.annotations?.[Annotation.RefName] === signatureTagOf(d.digest));
+      if (!sig) return 0;
+      listed.add(sig);
+      return countSignatures(layout, sig);
+    };
+    for (const tag of tags.filter((t) => !isSignatureTag(t)).sort()) {
       for (const d of versionsOf(manifests, tag)) {
         listed.add(d);
-        out.push(await describe(layout, repository, d, tag));
+        out.push({ ...(await describe(layout, repository, d, tag)), signatures: await signaturesOf(d) });
       }
     }
-    for (const d of manifests.filter((m) => !listed.has(m))) out.push(await describe(layout, repository, d));
+    // entries of no tag, and signatures whose version is gone
+    for (const d of manifests.filter((m) => !listed.has(m))) {
+      const tag = entryTag(d);
+      out.push(await describe(layout, repository, d, tag));
+    }
   }
   return out;
 }
@@ -58,7 +79,26 @@ async function describe(
     mediaType: d.mediaType,
     size: await treeSize(layout, d, 0),
     storedAt,
+    signatures: 0,
   };
+}
+
+function signatureTagOf(digest: string): string | undefined {
+  try {
+    return signatureTag(digest);
+  } catch {
+    return undefined; // not sha256: cosign has no tag for it
+  }
+}
+
+/** The signature layers of a `.sig` artifact (0 when it cannot be read or is no signature artifact). */
+async function countSignatures(layout: OciLayout, d: Descriptor): Promise<number> {
+  if (d.size > MANIFEST_MAX_BYTES) return 0;
+  try {
+    return parseSignatureManifest(await readFile(layout.blobPath(d.digest))).length;
+  } catch {
+    return 0;
+  }
 }
 
 /** The descriptor's size plus, for a manifest or index, what it references (missing blobs count 0). */
