@@ -48,24 +48,23 @@ describe('admin listener against web pages (headless Chromium)', { timeout: 180_
   let adminPort: number;
   let attacker: Server;
   let attackerPort: number;
+  let cfg: string;
   const reports: Record<string, unknown>[] = [];
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tm-e2e-admin-guard-'));
-    adminPort = await freePort();
-    const cfg = join(dir, 'config.yaml');
-    await writeFile(
-      cfg,
-      `stateDir: ${dir}/state
-admin: { listen: 127.0.0.1:${adminPort}, allowedHosts: [ops-tunnel.test] }
+  const guardConfig = (allowedHost: string) => `stateDir: ${dir}/state
+admin: { listen: 127.0.0.1:${adminPort}, allowedHosts: [${allowedHost}] }
 log: { level: debug, format: json }
 plugins:
   auth-providers: { enabled: false }
   oci-sync: { artifacts: [] }
   vexhub-mirror: { repositories: [] }
   cache-populator: { targets: [] }
-`,
-    );
+`;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tm-e2e-admin-guard-'));
+    adminPort = await freePort();
+    cfg = join(dir, 'config.yaml');
+    await writeFile(cfg, guardConfig('ops-tunnel.test'));
     daemon = await startDaemon({ args: ['run', '--config', cfg], adminUrl: `http://127.0.0.1:${adminPort}` });
     await waitReady(daemon, 20_000);
     attacker = createServer((req, res) => {
@@ -167,6 +166,21 @@ plugins:
     const finished = await runJob(daemon, 'oci-sync');
     assert.equal(finished.status, 'skipped');
     assert.ok(adminRuns().length >= 1);
+  });
+
+  test('SIGHUP applies a changed admin.allowedHosts at once: the new name is let in, the old one gets 421', async () => {
+    const base = `http://127.0.0.1:${adminPort}`;
+    await writeFile(cfg, guardConfig('new-tunnel.test'));
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForLog((l) => l.msg === 'configuration reloaded', 15_000);
+    assert.equal(
+      (await rawRequest(base, '/status', 'GET', { host: `new-tunnel.test:${adminPort}` })).status,
+      200,
+    );
+    assert.equal(
+      (await rawRequest(base, '/status', 'GET', { host: `ops-tunnel.test:${adminPort}` })).status,
+      421,
+    );
   });
 });
 

@@ -105,8 +105,8 @@ export function createAdminListener(options: {
   listen: string;
   logger: Logger;
   state: AdminState;
-  /** `admin.allowedHosts`: names besides the listen address and localhost. */
-  allowedHosts?: readonly string[];
+  /** `admin.allowedHosts`: names besides the listen address and localhost (a function: read per request, so a reload applies). */
+  allowedHosts?: readonly string[] | (() => readonly string[] | undefined);
 }): HttpListener {
   const builtin = builtinRoutes(options.state);
   const listenHost = parseListen(options.listen).host;
@@ -118,7 +118,8 @@ export function createAdminListener(options: {
       const bound = listener.address()?.host;
       const verdict = checkAdminRequest(req, {
         listenHosts: bound ? [listenHost, bound] : [listenHost],
-        allowedHosts: options.allowedHosts,
+        allowedHosts:
+          typeof options.allowedHosts === 'function' ? options.allowedHosts() : options.allowedHosts,
       });
       if (!verdict.ok) {
         req.resume();
