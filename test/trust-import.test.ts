@@ -6,6 +6,7 @@
 // `store verify` name the signer, and a version copied in by hand without a signature is not served.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -251,6 +252,40 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
       await rm(join(dir, 'vex', 'SHA256SUMS.sig'));
     });
     await refused(vexUnsigned, 'UNSIGNED', /SHA256SUMS\.sig is missing: the VEX versions are unsigned/);
+  });
+
+  test('import --store --trusted-key, with no config: the unsigned export is refused, the signed one admitted', async () => {
+    const store = join(work.dir, 'bare-store');
+    const refused = await runCli([
+      'import',
+      join(work.dir, 'export-unsigned'),
+      '--store',
+      store,
+      '--trusted-key',
+      signer.pub,
+      '--no-notify',
+    ]);
+    assert.equal(refused.code, 1, `${refused.stdout}${refused.stderr}`);
+    assert.ok(refused.stderr.includes('[UNSIGNED]'), refused.stderr);
+    assert.equal(existsSync(store), false, 'nothing admitted, not even the store folder');
+    const unknown = await runCli(['import', exportDir, '--store', store, '--trusted-key', stranger.pub]);
+    assert.equal(unknown.code, 1, unknown.stdout);
+    assert.ok(unknown.stderr.includes('[UNKNOWN_KEY]'), unknown.stderr);
+    assert.equal(existsSync(store), false, 'nothing admitted');
+    const ok = await runCli([
+      'import',
+      exportDir,
+      '--store',
+      store,
+      '--trusted-key',
+      signer.pub,
+      '--no-notify',
+    ]);
+    assert.equal(ok.code, 0, `${ok.stdout}${ok.stderr}`);
+    assert.match(
+      ok.stdout,
+      new RegExp(`^trust {4}trivy-db:2 sha256:[a-f0-9]{12}… signed by ${signer.keyIdShort}`, 'm'),
+    );
   });
 
   test('the signed export is admitted; the daemon serves it, /status and store verify name the signer', async () => {

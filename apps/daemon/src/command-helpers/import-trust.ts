@@ -13,21 +13,34 @@ export interface ImportTrust {
   versions: VersionTrust[];
 }
 
-/** The trust outcome of an export, or undefined when the config has no `trust:` section. */
+/**
+ * The trust outcome of an export: with `--trusted-key` files, those keys, required; else the config's
+ * `trust:` section; undefined when there is neither.
+ */
 export async function importTrust(
   runtime: Runtime | undefined,
   dir: string,
   planned: PlannedImport,
   vexRepositories: number,
+  keyFiles: readonly string[] = [],
 ): Promise<ImportTrust | undefined> {
-  const { Trust: TrustService } = await import('@trivy-mirror/plugin-api');
-  const trust = runtime?.container?.get<Trust>(TrustService, { optional: true });
-  if (!trust?.enabled) return undefined;
-  const keys = await trust.keys();
+  let keys: readonly TrustedKey[];
+  let require: boolean;
+  if (keyFiles.length > 0) {
+    const { loadTrustedKeys } = await import('@trivy-mirror/oci');
+    keys = await loadTrustedKeys(keyFiles);
+    require = true;
+  } else {
+    const { Trust: TrustService } = await import('@trivy-mirror/plugin-api');
+    const trust = runtime?.container?.get<Trust>(TrustService, { optional: true });
+    if (!trust?.enabled) return undefined;
+    keys = await trust.keys();
+    require = trust.require;
+  }
   const { checkImportTrust } = await import('@trivy-mirror/oci-sync');
   const versions = await checkImportTrust(planned, keys);
   if (vexRepositories > 0) versions.push(await vexTrust(dir, keys));
-  return { require: trust.require, versions };
+  return { require, versions };
 }
 
 async function vexTrust(dir: string, keys: readonly TrustedKey[]): Promise<VersionTrust> {

@@ -24,6 +24,8 @@ interface TransferOptions {
   allowRollback?: boolean;
   /** The flag's earlier name. */
   allowOlder?: boolean;
+  /** import --trusted-key: admit only what these public keys signed (overrides trust:). */
+  trustedKey?: string[];
 }
 
 function printReport(verb: string, report: TransferReport): void {
@@ -124,6 +126,12 @@ Examples:
       'import versions older than the served ones (default: refused, ROLLBACK_REFUSED, nothing changes)',
     )
     .addOption(new Option('--allow-older', 'the earlier name of --allow-rollback').hideHelp())
+    .option(
+      '--trusted-key <file>',
+      'admit only versions this PEM public key signed (repeatable; overrides trust: of the config, as with require: true)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -136,12 +144,14 @@ With trust: in the config, each version's cosign signature (its sha256-<hex>.sig
 (the signed vex/SHA256SUMS) are checked first and listed (signed by KEY (FILE) / unsigned / NOT
 TRUSTED [CODE]); with trust.require, one that no trusted key signed refuses the whole import
 (TRUST_REFUSED), naming each: UNSIGNED, UNKNOWN_KEY, BAD_SIGNATURE, DIGEST_MISMATCH.
+--trusted-key FILE does the same with the keys it names, also without a config (--store).
 A daemon running with this config is told (POST /jobs/oci-sync/run, /jobs/vexhub-mirror/run on
 its admin listener) and serves and populates the new versions at once.
 
 Examples:
   trivy-mirror import /media/usb/trivy-store --config /etc/trivy-mirror/config.yaml
-  trivy-mirror import /media/usb/trivy-store --store ./store && trivy-mirror store ls --store ./store`,
+  trivy-mirror import /media/usb/trivy-store --store ./store && trivy-mirror store ls --store ./store
+  trivy-mirror import /media/usb/trivy-store --store ./store --trusted-key cosign.pub`,
     )
     .action(
       exitWith(async (dir: string, opts: TransferOptions) => {
@@ -166,7 +176,7 @@ Examples:
           let trust: ImportTrust | undefined;
           try {
             // trust.require: every version signed by a trusted key, or nothing is admitted
-            trust = await importTrust(runtime, dir, planned, vexPlan?.staged.length ?? 0);
+            trust = await importTrust(runtime, dir, planned, vexPlan?.staged.length ?? 0, opts.trustedKey);
             const untrusted = trust ? trustFailures(trust) : [];
             if (trust?.require && untrusted.length > 0) throw importTrustError(dir, untrusted);
             // No silent rollback: any tag or VEX repository older than what is served refuses it all.
