@@ -2,7 +2,7 @@
 // versions kept until the store lets go of them, and a damaged version left out with its tag kept.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -27,6 +27,7 @@ after(() => rm(work, { recursive: true, force: true }));
 
 const publish = (outDir: string) =>
   publishRegistryTree({ outDir, layouts: [{ repository: 'trivy-db', dir: store }] });
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const exists = (p: string) =>
   stat(p).then(
     () => true,
@@ -92,6 +93,36 @@ test('a version whose blob is missing in the store is left out and its tag stays
   assert.ok(await exists(join(out, 'v2/trivy-db/blobs', v2.layer.digest)), 'the tagged layer stays');
   assert.deepEqual(await readFile(join(out, 'v2/trivy-db/manifests/2')), v2.manifestBytes);
   await writeArtifactToLayout(store, '2', v2); // repaired
+});
+
+test('a blob found bad in the store: the tree drops its hard link to the bad bytes, and links the fetched one', async () => {
+  const out = join(work, 'tree-damage');
+  const v = versions[1];
+  await writeArtifactToLayout(store, '2', v);
+  await publish(out);
+  const storeBlob = join(store, 'blobs/sha256', v.layer.digest.slice(7));
+  const treeBlob = join(out, 'v2/trivy-db/blobs', v.layer.digest);
+  // a byte flipped in place: the tree's link shows it too; the store quarantines the file
+  const bytes = await readFile(storeBlob);
+  bytes[10] = (bytes[10]! + 1) % 256;
+  await writeFile(storeBlob, bytes);
+  await mkdir(join(store, 'quarantine'), { recursive: true });
+  await rename(storeBlob, join(store, 'quarantine', v.layer.digest.slice(7)));
+  await assert.rejects(publish(out), /a damaged copy: removed until it is fetched again/);
+  assert.equal(await exists(treeBlob), false, 'no wrong body for a static server to send');
+  // fetched again (a new inode with the right bytes): the tree links it
+  await writeArtifactToLayout(store, '2', v);
+  const fixed = await publish(out);
+  assert.equal(fixed.repositories[0].blobsCopied, 0);
+  assert.equal((await stat(treeBlob)).ino, (await stat(storeBlob)).ino);
+  assert.equal(sha(await readFile(treeBlob)), v.layer.digest);
+  // and when only the store's file was replaced (the tree still links the old inode): linked anew
+  const old = (await stat(treeBlob)).ino;
+  await cp(storeBlob, `${storeBlob}.new`);
+  await rename(`${storeBlob}.new`, storeBlob);
+  await publish(out);
+  assert.notEqual((await stat(treeBlob)).ino, old);
+  assert.equal((await stat(treeBlob)).ino, (await stat(storeBlob)).ino);
 });
 
 test('on another filesystem (tmpfs) blobs are copied and verified', {

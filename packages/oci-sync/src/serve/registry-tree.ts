@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { Annotation, type Descriptor, isDigest, MediaType, OciLayout, sha256Digest } from '@trivy-mirror/oci';
 import { mkdirp } from '@trivy-mirror/oci/fs';
 import { MirrorError } from '@trivy-mirror/plugin-api';
-import { placeBlob, placeBytes, pointLink, sizeOf, TreeTemp } from './tree-files.js';
+import { dropBadTreeBlob, placeBlob, placeBytes, pointLink, sizeOf, TreeTemp } from './tree-files.js';
 
 /** File-name suffix per manifest media type: nginx's `types` map it back (deploy/nginx). */
 export const MANIFEST_KINDS: Record<string, string> = {
@@ -141,13 +141,16 @@ async function publishRepository(
       if (!isDigest(blob.digest)) throw new MirrorError('PUBLISH_FAILED', `${where}: bad blob digest`);
       live.add(blob.digest);
       const src = layout.blobPath(blob.digest);
+      const dst = join(dirs.blobs, blob.digest);
       if ((await sizeOf(src)) !== blob.size) {
+        const dropped = await dropBadTreeBlob(dst, blob);
         throw new MirrorError(
           'STORE_INCONSISTENT',
-          `${where}: blob ${blob.digest} missing or short in the store`,
+          `${where}: blob ${blob.digest} missing or short in the store` +
+            (dropped ? ' (the tree held a damaged copy: removed until it is fetched again)' : ''),
         );
       }
-      const copied = await placeBlob(temp, src, join(dirs.blobs, blob.digest), blob);
+      const copied = await placeBlob(temp, src, dst, blob);
       report.blobs++;
       if (copied > 0) {
         report.blobsCopied++;

@@ -3,11 +3,12 @@
 // after the writer's pid, on the tree's own filesystem (rename cannot cross filesystems).
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { link, lstat, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createVerifyStream, type Descriptor } from '@trivy-mirror/oci';
 import { fsyncPath, mkdirp, pidAlive, writeNewFile } from '@trivy-mirror/oci/fs';
+import { hashFile } from '../store/file-digest.js';
 
 export class TreeTemp {
   constructor(readonly dir: string) {}
@@ -41,7 +42,11 @@ export async function sizeOf(path: string): Promise<number | undefined> {
  * Returns the bytes copied (0 for a link or a blob already there).
  */
 export async function placeBlob(temp: TreeTemp, src: string, dst: string, desc: Descriptor): Promise<number> {
-  if ((await sizeOf(dst)) === desc.size) return 0;
+  const [have, from] = await Promise.all([stat(dst).catch(() => undefined), stat(src)]);
+  const present = have?.size === desc.size;
+  // On one filesystem the tree's file is the store's own inode. Another inode of the right size is a
+  // link to a store file since replaced (found bad, quarantined and fetched again): linked anew.
+  if (present && (have.dev !== from.dev || have.ino === from.ino)) return 0;
   const tmp = await temp.path();
   try {
     try {
@@ -53,6 +58,7 @@ export async function placeBlob(temp: TreeTemp, src: string, dst: string, desc: 
       // another filesystem, or one without hard links: copy instead
       if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw err;
     }
+    if (present) return 0; // a copy made (and verified) by an earlier run, where links cannot be
     await pipeline(createReadStream(src), createVerifyStream(desc), createWriteStream(tmp, { flags: 'wx' }));
     await fsyncPath(tmp);
     await rename(tmp, dst);
@@ -95,5 +101,18 @@ export async function pointLink(temp: TreeTemp, path: string, target: string): P
   } finally {
     await rm(tmp, { force: true });
   }
+  return true;
+}
+
+/**
+ * The tree's copy of a blob the store lacks now (found bad and quarantined, or deleted): a hard link
+ * shares the bad bytes, so it is hashed and removed unless it still matches its digest (a static
+ * server then answers 404 instead of a wrong body). Returns true when it was removed.
+ */
+export async function dropBadTreeBlob(dst: string, desc: Descriptor): Promise<boolean> {
+  if ((await sizeOf(dst)) === undefined) return false;
+  const { digest } = await hashFile(dst).catch(() => ({ digest: undefined }));
+  if (digest === desc.digest) return false;
+  await rm(dst, { force: true });
   return true;
 }
