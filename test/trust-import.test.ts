@@ -5,9 +5,8 @@
 // its code and nothing admitted. The real inside daemon then serves the versions, /status and
 // `store verify` name the signer, and a version copied in by hand without a signature is not served.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -20,22 +19,20 @@ import {
 import { getStatus, runJob, waitReady } from './helpers/admin-api.js';
 import { eventually, freePort, runCli, startDaemon } from './helpers/daemon-process.js';
 import { getManifest, sha256, tempDir } from './helpers/oci-e2e.js';
+import {
+  blobPath,
+  dbEntry,
+  filesByContent,
+  keyPair,
+  putBlob,
+  REF,
+  readIndex,
+  sigEntry,
+  writeIndex,
+} from './helpers/export-tamper.js';
 import { startVexServer, type VexServer } from './helpers/vex-server.js';
 
 type Json = Record<string, unknown>;
-type Index = {
-  manifests: { digest: string; size: number; mediaType: string; annotations?: Record<string, string> }[];
-};
-const REF = 'org.opencontainers.image.ref.name';
-
-async function keyPair(dir: string, name: string) {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const key = join(dir, `${name}.key`);
-  const pub = join(dir, `${name}.pub`);
-  await writeFile(key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  await writeFile(pub, publicKey.export({ type: 'spki', format: 'pem' }));
-  return { key, pub, keyIdShort: sha256(publicKey.export({ type: 'spki', format: 'der' })).slice(7, 23) };
-}
 
 describe('trust: the inside admits only what a trusted key signed (e2e)', { timeout: 300_000 }, () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
@@ -69,19 +66,8 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
     return path;
   };
   /** Every file of the inside's store and VEX versions, by content: proves nothing was admitted. */
-  const insideFiles = async () => {
-    const out: string[] = [];
-    const walk = async (dir: string) => {
-      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && !p.includes('/.')) out.push(`${p} ${sha256(await readFile(p))}`);
-      }
-    };
-    await walk(join(insideState, 'oci'));
-    await walk(join(insideState, 'plugins', 'vexhub-mirror', 'repositories'));
-    return out.sort();
-  };
+  const insideFiles = () =>
+    filesByContent([join(insideState, 'oci'), join(insideState, 'plugins', 'vexhub-mirror', 'repositories')]);
   /** A copy of the export changed by `change(dir)`. */
   const variant = async (name: string, change: (dir: string) => Promise<void>) => {
     const dir = join(work.dir, `export-${name}`);
@@ -89,20 +75,6 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
     await change(dir);
     return dir;
   };
-  const readIndex = async (layout: string) =>
-    JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as Index;
-  const writeIndex = (layout: string, index: Index) =>
-    writeFile(join(layout, 'index.json'), JSON.stringify(index));
-  const blobPath = (layout: string, digest: string) => join(layout, 'blobs', 'sha256', digest.slice(7));
-  /** Writes `bytes` as a blob; returns its digest. */
-  const putBlob = async (layout: string, bytes: Buffer) => {
-    const digest = sha256(bytes);
-    await writeFile(blobPath(layout, digest), bytes);
-    return digest;
-  };
-  const sigEntry = (index: Index, digest: string) =>
-    index.manifests.find((m) => m.annotations?.[REF] === `${digest.replace(':', '-')}.sig`)!;
-  const dbEntry = (index: Index) => index.manifests.find((m) => m.annotations?.[REF] === '2')!;
 
   before(async () => {
     work = await tempDir('trust-import');

@@ -8,8 +8,7 @@
 // Reload: listeners stay up; the plugin part (container, hooks, watcher, schedules) is stopped and started
 //        again with the new config (run-daemon refuses a config that fails the pre-flight before this;
 //        one that still fails to start falls back to the old config, whose jobs do not run again). A
-//        changed `admin.listen` needs a restart (`admin.allowedHosts` applies at once); a changed `serve`
-//        section restarts the serving listener.
+//        changed `admin.listen` needs a restart (allowedHosts does not); a changed `serve` restarts its listener.
 import { mkdirp } from '@trivy-mirror/oci/fs';
 import { type Clock, type JobRunRecord, MirrorError } from '@trivy-mirror/plugin-api';
 import type { Container } from 'inversify';
