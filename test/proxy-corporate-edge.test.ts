@@ -99,16 +99,23 @@ describe('behind a corporate forward proxy (e2e)', { timeout: 300_000 }, () => {
   });
 
   test('NO_PROXY sends a destination direct (its name resolves only on this side)', async (t) => {
-    // the daemon's own /etc/hosts names the destination (a private mount namespace, root only); squid cannot
+    // The daemon's own /etc/hosts names the destination, in a private mount namespace (as root; else in
+    // a user namespace of its own, where the user is root); squid cannot resolve it.
     const hosts = join(world.work.dir, 'daemon-hosts');
     await writeFile(hosts, `${await readFile('/etc/hosts', 'utf8')}\n127.0.0.1 dest.direct.test\n`);
+    const namespace = process.getuid?.() === 0 ? ['--mount'] : ['--user', '--map-root-user', '--mount'];
     const probe = await sh('unshare', [
-      '--mount',
+      ...namespace,
       'sh',
       '-c',
       `mount --bind ${hosts} /etc/hosts && getent hosts dest.direct.test`,
-    ]).catch(() => undefined);
-    if (!probe) return t.skip('needs root and unshare --mount to give the daemon its own /etc/hosts');
+    ]).catch((e: Error) => e);
+    if (probe instanceof Error) {
+      assert.fail(
+        `unshare ${namespace.join(' ')} could not give the daemon its own /etc/hosts (run as root, or allow ` +
+          `unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1): ${probe.message}`,
+      );
+    }
     const destName = `dest.direct.test:${new URL(world.dest.url).port}`;
     const { path } = await world.writeConfig('no-proxy', `  - { host: ${destName}, plainHttp: true }`);
     const config = (await readFile(path, 'utf8')).replace(
@@ -120,7 +127,7 @@ describe('behind a corporate forward proxy (e2e)', { timeout: 300_000 }, () => {
     const r = await sh(
       'unshare',
       [
-        '--mount',
+        ...namespace,
         'sh',
         '-c',
         `mount --bind ${hosts} /etc/hosts && exec "$0" "$@"`,
