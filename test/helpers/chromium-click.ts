@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHROMIUM } from './chromium.js';
+import { CHROMIUM, CHROMIUM_QUIET_FLAGS } from './chromium.js';
 
 interface Cdp {
   send<T = Record<string, unknown>>(method: string, params?: Record<string, unknown>): Promise<T>;
@@ -92,19 +92,7 @@ export async function clickAndDump(
   const profile = await mkdtemp(join(tmpdir(), 'tm-chromium-'));
   const child = spawn(
     CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--remote-debugging-port=0',
-      `--user-data-dir=${profile}`,
-      'about:blank',
-    ],
+    [...CHROMIUM_QUIET_FLAGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let cdp: Cdp | undefined;

@@ -11,24 +11,24 @@ import { promisify } from 'node:util';
 const execFileP = promisify(execFile);
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
+/** Headless, no sandbox (root in CI), and nothing fetched but the page: no updates, sync or QUIC. */
+export const CHROMIUM_QUIET_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 async function chromium(args: string[]): Promise<string> {
   const profile = await mkdtemp(join(tmpdir(), 'tm-chromium-'));
   try {
     const { stdout } = await execFileP(
       CHROMIUM,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--hide-scrollbars',
-        `--user-data-dir=${profile}`,
-        ...args,
-      ],
+      [...CHROMIUM_QUIET_FLAGS, '--hide-scrollbars', `--user-data-dir=${profile}`, ...args],
       { timeout: 60_000, maxBuffer: 32 * 1024 * 1024 },
     );
     return stdout;

@@ -2,22 +2,11 @@
 // cut index.json), and reading what a client then gets: node:http tells a body cut short from one that
 // ended, and the digest of what arrived.
 import { createHash } from 'node:crypto';
-import { open, readFile, truncate } from 'node:fs/promises';
+import { readFile, truncate } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 
-/** XORs one byte of a file in place (a write into the file, as bit rot or a stray `dd` would). */
-export async function flipByte(path: string, at: number): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, at);
-    b[0] ^= 0xff;
-    await fh.write(b, 0, 1, at);
-  } finally {
-    await fh.close();
-  }
-}
+export { flipByte } from '@trivy-mirror/fixtures';
 
 /** Cuts a file to half its size, as a crash in the middle of a non-atomic write would. */
 export async function tearFile(path: string): Promise<void> {

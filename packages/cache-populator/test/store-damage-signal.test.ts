@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { flipByte } from '@trivy-mirror/fixtures';
 import { OciLayout } from '@trivy-mirror/oci';
 import type { ArtifactDamagedEvent } from '@trivy-mirror/plugin-api';
 import pino from 'pino';
@@ -12,15 +13,6 @@ import { dbLayer, storeArtifact, tempDir } from './helpers.js';
 import { TestBus } from './test-bus.js';
 
 const silent = pino({ level: 'silent' });
-
-async function flipByte(file: string, at: number): Promise<void> {
-  const fh = await fs.open(file, 'r+');
-  const b = Buffer.alloc(1);
-  await fh.read(b, 0, 1, at);
-  b[0] ^= 0xff;
-  await fh.write(b, 0, 1, at);
-  await fh.close();
-}
 
 describe('cache-populator: a damaged store copy is announced', () => {
   let work: string;

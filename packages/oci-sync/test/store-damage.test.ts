@@ -3,13 +3,14 @@
 // moves nothing; sync requests back off; without an upstream the newest complete older version is
 // served and the job says which import repairs it.
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  flipByte,
   generateArtifact,
   pushArtifact,
   type RunningRegistry,
@@ -21,15 +22,6 @@ import { OciLayout, QUARANTINE_DIR } from '@trivy-mirror/oci';
 import { LifecycleContribution } from '@trivy-mirror/plugin-api';
 import type { OciSyncJob } from '../src/sync/sync-job.js';
 import { createHarness, type Harness, sha256 } from './sync-harness.js';
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const fh = await open(path, 'r+');
-  const b = Buffer.alloc(1);
-  await fh.read(b, 0, 1, at);
-  b[0] ^= 0xff;
-  await fh.write(b, 0, 1, at);
-  await fh.close();
-}
 
 describe('oci-sync self-healing store', () => {
   let work: string;

@@ -3,13 +3,14 @@
 // missing and a torn index.json are 503 UNAVAILABLE too; each is reported to onBlobDamaged.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rename, unlink, writeFile } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { flipByte } from '@trivy-mirror/fixtures';
 import { OciLayout } from '../src/layout/layout.js';
 import { createRegistryHandler } from '../src/serve/registry-handler.js';
 
@@ -58,19 +59,6 @@ async function store(layout: OciLayout, tag: string, layerBytes: number): Promis
     config,
     configDigest: sha256(config),
   };
-}
-
-/** Flips one byte of a file in place (a write into the file, as bit rot or a stray `dd` would). */
-async function flipByte(path: string, at: number): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, at);
-    b[0] ^= 0xff;
-    await fh.write(b, 0, 1, at);
-  } finally {
-    await fh.close();
-  }
 }
 
 interface RawAnswer {
