@@ -228,31 +228,21 @@ describe('trust: the inside admits only what a trusted key signed (e2e)', { time
 
   test('import --store --trusted-key, with no config: the unsigned export is refused, the signed one admitted', async () => {
     const store = join(work.dir, 'bare-store');
-    const refused = await runCli([
-      'import',
-      join(work.dir, 'export-unsigned'),
-      '--store',
-      store,
-      '--trusted-key',
-      signer.pub,
-      '--no-notify',
-    ]);
+    const importBare = (dir: string, key: string) =>
+      runCli(['import', dir, '--store', store, '--trusted-key', key, '--no-notify']);
+    const refused = await importBare(join(work.dir, 'export-unsigned'), signer.pub);
     assert.equal(refused.code, 1, `${refused.stdout}${refused.stderr}`);
     assert.ok(refused.stderr.includes('[UNSIGNED]'), refused.stderr);
     assert.equal(existsSync(store), false, 'nothing admitted, not even the store folder');
-    const unknown = await runCli(['import', exportDir, '--store', store, '--trusted-key', stranger.pub]);
+    const missing = join(work.dir, 'missing.pub');
+    const unreadable = await importBare(exportDir, missing);
+    assert.equal(unreadable.code, 1, unreadable.stdout);
+    assert.ok(unreadable.stderr.includes(`trusted key ${missing} cannot be read`), unreadable.stderr);
+    const unknown = await importBare(exportDir, stranger.pub);
     assert.equal(unknown.code, 1, unknown.stdout);
     assert.ok(unknown.stderr.includes('[UNKNOWN_KEY]'), unknown.stderr);
     assert.equal(existsSync(store), false, 'nothing admitted');
-    const ok = await runCli([
-      'import',
-      exportDir,
-      '--store',
-      store,
-      '--trusted-key',
-      signer.pub,
-      '--no-notify',
-    ]);
+    const ok = await importBare(exportDir, signer.pub);
     assert.equal(ok.code, 0, `${ok.stdout}${ok.stderr}`);
     assert.match(
       ok.stdout,

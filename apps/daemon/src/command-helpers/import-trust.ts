@@ -14,7 +14,7 @@ export interface ImportTrust {
 }
 
 /**
- * The trust outcome of an export: with `--trusted-key` files, those keys, required; else the config's
+ * The trust outcome of an export: with `--trusted-key` keys, those, required; else the config's
  * `trust:` section; undefined when there is neither.
  */
 export async function importTrust(
@@ -22,13 +22,12 @@ export async function importTrust(
   dir: string,
   planned: PlannedImport,
   vexRepositories: number,
-  keyFiles: readonly string[] = [],
+  cliKeys?: readonly TrustedKey[],
 ): Promise<ImportTrust | undefined> {
   let keys: readonly TrustedKey[];
   let require: boolean;
-  if (keyFiles.length > 0) {
-    const { loadTrustedKeys } = await import('@trivy-mirror/oci');
-    keys = await loadTrustedKeys(keyFiles);
+  if (cliKeys) {
+    keys = cliKeys;
     require = true;
   } else {
     const { Trust: TrustService } = await import('@trivy-mirror/plugin-api');

@@ -169,6 +169,10 @@ Examples:
           } = await ociSync();
           const allowRollback = opts.allowRollback === true || opts.allowOlder === true;
           const oci = ociSyncConfigSchema.parse(section ?? {});
+          // --trusted-key files first: a key that cannot be read is named before the export is hashed
+          const keys = opts.trustedKey?.length
+            ? await (await import('@trivy-mirror/oci')).loadTrustedKeys(opts.trustedKey)
+            : undefined;
           // Everything is checked (OCI blobs, VEX archives unpacked and validated) before anything moves.
           const planned = await planImport(dir);
           const vexPlan = await vex?.planImport(dir);
@@ -176,7 +180,7 @@ Examples:
           let trust: ImportTrust | undefined;
           try {
             // trust.require: every version signed by a trusted key, or nothing is admitted
-            trust = await importTrust(runtime, dir, planned, vexPlan?.staged.length ?? 0, opts.trustedKey);
+            trust = await importTrust(runtime, dir, planned, vexPlan?.staged.length ?? 0, keys);
             const untrusted = trust ? trustFailures(trust) : [];
             if (trust?.require && untrusted.length > 0) throw importTrustError(dir, untrusted);
             // No silent rollback: any tag or VEX repository older than what is served refuses it all.

@@ -95,8 +95,17 @@ export async function loadSigningKey(file: string): Promise<SigningKey> {
 /** Reads a PEM ECDSA P-256 public key (SPKI "PUBLIC KEY", as `cosign generate-key-pair` writes cosign.pub). */
 export async function loadTrustedKey(file: string): Promise<TrustedKey> {
   let publicKey: KeyObject;
+  let pem: string;
   try {
-    const pem = await readFile(file, 'utf8');
+    pem = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new SignatureError(
+      SignatureErrorCode.TRUSTED_KEY_INVALID,
+      `trusted key ${file} cannot be read: ${(cause as Error).message}`,
+      { cause, target: file },
+    );
+  }
+  try {
     // createPublicKey would derive one from a private key: a private key has no place on the inside.
     if (pem.includes('PRIVATE KEY'))
       throw new Error('it holds a private key; give the public key (cosign.pub)');
